@@ -1,0 +1,138 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Conveyor: merged pull request → trained, gated model → live predictions.
+/// Three services (`vcs`, `trainer`, `serving`) plus a dev/test GitHub stand-in
+/// (`github-sandbox`), sharing libraries under `Shared/`.
+let package = Package(
+    name: "Conveyor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vcs", targets: ["vcs"]),
+        .executable(name: "trainer", targets: ["trainer"]),
+        .executable(name: "serving", targets: ["serving"]),
+        .executable(name: "github-sandbox", targets: ["github-sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C shims: headers only, nothing outside Postgres/HTTPClient imports them.
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Shared libraries, one folder per concern.
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/Postgres"),
+        .target(
+            name: "HTTPClient",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/HTTPClient"),
+        .target(
+            name: "Migrations",
+            dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Migrations"),
+        .target(
+            name: "Learning",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/Learning"),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Postgres", "Migrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceKit"),
+
+        // Services: a library with the logic, a thin executable over it.
+        .target(
+            name: "VCSService",
+            dependencies: [
+                "ServiceKit", "Postgres", "HTTPClient", "Migrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/VCS/Sources"),
+        .executableTarget(
+            name: "vcs",
+            dependencies: [
+                "VCSService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/VCS/Main"),
+        .target(
+            name: "TrainerService",
+            dependencies: [
+                "ServiceKit", "Postgres", "Learning", "Migrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Services/Trainer/Sources"),
+        .executableTarget(
+            name: "trainer",
+            dependencies: [
+                "TrainerService", "Learning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Trainer/Main"),
+        .target(
+            name: "ServingService",
+            dependencies: [
+                "ServiceKit", "Postgres", "Learning", "Migrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Services/Serving/Sources"),
+        .executableTarget(
+            name: "serving",
+            dependencies: [
+                "ServingService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Serving/Main"),
+        .target(
+            name: "SandboxService",
+            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Services/GitHubSandbox/Sources"),
+        .executableTarget(
+            name: "github-sandbox",
+            dependencies: [
+                "SandboxService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/GitHubSandbox/Main"),
+
+        .testTarget(
+            name: "ConveyorTests",
+            dependencies: [
+                "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit",
+                "VCSService", "TrainerService", "ServingService", "SandboxService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/ConveyorTests"),
+    ]
+)

@@ -1,0 +1,61 @@
+import Foundation
+import Postgres
+
+/// A row of `deployments` joined with its `model_versions` entry.
+public struct DeploymentRecord: Sendable, Codable {
+    public let deploymentID: Int64
+    public let version: String
+    public let modelName: String
+    public let reason: String
+    public let deployedAt: Date
+    public let prNumber: Int64
+    public let prTitle: String?
+    public let prAuthor: String?
+    public let commitSHA: String
+    public let artifactPath: String
+    public let artifactSHA256: String
+    public let metricsJSON: String
+    public let gatesJSON: String?
+
+    enum CodingKeys: String, CodingKey {
+        case deploymentID = "deployment_id", version, modelName = "model_name", reason, deployedAt = "deployed_at",
+            prNumber = "pr_number", prTitle = "pr_title", prAuthor = "pr_author", commitSHA = "commit_sha",
+            artifactPath = "artifact_path", artifactSHA256 = "artifact_sha256"
+        case metricsJSON = "metrics", gatesJSON = "gates"
+    }
+
+    static let selectSQL = """
+        SELECT d.id, d.version, d.model_name, d.reason, d.deployed_at, mv.pr_number, mv.pr_title, mv.pr_author,
+               mv.commit_sha, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates
+        FROM deployments d JOIN model_versions mv ON mv.version = d.version
+        """
+
+    init(row: PostgresRow) throws {
+        deploymentID = try row.decode("id")
+        version = try row.decode("version")
+        modelName = try row.decode("model_name")
+        reason = try row.decode("reason")
+        deployedAt = try row.decode("deployed_at")
+        prNumber = try row.decode("pr_number")
+        prTitle = try row.decodeIfPresent("pr_title")
+        prAuthor = try row.decodeIfPresent("pr_author")
+        commitSHA = try row.decode("commit_sha")
+        artifactPath = try row.decode("artifact_path")
+        artifactSHA256 = try row.decode("artifact_sha256")
+        metricsJSON = try row.decode("metrics")
+        gatesJSON = try row.decodeIfPresent("gates")
+    }
+
+    /// The newest deployment, if any.
+    static func latest(_ database: PostgresClient) async throws -> DeploymentRecord? {
+        let rows = try await database.query(PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT 1"))
+        return try rows.first.map(DeploymentRecord.init(row:))
+    }
+
+    /// The deployment history, newest first.
+    static func history(_ database: PostgresClient, limit: Int) async throws -> [DeploymentRecord] {
+        let rows = try await database.query(
+            PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT $1", parameters: [String(limit)]))
+        return try rows.map(DeploymentRecord.init(row:))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+import Migrations
+import Postgres
+import ServiceKit
+
+/// `GET /` (the deployed model), `GET /deployments`, `POST /deployments/rollback`.
+enum DeploymentRoutes {
+    private struct ModelInfo: Encodable {
+        let model: String
+        let version: String
+        let deployed_at: Date
+        let deployment_reason: String
+        let pull_request: PullRequestInfo
+        let commit: String
+        let trained_at: Date
+        let metrics: [String: Double]
+        let gates: JSONValue?
+        let target: String
+        let features: [FeatureInfo]
+    }
+
+    private struct PullRequestInfo: Encodable {
+        let number: Int64
+        let title: String?
+        let author: String?
+    }
+
+    private struct FeatureInfo: Encodable {
+        let name: String
+        let type: String
+        let min: Double?
+        let max: Double?
+        let categories: [String]?
+    }
+
+    static func add(to router: Router<BasicRequestContext>, database: PostgresClient, store: ModelStore, admin: AdminToken) {
+        router.get("/") { _, _ -> Response in
+            guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
+            let deployment = model.deployment
+            let artifact = model.artifact
+            return try JSONResponse.make(
+                ModelInfo(
+                    model: artifact.name, version: deployment.version, deployed_at: deployment.deployedAt,
+                    deployment_reason: deployment.reason,
+                    pull_request: PullRequestInfo(number: deployment.prNumber, title: deployment.prTitle, author: deployment.prAuthor),
+                    commit: deployment.commitSHA, trained_at: artifact.trainedAt, metrics: artifact.metrics,
+                    gates: deployment.gatesJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) },
+                    target: artifact.target,
+                    features: artifact.features.map {
+                        FeatureInfo(name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories)
+                    }))
+        }
+        router.get("/deployments") { request, _ -> Response in
+            let limit = min(500, max(1, Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50))
+            return try JSONResponse.make(try await DeploymentRecord.history(database, limit: limit))
+        }
+        router.post("/deployments/rollback") { request, _ -> Response in
+            try admin.authorize(request)
+            let version = try await rollback(database)
+            return try JSONResponse.make(["rolled_back_to": version], status: .accepted)
+        }
+    }
+
+    /// Re-deploys the version deployed before the current one; every serving
+    /// replica follows through NOTIFY.
+    static func rollback(_ database: PostgresClient) async throws -> String {
+        let target: String? = try await database.transaction { connection in
+            try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
+            let current = try connection.query("SELECT version FROM deployments ORDER BY id DESC LIMIT 1")
+            guard let currentVersion = try current.first?.decode("version", as: String.self) else { return nil }
+            let previous = try connection.query(
+                "SELECT version, model_name FROM deployments WHERE version <> \(currentVersion) ORDER BY id DESC LIMIT 1")
+            guard let row = previous.first else { return nil }
+            let version: String = try row.decode("version")
+            let name: String = try row.decode("model_name")
+            try connection.query(
+                "INSERT INTO deployments (model_name, version, reason) VALUES (\(name), \(version), 'rollback')")
+            try connection.notify(Schema.deploymentsChannel, payload: version)
+            return version
+        }
+        guard let target else { throw APIError(.conflict, "there is no earlier version to roll back to") }
+        return target
+    }
+}

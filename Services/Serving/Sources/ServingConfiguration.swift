@@ -1,0 +1,27 @@
+import Foundation
+import ServiceKit
+
+/// Settings of the `serving` service, read once from the environment.
+public struct ServingConfiguration: Sendable {
+    public var databaseURL: String
+    public var artifactsDirectory: URL
+    public var port: Int
+    public var adminToken: String?
+    /// Fallback poll period for new deployments, in seconds.
+    public var pollInterval: Double
+    /// Largest accepted request body, in bytes.
+    public var maxBodyBytes: Int
+    /// Most instances in one batch request.
+    public var maxInstances: Int
+
+    public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
+        ServingConfiguration(
+            databaseURL: try env.required("DATABASE_URL"),
+            artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
+            port: try env.int("PORT", default: 8000, range: 0...65535),
+            adminToken: env.string("ADMIN_TOKEN"),
+            pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
+            maxBodyBytes: try env.int("MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20)),
+            maxInstances: try env.int("MAX_INSTANCES", default: 1000, range: 1...100_000))
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Learning
+import Logging
+import ServiceKit
+import TrainerService
+
+/// `trainer`: trains, gates and deploys the model of each merged pull request.
+@main
+struct TrainerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trainer",
+        abstract: "Train, evaluate, gate and deploy models from merged pull requests.",
+        subcommands: [Serve.self, Train.self],
+        defaultSubcommand: Serve.self)
+
+    /// The service (default).
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the trainer service.",
+            discussion: """
+                Environment: DATABASE_URL, ARTIFACTS_DIR required; MODEL_REPO_URL (or GITHUB_REPOSITORY), \
+                MODEL_BRANCH (default main), POLL_INTERVAL (default 15s), GITHUB_TOKEN, ADMIN_TOKEN, \
+                WORK_DIR, PORT (default 8001), LOG_LEVEL.
+                """)
+
+        @Option(help: "HTTP port (overrides PORT).") var port: Int?
+
+        func run() async throws {
+            let env = EnvironmentReader()
+            var configuration = try TrainerConfiguration.fromEnvironment(env)
+            if let port { configuration.port = port }
+            ServiceHost.bootstrap(logLevel: try env.logLevel())
+            try await TrainerApp.run(configuration: configuration, logger: Logger(label: "trainer"))
+        }
+    }
+
+    /// The data scientist's dry run on a local checkout.
+    struct Train: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the training pipeline on a local checkout and report whether it would deploy.")
+
+        @Option(help: "Path of the model repository checkout.") var repo: String = "."
+        @Option(help: "Also write the artifact under this directory.") var output: String?
+
+        func run() async throws {
+            let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
+            let outcome = try pipeline.run(version: "local", deployedMetrics: nil) { print($0) }
+            if let output {
+                let written = try ArtifactStore.write(
+                    outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))
+                print("artifact: \(written.path.path) (sha256 \(written.sha256))")
+            }
+            print(outcome.passed ? "verdict: would deploy" : "verdict: would be REJECTED")
+            if !outcome.passed { throw ExitCode(1) }
+        }
+    }
+}

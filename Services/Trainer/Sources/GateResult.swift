@@ -1,0 +1,57 @@
+import Learning
+
+/// The verdict of one gate on a trained model.
+public struct GateResult: Codable, Sendable, Equatable {
+    public let gate: String
+    public let metric: String
+    public let value: Double
+    public let threshold: Double
+    public let passed: Bool
+    public let detail: String
+}
+
+/// Applies the manifest's gates: absolute bounds, then no regression against
+/// the deployed model.
+public enum GateEvaluation {
+    public static func evaluate(
+        manifest: Manifest, metrics: [String: Double], deployedMetrics: [String: Double]?
+    ) -> [GateResult] {
+        var results: [GateResult] = []
+        for (metric, bound) in manifest.gates.sorted(by: { $0.key < $1.key }) {
+            let value = metrics[metric] ?? .nan
+            if let max = bound.max {
+                results.append(
+                    GateResult(
+                        gate: "\(metric).max", metric: metric, value: value, threshold: max, passed: value <= max,
+                        detail: "\(metric) \(format(value)) must be ≤ \(format(max))"))
+            }
+            if let min = bound.min {
+                results.append(
+                    GateResult(
+                        gate: "\(metric).min", metric: metric, value: value, threshold: min, passed: value >= min,
+                        detail: "\(metric) \(format(value)) must be ≥ \(format(min))"))
+            }
+        }
+        if let rule = manifest.noRegression {
+            let value = metrics[rule.metric] ?? .nan
+            let tolerance = rule.tolerance ?? 0
+            if let deployed = deployedMetrics?[rule.metric] {
+                let higherIsBetter = RegressionMetrics.higherIsBetter(rule.metric)
+                let threshold = higherIsBetter ? deployed - abs(deployed) * tolerance : deployed + abs(deployed) * tolerance
+                let passed = higherIsBetter ? value >= threshold : value <= threshold
+                results.append(
+                    GateResult(
+                        gate: "no_regression", metric: rule.metric, value: value, threshold: threshold, passed: passed,
+                        detail: "\(rule.metric) \(format(value)) vs deployed \(format(deployed)) (tolerance \(tolerance))"))
+            } else {
+                results.append(
+                    GateResult(
+                        gate: "no_regression", metric: rule.metric, value: value, threshold: value, passed: true,
+                        detail: "no deployed model to compare with"))
+            }
+        }
+        return results
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.4g", value) }
+}

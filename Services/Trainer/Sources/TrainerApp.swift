@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import ServiceKit
+
+/// Wires the `trainer` service: database, worker, routes.
+public enum TrainerApp {
+    /// Runs until SIGTERM/SIGINT.
+    public static func run(configuration: TrainerConfiguration, logger: Logger) async throws {
+        let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
+        let store = TrainingStore(database: database, branch: configuration.modelBranch)
+        let worker = TrainerWorker(
+            databaseURL: configuration.databaseURL, store: store,
+            executor: RunExecutor(
+                store: store,
+                checkout: SourceCheckout(repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken),
+                artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
+                logger: logger),
+            pollInterval: configuration.pollInterval, logger: logger)
+        let router = ServiceHost.makeRouter(readiness: {
+            do {
+                try await database.query("SELECT 1")
+                return []
+            } catch {
+                return ["database: \(error)"]
+            }
+        })
+        RunRoutes.add(to: router, database: database, store: store, admin: AdminToken(configuration.adminToken))
+        defer { Task { await database.shutdown() } }
+        try await ServiceHost.run(
+            name: "trainer", port: configuration.port, router: router, services: [worker], logger: logger)
+    }
+}

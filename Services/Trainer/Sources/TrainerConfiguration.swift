@@ -1,0 +1,42 @@
+import Foundation
+import ServiceKit
+
+/// Settings of the `trainer` service, read once from the environment.
+public struct TrainerConfiguration: Sendable {
+    public var databaseURL: String
+    public var artifactsDirectory: URL
+    public var port: Int
+    /// Git URL or local path of the model repository.
+    public var modelRepositoryURL: String
+    /// Only PRs merged into this branch count.
+    public var modelBranch: String
+    /// Fallback poll period in seconds (NOTIFY is the fast path).
+    public var pollInterval: Double
+    public var githubToken: String?
+    public var adminToken: String?
+    /// Where checkouts are made (a fresh directory per run).
+    public var workDirectory: URL
+
+    public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
+        let repositoryURL: String
+        if let url = env.string("MODEL_REPO_URL") {
+            repositoryURL = url
+        } else if let repository = env.string("GITHUB_REPOSITORY") {
+            repositoryURL = "https://github.com/\(repository).git"
+        } else {
+            throw ConfigurationError(variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
+        }
+        return TrainerConfiguration(
+            databaseURL: try env.required("DATABASE_URL"),
+            artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
+            port: try env.int("PORT", default: 8001, range: 0...65535),
+            modelRepositoryURL: repositoryURL,
+            modelBranch: env.string("MODEL_BRANCH") ?? "main",
+            pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
+            githubToken: env.string("GITHUB_TOKEN"),
+            adminToken: env.string("ADMIN_TOKEN"),
+            workDirectory: URL(
+                fileURLWithPath: env.string("WORK_DIR") ?? FileManager.default.temporaryDirectory
+                    .appendingPathComponent("conveyor-trainer").path))
+    }
+}

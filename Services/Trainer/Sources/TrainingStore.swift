@@ -1,0 +1,179 @@
+import Foundation
+import Migrations
+import Postgres
+
+/// A merged pull request that a run trains.
+public struct MergedPullRequest: Sendable, Equatable {
+    public let number: Int64
+    public let title: String?
+    public let author: String?
+    public let mergeCommitSHA: String
+    public let mergedAt: Date
+}
+
+/// The deployed model version, as the trainer compares against it.
+public struct DeployedVersion: Sendable {
+    public let version: String
+    public let prNumber: Int64
+    public let mergedAt: Date?
+    public let metrics: [String: Double]
+}
+
+/// A run claimed by this trainer.
+public struct ClaimedRun: Sendable {
+    public let id: Int64
+    public let pullRequest: MergedPullRequest
+}
+
+/// The trainer's reads and writes: candidates, runs, versions, deployments.
+public struct TrainingStore: Sendable {
+    let database: PostgresClient
+    let branch: String
+
+    public init(database: PostgresClient, branch: String) {
+        self.database = database
+        self.branch = branch
+    }
+
+    /// The currently deployed version (newest deployment row), if any.
+    public func deployed() async throws -> DeployedVersion? {
+        let rows = try await database.query(
+            """
+            SELECT mv.version, mv.pr_number, mv.merged_at, mv.metrics::text AS metrics
+            FROM deployments d JOIN model_versions mv ON mv.version = d.version
+            ORDER BY d.id DESC LIMIT 1
+            """)
+        guard let row = rows.first else { return nil }
+        return DeployedVersion(
+            version: try row.decode("version"), prNumber: try row.decode("pr_number"),
+            mergedAt: try row.decodeIfPresent("merged_at"),
+            metrics: try PostgresJSON(text: try row.decode("metrics")).decode([String: Double].self))
+    }
+
+    /// Queues a run for the newest PR merged into the branch after the
+    /// deployed one, unless that merge was already tried. Returns whether a
+    /// run was queued.
+    @discardableResult
+    public func queueNewestMerge() async throws -> Bool {
+        let deployed = try await deployed()
+        let since = deployed?.mergedAt ?? .distantPast
+        let sinceNumber = deployed?.prNumber ?? -1
+        let branch = branch
+        return try await database.transaction { connection in
+            // One queuer at a time across replicas; released at commit.
+            try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
+            let rows = try connection.query(
+                """
+                SELECT p.number, p.merge_commit_sha, p.merged_at FROM pull_requests p
+                WHERE p.base__ref = \(branch) AND p.merged_at IS NOT NULL AND p.merge_commit_sha IS NOT NULL
+                  AND (p.merged_at > \(since) OR (p.merged_at = \(since) AND p.number > \(sinceNumber)))
+                ORDER BY p.merged_at DESC, p.number DESC LIMIT 1
+                """)
+            guard let row = rows.first else { return false }
+            let sha: String = try row.decode("merge_commit_sha")
+            let tried = try connection.query("SELECT 1 FROM training_runs WHERE merge_commit_sha = \(sha) LIMIT 1")
+            guard tried.count == 0 else { return false }
+            try connection.query(
+                """
+                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
+                VALUES (\(try row.decode("number", as: Int64.self)), \(sha), \(try row.decode("merged_at", as: Date.self)),
+                        'queued', 'merged')
+                """)
+            return true
+        }
+    }
+
+    /// Queues a retrain of a given PR (admin). Returns the run id.
+    public func queueRetrain(prNumber: Int64) async throws -> Int64? {
+        let branch = branch
+        return try await database.transaction { connection in
+            let rows = try connection.query(
+                """
+                SELECT merge_commit_sha, merged_at FROM pull_requests
+                WHERE number = \(prNumber) AND base__ref = \(branch) AND merged_at IS NOT NULL
+                """)
+            guard let row = rows.first else { return nil }
+            let inserted = try connection.query(
+                """
+                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
+                VALUES (\(prNumber), \(try row.decode("merge_commit_sha", as: String.self)),
+                        \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested')
+                RETURNING id
+                """)
+            return try inserted.first?.decode("id", as: Int64.self)
+        }
+    }
+
+    /// Takes the oldest queued run (skipping ones another trainer holds).
+    public func claimQueuedRun() async throws -> ClaimedRun? {
+        try await database.transaction { connection in
+            let rows = try connection.query(
+                """
+                UPDATE training_runs r SET status = 'running', started_at = now()
+                FROM pull_requests p
+                WHERE r.id = (SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                  AND p.merge_commit_sha = r.merge_commit_sha
+                RETURNING r.id, r.pr_number, r.merge_commit_sha, r.merged_at, p.title, p.user__login
+                """)
+            guard let row = rows.first else { return nil }
+            return ClaimedRun(
+                id: try row.decode("id"),
+                pullRequest: MergedPullRequest(
+                    number: try row.decode("pr_number"), title: try row.decodeIfPresent("title"),
+                    author: try row.decodeIfPresent("user__login"),
+                    mergeCommitSHA: try row.decode("merge_commit_sha"), mergedAt: try row.decode("merged_at")))
+        }
+    }
+
+    /// Records a run that ended without a deployment.
+    public func finish(
+        run: Int64, status: String, reason: String, outcome: TrainingOutcome?, timings: [String: Double], log: String
+    ) async throws {
+        let metrics = try outcome.map { try PostgresJSON(encoding: $0.artifact.metrics) }
+        let gates = try outcome.map { try PostgresJSON(encoding: $0.gates) }
+        let params = try outcome.map { try PostgresJSON(encoding: $0.manifest.model) }
+        let timingsJSON = try PostgresJSON(encoding: timings)
+        let name = outcome?.manifest.name
+        try await database.query(
+            """
+            UPDATE training_runs SET status = \(status), reason = \(reason), model_name = \(name),
+                params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
+                timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now()
+            WHERE id = \(run)
+            """)
+    }
+
+    /// Records the model version, the deployment and the run's success in one
+    /// transaction, and notifies `serving` (delivered at commit).
+    public func deploy(
+        run: ClaimedRun, outcome: TrainingOutcome, artifactPath: String, artifactSHA256: String,
+        timings: [String: Double], log: String
+    ) async throws {
+        let artifact = outcome.artifact
+        let metrics = try PostgresJSON(encoding: artifact.metrics)
+        let gates = try PostgresJSON(encoding: outcome.gates)
+        let params = try PostgresJSON(encoding: outcome.manifest.model)
+        let timingsJSON = try PostgresJSON(encoding: timings)
+        let pr = run.pullRequest
+        try await database.transaction { connection in
+            try connection.query(
+                """
+                INSERT INTO model_versions (version, model_name, run_id, pr_number, pr_title, pr_author, commit_sha,
+                    merged_at, data_sha256, data_rows, params, metrics, gates, artifact_path, artifact_sha256)
+                VALUES (\(artifact.version), \(artifact.name), \(run.id), \(pr.number), \(pr.title), \(pr.author),
+                    \(pr.mergeCommitSHA), \(pr.mergedAt), \(outcome.fingerprint.sha256), \(outcome.fingerprint.rows),
+                    \(params)::jsonb, \(metrics)::jsonb, \(gates)::jsonb, \(artifactPath), \(artifactSHA256))
+                """)
+            try connection.query(
+                "INSERT INTO deployments (model_name, version, reason) VALUES (\(artifact.name), \(artifact.version), 'trained')")
+            try connection.query(
+                """
+                UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),
+                    params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
+                    timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now()
+                WHERE id = \(run.id)
+                """)
+            try connection.notify(Schema.deploymentsChannel, payload: artifact.version)
+        }
+    }
+}

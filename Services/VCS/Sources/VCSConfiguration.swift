@@ -1,0 +1,36 @@
+import Foundation
+import ServiceKit
+
+/// Settings of the `vcs` service, read once from the environment.
+public struct VCSConfiguration: Sendable {
+    public var databaseURL: String
+    public var port: Int
+    /// `owner/name` of the tracked repository.
+    public var repository: String
+    /// REST API root (GitHub, GitHub Enterprise or the sandbox).
+    public var apiURL: String
+    /// Optional token; sent as `Authorization: Bearer`, never logged.
+    public var token: String?
+    public var webhookSecret: String?
+    public var adminToken: String?
+
+    public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> VCSConfiguration {
+        let repository = try env.required("GITHUB_REPOSITORY")
+        let parts = repository.split(separator: "/")
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigurationError(variable: "GITHUB_REPOSITORY", problem: "\"\(repository)\" is not owner/name")
+        }
+        let apiURL = env.string("GITHUB_API_URL") ?? "https://api.github.com"
+        guard let scheme = URL(string: apiURL)?.scheme, ["http", "https"].contains(scheme) else {
+            throw ConfigurationError(variable: "GITHUB_API_URL", problem: "\"\(apiURL)\" is not an http(s) URL")
+        }
+        return VCSConfiguration(
+            databaseURL: try env.required("DATABASE_URL"),
+            port: try env.int("PORT", default: 8080, range: 0...65535),
+            repository: repository,
+            apiURL: apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL,
+            token: env.string("GITHUB_TOKEN"),
+            webhookSecret: env.string("GITHUB_WEBHOOK_SECRET"),
+            adminToken: env.string("ADMIN_TOKEN"))
+    }
+}

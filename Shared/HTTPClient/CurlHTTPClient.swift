@@ -1,0 +1,152 @@
+import CCurl
+import Foundation
+import NIOPosix
+
+/// The project's only way to talk HTTP to the outside: libcurl, with TLS
+/// verification on, bounded redirects and typed errors. Transfers block, so
+/// they run on the client's own thread pool, never on an event loop.
+public final class CurlHTTPClient: Sendable {
+    private let threads: NIOThreadPool
+
+    /// Creates a client whose transfers run on `concurrency` threads.
+    public init(concurrency: Int = 2) {
+        _ = CurlGlobal.initialized
+        threads = NIOThreadPool(numberOfThreads: max(1, concurrency))
+        threads.start()
+    }
+
+    /// Sends the request and returns the final response, whatever its status.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await threads.runIfActive { try CurlTransfer.perform(request) }
+    }
+
+    /// Stops the thread pool after in-flight transfers finish.
+    public func shutdown() async {
+        try? await threads.shutdownGracefully()
+    }
+}
+
+/// `curl_global_init` must run once before any handle is made.
+enum CurlGlobal {
+    static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+}
+
+/// One blocking libcurl easy transfer.
+public enum CurlTransfer {
+    /// Collects the body and the final response's headers from callbacks.
+    final class Accumulator {
+        var body: [UInt8] = []
+        var headers: [(name: String, value: String)] = []
+    }
+
+    static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let handle = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let accumulator = Accumulator()
+        let context = Unmanaged.passRetained(accumulator)
+        defer { context.release() }
+
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for header in request.headers {
+            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        }
+        if request.body != nil, !request.headers.contains(where: { $0.name.lowercased() == "expect" }) {
+            headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
+        }
+
+        _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
+        _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+        _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 10) * 1000))
+        _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.maxRedirects > 0 ? 1 : 0)
+        _ = ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, request.maxRedirects)
+        _ = ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        _ = ccurl_setopt_write(handle, writeBody)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+        _ = ccurl_setopt_header(handle, writeHeader)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
+
+        let method = request.method.uppercased()
+        switch method {
+        case "GET": _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        case "HEAD": _ = ccurl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        default: _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        }
+        if let body = request.body {
+            _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            body.withUnsafeBytes { bytes in
+                _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+        }
+
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
+            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else {
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            throw error(for: code, message: "\(method) \(redacted(request.url)): \(message)")
+        }
+        var status = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
+    }
+
+    private static func error(for code: CURLcode, message: String) -> HTTPClientError {
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
+            CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+            return .connect(message)
+        case CURLE_OPERATION_TIMEDOUT: return .timeout(message)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
+            return .tls(message)
+        case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects(message)
+        default: return .transfer(code: Int(code.rawValue), message: message)
+        }
+    }
+
+    /// Drops user-info (credentials) and the query string from a URL for messages.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "<url>" }
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        return components.string ?? "<url>"
+    }
+}
+
+private func writeBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+        accumulator.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+    }
+    return length
+}
+
+private func writeHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+        String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
+    }.trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        accumulator.headers = []  // a new response (redirect or 100-continue) starts
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        accumulator.headers.append((name, value))
+    }
+    return length
+}

@@ -1,0 +1,88 @@
+/// An outgoing HTTP request.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    /// Whole-transfer timeout in seconds.
+    public var timeout: Double
+    /// How many redirects to follow (0 = none).
+    public var maxRedirects: Int
+
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil, timeout: Double = 30, maxRedirects: Int = 5
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.maxRedirects = maxRedirects
+    }
+}
+
+/// A received HTTP response (the final one, after redirects).
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header lines of the final response, in order; names as sent.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    /// The first header with this name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// Throws `.status` unless the status is 2xx.
+    @discardableResult
+    public func expectSuccess() throws -> HTTPResponse {
+        guard (200..<300).contains(status) else {
+            throw HTTPClientError.status(status, body: String(decoding: body.prefix(500), as: UTF8.self))
+        }
+        return self
+    }
+}
+
+/// Why a request failed, by kind, with libcurl's explanation.
+public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// DNS failure, refused or reset connection.
+    case connect(String)
+    /// The transfer took longer than the request's timeout.
+    case timeout(String)
+    /// Certificate or handshake problem (verification is always on).
+    case tls(String)
+    /// A non-2xx status, when the caller asked for success.
+    case status(Int, body: String)
+    /// The body could not be decoded as expected.
+    case decode(String)
+    /// More redirects than allowed.
+    case tooManyRedirects(String)
+    /// Any other libcurl failure.
+    case transfer(code: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case .connect(let message): "connection failed: \(message)"
+        case .timeout(let message): "timed out: \(message)"
+        case .tls(let message): "TLS error: \(message)"
+        case .status(let status, let body): "HTTP \(status): \(body)"
+        case .decode(let message): "could not decode response: \(message)"
+        case .tooManyRedirects(let message): "too many redirects: \(message)"
+        case .transfer(let code, let message): "transfer failed (curl \(code)): \(message)"
+        }
+    }
+
+    /// Whether retrying the same request later may succeed.
+    public var isTransient: Bool {
+        switch self {
+        case .connect, .timeout: true
+        case .status(let status, _): status >= 500 || status == 429
+        case .transfer: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// Ordinary least squares (optionally ridge-penalized) linear regression,
+/// solved exactly through the normal equations with a Cholesky factorization.
+public struct LinearModel: Codable, Sendable, Equatable {
+    public var intercept: Double
+    public var coefficients: [Double]
+
+    public init(intercept: Double, coefficients: [Double]) {
+        self.intercept = intercept
+        self.coefficients = coefficients
+    }
+
+    /// Predicts one encoded row.
+    @inlinable
+    public func predict(_ row: [Double]) -> Double {
+        var sum = intercept
+        for index in 0..<min(row.count, coefficients.count) { sum += coefficients[index] * row[index] }
+        return sum
+    }
+
+    /// Fits `target ≈ intercept + features · coefficients`, minimizing squared
+    /// error plus `l2 · |coefficients|²` (the intercept is not penalized).
+    public static func fit(_ data: Dataset, l2: Double = 0) -> LinearModel {
+        let n = data.count
+        let p = data.features.first?.count ?? 0
+        guard n > 0, p > 0 else {
+            return LinearModel(intercept: data.target.reduce(0, +) / Double(max(n, 1)), coefficients: [])
+        }
+        // Center so the intercept drops out of the system.
+        var means = [Double](repeating: 0, count: p)
+        for row in data.features { for j in 0..<p { means[j] += row[j] } }
+        for j in 0..<p { means[j] /= Double(n) }
+        let targetMean = data.target.reduce(0, +) / Double(n)
+
+        var gram = [Double](repeating: 0, count: p * p)
+        var moment = [Double](repeating: 0, count: p)
+        var centered = [Double](repeating: 0, count: p)
+        for (row, y) in zip(data.features, data.target) {
+            for j in 0..<p { centered[j] = row[j] - means[j] }
+            let yc = y - targetMean
+            for j in 0..<p {
+                moment[j] += centered[j] * yc
+                let cj = centered[j]
+                for k in j..<p { gram[j * p + k] += cj * centered[k] }
+            }
+        }
+        for j in 0..<p { for k in 0..<j { gram[j * p + k] = gram[k * p + j] } }
+        var trace = 0.0
+        for j in 0..<p {
+            gram[j * p + j] += l2
+            trace += gram[j * p + j]
+        }
+        // A constant or duplicated column makes the system singular: a tiny
+        // ridge relative to the scale of the data keeps it solvable.
+        let jitter = max(trace / Double(p), 1) * 1e-12
+        let coefficients =
+            Cholesky.solve(gram, moment, size: p)
+            ?? Cholesky.solve(gram.enumerated().map { $0.offset % (p + 1) == 0 ? $0.element + jitter * 1e6 : $0.element }, moment, size: p)
+            ?? [Double](repeating: 0, count: p)
+        var intercept = targetMean
+        for j in 0..<p { intercept -= coefficients[j] * means[j] }
+        return LinearModel(intercept: intercept, coefficients: coefficients)
+    }
+}
+
+/// Solves symmetric positive-definite systems.
+enum Cholesky {
+    /// Solves `A x = b` for a row-major `size × size` matrix; nil if not positive definite.
+    static func solve(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
+        var l = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0...i {
+                var sum = a[i * n + j]
+                for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
+                if i == j {
+                    guard sum > 1e-12 * max(1, abs(a[i * n + i])) else { return nil }
+                    l[i * n + i] = sum.squareRoot()
+                } else {
+                    l[i * n + j] = sum / l[j * n + j]
+                }
+            }
+        }
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var sum = b[i]
+            for k in 0..<i { sum -= l[i * n + k] * y[k] }
+            y[i] = sum / l[i * n + i]
+        }
+        var x = [Double](repeating: 0, count: n)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            var sum = y[i]
+            for k in (i + 1)..<n { sum -= l[k * n + i] * x[k] }
+            x[i] = sum / l[i * n + i]
+        }
+        return x
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Yams
+
+/// The model repository's `conveyor.yaml`: what to train, on which data, and
+/// which gates a new model must pass. See the README for the full reference.
+public struct Manifest: Codable, Sendable, Equatable {
+    /// Model tasks.
+    public enum Task: String, Codable, Sendable {
+        case regression
+    }
+
+    /// Where the data is: separate train/test files, or one file split by order.
+    public struct DataSource: Codable, Sendable, Equatable {
+        public var train: String?
+        public var test: String?
+        public var path: String?
+        public var split: Split?
+
+        /// Hold out the last `test_fraction` of rows (file order) for testing.
+        public struct Split: Codable, Sendable, Equatable {
+            public var testFraction: Double
+            enum CodingKeys: String, CodingKey { case testFraction = "test_fraction" }
+        }
+    }
+
+    /// The learner and its parameters.
+    public struct ModelSpec: Codable, Sendable, Equatable {
+        public var algorithm: String
+        public var params: [String: Double]?
+    }
+
+    /// An absolute bound on one metric.
+    public struct Bound: Codable, Sendable, Equatable {
+        public var min: Double?
+        public var max: Double?
+    }
+
+    /// No worse than the deployed model on `metric`, by more than `tolerance` (relative).
+    public struct NoRegression: Codable, Sendable, Equatable {
+        public var metric: String
+        public var tolerance: Double?
+    }
+
+    public var name: String
+    public var task: Task
+    public var data: DataSource
+    public var target: String
+    public var features: [FeatureSpec]
+    public var model: ModelSpec
+    /// Absolute bounds by metric name.
+    public var gates: [String: Bound]
+    public var noRegression: NoRegression?
+
+    enum CodingKeys: String, CodingKey {
+        case name, task, data, target, features, model, gates
+    }
+
+    enum GateKeys: String, CodingKey { case noRegression = "no_regression" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        task = try container.decode(Task.self, forKey: .task)
+        data = try container.decode(DataSource.self, forKey: .data)
+        target = try container.decode(String.self, forKey: .target)
+        features = try container.decode([FeatureSpec].self, forKey: .features)
+        model = try container.decode(ModelSpec.self, forKey: .model)
+        // `gates` mixes metric bounds with the `no_regression` rule.
+        var bounds: [String: Bound] = [:]
+        if container.contains(.gates) {
+            let raw = try container.decode([String: GateEntry].self, forKey: .gates)
+            for (key, entry) in raw {
+                switch entry {
+                case .bound(let bound): bounds[key] = bound
+                case .noRegression(let rule): noRegression = rule
+                }
+            }
+        }
+        gates = bounds
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(task, forKey: .task)
+        try container.encode(data, forKey: .data)
+        try container.encode(target, forKey: .target)
+        try container.encode(features, forKey: .features)
+        try container.encode(model, forKey: .model)
+        var all = gates.mapValues(GateEntry.bound)
+        if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
+        try container.encode(all, forKey: .gates)
+    }
+
+    private enum GateEntry: Codable {
+        case bound(Bound)
+        case noRegression(NoRegression)
+
+        init(from decoder: any Decoder) throws {
+            if decoder.codingPath.last?.stringValue == GateKeys.noRegression.rawValue {
+                self = .noRegression(try NoRegression(from: decoder))
+            } else {
+                self = .bound(try Bound(from: decoder))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .bound(let bound): try bound.encode(to: encoder)
+            case .noRegression(let rule): try rule.encode(to: encoder)
+            }
+        }
+    }
+
+    /// A manifest that does not parse or does not make sense; names the key.
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public let key: String
+        public let problem: String
+        public var description: String { "conveyor.yaml: \(key.isEmpty ? "(root)" : key): \(problem)" }
+    }
+
+    /// Parses and checks a manifest's YAML text.
+    public static func parse(_ yaml: String) throws -> Manifest {
+        let manifest: Manifest
+        do {
+            manifest = try YAMLDecoder().decode(Manifest.self, from: yaml)
+        } catch let error as DecodingError {
+            throw Self.problem(from: error)
+        } catch {
+            throw Problem(key: "", problem: "is not valid YAML: \(error)")
+        }
+        try manifest.check()
+        return manifest
+    }
+
+    private func check() throws {
+        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw Problem(key: "name", problem: "must be a non-empty name without '/' or a leading '.'")
+        }
+        if features.isEmpty { throw Problem(key: "features", problem: "must list at least one feature") }
+        var seen = Set<String>()
+        for (index, feature) in features.enumerated() {
+            if !seen.insert(feature.name).inserted {
+                throw Problem(key: "features[\(index)].name", problem: "\"\(feature.name)\" is listed twice")
+            }
+            if feature.name == target {
+                throw Problem(key: "features[\(index)].name", problem: "the target cannot also be a feature")
+            }
+        }
+        let hasPair = data.train != nil && data.test != nil
+        let hasSplit = data.path != nil && data.split != nil
+        if hasPair == hasSplit {
+            throw Problem(key: "data", problem: "give either train and test, or path and split")
+        }
+        if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
+            throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
+        }
+        guard Algorithms.known.contains(model.algorithm) else {
+            throw Problem(
+                key: "model.algorithm",
+                problem: "unknown algorithm \"\(model.algorithm)\"; known: \(Algorithms.known.sorted().joined(separator: ", "))")
+        }
+    }
+
+    private static func problem(from error: DecodingError) -> Problem {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return Problem(key: parent.isEmpty ? key.stringValue : "\(parent).\(key.stringValue)", problem: "is required")
+        case .typeMismatch(let type, let context):
+            return Problem(key: path(context.codingPath), problem: "must be \(describe(type))")
+        case .valueNotFound(let type, let context):
+            return Problem(key: path(context.codingPath), problem: "must be \(describe(type)), found null")
+        case .dataCorrupted(let context):
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
+            return Problem(key: path(context.codingPath), problem: context.debugDescription + underlying)
+        @unknown default:
+            return Problem(key: "", problem: "\(error)")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Double.Type, is Int.Type: "a number"
+        case is [Any].Type: "a list"
+        default: "\(type)".lowercased().contains("dictionary") ? "a mapping" : "a \(type)"
+        }
+    }
+}
+
+/// The algorithms this build can train.
+public enum Algorithms {
+    public static let known: Set<String> = ["linear_regression"]
+}

@@ -1,0 +1,158 @@
+import Logging
+import NIOPosix
+import Synchronization
+
+/// A small pool of libpq connections whose blocking calls run on a dedicated
+/// thread pool, so callers can `await` them from any task (including request
+/// handlers) without ever blocking an event loop.
+public final class PostgresClient: Sendable {
+    /// The connection string, as given (may contain a password: never log it).
+    let url: String
+    private let maxConnections: Int
+    private let threads: NIOThreadPool
+    private let state = Mutex(PoolState())
+
+    private struct PoolState {
+        var idle: [PostgresConnection] = []
+        var open = 0
+        var waiters: [CheckedContinuation<PostgresConnection?, Error>] = []
+        var isShutdown = false
+    }
+
+    /// Creates a pool; connections open lazily on first use.
+    public init(url: String, maxConnections: Int = 4) {
+        self.url = url
+        self.maxConnections = max(1, maxConnections)
+        self.threads = NIOThreadPool(numberOfThreads: self.maxConnections)
+        threads.start()
+    }
+
+    /// Runs `body` with a connection of its own on the pool's threads.
+    @discardableResult
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let value = try await threads.runIfActive { try body(connection) }
+            release(connection)
+            return value
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Runs one parameterized statement.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { try $0.query(query) }
+    }
+
+    /// Runs `body` in a transaction on one connection; it rolls back if `body` throws.
+    @discardableResult
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in try connection.transaction(body) }
+    }
+
+    /// Sends `NOTIFY channel, payload`.
+    public func notify(_ channel: String, payload: String = "") async throws {
+        try await withConnection { try $0.notify(channel, payload: payload) }
+    }
+
+    /// Closes idle connections and fails waiters; in-flight calls finish first.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLock { state in
+            state.isShutdown = true
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle, state.waiters)
+        }
+        idle.forEach { $0.close() }
+        waiters.forEach { $0.resume(throwing: PostgresError.shutdown) }
+        try? await threads.shutdownGracefully()
+    }
+
+    // MARK: - Checkout
+
+    private enum Checkout {
+        case reuse(PostgresConnection)
+        case create
+        case wait
+        case shutdown
+    }
+
+    private func acquire() async throws -> PostgresConnection {
+        let decision: Checkout = state.withLock { state in
+            if state.isShutdown { return .shutdown }
+            if let connection = state.idle.popLast() { return .reuse(connection) }
+            if state.open < maxConnections {
+                state.open += 1
+                return .create
+            }
+            return .wait
+        }
+        switch decision {
+        case .reuse(let connection): return connection
+        case .create: return try await openConnection()
+        case .shutdown: throw PostgresError.shutdown
+        case .wait:
+            let handedOver = try await withCheckedThrowingContinuation { continuation in
+                let shutDown = state.withLock { state in
+                    if state.isShutdown { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if shutDown { continuation.resume(throwing: PostgresError.shutdown) }
+            }
+            // nil means a slot was freed by a broken connection: open a new one.
+            if let handedOver { return handedOver }
+            return try await openConnection()
+        }
+    }
+
+    private func openConnection() async throws -> PostgresConnection {
+        let url = url
+        do {
+            return try await threads.runIfActive { try PostgresConnection(url: url) }
+        } catch {
+            freeSlot()
+            throw error
+        }
+    }
+
+    private func release(_ connection: PostgresConnection) {
+        guard connection.isHealthy else {
+            connection.close()
+            freeSlot()
+            return
+        }
+        let waiter: CheckedContinuation<PostgresConnection?, Error>? = state.withLock { state in
+            if state.isShutdown {
+                state.open -= 1
+                return nil
+            }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.idle.append(connection)
+            return nil
+        }
+        if let waiter {
+            waiter.resume(returning: connection)
+        } else if state.withLock({ $0.isShutdown }) {
+            connection.close()
+        }
+    }
+
+    private func freeSlot() {
+        let waiter: CheckedContinuation<PostgresConnection?, Error>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.open -= 1
+            return nil
+        }
+        waiter?.resume(returning: nil)
+    }
+}

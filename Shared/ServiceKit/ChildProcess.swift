@@ -1,0 +1,80 @@
+import Foundation
+
+/// Spawns a child with `posix_spawnp`, collects its stdout and stderr and
+/// reaps it with `waitpid`. Written by hand because Foundation's `Process`
+/// was measured to hang in `waitUntilExit` on this platform when called from
+/// concurrency threads; this path has no run loop and no signal handlers.
+public enum ChildProcess {
+    /// Runs to completion (blocking the calling thread) and returns the output.
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> CommandResult {
+        precondition(!arguments.isEmpty)
+        // posix_spawn_file_actions_addchdir_np is not visible to Swift here: change directory in a shell.
+        let arguments = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + arguments } ?? arguments
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+            throw CommandError(command: arguments[0], status: -1, stderr: "pipe() failed: errno \(errno)")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let devNull = open("/dev/null", O_RDONLY)
+        defer { close(devNull) }
+        posix_spawn_file_actions_adddup2(&actions, devNull, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for fd in [outPipe[0], outPipe[1], errPipe[0], errPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        close(outPipe[1])
+        close(errPipe[1])
+        defer {
+            close(outPipe[0])
+            close(errPipe[0])
+        }
+        guard spawned == 0 else {
+            throw CommandError(command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
+        }
+        let (stdout, stderr) = drain(outPipe[0], errPipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return CommandResult(
+            status: exitCode, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Reads both pipes until EOF, so a chatty child cannot fill one and stall.
+    private static func drain(_ first: Int32, _ second: Int32) -> ([UInt8], [UInt8]) {
+        var outputs: [[UInt8]] = [[], []]
+        var open = [true, true]
+        let fds = [first, second]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while open[0] || open[1] {
+            var polls = fds.enumerated().map { pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0) }
+            if poll(&polls, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for index in 0..<2 where open[index] && polls[index].revents != 0 {
+                let count = read(fds[index], &buffer, buffer.count)
+                if count > 0 {
+                    outputs[index].append(contentsOf: buffer[0..<count])
+                } else if count == 0 || errno != EINTR {
+                    open[index] = false
+                }
+            }
+        }
+        return (outputs[0], outputs[1])
+    }
+}

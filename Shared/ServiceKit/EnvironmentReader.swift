@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+
+/// A configuration value that is missing or malformed, named by its variable.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let variable: String
+    public let problem: String
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+    public var description: String { "\(variable): \(problem)" }
+}
+
+/// Reads typed settings from environment variables, failing with the name of
+/// the variable and what is wrong with it.
+public struct EnvironmentReader: Sendable {
+    private let values: [String: String]
+
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = values
+    }
+
+    /// A non-empty string, or `nil`.
+    public func string(_ name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// A required non-empty string.
+    public func required(_ name: String) throws -> String {
+        guard let value = string(name) else { throw ConfigurationError(variable: name, problem: "is required") }
+        return value
+    }
+
+    /// An integer within `range`, or `defaultValue` when unset.
+    public func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int> = 0...Int.max) throws -> Int {
+        guard let text = string(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(
+                variable: name, problem: "\"\(text)\" is not an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A duration in seconds (`15`, `2.5`, `15s`, `500ms`, `1m`), or `defaultValue`.
+    public func seconds(_ name: String, default defaultValue: Double) throws -> Double {
+        guard let text = string(name) else { return defaultValue }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let number = Double(text.dropLast(suffix.count)), number >= 0 { return number * scale }
+        }
+        if let number = Double(text), number >= 0 { return number }
+        throw ConfigurationError(variable: name, problem: "\"\(text)\" is not a duration (e.g. 15, 15s, 500ms)")
+    }
+
+    /// A swift-log level name, default `info`.
+    public func logLevel(_ name: String = "LOG_LEVEL") throws -> Logger.Level {
+        guard let text = string(name) else { return .info }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ConfigurationError(
+                variable: name, problem: "\"\(text)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+}

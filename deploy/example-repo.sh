@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the example model repository as a real git repository whose history
+# has merged pull requests, the way GitHub records them (merge commits
+# "Merge pull request #N from owner/branch"), for the sandbox to serve.
+#
+#   deploy/example-repo.sh init DEST        main + PR #1 merged (one feature)
+#   deploy/example-repo.sh merge-next DEST  merges the next PR (#2: more features)
+#   deploy/example-repo.sh bad-pr DEST      merges a PR whose model is worse (rejected by the gates)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+src="$here/example-model"
+cmd="${1:?usage: example-repo.sh init|merge-next|bad-pr DEST}"
+dest="${2:?usage: example-repo.sh init|merge-next|bad-pr DEST}"
+
+export GIT_AUTHOR_NAME="Dana Scientist" GIT_AUTHOR_EMAIL="dana@example.com"
+export GIT_COMMITTER_NAME="Dana Scientist" GIT_COMMITTER_EMAIL="dana@example.com"
+git_() { git -C "$dest" -c init.defaultBranch=main -c commit.gpgsign=false "$@"; }
+
+# Every commit gets a date strictly after the previous one, so merge times order PRs.
+stamp() {
+  local now last
+  now=$(date +%s)
+  last=$(git_ log -1 --format=%ct 2>/dev/null || echo 0)
+  ((now > last)) || now=$((last + 1))
+  export GIT_AUTHOR_DATE="@$now +0000" GIT_COMMITTER_DATE="@$now +0000"
+}
+
+merge_pr() { # number branch title
+  stamp
+  git_ checkout -q main
+  git_ merge -q --no-ff "$2" -m "Merge pull request #$1 from dana/$2" -m "$3"
+}
+
+next_number() {
+  local last
+  last=$(git_ log --first-parent --merges --format=%s main | sed -n 's/^Merge pull request #\([0-9]*\).*/\1/p' | head -1)
+  echo $(( ${last:-0} + 1 ))
+}
+
+case "$cmd" in
+  init)
+    rm -rf "$dest"; mkdir -p "$dest/data"
+    git_ init -q
+    cp "$src/README.md" "$src/sample-request.json" "$dest/"
+    cp "$src/data/seattle-weather.csv" "$dest/data/"
+    stamp; git_ add -A; git_ commit -q -m "Seattle weather data"
+    git_ checkout -q -b add-model
+    cp "$here/example-model-history/pr1-conveyor.yaml" "$dest/conveyor.yaml"
+    stamp; git_ add -A; git_ commit -q -m "Train a linear model of temp_max on temp_min"
+    merge_pr 1 add-model "Add a first temperature model"
+    ;;
+  merge-next)
+    n=$(next_number)
+    git_ checkout -q -b "more-features-$n" main
+    cp "$src/conveyor.yaml" "$dest/conveyor.yaml"
+    if git_ diff --quiet; then echo "# PR $n: retrain" >> "$dest/conveyor.yaml"; fi
+    stamp; git_ commit -q -am "Add precipitation, wind and weather features"
+    merge_pr "$n" "more-features-$n" "Use precipitation, wind and weather"
+    ;;
+  bad-pr)
+    n=$(next_number)
+    git_ checkout -q -b "worse-model-$n" main
+    sed -i 's/- {name: temp_min, type: numeric, min: -30, max: 45}/- {name: temp_min_unused, type: numeric}/' "$dest/conveyor.yaml"
+    sed -i 's/^target: temp_max/target: temp_max\n# worse: temp_min dropped/' "$dest/conveyor.yaml"
+    python3 - "$dest/conveyor.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+lines = [l for l in open(p) if "temp_min_unused" not in l]
+open(p, "w").writelines(lines)
+PY
+    stamp; git_ commit -q -am "Drop temp_min"
+    merge_pr "$n" "worse-model-$n" "Try without temp_min"
+    ;;
+  *) echo "unknown command $cmd" >&2; exit 2 ;;
+esac
+git_ rev-parse HEAD
