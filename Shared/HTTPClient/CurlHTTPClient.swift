@@ -16,7 +16,7 @@ public final class CurlHTTPClient: Sendable {
     }
 
     /// Sends the request and returns the final response, whatever its status.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         try await threads.runIfActive { try CurlTransfer.perform(request) }
     }
 
@@ -39,7 +39,7 @@ public enum CurlTransfer {
         var headers: [(name: String, value: String)] = []
     }
 
-    static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+    static func perform(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
         guard let handle = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
         let accumulator = Accumulator()
@@ -97,7 +97,7 @@ public enum CurlTransfer {
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
+        return HTTPClientResponse(status: status, headers: accumulator.headers, body: accumulator.body)
     }
 
     private static func error(for code: CURLcode, message: String) -> HTTPClientError {

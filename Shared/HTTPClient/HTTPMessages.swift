@@ -1,5 +1,5 @@
 /// An outgoing HTTP request.
-public struct HTTPRequest: Sendable {
+public struct HTTPClientRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(name: String, value: String)]
@@ -23,7 +23,7 @@ public struct HTTPRequest: Sendable {
 }
 
 /// A received HTTP response (the final one, after redirects).
-public struct HTTPResponse: Sendable {
+public struct HTTPClientResponse: Sendable {
     public var status: Int
     /// Header lines of the final response, in order; names as sent.
     public var headers: [(name: String, value: String)]
@@ -39,7 +39,7 @@ public struct HTTPResponse: Sendable {
 
     /// Throws `.status` unless the status is 2xx.
     @discardableResult
-    public func expectSuccess() throws -> HTTPResponse {
+    public func expectSuccess() throws -> HTTPClientResponse {
         guard (200..<300).contains(status) else {
             throw HTTPClientError.status(status, body: String(decoding: body.prefix(500), as: UTF8.self))
         }

@@ -21,8 +21,10 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(conn)
             throw PostgresError.connection(message)
         }
+        // Server notices would go to stderr unformatted; errors reach callers as values instead.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         self.handle = conn
-        _ = try execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'")
+        _ = try execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET client_min_messages = warning")
     }
 
     deinit { close() }

@@ -11,7 +11,10 @@ import ServiceLifecycle
 /// loads the newest deployed artifact in the background, checks its content
 /// hash, warms it and swaps it in. A version that fails to load is logged and
 /// the current model keeps serving.
-public struct DeploymentWatcher: Service {
+public struct DeploymentWatcher: Service, CustomStringConvertible {
+    /// A plain name for lifecycle logs (the default would print the database URL).
+    public var description: String { "DeploymentWatcher" }
+
     let database: PostgresClient
     let databaseURL: String
     let store: ModelStore

@@ -20,7 +20,8 @@ public struct PredictionLogEntry: Sendable {
 /// a bounded buffer, and this service drains it in batches with COPY. While
 /// Postgres is unavailable the batch is retried with backoff and new entries
 /// wait in the buffer; entries beyond its bound are counted as dropped.
-public final class PredictionLog: Service, Sendable {
+public final class PredictionLog: Service, Sendable, CustomStringConvertible {
+    public var description: String { "PredictionLog" }
     private let database: PostgresClient
     private let logger: Logger
     private let capacity: Int

@@ -6,7 +6,10 @@ import ServiceLifecycle
 
 /// Wakes on `vcs`'s NOTIFY (or every poll interval), queues the newest
 /// untried merge and runs queued runs one at a time until none is left.
-public struct TrainerWorker: Service {
+public struct TrainerWorker: Service, CustomStringConvertible {
+    /// A plain name for lifecycle logs (the default would print the database URL).
+    public var description: String { "TrainerWorker" }
+
     let databaseURL: String
     let store: TrainingStore
     let executor: RunExecutor

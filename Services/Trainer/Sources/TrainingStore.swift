@@ -56,7 +56,7 @@ public struct TrainingStore: Sendable {
     @discardableResult
     public func queueNewestMerge() async throws -> Bool {
         let deployed = try await deployed()
-        let since = deployed?.mergedAt ?? .distantPast
+        let since = deployed?.mergedAt ?? Date(timeIntervalSince1970: 0)
         let sinceNumber = deployed?.prNumber ?? -1
         let branch = branch
         return try await database.transaction { connection in

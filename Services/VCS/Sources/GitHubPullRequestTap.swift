@@ -57,7 +57,7 @@ public struct GitHubPullRequestTap: Sendable {
         return pages
     }
 
-    private func get(_ url: String) async throws -> HTTPResponse {
+    private func get(_ url: String) async throws -> HTTPClientResponse {
         var headers: [(name: String, value: String)] = [
             ("Accept", "application/vnd.github+json"),
             ("X-GitHub-Api-Version", "2022-11-28"),
@@ -68,7 +68,7 @@ public struct GitHubPullRequestTap: Sendable {
         while true {
             attempt += 1
             do {
-                return try await client.send(HTTPRequest(url: url, headers: headers, timeout: 30)).expectSuccess()
+                return try await client.send(HTTPClientRequest(url: url, headers: headers, timeout: 30)).expectSuccess()
             } catch let error as HTTPClientError where error.isTransient && attempt < 4 {
                 let delay = Double(1 << attempt) * 0.25 * Double.random(in: 0.5...1.5)
                 logger.warning(
@@ -79,7 +79,7 @@ public struct GitHubPullRequestTap: Sendable {
         }
     }
 
-    private func decode(_ response: HTTPResponse, url: String) throws -> JSONValue {
+    private func decode(_ response: HTTPClientResponse, url: String) throws -> JSONValue {
         do {
             return try JSONValue.parse(response.body)
         } catch {

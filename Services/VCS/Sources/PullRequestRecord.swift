@@ -8,7 +8,6 @@ public struct PullRequestRecord: Sendable, Equatable {
     public var values: [String?]
     public var id: Int64
     public var updatedAt: Date?
-    public var isMerged: Bool
 
     /// The `pull_requests` columns the loader fills from a record.
     public static let recordColumns = [
@@ -66,7 +65,6 @@ public struct PullRequestRecord: Sendable, Equatable {
         self.values = values
         self.id = id
         self.updatedAt = updatedAt
-        self.isMerged = values[Self.recordColumns.firstIndex(of: "merged_at")!] != nil
     }
 
     /// `{"a": {"b": 1}}` → `["a__b": 1]`; arrays stay whole (child tables).

@@ -16,31 +16,46 @@ public struct PullRequestStore: Sendable {
 
     var tapName: String { "tap-github:\(repository)" }
 
-    /// Upserts a batch in one transaction; returns how many rows changed.
+    /// What an upsert changed: records inserted or updated, and how many of those are merged.
+    public struct UpsertResult: Sendable {
+        public var changed = 0
+        public var merged = 0
+    }
+
+    /// Upserts a batch in one transaction. A record identical to the stored
+    /// one (the inclusive bookmark re-reads the boundary) changes nothing.
     @discardableResult
-    public func upsert(_ records: [PullRequestRecord], receivedAt: Date = Date()) async throws -> Int {
-        guard !records.isEmpty else { return 0 }
+    public func upsert(_ records: [PullRequestRecord], receivedAt: Date = Date()) async throws -> UpsertResult {
+        guard !records.isEmpty else { return UpsertResult() }
         let columns = PullRequestRecord.recordColumns + [
             "_sdc_received_at", "_sdc_sequence", "_sdc_batched_at", "_sdc_table_version",
         ]
         let quoted = columns.map(PostgresQuery.quoteIdentifier)
         let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
         let updates = quoted.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let recordColumns = PullRequestRecord.recordColumns.map(PostgresQuery.quoteIdentifier)
+        let stored = recordColumns.map { "pull_requests.\($0)" }.joined(separator: ", ")
+        let incoming = recordColumns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")
         let sql = """
             INSERT INTO pull_requests (\(quoted.joined(separator: ", "))) VALUES (\(placeholders))
             ON CONFLICT (id) DO UPDATE SET \(updates)
-            WHERE pull_requests._sdc_sequence IS NULL OR pull_requests._sdc_sequence <= EXCLUDED._sdc_sequence
+            WHERE (pull_requests._sdc_sequence IS NULL OR pull_requests._sdc_sequence <= EXCLUDED._sdc_sequence)
+              AND (\(stored)) IS DISTINCT FROM (\(incoming))
+            RETURNING merged_at IS NOT NULL AS merged
             """
         let received = receivedAt.postgresText
         let sequence = String(Int64(receivedAt.timeIntervalSince1970 * 1_000_000))
         let batched = Date().postgresText
         return try await database.transaction { connection in
-            var changed = 0
+            var result = UpsertResult()
             for record in records {
                 let parameters = record.values + [received, sequence, batched, nil]
-                changed += try connection.query(PostgresQuery(unsafeSQL: sql, parameters: parameters)).affectedRows
+                if let row = try connection.query(PostgresQuery(unsafeSQL: sql, parameters: parameters)).first {
+                    result.changed += 1
+                    if try row.decode("merged", as: Bool.self) { result.merged += 1 }
+                }
             }
-            return changed
+            return result
         }
     }
 

@@ -60,8 +60,9 @@ public actor PullRequestSync {
                     logger.error("rejected record", metadata: ["stream": "pull_requests", "reason": "\(rejection)"])
                 }
             }
-            summary.recordsUpserted += try await store.upsert(records)
-            summary.mergedUpserted += records.filter(\.isMerged).count
+            let result = try await store.upsert(records)
+            summary.recordsUpserted += result.changed
+            summary.mergedUpserted += result.merged
             for record in records {
                 if let updated = record.updatedAt, updated > (newest ?? .distantPast) { newest = updated }
             }

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A service binary started by a test, its output in a log file. `terminate()`
+/// sends SIGTERM and waits for a clean exit.
+final class LaunchedProcess: Sendable {
+    let name: String
+    let pid: pid_t
+    let logFile: URL
+
+    /// The directory holding the built products (next to the test bundle).
+    static var binDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["CONVEYOR_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    init(_ name: String, arguments: [String] = [], environment: [String: String], logDirectory: URL) throws {
+        self.name = name
+        logFile = logDirectory.appendingPathComponent("\(name).log")
+        let executable = Self.binDirectory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw HarnessError("\(executable) is missing: run `swift build` first")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "DATABASE_URL")
+        env.merge(environment) { $1 }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard status == 0 else { throw HarnessError("cannot start \(name): \(status)") }
+        self.pid = pid
+    }
+
+    /// Whether the process is still running.
+    var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// SIGTERM, then waits up to `timeout` seconds; returns the exit status (or nil if it had to be killed).
+    @discardableResult
+    func terminate(timeout: Double = 15) -> Int32? {
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while Date() < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        return nil
+    }
+
+    /// The last lines of the log, for failure messages.
+    func logTail(_ characters: Int = 3000) -> String {
+        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        return "--- \(name) log ---\n" + String(text.suffix(characters))
+    }
+}

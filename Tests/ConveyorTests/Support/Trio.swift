@@ -1,0 +1,103 @@
+import Foundation
+import HTTPClient
+import ServiceKit
+
+/// Postgres database, sandbox, vcs, trainer and serving as real processes on
+/// loopback, around an example model repository made by `deploy/example-repo.sh`.
+final class Trio: Sendable {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    let directory: URL
+    let databaseURL: String
+    let sandbox: LaunchedProcess
+    let vcs: LaunchedProcess
+    let trainer: LaunchedProcess
+    let serving: LaunchedProcess
+    let vcsURL: String
+    let trainerURL: String
+    let servingURL: String
+    let http = CurlHTTPClient(concurrency: 4)
+    static let adminToken = "test-admin-token"
+
+    var modelRepository: URL { directory.appendingPathComponent("model-repo") }
+
+    init(pollInterval: String = "60s") async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        databaseURL = try await TestPostgres.freshDatabase()
+        try Self.exampleRepo("init", directory.appendingPathComponent("model-repo"))
+        let artifacts = directory.appendingPathComponent("artifacts").path
+        let ports = try (0..<4).map { _ in try FreePort.find() }
+        let common = ["DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "GITHUB_REPOSITORY": "conveyor/example-model",
+                      "ADMIN_TOKEN": Self.adminToken]
+        sandbox = try LaunchedProcess(
+            "github-sandbox",
+            environment: common.merging(["PORT": "\(ports[0])", "SANDBOX_REPO_PATH": directory.appendingPathComponent("model-repo").path]) { $1 },
+            logDirectory: directory)
+        vcs = try LaunchedProcess(
+            "vcs", environment: common.merging(["PORT": "\(ports[1])", "GITHUB_API_URL": "http://127.0.0.1:\(ports[0])"]) { $1 },
+            logDirectory: directory)
+        trainer = try LaunchedProcess(
+            "trainer",
+            environment: common.merging([
+                "PORT": "\(ports[2])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
+                "MODEL_REPO_URL": directory.appendingPathComponent("model-repo").path,
+                "WORK_DIR": directory.appendingPathComponent("work").path,
+            ]) { $1 },
+            logDirectory: directory)
+        serving = try LaunchedProcess(
+            "serving",
+            environment: common.merging(["PORT": "\(ports[3])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval]) { $1 },
+            logDirectory: directory)
+        vcsURL = "http://127.0.0.1:\(ports[1])"
+        trainerURL = "http://127.0.0.1:\(ports[2])"
+        servingURL = "http://127.0.0.1:\(ports[3])"
+        for url in ["http://127.0.0.1:\(ports[0])", vcsURL, trainerURL, servingURL] {
+            _ = try await eventually(timeout: 60, "\(url)/health/live") {
+                try await http.send(HTTPClientRequest(url: "\(url)/health/live", timeout: 2)).status == 200 ? true : nil
+            }
+        }
+    }
+
+    /// Runs `deploy/example-repo.sh COMMAND DEST`.
+    static func exampleRepo(_ command: String, _ destination: URL) throws {
+        let script = repositoryRoot.appendingPathComponent("deploy/example-repo.sh").path
+        let result = try ChildProcess.run(["bash", script, command, destination.path])
+        guard result.status == 0 else { throw HarnessError("example-repo.sh \(command) failed: \(result.stderr)") }
+    }
+
+    func get(_ url: String, headers: [(name: String, value: String)] = []) async throws -> (Int, JSONValue) {
+        let response = try await http.send(HTTPClientRequest(url: url, headers: headers, timeout: 30))
+        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+    }
+
+    func post(_ url: String, body: String, contentType: String = "application/json", headers: [(name: String, value: String)] = [])
+        async throws -> (Int, JSONValue)
+    {
+        let response = try await http.send(
+            HTTPClientRequest(method: "POST", url: url, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8), timeout: 30))
+        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+    }
+
+    /// Waits until serving's `GET /` shows the model of pull request `number`.
+    func waitForServedPR(_ number: Int64, timeout: Double = 90) async throws -> JSONValue {
+        try await eventually(timeout: timeout, "serving to answer with PR #\(number)") {
+            let (status, info) = try await get("\(servingURL)/")
+            return status == 200 && info["pull_request"]?["number"]?.integerValue == number ? info : nil
+        }
+    }
+
+    /// Everything the processes logged, for failure messages.
+    func logs() -> String {
+        [sandbox, vcs, trainer, serving].map { $0.logTail() }.joined(separator: "\n")
+    }
+
+    /// Stops every process with SIGTERM; returns their exit statuses by name.
+    func stop() async -> [String: Int32?] {
+        await http.shutdown()
+        var statuses: [String: Int32?] = [:]
+        for process in [serving, trainer, vcs, sandbox] { statuses[process.name] = process.terminate() }
+        return statuses
+    }
+}
