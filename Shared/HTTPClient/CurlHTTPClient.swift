@@ -40,7 +40,9 @@ public enum CurlTransfer {
     }
 
     static func perform(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
-        guard let handle = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
+        guard let handle = curl_easy_init() else {
+            throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed")
+        }
         defer { curl_easy_cleanup(handle) }
         let accumulator = Accumulator()
         let context = Unmanaged.passRetained(accumulator)
@@ -81,7 +83,9 @@ public enum CurlTransfer {
         if let body = request.body {
             _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             body.withUnsafeBytes { bytes in
-                _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                _ = ccurl_setopt_pointer(
+                    handle, CURLOPT_COPYPOSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
         }
 
@@ -124,7 +128,9 @@ public enum CurlTransfer {
     }
 }
 
-private func writeBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func writeBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let context else { return 0 }
     let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
@@ -134,7 +140,9 @@ private func writeBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
     return length
 }
 
-private func writeHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func writeHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let context else { return 0 }
     let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
     let length = size * count

@@ -11,6 +11,10 @@ public struct CSVTable: Sendable {
     public struct ParseError: Error, CustomStringConvertible, Equatable {
         public let line: Int
         public let problem: String
+        public init(line: Int, problem: String) {
+            self.line = line
+            self.problem = problem
+        }
         public var description: String { "line \(line): \(problem)" }
     }
 
@@ -34,7 +38,10 @@ public struct CSVTable: Sendable {
         var recordLine = 1
         var index = 0
         let count = bytes.count
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        let newline = UInt8(ascii: "\n")
+        let cr = UInt8(ascii: "\r")
         func endField() {
             record.append(String(decoding: field, as: UTF8.self))
             field.removeAll(keepingCapacity: true)

@@ -6,6 +6,11 @@ public struct Dataset: Sendable {
     public var features: [[Double]]
     public var target: [Double]
     public var count: Int { target.count }
+
+    public init(features: [[Double]], target: [Double]) {
+        self.features = features
+        self.target = target
+    }
 }
 
 /// A data problem, named by file, line and column.
@@ -26,7 +31,9 @@ public struct DatasetBuilder: Sendable {
         try manifest.features.map { feature in
             var feature = feature
             guard let column = table.column(feature.name) else {
-                throw DataProblem(problem: "\(file): has no column \"\(feature.name)\" (header: \(table.header.joined(separator: ",")))")
+                throw DataProblem(
+                    problem:
+                        "\(file): has no column \"\(feature.name)\" (header: \(table.header.joined(separator: ",")))")
             }
             if feature.type == .categorical, feature.categories == nil {
                 let values = Set(table.rows.map { $0[column] }.filter { !CSVTable.isMissing($0) })
@@ -56,7 +63,8 @@ public struct DatasetBuilder: Sendable {
             let line = offset + 2  // 1-based, after the header
             guard let y = Double(row[targetColumn]), y.isFinite else {
                 throw DataProblem(
-                    problem: "\(file) line \(line): target \"\(manifest.target)\" is \"\(row[targetColumn])\", not a number")
+                    problem:
+                        "\(file) line \(line): target \"\(manifest.target)\" is \"\(row[targetColumn])\", not a number")
             }
             let encoded = encoder.encode { name in
                 guard let position = features.firstIndex(where: { $0.name == name }) else { return nil }

@@ -88,9 +88,11 @@ public struct FeatureEncoder: Sendable {
                     continue
                 }
                 if let min = feature.min, number < min {
-                    problems.append(FeatureProblem(field: feature.name, problem: "\(number) is below the minimum \(min)"))
+                    problems.append(
+                        FeatureProblem(field: feature.name, problem: "\(number) is below the minimum \(min)"))
                 } else if let max = feature.max, number > max {
-                    problems.append(FeatureProblem(field: feature.name, problem: "\(number) is above the maximum \(max)"))
+                    problems.append(
+                        FeatureProblem(field: feature.name, problem: "\(number) is above the maximum \(max)"))
                 }
                 vector.append(number)
             case .boolean:
@@ -114,7 +116,8 @@ public struct FeatureEncoder: Sendable {
                     problems.append(
                         FeatureProblem(
                             field: feature.name,
-                            problem: "unknown category \"\(text)\"; expected one of \(categories.joined(separator: ", "))"))
+                            problem:
+                                "unknown category \"\(text)\"; expected one of \(categories.joined(separator: ", "))"))
                     continue
                 }
                 for index in categories.indices { vector.append(index == position ? 1 : 0) }

@@ -44,18 +44,25 @@ public struct LinearModel: Codable, Sendable, Equatable {
             }
         }
         for j in 0..<p { for k in 0..<j { gram[j * p + k] = gram[k * p + j] } }
-        var trace = 0.0
-        for j in 0..<p {
-            gram[j * p + j] += l2
-            trace += gram[j * p + j]
-        }
-        // A constant or duplicated column makes the system singular: a tiny
-        // ridge relative to the scale of the data keeps it solvable.
-        let jitter = max(trace / Double(p), 1) * 1e-12
-        let coefficients =
-            Cholesky.solve(gram, moment, size: p)
-            ?? Cholesky.solve(gram.enumerated().map { $0.offset % (p + 1) == 0 ? $0.element + jitter * 1e6 : $0.element }, moment, size: p)
-            ?? [Double](repeating: 0, count: p)
+        for j in 0..<p { gram[j * p + j] += l2 }
+        // A constant column carries no information: it gets coefficient 0 and
+        // stays out of the system, which would otherwise be singular.
+        let largest = (0..<p).map { gram[$0 * p + $0] }.max() ?? 0
+        let kept = (0..<p).filter { gram[$0 * p + $0] > largest * 1e-14 }
+        let size = kept.count
+        var reduced = [Double](repeating: 0, count: size * size)
+        for (a, j) in kept.enumerated() { for (b, k) in kept.enumerated() { reduced[a * size + b] = gram[j * p + k] } }
+        let reducedMoment = kept.map { moment[$0] }
+        // Collinear columns (duplicates) still make it singular: a ridge tiny
+        // relative to the data's scale keeps it solvable.
+        var jittered = reduced
+        for a in 0..<size { jittered[a * size + a] += max(largest, 1) * 1e-9 }
+        let solution =
+            Cholesky.solve(reduced, reducedMoment, size: size)
+            ?? Cholesky.solve(jittered, reducedMoment, size: size)
+            ?? [Double](repeating: 0, count: size)
+        var coefficients = [Double](repeating: 0, count: p)
+        for (a, j) in kept.enumerated() { coefficients[j] = solution[a] }
         var intercept = targetMean
         for j in 0..<p { intercept -= coefficients[j] * means[j] }
         return LinearModel(intercept: intercept, coefficients: coefficients)

@@ -39,6 +39,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     public struct NoRegression: Codable, Sendable, Equatable {
         public var metric: String
         public var tolerance: Double?
+
+        public init(metric: String, tolerance: Double?) {
+            self.metric = metric
+            self.tolerance = tolerance
+        }
     }
 
     public var name: String
@@ -158,7 +163,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard Algorithms.known.contains(model.algorithm) else {
             throw Problem(
                 key: "model.algorithm",
-                problem: "unknown algorithm \"\(model.algorithm)\"; known: \(Algorithms.known.sorted().joined(separator: ", "))")
+                problem:
+                    "unknown algorithm \"\(model.algorithm)\"; known: \(Algorithms.known.sorted().joined(separator: ", "))"
+            )
         }
     }
 
@@ -170,7 +177,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         switch error {
         case .keyNotFound(let key, let context):
             let parent = path(context.codingPath)
-            return Problem(key: parent.isEmpty ? key.stringValue : "\(parent).\(key.stringValue)", problem: "is required")
+            return Problem(
+                key: parent.isEmpty ? key.stringValue : "\(parent).\(key.stringValue)", problem: "is required")
         case .typeMismatch(let type, let context):
             return Problem(key: path(context.codingPath), problem: "must be \(describe(type))")
         case .valueNotFound(let type, let context):

@@ -22,8 +22,11 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
     public var trainedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case format, formatVersion = "format_version", name, version, task, algorithm, target, features, linear,
-            metrics, reference, trainedAt = "trained_at"
+        case format
+        case formatVersion = "format_version"
+        case name, version, task, algorithm, target, features, linear,
+            metrics, reference
+        case trainedAt = "trained_at"
     }
 
     public init(
@@ -97,7 +100,8 @@ public enum ArtifactStore {
         let parent = root.appendingPathComponent(artifact.name, isDirectory: true)
         try fileManager.createDirectory(at: parent, withIntermediateDirectories: true)
         let final = parent.appendingPathComponent(artifact.version, isDirectory: true)
-        let temporary = parent.appendingPathComponent(".tmp-\(artifact.version)-\(UUID().uuidString)", isDirectory: true)
+        let temporary = parent.appendingPathComponent(
+            ".tmp-\(artifact.version)-\(UUID().uuidString)", isDirectory: true)
         try fileManager.createDirectory(at: temporary, withIntermediateDirectories: false)
         do {
             let encoder = JSONEncoder()
@@ -134,7 +138,8 @@ public enum ArtifactStore {
         decoder.dateDecodingStrategy = .iso8601
         let artifact = try decoder.decode(
             ModelArtifact.self, from: Data(contentsOf: directory.appendingPathComponent(modelFile)))
-        guard artifact.format == ModelArtifact.format, artifact.formatVersion <= ModelArtifact.currentFormatVersion else {
+        guard artifact.format == ModelArtifact.format, artifact.formatVersion <= ModelArtifact.currentFormatVersion
+        else {
             throw LoadError(problem: "unsupported artifact format \(artifact.format) v\(artifact.formatVersion)")
         }
         return artifact

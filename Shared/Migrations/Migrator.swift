@@ -28,13 +28,17 @@ public struct Migrator: Sendable {
                 )
                 """)
             let done = Set(
-                try connection.query("SELECT version FROM schema_migrations").map { try $0.decode("version", as: Int.self) })
+                try connection.query("SELECT version FROM schema_migrations").map {
+                    try $0.decode("version", as: Int.self)
+                })
             var appliedNow: [Int] = []
-            for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
+            for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version)
+            {
                 try connection.transaction { connection in
                     try connection.execute(migration.sql)
                     try connection.query(
-                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))"
+                    )
                 }
                 appliedNow.append(migration.version)
             }

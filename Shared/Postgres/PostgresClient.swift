@@ -72,8 +72,8 @@ public final class PostgresClient: Sendable {
             }
             return (state.idle, state.waiters)
         }
-        idle.forEach { $0.close() }
-        waiters.forEach { $0.resume(throwing: PostgresError.shutdown) }
+        for connection in idle { connection.close() }
+        for waiter in waiters { waiter.resume(throwing: PostgresError.shutdown) }
         try? await threads.shutdownGracefully()
     }
 

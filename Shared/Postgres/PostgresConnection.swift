@@ -207,6 +207,6 @@ private func withParameterPointers<R>(
     _ parameters: [String?], _ body: ([UnsafePointer<CChar>?]) -> R
 ) -> R {
     let owned: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } }
-    defer { owned.forEach { free($0) } }
+    defer { for pointer in owned { free(pointer) } }
     return body(owned.map { $0.map { UnsafePointer($0) } })
 }

@@ -29,7 +29,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func validation(_ problems: [FieldProblem]) -> APIError {
         APIError(
             .unprocessableContent,
-            problems.count == 1 ? "\(problems[0].field): \(problems[0].problem)" : "\(problems.count) problems in the request",
+            problems.count == 1
+                ? "\(problems[0].field): \(problems[0].problem)" : "\(problems.count) problems in the request",
             problems: problems)
     }
 

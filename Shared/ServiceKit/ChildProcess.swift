@@ -11,7 +11,8 @@ public enum ChildProcess {
     ) throws -> CommandResult {
         precondition(!arguments.isEmpty)
         // posix_spawn_file_actions_addchdir_np is not visible to Swift here: change directory in a shell.
-        let arguments = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + arguments } ?? arguments
+        let arguments =
+            directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + arguments } ?? arguments
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
@@ -31,8 +32,8 @@ public enum ChildProcess {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
@@ -43,7 +44,8 @@ public enum ChildProcess {
             close(errPipe[0])
         }
         guard spawned == 0 else {
-            throw CommandError(command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
+            throw CommandError(
+                command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
         }
         let (stdout, stderr) = drain(outPipe[0], errPipe[0])
         var status: Int32 = 0
@@ -61,7 +63,9 @@ public enum ChildProcess {
         let fds = [first, second]
         var buffer = [UInt8](repeating: 0, count: 65536)
         while open[0] || open[1] {
-            var polls = fds.enumerated().map { pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0) }
+            var polls = fds.enumerated().map {
+                pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0)
+            }
             if poll(&polls, 2, -1) < 0 {
                 if errno == EINTR { continue }
                 break

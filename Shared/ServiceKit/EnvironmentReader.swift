@@ -59,7 +59,8 @@ public struct EnvironmentReader: Sendable {
         guard let text = string(name) else { return .info }
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw ConfigurationError(
-                variable: name, problem: "\"\(text)\" is not one of trace, debug, info, notice, warning, error, critical")
+                variable: name,
+                problem: "\"\(text)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
         return level
     }

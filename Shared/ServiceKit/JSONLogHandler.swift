@@ -31,7 +31,9 @@ public struct JSONLogHandler: LogHandler {
             object[key] = Self.plain(value)
         }
         if event.level >= .error { object["source"] = "\(event.file):\(event.line)" }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard
+            var line = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return }
         line.append(UInt8(ascii: "\n"))
         Self.output.withLock { _ in

@@ -21,7 +21,8 @@ struct EndToEndTests {
 
     private func scenario(_ trio: Trio) async throws {
         let sample = try String(
-            contentsOf: Trio.repositoryRoot.appendingPathComponent("deploy/example-model/sample-request.json"), encoding: .utf8)
+            contentsOf: Trio.repositoryRoot.appendingPathComponent("deploy/example-model/sample-request.json"),
+            encoding: .utf8)
 
         // Nothing deployed yet: serving is up but not ready, and says why.
         let (notReady, _) = try await trio.get("\(trio.servingURL)/health/ready")
@@ -50,9 +51,11 @@ struct EndToEndTests {
         let (missing, missingBody) = try await trio.post("\(trio.servingURL)/predict", body: "{\"wind\": 3}")
         #expect(missing == 422)
         #expect(missingBody["error"]?["problems"]?.arrayValue?.first?["field"]?.stringValue == "temp_min")
-        let (wrongType, wrongTypeBody) = try await trio.post("\(trio.servingURL)/predict", body: "{\"temp_min\": \"warm\"}")
+        let (wrongType, wrongTypeBody) = try await trio.post(
+            "\(trio.servingURL)/predict", body: "{\"temp_min\": \"warm\"}")
         #expect(wrongType == 422)
-        #expect(wrongTypeBody["error"]?["problems"]?.arrayValue?.first?["problem"]?.stringValue?.contains("number") == true)
+        #expect(
+            wrongTypeBody["error"]?["problems"]?.arrayValue?.first?["problem"]?.stringValue?.contains("number") == true)
         let (again, _) = try await trio.post("\(trio.servingURL)/predict", body: sample)
         #expect(again == 200)
 

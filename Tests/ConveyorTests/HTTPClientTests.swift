@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTypes
 import HTTPClient
+import HTTPTypes
 import Hummingbird
 import Testing
 
@@ -15,7 +15,9 @@ struct HTTPClientTests {
             headers[HTTPField.Name("X-Method")!] = request.method.rawValue
             return Response(status: .created, headers: headers, body: .init(byteBuffer: body))
         }
-        router.get("/missing") { _, _ -> Response in Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "nope"))) }
+        router.get("/missing") { _, _ -> Response in
+            Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "nope")))
+        }
         router.get("/slow") { _, _ -> String in
             try await Task.sleep(for: .seconds(3))
             return "late"

@@ -9,7 +9,8 @@ struct PostgresTests {
     func parameterizedQuery() async throws {
         let client = PostgresClient(url: try await TestPostgres.freshDatabase())
         defer { Task { await client.shutdown() } }
-        try await client.query("CREATE TABLE people (id bigint PRIMARY KEY, name text, score double precision, seen timestamptz)")
+        try await client.query(
+            "CREATE TABLE people (id bigint PRIMARY KEY, name text, score double precision, seen timestamptz)")
         let hostile = "Robert'); DROP TABLE people; --"
         let seen = Date(timeIntervalSince1970: 1_700_000_000.25)
         try await client.query("INSERT INTO people VALUES (\(1), \(hostile), \(2.5), \(seen))")
@@ -52,7 +53,9 @@ struct PostgresTests {
         defer { Task { await client.shutdown() } }
         try await client.query("CREATE TABLE lines (n int, body text)")
         let rows: [[String?]] = (0..<5000).map { ["\($0)", $0 % 100 == 0 ? nil : "line\t\($0)\nnext\\end"] }
-        let copied = try await client.withConnection { try $0.copyIn(table: "lines", columns: ["n", "body"], rows: rows) }
+        let copied = try await client.withConnection {
+            try $0.copyIn(table: "lines", columns: ["n", "body"], rows: rows)
+        }
         #expect(copied == 5000)
         let stats = try #require(
             try await client.query("SELECT count(*) AS total, count(body) AS bodies FROM lines").first)
@@ -75,7 +78,8 @@ struct PostgresTests {
             }
         }
         try await client.transaction { try $0.query("INSERT INTO ledger VALUES (\(5))") }
-        let total = try #require(try await client.query("SELECT coalesce(sum(amount), 0)::int AS total FROM ledger").first)
+        let total = try #require(
+            try await client.query("SELECT coalesce(sum(amount), 0)::int AS total FROM ledger").first)
         #expect(try total.decode("total", as: Int.self) == 5)
     }
 

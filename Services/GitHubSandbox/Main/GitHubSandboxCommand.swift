@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceKit
 import SandboxService
+import ServiceKit
 
 /// `github-sandbox`: a local GitHub REST stand-in serving the merged pull
 /// requests of a local git repository (dev and tests only).

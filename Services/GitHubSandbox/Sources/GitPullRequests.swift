@@ -18,11 +18,14 @@ public struct GitPullRequests: Sendable {
 
     /// All pull requests, oldest first, in GitHub's JSON shape.
     public func list() async throws -> [[String: Any & Sendable]] {
-        let separator = "\u{1f}", terminator = "\u{1e}"
+        let separator = "\u{1f}"
+        let terminator = "\u{1e}"
         let format = ["%H", "%P", "%cI", "%aI", "%an", "%s", "%b"].joined(separator: separator) + terminator
         let output = try await CommandRunner.run(
-            ["git", "-C", repositoryPath.path, "log", "--first-parent", "--merges", "--reverse",
-             "--format=\(format)", baseBranch]
+            [
+                "git", "-C", repositoryPath.path, "log", "--first-parent", "--merges", "--reverse",
+                "--format=\(format)", baseBranch,
+            ]
         ).stdout
         var pulls: [[String: Any & Sendable]] = []
         for entry in output.components(separatedBy: terminator) {
@@ -30,9 +33,10 @@ public struct GitPullRequests: Sendable {
             guard fields.count == 7, let number = Self.number(inSubject: fields[5]) else { continue }
             let parents = fields[1].split(separator: " ").map(String.init)
             guard parents.count >= 2 else { continue }
-            let headRef = fields[5].components(separatedBy: " from ").last.map {
-                $0.split(separator: "/", maxSplits: 1).last.map(String.init) ?? $0
-            } ?? "branch-\(number)"
+            let headRef =
+                fields[5].components(separatedBy: " from ").last.map {
+                    $0.split(separator: "/", maxSplits: 1).last.map(String.init) ?? $0
+                } ?? "branch-\(number)"
             let title = fields[6].split(separator: "\n").first.map(String.init) ?? fields[5]
             let mergedAt = Self.utc(fields[2])
             let login = fields[4].lowercased().replacingOccurrences(of: " ", with: "-")
@@ -46,14 +50,19 @@ public struct GitPullRequests: Sendable {
                 "body": fields[6].trimmingCharacters(in: .whitespacesAndNewlines),
                 "html_url": "https://github.com/\(fullName)/pull/\(number)",
                 "url": "/repos/\(fullName)/pulls/\(number)",
-                "user": ["login": login, "id": 100 + login.utf8.reduce(0) { ($0 * 31 + Int($1)) % 100_000 }, "type": "User"] as [String: Any & Sendable],
+                "user": [
+                    "login": login, "id": 100 + login.utf8.reduce(0) { ($0 * 31 + Int($1)) % 100_000 }, "type": "User",
+                ] as [String: Any & Sendable],
                 "labels": [] as [Any & Sendable],
                 "created_at": Self.utc(fields[3]),
                 "updated_at": mergedAt,
                 "closed_at": mergedAt,
                 "merged_at": mergedAt,
                 "merge_commit_sha": fields[0],
-                "head": ["ref": headRef, "sha": parents[1], "label": "\(fullName.split(separator: "/").first ?? ""):\(headRef)"]
+                "head": [
+                    "ref": headRef, "sha": parents[1],
+                    "label": "\(fullName.split(separator: "/").first ?? ""):\(headRef)",
+                ]
                     as [String: Any & Sendable],
                 "base": ["ref": baseBranch, "sha": parents[0]] as [String: Any & Sendable],
                 "draft": false,

@@ -42,11 +42,16 @@ public enum SandboxApp {
             let descending = (query["direction"].map(String.init) ?? "desc") == "desc"
             let sortKey = (query["sort"].map(String.init) ?? "created") == "updated" ? "updated_at" : "created_at"
             var all = try await pulls.list()
-            all.sort { ($0[sortKey] as? String ?? "", $0["number"] as? Int ?? 0) < ($1[sortKey] as? String ?? "", $1["number"] as? Int ?? 0) }
+            all.sort {
+                ($0[sortKey] as? String ?? "", $0["number"] as? Int ?? 0) < (
+                    $1[sortKey] as? String ?? "", $1["number"] as? Int ?? 0
+                )
+            }
             if descending { all.reverse() }
             let lastPage = max(1, (all.count + perPage - 1) / perPage)
             let slice = Array(all.dropFirst((page - 1) * perPage).prefix(perPage))
-            let body = try JSONSerialization.data(withJSONObject: slice, options: [.sortedKeys, .withoutEscapingSlashes])
+            let body = try JSONSerialization.data(
+                withJSONObject: slice, options: [.sortedKeys, .withoutEscapingSlashes])
             var response = JSONResponse.raw(body)
             if let link = linkHeader(request: request, page: page, lastPage: lastPage, owner: owner, repo: repo) {
                 response.headers[HTTPField.Name("Link")!] = link

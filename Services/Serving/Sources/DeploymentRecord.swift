@@ -18,10 +18,21 @@ public struct DeploymentRecord: Sendable, Codable {
     public let gatesJSON: String?
 
     enum CodingKeys: String, CodingKey {
-        case deploymentID = "deployment_id", version, modelName = "model_name", reason, deployedAt = "deployed_at",
-            prNumber = "pr_number", prTitle = "pr_title", prAuthor = "pr_author", commitSHA = "commit_sha",
-            artifactPath = "artifact_path", artifactSHA256 = "artifact_sha256"
-        case metricsJSON = "metrics", gatesJSON = "gates"
+        case deploymentID = "deployment_id"
+        case version
+        case modelName = "model_name"
+        case reason
+        case deployedAt = "deployed_at"
+        case
+            prNumber = "pr_number"
+        case prTitle = "pr_title"
+        case prAuthor = "pr_author"
+        case commitSHA = "commit_sha"
+        case
+            artifactPath = "artifact_path"
+        case artifactSHA256 = "artifact_sha256"
+        case metricsJSON = "metrics"
+        case gatesJSON = "gates"
     }
 
     static let selectSQL = """

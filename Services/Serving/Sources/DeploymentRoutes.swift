@@ -34,7 +34,9 @@ enum DeploymentRoutes {
         let categories: [String]?
     }
 
-    static func add(to router: Router<BasicRequestContext>, database: PostgresClient, store: ModelStore, admin: AdminToken) {
+    static func add(
+        to router: Router<BasicRequestContext>, database: PostgresClient, store: ModelStore, admin: AdminToken
+    ) {
         router.get("/") { _, _ -> Response in
             guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
             let deployment = model.deployment
@@ -43,12 +45,14 @@ enum DeploymentRoutes {
                 ModelInfo(
                     model: artifact.name, version: deployment.version, deployed_at: deployment.deployedAt,
                     deployment_reason: deployment.reason,
-                    pull_request: PullRequestInfo(number: deployment.prNumber, title: deployment.prTitle, author: deployment.prAuthor),
+                    pull_request: PullRequestInfo(
+                        number: deployment.prNumber, title: deployment.prTitle, author: deployment.prAuthor),
                     commit: deployment.commitSHA, trained_at: artifact.trainedAt, metrics: artifact.metrics,
                     gates: deployment.gatesJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) },
                     target: artifact.target,
                     features: artifact.features.map {
-                        FeatureInfo(name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories)
+                        FeatureInfo(
+                            name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories)
                     }))
         }
         router.get("/deployments") { request, _ -> Response in
@@ -70,7 +74,8 @@ enum DeploymentRoutes {
             let current = try connection.query("SELECT version FROM deployments ORDER BY id DESC LIMIT 1")
             guard let currentVersion = try current.first?.decode("version", as: String.self) else { return nil }
             let previous = try connection.query(
-                "SELECT version, model_name FROM deployments WHERE version <> \(currentVersion) ORDER BY id DESC LIMIT 1")
+                "SELECT version, model_name FROM deployments WHERE version <> \(currentVersion) ORDER BY id DESC LIMIT 1"
+            )
             guard let row = previous.first else { return nil }
             let version: String = try row.decode("version")
             let name: String = try row.decode("model_name")

@@ -74,7 +74,8 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
                     "reason": "\(deployment.reason)", "load": "\(elapsed)",
                 ])
         } catch {
-            logger.error("could not load the deployed model; the current one keeps serving", metadata: ["error": "\(error)"])
+            logger.error(
+                "could not load the deployed model; the current one keeps serving", metadata: ["error": "\(error)"])
         }
     }
 

@@ -64,7 +64,8 @@ final class PredictRoute: Sendable {
             }
             guard !instances.isEmpty, instances.count <= maxInstances else {
                 throw APIError.validation([
-                    FieldProblem(field: "instances", problem: "must hold 1 to \(maxInstances) objects, got \(instances.count)")
+                    FieldProblem(
+                        field: "instances", problem: "must hold 1 to \(maxInstances) objects, got \(instances.count)")
                 ])
             }
             var problems: [FieldProblem] = []
@@ -105,7 +106,10 @@ final class PredictRoute: Sendable {
 
     private func encode(_ instance: JSONValue, model: LoadedModel, prefix: String) -> FeatureEncoder.Encoded {
         guard case .object(let fields) = instance else {
-            return .problems([FeatureProblem(field: prefix.isEmpty ? "(body)" : String(prefix.dropLast()), problem: "must be an object")])
+            return .problems([
+                FeatureProblem(
+                    field: prefix.isEmpty ? "(body)" : String(prefix.dropLast()), problem: "must be an object")
+            ])
         }
         let result = model.encoder.encode { name in
             guard let value = fields[name] else { return nil }

@@ -37,12 +37,14 @@ public enum GateEvaluation {
             let tolerance = rule.tolerance ?? 0
             if let deployed = deployedMetrics?[rule.metric] {
                 let higherIsBetter = RegressionMetrics.higherIsBetter(rule.metric)
-                let threshold = higherIsBetter ? deployed - abs(deployed) * tolerance : deployed + abs(deployed) * tolerance
+                let threshold =
+                    higherIsBetter ? deployed - abs(deployed) * tolerance : deployed + abs(deployed) * tolerance
                 let passed = higherIsBetter ? value >= threshold : value <= threshold
                 results.append(
                     GateResult(
                         gate: "no_regression", metric: rule.metric, value: value, threshold: threshold, passed: passed,
-                        detail: "\(rule.metric) \(format(value)) vs deployed \(format(deployed)) (tolerance \(tolerance))"))
+                        detail:
+                            "\(rule.metric) \(format(value)) vs deployed \(format(deployed)) (tolerance \(tolerance))"))
             } else {
                 results.append(
                     GateResult(

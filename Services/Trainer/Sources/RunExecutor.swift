@@ -49,17 +49,20 @@ public struct RunExecutor: Sendable {
                 let failed = result.gates.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
                 log.append("rejected: \(failed)")
                 try await store.finish(
-                    run: run.id, status: "rejected", reason: "gate failed: \(failed)", outcome: result, timings: timings,
+                    run: run.id, status: "rejected", reason: "gate failed: \(failed)", outcome: result,
+                    timings: timings,
                     log: Self.capped(log))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
                 return
             }
             let writeStart = Date()
-            let written = try ArtifactStore.write(result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
+            let written = try ArtifactStore.write(
+                result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
             timings["write"] = Date().timeIntervalSince(writeStart)
             log.append("artifact \(written.path.path) sha256 \(written.sha256)")
             try await store.deploy(
-                run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)", artifactSHA256: written.sha256,
+                run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
+                artifactSHA256: written.sha256,
                 timings: timings, log: Self.capped(log))
             logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
         } catch {

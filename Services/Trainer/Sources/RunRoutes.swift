@@ -5,7 +5,9 @@ import ServiceKit
 
 /// `GET /runs`, `GET /runs/{id}`, `POST /runs` (admin: retrain a PR).
 enum RunRoutes {
-    static func add(to router: Router<BasicRequestContext>, database: PostgresClient, store: TrainingStore, admin: AdminToken) {
+    static func add(
+        to router: Router<BasicRequestContext>, database: PostgresClient, store: TrainingStore, admin: AdminToken
+    ) {
         router.get("/runs") { request, _ -> Response in
             let limit = min(500, max(1, Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50))
             let rows = try await database.query(
@@ -35,7 +37,9 @@ enum RunRoutes {
                 throw APIError(.badRequest, "the body must be JSON like {\"pr_number\": 12}")
             }
             guard let number = json["pr_number"]?.integerValue else {
-                throw APIError.validation([FieldProblem(field: "pr_number", problem: "is required and must be an integer")])
+                throw APIError.validation([
+                    FieldProblem(field: "pr_number", problem: "is required and must be an integer")
+                ])
             }
             guard let id = try await store.queueRetrain(prNumber: number) else {
                 throw APIError(.notFound, "no pull request #\(number) merged into the tracked branch")

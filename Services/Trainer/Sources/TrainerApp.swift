@@ -14,7 +14,8 @@ public enum TrainerApp {
             databaseURL: configuration.databaseURL, store: store,
             executor: RunExecutor(
                 store: store,
-                checkout: SourceCheckout(repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken),
+                checkout: SourceCheckout(
+                    repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken),
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 logger: logger),
             pollInterval: configuration.pollInterval, logger: logger)

@@ -24,7 +24,8 @@ public struct TrainerConfiguration: Sendable {
         } else if let repository = env.string("GITHUB_REPOSITORY") {
             repositoryURL = "https://github.com/\(repository).git"
         } else {
-            throw ConfigurationError(variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
+            throw ConfigurationError(
+                variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
         }
         return TrainerConfiguration(
             databaseURL: try env.required("DATABASE_URL"),
@@ -36,7 +37,8 @@ public struct TrainerConfiguration: Sendable {
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
             workDirectory: URL(
-                fileURLWithPath: env.string("WORK_DIR") ?? FileManager.default.temporaryDirectory
+                fileURLWithPath: env.string("WORK_DIR")
+                    ?? FileManager.default.temporaryDirectory
                     .appendingPathComponent("conveyor-trainer").path))
     }
 }

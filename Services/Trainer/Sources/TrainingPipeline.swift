@@ -54,7 +54,9 @@ public struct TrainingPipeline: Sendable {
             return String(decoding: data, as: UTF8.self)
         }
         let manifest = try timed("manifest") { try Manifest.parse(yaml) }
-        log("manifest: \(manifest.name), \(manifest.task.rawValue), \(manifest.model.algorithm), \(manifest.features.count) features")
+        log(
+            "manifest: \(manifest.name), \(manifest.task.rawValue), \(manifest.model.algorithm), \(manifest.features.count) features"
+        )
 
         let (trainTable, testTable, files) = try timed("load") { try loadTables(manifest) }
         log("loaded \(trainTable.rows.count) training and \(testTable.rows.count) test rows")
@@ -75,7 +77,10 @@ public struct TrainingPipeline: Sendable {
 
         let model = try timed("train") { LinearModel.fit(train, l2: manifest.model.params?["l2"] ?? 0) }
         let metrics = try timed("evaluate") { RegressionMetrics.all(test.target, test.features.map(model.predict)) }
-        log("metrics: " + metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(GateEvaluation.format($0.value))" }.joined(separator: " "))
+        log(
+            "metrics: "
+                + metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(GateEvaluation.format($0.value))" }.joined(
+                    separator: " "))
 
         let gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }

@@ -165,7 +165,8 @@ public struct TrainingStore: Sendable {
                     \(params)::jsonb, \(metrics)::jsonb, \(gates)::jsonb, \(artifactPath), \(artifactSHA256))
                 """)
             try connection.query(
-                "INSERT INTO deployments (model_name, version, reason) VALUES (\(artifact.name), \(artifact.version), 'trained')")
+                "INSERT INTO deployments (model_name, version, reason) VALUES (\(artifact.name), \(artifact.version), 'trained')"
+            )
             try connection.query(
                 """
                 UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),

@@ -41,7 +41,8 @@ public struct GitHubPullRequestTap: Sendable {
         while let url = next {
             let response = try await get(url)
             guard case .array(let items) = try decode(response, url: url) else {
-                throw HTTPClientError.decode("GET \(CurlTransfer.redacted(url)): expected a JSON array of pull requests")
+                throw HTTPClientError.decode(
+                    "GET \(CurlTransfer.redacted(url)): expected a JSON array of pull requests")
             }
             pages += 1
             let fresh = items.filter { item in
@@ -83,7 +84,8 @@ public struct GitHubPullRequestTap: Sendable {
         do {
             return try JSONValue.parse(response.body)
         } catch {
-            throw HTTPClientError.decode("GET \(CurlTransfer.redacted(url)): body is not JSON (\(response.body.count) bytes)")
+            throw HTTPClientError.decode(
+                "GET \(CurlTransfer.redacted(url)): body is not JSON (\(response.body.count) bytes)")
         }
     }
 }

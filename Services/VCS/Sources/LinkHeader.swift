@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses RFC 8288 `Link` headers as GitHub sends them for pagination.
 enum LinkHeader {
     /// The URL with `rel="<relation>"`, if any.
@@ -7,11 +9,11 @@ enum LinkHeader {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let target = pieces.first, target.hasPrefix("<"), target.hasSuffix(">") else { continue }
             let relations = pieces.dropFirst().filter { $0.hasPrefix("rel=") }
-                .flatMap { $0.dropFirst(4).trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: " ") }
+                .flatMap {
+                    $0.dropFirst(4).trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: " ")
+                }
             if relations.contains(Substring(relation)) { return String(target.dropFirst().dropLast()) }
         }
         return nil
     }
 }
-
-import Foundation

@@ -27,9 +27,10 @@ public struct PullRequestStore: Sendable {
     @discardableResult
     public func upsert(_ records: [PullRequestRecord], receivedAt: Date = Date()) async throws -> UpsertResult {
         guard !records.isEmpty else { return UpsertResult() }
-        let columns = PullRequestRecord.recordColumns + [
-            "_sdc_received_at", "_sdc_sequence", "_sdc_batched_at", "_sdc_table_version",
-        ]
+        let columns =
+            PullRequestRecord.recordColumns + [
+                "_sdc_received_at", "_sdc_sequence", "_sdc_batched_at", "_sdc_table_version",
+            ]
         let quoted = columns.map(PostgresQuery.quoteIdentifier)
         let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
         let updates = quoted.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")

@@ -13,8 +13,14 @@ public struct SyncSummary: Codable, Sendable {
     public var bookmark: String?
 
     enum CodingKeys: String, CodingKey {
-        case pages, recordsFetched = "records_fetched", recordsUpserted = "records_upserted",
-            mergedUpserted = "merged_upserted", rejected, rejections, durationSeconds = "duration_seconds", bookmark
+        case pages
+        case recordsFetched = "records_fetched"
+        case recordsUpserted = "records_upserted"
+        case
+            mergedUpserted = "merged_upserted"
+        case rejected, rejections
+        case durationSeconds = "duration_seconds"
+        case bookmark
     }
 }
 

@@ -14,5 +14,6 @@ func eventually<T>(
         }
         try await Task.sleep(for: .seconds(interval))
     }
-    throw HarnessError("timed out after \(timeout)s waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+    throw HarnessError(
+        "timed out after \(timeout)s waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
 }

@@ -56,17 +56,23 @@ final class TestPostgres: Sendable {
         if let runAs {
             try Self.shell(["chown", runAs, directory.path])
         }
-        try run("initdb", ["-D", dataDirectory.path, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        try run(
+            "initdb",
+            ["-D", dataDirectory.path, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
         RunningServers.add(self)
         try start()
     }
 
     /// Starts (or restarts after `stop()`) the server and waits until it accepts connections.
     func start() throws {
-        try run("pg_ctl", [
-            "start", "-w", "-t", "60", "-D", dataDirectory.path, "-l", directory.appendingPathComponent("server.log").path,
-            "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-        ])
+        try run(
+            "pg_ctl",
+            [
+                "start", "-w", "-t", "60", "-D", dataDirectory.path, "-l",
+                directory.appendingPathComponent("server.log").path,
+                "-o",
+                "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            ])
     }
 
     /// Stops the server (fast shutdown: clients are disconnected).
@@ -94,7 +100,8 @@ final class TestPostgres: Sendable {
     static func shell(_ arguments: [String]) throws -> String {
         let result = try ChildProcess.run(arguments)
         guard result.status == 0 else {
-            throw HarnessError("\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stdout)\(result.stderr)")
+            throw HarnessError(
+                "\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stdout)\(result.stderr)")
         }
         return result.stdout
     }
@@ -158,7 +165,9 @@ enum FreePort {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw HarnessError("bind() failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -23,20 +23,28 @@ final class Trio: Sendable {
     var modelRepository: URL { directory.appendingPathComponent("model-repo") }
 
     init(pollInterval: String = "60s") async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-e2e-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "conveyor-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databaseURL = try await TestPostgres.freshDatabase()
         try Self.exampleRepo("init", directory.appendingPathComponent("model-repo"))
         let artifacts = directory.appendingPathComponent("artifacts").path
         let ports = try (0..<4).map { _ in try FreePort.find() }
-        let common = ["DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "GITHUB_REPOSITORY": "conveyor/example-model",
-                      "ADMIN_TOKEN": Self.adminToken]
+        let common = [
+            "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "GITHUB_REPOSITORY": "conveyor/example-model",
+            "ADMIN_TOKEN": Self.adminToken,
+        ]
         sandbox = try LaunchedProcess(
             "github-sandbox",
-            environment: common.merging(["PORT": "\(ports[0])", "SANDBOX_REPO_PATH": directory.appendingPathComponent("model-repo").path]) { $1 },
+            environment: common.merging([
+                "PORT": "\(ports[0])", "SANDBOX_REPO_PATH": directory.appendingPathComponent("model-repo").path,
+            ]) { $1 },
             logDirectory: directory)
         vcs = try LaunchedProcess(
-            "vcs", environment: common.merging(["PORT": "\(ports[1])", "GITHUB_API_URL": "http://127.0.0.1:\(ports[0])"]) { $1 },
+            "vcs",
+            environment: common.merging(["PORT": "\(ports[1])", "GITHUB_API_URL": "http://127.0.0.1:\(ports[0])"]) {
+                $1
+            },
             logDirectory: directory)
         trainer = try LaunchedProcess(
             "trainer",
@@ -48,7 +56,9 @@ final class Trio: Sendable {
             logDirectory: directory)
         serving = try LaunchedProcess(
             "serving",
-            environment: common.merging(["PORT": "\(ports[3])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval]) { $1 },
+            environment: common.merging([
+                "PORT": "\(ports[3])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
+            ]) { $1 },
             logDirectory: directory)
         vcsURL = "http://127.0.0.1:\(ports[1])"
         trainerURL = "http://127.0.0.1:\(ports[2])"
@@ -72,11 +82,16 @@ final class Trio: Sendable {
         return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
     }
 
-    func post(_ url: String, body: String, contentType: String = "application/json", headers: [(name: String, value: String)] = [])
+    func post(
+        _ url: String, body: String, contentType: String = "application/json",
+        headers: [(name: String, value: String)] = []
+    )
         async throws -> (Int, JSONValue)
     {
         let response = try await http.send(
-            HTTPClientRequest(method: "POST", url: url, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8), timeout: 30))
+            HTTPClientRequest(
+                method: "POST", url: url, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8),
+                timeout: 30))
         return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
     }
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Conveyor without Docker.
+#
+#   deploy/local.sh up     build (release) and run Postgres, the GitHub sandbox,
+#                          vcs, trainer and serving on the example model; Ctrl-C stops all
+#   deploy/local.sh test   install what is missing and run every test
+#
+# Works on a fresh Debian 12 as root (apt packages are installed when missing)
+# or as a user who already has them. PostgreSQL refuses to run as root, so as
+# root the cluster runs as the unprivileged `postgres` user.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+log() { printf '\033[1m[conveyor]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- packages
+packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3)
+ensure_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    [[ $(id -u) == 0 ]] || die "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v swift >/dev/null || [[ -x /opt/swift/usr/bin/swift ]] || die "the Swift toolchain is not installed"
+  command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+# Runs a PostgreSQL tool, as `postgres` when we are root.
+as_pg() {
+  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ---------------------------------------------------------------- test
+cmd_test() {
+  ensure_packages
+  export PG_BIN="$(pg_bin)"
+  log "building (debug) and running every test"
+  swift build --build-tests
+  swift test
+}
+
+# ---------------------------------------------------------------- up
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n "${pgdata:-}" && -f "$pgdata/postmaster.pid" ]] && as_pg "$(pg_bin)/pg_ctl" stop -D "$pgdata" -m fast >/dev/null || true
+  log "stopped"
+}
+
+wait_http() { # url seconds
+  for _ in $(seq 1 $(($2 * 10))); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+cmd_up() {
+  ensure_packages
+  local state="$root/.local" pg_port="${PG_PORT:-55432}"
+  mkdir -p "$state/logs"
+  log "building release binaries (the first build takes several minutes)"
+  swift build -c release
+  local bin; bin="$(swift build -c release --show-bin-path)"
+
+  pgdata="$state/postgres"
+  if [[ ! -f "$pgdata/PG_VERSION" ]]; then
+    log "creating a PostgreSQL cluster in .local/postgres"
+    mkdir -p "$pgdata"
+    if [[ $(id -u) == 0 ]]; then
+      chown postgres "$pgdata"
+      runuser -u postgres -- test -w "$pgdata" ||
+        die "the postgres user cannot reach $pgdata; clone the repository under a world-readable path (e.g. /srv or /tmp)"
+    fi
+    as_pg "$(pg_bin)/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  trap cleanup INT TERM EXIT
+  as_pg "$(pg_bin)/pg_ctl" start -w -D "$pgdata" -l "$pgdata/server.log" \
+    -o "-p $pg_port -k $pgdata -c listen_addresses=127.0.0.1" >/dev/null || die "PostgreSQL did not start (see $pgdata/server.log)"
+  local admin_url="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+  psql -q "$admin_url" -tc "SELECT 1 FROM pg_database WHERE datname = 'conveyor'" | grep -q 1 ||
+    psql -q "$admin_url" -c "CREATE DATABASE conveyor" >/dev/null
+
+  local repo="$state/example-model-repo"
+  if [[ ! -d "$repo/.git" ]]; then
+    log "creating the example model repository with two merged pull requests"
+    bash deploy/example-repo.sh init "$repo" >/dev/null
+    bash deploy/example-repo.sh merge-next "$repo" >/dev/null
+  fi
+
+  export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/conveyor"
+  export GITHUB_REPOSITORY="conveyor/example-model" GITHUB_API_URL="http://127.0.0.1:9090"
+  export ARTIFACTS_DIR="$state/artifacts" MODEL_REPO_URL="$repo" WORK_DIR="$state/work"
+  export ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" LOG_LEVEL="${LOG_LEVEL:-info}"
+  for port in 9090 8080 8001 8000; do
+    ! curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "port $port is already in use"
+  done
+  SANDBOX_REPO_PATH="$repo" PORT=9090 "$bin/github-sandbox" 2>"$state/logs/github-sandbox.log" & pids+=($!)
+  PORT=8080 "$bin/vcs" 2>"$state/logs/vcs.log" & pids+=($!)
+  PORT=8001 "$bin/trainer" 2>"$state/logs/trainer.log" & pids+=($!)
+  PORT=8000 "$bin/serving" 2>"$state/logs/serving.log" & pids+=($!)
+  for url in http://127.0.0.1:9090 http://127.0.0.1:8080 http://127.0.0.1:8001 http://127.0.0.1:8000; do
+    wait_http "$url/health/live" 60 || die "$url did not come up (logs in .local/logs)"
+  done
+
+  log "simulating a webhook: GET /checkout"
+  curl -fsS http://127.0.0.1:8080/checkout; echo
+  wait_http http://127.0.0.1:8000/health/ready 120 || die "no model was deployed (see .local/logs/trainer.log)"
+  curl -fsS http://127.0.0.1:8000/; echo
+  cat <<MSG
+
+  Conveyor is running (logs in .local/logs, Ctrl-C stops everything):
+    vcs      http://127.0.0.1:8080   GET /checkout
+    trainer  http://127.0.0.1:8001   GET /runs
+    serving  http://127.0.0.1:8000   GET /, POST /predict, GET /deployments
+    sandbox  http://127.0.0.1:9090   the example model repository's pull requests
+
+  Try a prediction:
+    curl -s -XPOST localhost:8000/predict -H 'content-type: application/json' -d @deploy/example-model/sample-request.json
+
+  Merge another pull request into the example repository and sync:
+    bash deploy/example-repo.sh merge-next .local/example-model-repo && curl -s localhost:8080/checkout
+
+MSG
+  log "prediction for deploy/example-model/sample-request.json:"
+  curl -fsS -XPOST localhost:8000/predict -H 'content-type: application/json' -d @deploy/example-model/sample-request.json; echo
+  if [[ -n "${CONVEYOR_UP_EXIT:-}" ]]; then return 0; fi   # for scripted smoke runs
+  wait -n "${pids[@]}" || true
+  log "a service exited; see .local/logs"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  test) cmd_test ;;
+  *) echo "usage: deploy/local.sh up|test" >&2; exit 2 ;;
+esac
