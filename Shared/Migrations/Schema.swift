@@ -104,5 +104,14 @@ public enum Schema {
                 );
                 CREATE INDEX prediction_log_version ON prediction_log (model_version, logged_at);
                 """),
+        Migration(
+            version: 4, name: "webhook deliveries",
+            sql: """
+                CREATE TABLE webhook_deliveries (
+                    delivery_id text PRIMARY KEY,
+                    event text NOT NULL,
+                    received_at timestamptz NOT NULL DEFAULT now()
+                );
+                """),
     ]
 }

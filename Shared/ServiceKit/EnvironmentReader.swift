@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A configuration value that is missing or malformed, named by its variable.
 public struct ConfigurationError: Error, CustomStringConvertible {
@@ -16,13 +17,18 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 /// the variable and what is wrong with it.
 public struct EnvironmentReader: Sendable {
     private let values: [String: String]
+    private let recorder: EnvironmentRecorder?
 
-    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+    /// Reads from `values`; a `recorder` notes every name asked for.
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment, recorder: EnvironmentRecorder? = nil)
+    {
         self.values = values
+        self.recorder = recorder
     }
 
     /// A non-empty string, or `nil`.
     public func string(_ name: String) -> String? {
+        recorder?.note(name)
         guard let value = values[name], !value.isEmpty else { return nil }
         return value
     }
@@ -64,4 +70,19 @@ public struct EnvironmentReader: Sendable {
         }
         return level
     }
+}
+
+/// Collects the variable names a configuration reads, so tests can check
+/// deployment files against what the executables actually accept.
+public final class EnvironmentRecorder: Sendable {
+    private let names = Mutex<Set<String>>([])
+
+    public init() {}
+
+    func note(_ name: String) {
+        _ = names.withLock { $0.insert(name) }
+    }
+
+    /// Every name read so far.
+    public var recorded: Set<String> { names.withLock { $0 } }
 }

@@ -18,17 +18,17 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
 
     @Option(help: "HTTP port (overrides PORT).") var port: Int?
     @Option(help: "Local git repository (overrides SANDBOX_REPO_PATH).") var repo: String?
+    @Option(help: "Address to listen on (0.0.0.0 inside a container).") var host: String = "127.0.0.1"
 
     func run() async throws {
-        let env = EnvironmentReader()
         var environment = ProcessInfo.processInfo.environment
         if let repo { environment["SANDBOX_REPO_PATH"] = repo }
         var configuration = try SandboxConfiguration.fromEnvironment(EnvironmentReader(environment))
         if let port { configuration.port = port }
-        ServiceHost.bootstrap(logLevel: try env.logLevel())
+        ServiceHost.bootstrap(logLevel: configuration.logLevel)
         let logger = Logger(label: "github-sandbox")
         try await ServiceHost.run(
-            name: "github-sandbox", host: "127.0.0.1", port: configuration.port,
+            name: "github-sandbox", host: host, port: configuration.port,
             router: SandboxApp.makeRouter(configuration: configuration), services: [], logger: logger)
     }
 }

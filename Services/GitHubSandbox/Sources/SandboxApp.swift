@@ -6,6 +6,7 @@ import ServiceKit
 
 /// Configuration of the GitHub stand-in.
 public struct SandboxConfiguration: Sendable {
+    public var logLevel: Logger.Level
     public var port: Int
     /// The local git repository whose merges are served as pull requests.
     public var repositoryPath: URL
@@ -14,6 +15,7 @@ public struct SandboxConfiguration: Sendable {
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> SandboxConfiguration {
         SandboxConfiguration(
+            logLevel: try env.logLevel(),
             port: try env.int("PORT", default: 9090, range: 0...65535),
             repositoryPath: URL(fileURLWithPath: try env.required("SANDBOX_REPO_PATH")),
             fullName: env.string("GITHUB_REPOSITORY") ?? "conveyor/example-model",

@@ -21,7 +21,7 @@ struct ServingCommand: AsyncParsableCommand {
         let env = EnvironmentReader()
         var configuration = try ServingConfiguration.fromEnvironment(env)
         if let port { configuration.port = port }
-        ServiceHost.bootstrap(logLevel: try env.logLevel())
+        ServiceHost.bootstrap(logLevel: configuration.logLevel)
         try await ServingApp.run(configuration: configuration, logger: Logger(label: "serving"))
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 import ServiceKit
 
 /// Settings of the `serving` service, read once from the environment.
 public struct ServingConfiguration: Sendable {
+    public var logLevel: Logger.Level
     public var databaseURL: String
     public var artifactsDirectory: URL
     public var port: Int
@@ -16,6 +18,7 @@ public struct ServingConfiguration: Sendable {
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         ServingConfiguration(
+            logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8000, range: 0...65535),

@@ -30,7 +30,7 @@ struct TrainerCommand: AsyncParsableCommand {
             let env = EnvironmentReader()
             var configuration = try TrainerConfiguration.fromEnvironment(env)
             if let port { configuration.port = port }
-            ServiceHost.bootstrap(logLevel: try env.logLevel())
+            ServiceHost.bootstrap(logLevel: configuration.logLevel)
             try await TrainerApp.run(configuration: configuration, logger: Logger(label: "trainer"))
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 import ServiceKit
 
 /// Settings of the `trainer` service, read once from the environment.
 public struct TrainerConfiguration: Sendable {
+    public var logLevel: Logger.Level
     public var databaseURL: String
     public var artifactsDirectory: URL
     public var port: Int
@@ -19,15 +21,17 @@ public struct TrainerConfiguration: Sendable {
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
         let repositoryURL: String
+        let repository = env.string("GITHUB_REPOSITORY")
         if let url = env.string("MODEL_REPO_URL") {
             repositoryURL = url
-        } else if let repository = env.string("GITHUB_REPOSITORY") {
+        } else if let repository {
             repositoryURL = "https://github.com/\(repository).git"
         } else {
             throw ConfigurationError(
                 variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
         }
         return TrainerConfiguration(
+            logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8001, range: 0...65535),

@@ -22,7 +22,7 @@ struct VCSCommand: AsyncParsableCommand {
         let env = EnvironmentReader()
         var configuration = try VCSConfiguration.fromEnvironment(env)
         if let port { configuration.port = port }
-        ServiceHost.bootstrap(logLevel: try env.logLevel())
+        ServiceHost.bootstrap(logLevel: configuration.logLevel)
         try await VCSApp.run(configuration: configuration, logger: Logger(label: "vcs"))
     }
 }

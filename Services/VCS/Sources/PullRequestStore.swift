@@ -27,6 +27,12 @@ public struct PullRequestStore: Sendable {
     @discardableResult
     public func upsert(_ records: [PullRequestRecord], receivedAt: Date = Date()) async throws -> UpsertResult {
         guard !records.isEmpty else { return UpsertResult() }
+        return try await database.transaction { connection in
+            try Self.upsert(records, receivedAt: receivedAt, on: connection)
+        }
+    }
+
+    static let upsertSQL: String = {
         let columns =
             PullRequestRecord.recordColumns + [
                 "_sdc_received_at", "_sdc_sequence", "_sdc_batched_at", "_sdc_table_version",
@@ -37,27 +43,32 @@ public struct PullRequestStore: Sendable {
         let recordColumns = PullRequestRecord.recordColumns.map(PostgresQuery.quoteIdentifier)
         let stored = recordColumns.map { "pull_requests.\($0)" }.joined(separator: ", ")
         let incoming = recordColumns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")
-        let sql = """
+        return """
             INSERT INTO pull_requests (\(quoted.joined(separator: ", "))) VALUES (\(placeholders))
             ON CONFLICT (id) DO UPDATE SET \(updates)
             WHERE (pull_requests._sdc_sequence IS NULL OR pull_requests._sdc_sequence <= EXCLUDED._sdc_sequence)
               AND (\(stored)) IS DISTINCT FROM (\(incoming))
             RETURNING merged_at IS NOT NULL AS merged
             """
+    }()
+
+    /// Upserts on a connection the caller holds (inside its transaction).
+    @discardableResult
+    static func upsert(
+        _ records: [PullRequestRecord], receivedAt: Date, on connection: PostgresConnection
+    ) throws -> UpsertResult {
         let received = receivedAt.postgresText
         let sequence = String(Int64(receivedAt.timeIntervalSince1970 * 1_000_000))
         let batched = Date().postgresText
-        return try await database.transaction { connection in
-            var result = UpsertResult()
-            for record in records {
-                let parameters = record.values + [received, sequence, batched, nil]
-                if let row = try connection.query(PostgresQuery(unsafeSQL: sql, parameters: parameters)).first {
-                    result.changed += 1
-                    if try row.decode("merged", as: Bool.self) { result.merged += 1 }
-                }
+        var result = UpsertResult()
+        for record in records {
+            let parameters = record.values + [received, sequence, batched, nil]
+            if let row = try connection.query(PostgresQuery(unsafeSQL: upsertSQL, parameters: parameters)).first {
+                result.changed += 1
+                if try row.decode("merged", as: Bool.self) { result.merged += 1 }
             }
-            return result
         }
+        return result
     }
 
     /// The `updated_at` bookmark of the last completed sync.

@@ -17,7 +17,8 @@ public enum VCSApp {
                 token: configuration.token, logger: logger),
             store: PullRequestStore(database: database, repository: configuration.repository),
             logger: logger)
-        let router = makeRouter(database: database, sync: sync)
+        let router = makeRouter(
+            database: database, sync: sync, webhookSecret: configuration.webhookSecret, logger: logger)
         do {
             try await ServiceHost.run(
                 name: "vcs", port: configuration.port, router: router, services: [], logger: logger)
@@ -33,8 +34,10 @@ public enum VCSApp {
         await database.shutdown()
     }
 
-    /// The routes: `GET /checkout` plus the shared health and metrics routes.
-    public static func makeRouter(database: PostgresClient, sync: PullRequestSync) -> Router<BasicRequestContext> {
+    /// The routes: `GET /checkout`, `POST /webhook`, and the shared health and metrics routes.
+    public static func makeRouter(
+        database: PostgresClient, sync: PullRequestSync, webhookSecret: String?, logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = ServiceHost.makeRouter(readiness: {
             do {
                 try await database.query("SELECT 1")
@@ -52,6 +55,9 @@ public enum VCSApp {
                 throw APIError(.serviceUnavailable, "storing pull requests failed: \(error)")
             }
         }
+        let webhook = WebhookRoute(
+            database: database, signature: webhookSecret.map(WebhookSignature.init), logger: logger)
+        router.post("/webhook") { request, _ in try await webhook.handle(request) }
         return router
     }
 }

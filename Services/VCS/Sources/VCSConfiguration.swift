@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 import ServiceKit
 
 /// Settings of the `vcs` service, read once from the environment.
 public struct VCSConfiguration: Sendable {
+    public var logLevel: Logger.Level
     public var databaseURL: String
     public var port: Int
     /// `owner/name` of the tracked repository.
@@ -25,6 +27,7 @@ public struct VCSConfiguration: Sendable {
             throw ConfigurationError(variable: "GITHUB_API_URL", problem: "\"\(apiURL)\" is not an http(s) URL")
         }
         return VCSConfiguration(
+            logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
             port: try env.int("PORT", default: 8080, range: 0...65535),
             repository: repository,
