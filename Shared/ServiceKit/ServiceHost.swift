@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import Postgres
 import Prometheus
 import ServiceLifecycle
 
@@ -22,9 +23,24 @@ public enum ServiceHost {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 
-    /// A router with the health and metrics routes and the shared middleware.
-    public static func makeRouter(readiness: @escaping ReadinessCheck) -> Router<BasicRequestContext> {
+    /// A router with the health, metrics and API-description routes and the
+    /// shared middleware. `routes` describes the service's own routes (it is
+    /// asked per request, so a service can describe what it serves now).
+    public static func makeRouter(
+        title: String, readiness: @escaping ReadinessCheck, routes: @escaping @Sendable () async -> [APIRoute]
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        router.get("/openapi.json") { _, _ in
+            try JSONResponse.make(OpenAPI.document(title: title, routes: await routes()))
+        }
+        router.get("/docs") { _, _ in
+            let current = await routes()
+            let html = OpenAPI.page(
+                title: title, routes: current, document: OpenAPI.document(title: title, routes: current))
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
         router.add(middleware: MetricsMiddleware())
         router.get("/health/live") { _, _ in try JSONResponse.make(["status": "live"]) }
         router.get("/health/ready") { _, _ in
@@ -41,6 +57,16 @@ public enum ServiceHost {
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
         return router
+    }
+
+    /// The readiness problem of a database that does not answer, if any.
+    public static func checkDatabase(_ database: PostgresClient) async -> [String] {
+        do {
+            try await database.query("SELECT 1")
+            return []
+        } catch {
+            return ["database: \(error)"]
+        }
     }
 
     /// Serves `router` on `host:port` alongside `services` until SIGTERM/SIGINT,

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Postgres
 import ServiceKit
 import Testing
@@ -73,6 +74,23 @@ struct EndToEndTests {
         #expect(newer == 200)
         #expect(newerPrediction["model_version"]?.stringValue == secondVersion)
         #expect(newerPrediction["prediction"]?.doubleValue != prediction["prediction"]?.doubleValue)
+
+        // The API description follows the deployed model's features.
+        let (apiStatus, api) = try await trio.get("\(trio.servingURL)/openapi.json")
+        #expect(apiStatus == 200)
+        let predictSchema = api["paths"]?["/predict"]?["post"]?["requestBody"]?["content"]?["application/json"]?[
+            "schema"]
+        let required = predictSchema?["oneOf"]?.arrayValue?.first?["required"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(required == ["temp_min", "precipitation", "wind", "weather"])
+        for url in [trio.vcsURL, trio.trainerURL] {
+            let (status, document) = try await trio.get("\(url)/openapi.json")
+            #expect(status == 200 && document["openapi"]?.stringValue == "3.1.0", "\(url)/openapi.json")
+        }
+        let docs = try await trio.http.send(HTTPClientRequest(url: "\(trio.servingURL)/docs"))
+        #expect(docs.status == 200 && docs.text.contains("/predict"))
+        let metrics = try await trio.http.send(HTTPClientRequest(url: "\(trio.servingURL)/metrics"))
+        #expect(metrics.text.contains("serving_model_swaps_total"))
+        #expect(metrics.text.contains("serving_predictions_total"))
 
         // Every step is on record: runs, deployments, and the predictions served.
         let (runsStatus, runs) = try await trio.get("\(trio.trainerURL)/runs")

@@ -28,7 +28,9 @@ public enum SandboxApp {
     /// Builds the router: `GET /repos/{owner}/{repo}/pulls` with `page`,
     /// `per_page`, `sort=created|updated`, `direction` and `Link` pagination.
     public static func makeRouter(configuration: SandboxConfiguration) -> Router<BasicRequestContext> {
-        let router = ServiceHost.makeRouter(readiness: { [] })
+        let router = ServiceHost.makeRouter(
+            title: "Conveyor GitHub sandbox", readiness: { [] },
+            routes: { [APIRoute("GET", "/repos/:owner/:repo/pulls", "Pull requests in GitHub's shape, paginated.")] })
         let pulls = GitPullRequests(
             repositoryPath: configuration.repositoryPath, baseBranch: configuration.baseBranch,
             fullName: configuration.fullName)

@@ -25,12 +25,13 @@ public enum ServingApp {
     public static func makeRouter(
         configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog
     ) -> Router<BasicRequestContext> {
-        let router = ServiceHost.makeRouter(readiness: {
-            var problems: [String] = []
-            if store.model == nil { problems.append("no model loaded") }
-            do { try await database.query("SELECT 1") } catch { problems.append("database: \(error)") }
-            return problems
-        })
+        let router = ServiceHost.makeRouter(
+            title: "Conveyor serving",
+            readiness: {
+                let problems = await ServiceHost.checkDatabase(database)
+                return store.model == nil ? ["no model loaded"] + problems : problems
+            },
+            routes: { ServingRoutesDescription.routes(for: store.model) })
         let predict = PredictRoute(
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
         router.post("/predict") { request, _ in try await predict.handle(request) }

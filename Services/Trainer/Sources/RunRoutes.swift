@@ -5,6 +5,17 @@ import ServiceKit
 
 /// `GET /runs`, `GET /runs/{id}`, `POST /runs` (admin: retrain a PR).
 enum RunRoutes {
+    static let described = [
+        APIRoute("GET", "/runs", "Training runs, newest first (?limit=50)."),
+        APIRoute("GET", "/runs/:id", "One run: params, metrics, gate results, stage timings and log."),
+        APIRoute(
+            "POST", "/runs", "Retrain a merged pull request.",
+            requestSchema: .object([
+                "type": .string("object"), "required": .array([.string("pr_number")]),
+                "properties": .object(["pr_number": .object(["type": .string("integer")])]),
+            ]), admin: true),
+    ]
+
     static func add(
         to router: Router<BasicRequestContext>, database: PostgresClient, store: TrainingStore, admin: AdminToken
     ) {

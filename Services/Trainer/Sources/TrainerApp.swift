@@ -19,14 +19,9 @@ public enum TrainerApp {
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 logger: logger),
             pollInterval: configuration.pollInterval, logger: logger)
-        let router = ServiceHost.makeRouter(readiness: {
-            do {
-                try await database.query("SELECT 1")
-                return []
-            } catch {
-                return ["database: \(error)"]
-            }
-        })
+        let router = ServiceHost.makeRouter(
+            title: "Conveyor trainer", readiness: { await ServiceHost.checkDatabase(database) },
+            routes: { RunRoutes.described })
         RunRoutes.add(to: router, database: database, store: store, admin: AdminToken(configuration.adminToken))
         defer { Task { await database.shutdown() } }
         try await ServiceHost.run(

@@ -38,14 +38,15 @@ public enum VCSApp {
     public static func makeRouter(
         database: PostgresClient, sync: PullRequestSync, webhookSecret: String?, logger: Logger
     ) -> Router<BasicRequestContext> {
-        let router = ServiceHost.makeRouter(readiness: {
-            do {
-                try await database.query("SELECT 1")
-                return []
-            } catch {
-                return ["database: \(error)"]
-            }
-        })
+        let router = ServiceHost.makeRouter(
+            title: "Conveyor vcs", readiness: { await ServiceHost.checkDatabase(database) },
+            routes: {
+                [
+                    APIRoute("GET", "/checkout", "Sync pull requests from GitHub now; returns what the sync did."),
+                    APIRoute(
+                        "POST", "/webhook", "GitHub webhook (X-Hub-Signature-256 checked, deliveries applied once)."),
+                ]
+            })
         router.get("/checkout") { _, _ -> Response in
             do {
                 return try JSONResponse.make(try await sync.sync())
