@@ -113,5 +113,14 @@ public enum Schema {
                     received_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+        Migration(
+            version: 5, name: "training run leases",
+            sql: """
+                ALTER TABLE training_runs
+                    ADD COLUMN lease_owner text,
+                    ADD COLUMN lease_expires_at timestamptz,
+                    ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+                CREATE INDEX training_runs_claimable ON training_runs (id) WHERE status IN ('queued', 'running');
+                """),
     ]
 }

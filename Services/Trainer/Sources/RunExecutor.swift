@@ -16,19 +16,38 @@ public struct RunExecutor: Sendable {
     /// The longest log kept per run, in characters.
     static let logLimit = 64 * 1024
 
+    /// Runs that were claimed this often are given up (a crash loop).
+    static let maxAttempts = 3
+
     public func execute(_ run: ClaimedRun) async {
         let pr = run.pullRequest
-        let version = "v\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))"
+        // A retry after a lost lease gets its own version: the first attempt may have left a directory.
+        let version =
+            "v\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))" + (run.attempts > 1 ? "-a\(run.attempts)" : "")
         var logger = logger
         logger[metadataKey: "run"] = "\(run.id)"
         logger[metadataKey: "pr"] = "\(pr.number)"
         logger.info("training", metadata: ["commit": "\(pr.mergeCommitSHA)", "version": "\(version)"])
-        var log = ["run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA)"]
+        var log = ["run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)"]
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(store.lease / 3))
+                if (try? await store.renewLease(run: run.id)) == false {
+                    logger.warning("lost the lease on the run; its result will be discarded")
+                    return
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
         var timings: [String: Double] = [:]
         let directory = workDirectory.appendingPathComponent("run-\(run.id)", isDirectory: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var outcome: TrainingOutcome?
         do {
+            if run.attempts > Self.maxAttempts {
+                throw TrainingFailure(
+                    stage: "claim", reason: "abandoned after \(Self.maxAttempts) trainers lost their lease on it")
+            }
             let cloneStart = Date()
             try await checkout.checkout(commit: pr.mergeCommitSHA, into: directory)
             timings["clone"] = Date().timeIntervalSince(cloneStart)
@@ -65,6 +84,8 @@ public struct RunExecutor: Sendable {
                 artifactSHA256: written.sha256,
                 timings: timings, log: Self.capped(log))
             logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
+        } catch let lost as LeaseLost {
+            logger.warning("result discarded", metadata: ["reason": "\(lost)"])
         } catch {
             let reason = "\(error)"
             log.append("failed: \(reason)")

@@ -9,7 +9,7 @@ public enum TrainerApp {
     /// Runs until SIGTERM/SIGINT.
     public static func run(configuration: TrainerConfiguration, logger: Logger) async throws {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
-        let store = TrainingStore(database: database, branch: configuration.modelBranch)
+        let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
         let worker = TrainerWorker(
             databaseURL: configuration.databaseURL, store: store,
             executor: RunExecutor(

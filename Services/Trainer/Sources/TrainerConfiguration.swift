@@ -14,6 +14,8 @@ public struct TrainerConfiguration: Sendable {
     public var modelBranch: String
     /// Fallback poll period in seconds (NOTIFY is the fast path).
     public var pollInterval: Double
+    /// How long a claimed run stays claimed without a heartbeat (seconds).
+    public var runLease: Double
     public var githubToken: String?
     public var adminToken: String?
     /// Where checkouts are made (a fresh directory per run).
@@ -38,6 +40,7 @@ public struct TrainerConfiguration: Sendable {
             modelRepositoryURL: repositoryURL,
             modelBranch: env.string("MODEL_BRANCH") ?? "main",
             pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
+            runLease: try env.seconds("RUN_LEASE", default: 60),
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
             workDirectory: URL(

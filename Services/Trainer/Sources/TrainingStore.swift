@@ -19,20 +19,34 @@ public struct DeployedVersion: Sendable {
     public let metrics: [String: Double]
 }
 
-/// A run claimed by this trainer.
+/// A run claimed by this trainer, under a lease it must keep renewing.
 public struct ClaimedRun: Sendable {
     public let id: Int64
     public let pullRequest: MergedPullRequest
+    /// How many trainers have claimed it (more than one means a lease expired).
+    public let attempts: Int
+}
+
+/// The run's lease passed to another trainer: this one's result is discarded.
+public struct LeaseLost: Error, CustomStringConvertible {
+    public let run: Int64
+    public var description: String { "run \(run): the lease expired and another trainer took the run over" }
 }
 
 /// The trainer's reads and writes: candidates, runs, versions, deployments.
 public struct TrainingStore: Sendable {
     let database: PostgresClient
     let branch: String
+    /// Who holds leases taken by this process.
+    let owner: String
+    /// How long a claim lasts without a heartbeat, in seconds.
+    let lease: Double
 
-    public init(database: PostgresClient, branch: String) {
+    public init(database: PostgresClient, branch: String, lease: Double = 60, owner: String? = nil) {
         self.database = database
         self.branch = branch
+        self.lease = lease
+        self.owner = owner ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// The currently deployed version (newest deployment row), if any.
@@ -104,25 +118,44 @@ public struct TrainingStore: Sendable {
         }
     }
 
-    /// Takes the oldest queued run (skipping ones another trainer holds).
+    /// Takes the oldest queued run, or a running one whose trainer stopped
+    /// renewing its lease (crashed), skipping rows another trainer is claiming.
     public func claimQueuedRun() async throws -> ClaimedRun? {
-        try await database.transaction { connection in
+        let owner = owner
+        let lease = lease
+        return try await database.transaction { connection in
             let rows = try connection.query(
                 """
-                UPDATE training_runs r SET status = 'running', started_at = now()
-                FROM pull_requests p
-                WHERE r.id = (SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                  AND p.merge_commit_sha = r.merge_commit_sha
-                RETURNING r.id, r.pr_number, r.merge_commit_sha, r.merged_at, p.title, p.user__login
+                UPDATE training_runs SET status = 'running', started_at = now(), lease_owner = \(owner),
+                    lease_expires_at = now() + make_interval(secs => \(lease)), attempts = attempts + 1
+                WHERE id = (SELECT id FROM training_runs
+                            WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING id, pr_number, merge_commit_sha, merged_at, attempts
                 """)
             guard let row = rows.first else { return nil }
+            let sha: String = try row.decode("merge_commit_sha")
+            let pull = try connection.query(
+                "SELECT title, user__login FROM pull_requests WHERE merge_commit_sha = \(sha) LIMIT 1"
+            ).first
             return ClaimedRun(
                 id: try row.decode("id"),
                 pullRequest: MergedPullRequest(
-                    number: try row.decode("pr_number"), title: try row.decodeIfPresent("title"),
-                    author: try row.decodeIfPresent("user__login"),
-                    mergeCommitSHA: try row.decode("merge_commit_sha"), mergedAt: try row.decode("merged_at")))
+                    number: try row.decode("pr_number"), title: try pull?.decodeIfPresent("title"),
+                    author: try pull?.decodeIfPresent("user__login"), mergeCommitSHA: sha,
+                    mergedAt: try row.decode("merged_at")),
+                attempts: try row.decode("attempts"))
         }
+    }
+
+    /// Extends this trainer's lease on a run; false when it was lost.
+    public func renewLease(run: Int64) async throws -> Bool {
+        let rows = try await database.query(
+            """
+            UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => \(lease))
+            WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
+            """)
+        return rows.affectedRows == 1
     }
 
     /// Records a run that ended without a deployment.
@@ -134,13 +167,15 @@ public struct TrainingStore: Sendable {
         let params = try outcome.map { try PostgresJSON(encoding: $0.manifest.model) }
         let timingsJSON = try PostgresJSON(encoding: timings)
         let name = outcome?.manifest.name
-        try await database.query(
+        let owner = owner
+        let updated = try await database.query(
             """
             UPDATE training_runs SET status = \(status), reason = \(reason), model_name = \(name),
                 params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
-                timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now()
-            WHERE id = \(run)
+                timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now(), lease_expires_at = NULL
+            WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
             """)
+        if updated.affectedRows != 1 { throw LeaseLost(run: run) }
     }
 
     /// Records the model version, the deployment and the run's success in one
@@ -155,7 +190,18 @@ public struct TrainingStore: Sendable {
         let params = try PostgresJSON(encoding: outcome.manifest.model)
         let timingsJSON = try PostgresJSON(encoding: timings)
         let pr = run.pullRequest
+        let owner = owner
         try await database.transaction { connection in
+            // Only the lease holder may deploy: a trainer that lost its lease rolls back here.
+            let claimed = try connection.query(
+                """
+                UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),
+                    params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
+                    timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now(),
+                    lease_expires_at = NULL
+                WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running'
+                """)
+            guard claimed.affectedRows == 1 else { throw LeaseLost(run: run.id) }
             try connection.query(
                 """
                 INSERT INTO model_versions (version, model_name, run_id, pr_number, pr_title, pr_author, commit_sha,
@@ -167,13 +213,6 @@ public struct TrainingStore: Sendable {
             try connection.query(
                 "INSERT INTO deployments (model_name, version, reason) VALUES (\(artifact.name), \(artifact.version), 'trained')"
             )
-            try connection.query(
-                """
-                UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),
-                    params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
-                    timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now()
-                WHERE id = \(run.id)
-                """)
             try connection.notify(Schema.deploymentsChannel, payload: artifact.version)
         }
     }

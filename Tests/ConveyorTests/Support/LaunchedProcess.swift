@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A service binary started by a test, its output in a log file. `terminate()`
 /// sends SIGTERM and waits for a clean exit.
@@ -6,6 +7,8 @@ final class LaunchedProcess: Sendable {
     let name: String
     let pid: pid_t
     let logFile: URL
+    /// The exit status once the process has been reaped.
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// The directory holding the built products (next to the test bundle).
     static var binDirectory: URL {
@@ -13,9 +16,12 @@ final class LaunchedProcess: Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    init(_ name: String, arguments: [String] = [], environment: [String: String], logDirectory: URL) throws {
-        self.name = name
-        logFile = logDirectory.appendingPathComponent("\(name).log")
+    init(
+        _ name: String, arguments: [String] = [], environment: [String: String], logDirectory: URL,
+        logName: String? = nil
+    ) throws {
+        self.name = logName ?? name
+        logFile = logDirectory.appendingPathComponent("\(logName ?? name).log")
         let executable = Self.binDirectory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("\(executable) is missing: run `swift build` first")
@@ -43,24 +49,29 @@ final class LaunchedProcess: Sendable {
 
     /// Whether the process is still running.
     var isRunning: Bool {
+        exitStatus.withLock { $0 } == nil && reap(blocking: false) == nil
+    }
+
+    private func reap(blocking: Bool) -> Int32? {
         var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
+        guard waitpid(pid, &status, blocking ? 0 : WNOHANG) == pid else { return nil }
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitStatus.withLock { $0 = code }
+        return code
     }
 
     /// SIGTERM, then waits up to `timeout` seconds; returns the exit status (or nil if it had to be killed).
     @discardableResult
     func terminate(timeout: Double = 15) -> Int32? {
+        if let finished = exitStatus.withLock({ $0 }) { return finished }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
         while Date() < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            }
+            if let code = reap(blocking: false) { return code }
             usleep(50_000)
         }
         kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
+        _ = reap(blocking: true)
         return nil
     }
 

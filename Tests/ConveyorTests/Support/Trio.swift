@@ -13,6 +13,7 @@ final class Trio: Sendable {
     let sandbox: LaunchedProcess
     let vcs: LaunchedProcess
     let trainer: LaunchedProcess
+    let trainerEnvironment: [String: String]
     let serving: LaunchedProcess
     let vcsURL: String
     let trainerURL: String
@@ -22,7 +23,7 @@ final class Trio: Sendable {
 
     var modelRepository: URL { directory.appendingPathComponent("model-repo") }
 
-    init(pollInterval: String = "60s") async throws {
+    init(pollInterval: String = "60s", trainerSettings: [String: String] = [:]) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "conveyor-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -46,14 +47,13 @@ final class Trio: Sendable {
                 $1
             },
             logDirectory: directory)
+        trainerEnvironment = common.merging([
+            "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
+            "MODEL_REPO_URL": directory.appendingPathComponent("model-repo").path,
+            "WORK_DIR": directory.appendingPathComponent("work").path,
+        ]) { $1 }.merging(trainerSettings) { $1 }
         trainer = try LaunchedProcess(
-            "trainer",
-            environment: common.merging([
-                "PORT": "\(ports[2])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
-                "MODEL_REPO_URL": directory.appendingPathComponent("model-repo").path,
-                "WORK_DIR": directory.appendingPathComponent("work").path,
-            ]) { $1 },
-            logDirectory: directory)
+            "trainer", environment: trainerEnvironment.merging(["PORT": "\(ports[2])"]) { $1 }, logDirectory: directory)
         serving = try LaunchedProcess(
             "serving",
             environment: common.merging([
@@ -68,6 +68,46 @@ final class Trio: Sendable {
                 try await http.send(HTTPClientRequest(url: "\(url)/health/live", timeout: 2)).status == 200 ? true : nil
             }
         }
+    }
+
+    /// Starts one more trainer (a replica, or a replacement for a crashed one).
+    func launchTrainer(_ logName: String, settings: [String: String] = [:]) throws -> LaunchedProcess {
+        try LaunchedProcess(
+            "trainer",
+            environment: trainerEnvironment.merging(["PORT": "\(try FreePort.find())"]) { $1 }.merging(settings) { $1 },
+            logDirectory: directory, logName: logName)
+    }
+
+    /// Merges a pull request into the model repository whose branch makes `change` to the files.
+    func mergePullRequest(title: String, change: (URL) throws -> Void) throws {
+        let repo = modelRepository.path
+        let lastCommit = try ChildProcess.run(["git", "-C", repo, "log", "-1", "--format=%ct", "main"]).stdout
+        // Strictly after the last merge, so merge times order the pull requests.
+        let stamp =
+            "@\(max(Int(Date().timeIntervalSince1970), (Int(lastCommit.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) + 1)) +0000"
+        let env = [
+            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
+            "GIT_AUTHOR_NAME": "Tess Tester", "GIT_AUTHOR_EMAIL": "tess@example.com",
+            "GIT_COMMITTER_NAME": "Tess Tester", "GIT_COMMITTER_EMAIL": "tess@example.com",
+        ]
+        func git(_ arguments: String...) throws -> String {
+            let result = try ChildProcess.run(["git", "-C", repo] + arguments, environment: env)
+            guard result.status == 0 else { throw HarnessError("git \(arguments): \(result.stderr)") }
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let subjects = try git("log", "--first-parent", "--merges", "--format=%s", "main")
+        let last = subjects.split(separator: "\n").first.flatMap {
+            $0.split(separator: "#").last?.split(separator: " ").first
+        }
+        let number = (last.flatMap { Int($0) } ?? 0) + 1
+        let branch = "change-\(number)"
+        _ = try git("checkout", "-q", "-b", branch, "main")
+        try change(modelRepository)
+        _ = try git("add", "-A")
+        _ = try git("commit", "-q", "--allow-empty", "-m", title)
+        _ = try git("checkout", "-q", "main")
+        _ = try git(
+            "merge", "-q", "--no-ff", branch, "-m", "Merge pull request #\(number) from tess/\(branch)", "-m", title)
     }
 
     /// Runs `deploy/example-repo.sh COMMAND DEST`.
