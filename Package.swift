@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "TrainerService",
             dependencies: [
-                "ServiceKit", "Postgres", "Learning", "Migrations",
+                "ServiceKit", "Postgres", "Learning", "Migrations", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Services/Trainer/Sources"),

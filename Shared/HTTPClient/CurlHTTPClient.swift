@@ -20,6 +20,11 @@ public final class CurlHTTPClient: Sendable {
         try await threads.runIfActive { try CurlTransfer.perform(request) }
     }
 
+    /// Runs a blocking libcurl job on the client's threads.
+    func run<T: Sendable>(_ job: @escaping @Sendable () throws -> T) async throws -> T {
+        try await threads.runIfActive(job)
+    }
+
     /// Stops the thread pool after in-flight transfers finish.
     public func shutdown() async {
         try? await threads.shutdownGracefully()

@@ -166,7 +166,7 @@ public enum ArtifactStore {
     }
 
     private static func fsyncPath(_ url: URL) throws {
-        let descriptor = open(url.path, O_RDONLY)
+        let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw LoadError(problem: "cannot open \(url.path) to sync it") }
         defer { close(descriptor) }
         _ = fsync(descriptor)

@@ -38,6 +38,7 @@ public final class PostgresListener: Sendable {
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         var fds: [Int32] = [0, 0]
         pipe(&fds)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // not inherited by child processes
         wakeRead = fds[0]
         wakeWrite = fds[1]
     }

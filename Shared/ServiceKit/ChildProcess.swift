@@ -1,10 +1,14 @@
 import Foundation
+import Synchronization
 
 /// Spawns a child with `posix_spawnp`, collects its stdout and stderr and
 /// reaps it with `waitpid`. Written by hand because Foundation's `Process`
 /// was measured to hang in `waitUntilExit` on this platform when called from
 /// concurrency threads; this path has no run loop and no signal handlers.
 public enum ChildProcess {
+    /// Held while pipes are made and while a child is spawned (see `run`).
+    public static let spawnLock = Mutex(())
+
     /// Runs to completion (blocking the calling thread) and returns the output.
     public static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
@@ -15,18 +19,27 @@ public enum ChildProcess {
             directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + arguments } ?? arguments
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+        // Close-on-exec: a child spawned concurrently by another thread (a
+        // long-lived server, say) must not inherit these pipes, or our reads
+        // would never see end-of-file. pipe2 is not visible to Swift here, so
+        // pipes are made and flagged under the lock every spawn here takes.
+        // dup2 into 1 and 2 clears the flag for the child's own ends.
+        let piped = spawnLock.withLock { _ in
+            guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return false }
+            for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return true
+        }
+        guard piped else {
             throw CommandError(command: arguments[0], status: -1, stderr: "pipe() failed: errno \(errno)")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        let devNull = open("/dev/null", O_RDONLY)
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }
         posix_spawn_file_actions_adddup2(&actions, devNull, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in [outPipe[0], outPipe[1], errPipe[0], errPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
 
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let argv = arguments.map { strdup($0) } + [nil]
@@ -36,7 +49,7 @@ public enum ChildProcess {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        let spawned = spawnLock.withLock { _ in posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp) }
         close(outPipe[1])
         close(errPipe[1])
         defer {

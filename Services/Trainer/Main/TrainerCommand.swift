@@ -45,7 +45,7 @@ struct TrainerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
-            let outcome = try pipeline.run(version: "local", deployedMetrics: nil) { print($0) }
+            let outcome = try pipeline.run(version: "local", baseline: nil) { print($0) }
             if let output {
                 let written = try ArtifactStore.write(
                     outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))

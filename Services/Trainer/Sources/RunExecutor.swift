@@ -5,31 +5,40 @@ import NIOPosix
 
 /// Carries one claimed run from checkout to a recorded verdict: deployed,
 /// rejected by a gate, or failed with its reason. Never throws: whatever
-/// happens ends up in `training_runs`.
+/// happens ends up in `training_runs`, and is announced.
 public struct RunExecutor: Sendable {
     let store: TrainingStore
     let checkout: SourceCheckout
+    let notifier: RunNotifier?
     let artifactsDirectory: URL
     let workDirectory: URL
+    let runTimeout: Double
+    let maxDataBytes: Int
     let logger: Logger
 
     /// The longest log kept per run, in characters.
     static let logLimit = 64 * 1024
-
     /// Runs that were claimed this often are given up (a crash loop).
     static let maxAttempts = 3
+
+    /// What the checkout and the pipeline produced.
+    private struct Trained: Sendable {
+        let outcome: TrainingOutcome
+        let lines: [String]
+        let timings: [String: Double]
+    }
 
     public func execute(_ run: ClaimedRun) async {
         let pr = run.pullRequest
         // A retry after a lost lease gets its own version: the first attempt may have left a directory.
-        let version =
-            "v\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))" + (run.attempts > 1 ? "-a\(run.attempts)" : "")
+        let suffix = run.attempts > 1 ? "-a\(run.attempts)" : ""
+        let version = "v\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))" + suffix
         var logger = logger
         logger[metadataKey: "run"] = "\(run.id)"
         logger[metadataKey: "pr"] = "\(pr.number)"
         logger.info("training", metadata: ["commit": "\(pr.mergeCommitSHA)", "version": "\(version)"])
         var log = ["run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)"]
-        let heartbeat = Task {
+        let heartbeat = Task { [store, logger] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(store.lease / 3))
                 if (try? await store.renewLease(run: run.id)) == false {
@@ -40,29 +49,21 @@ public struct RunExecutor: Sendable {
         }
         defer { heartbeat.cancel() }
         var timings: [String: Double] = [:]
-        let directory = workDirectory.appendingPathComponent("run-\(run.id)", isDirectory: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         var outcome: TrainingOutcome?
+        var announcement: (status: String, reason: String?, version: String?)?
         do {
             if run.attempts > Self.maxAttempts {
                 throw TrainingFailure(
                     stage: "claim", reason: "abandoned after \(Self.maxAttempts) trainers lost their lease on it")
             }
-            let cloneStart = Date()
-            try await checkout.checkout(commit: pr.mergeCommitSHA, into: directory)
-            timings["clone"] = Date().timeIntervalSince(cloneStart)
-            log.append("checked out \(pr.mergeCommitSHA)")
-
-            let deployed = try await store.deployed()
-            let pipeline = TrainingPipeline(repository: directory)
-            let (result, lines) = try await NIOThreadPool.singleton.runIfActive {
-                var lines: [String] = []
-                let result = try pipeline.run(version: version, deployedMetrics: deployed?.metrics) { lines.append($0) }
-                return (result, lines)
+            let timeout = TrainingFailure(stage: "run", reason: "timed out after \(runTimeout) s (RUN_TIMEOUT)")
+            let trained = try await withDeadline(seconds: runTimeout, timeoutError: timeout) {
+                try await train(run, version: version, suffix: suffix)
             }
-            outcome = result
-            log += lines
-            timings.merge(result.timings) { $1 }
+            outcome = trained.outcome
+            log += trained.lines
+            timings = trained.timings
+            let result = trained.outcome
 
             guard result.passed else {
                 let failed = result.gates.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
@@ -72,6 +73,8 @@ public struct RunExecutor: Sendable {
                     timings: timings,
                     log: Self.capped(log))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
+                announcement = ("rejected", "gate failed: \(failed)", nil)
+                await announce(announcement, run: run)
                 return
             }
             let writeStart = Date()
@@ -81,9 +84,9 @@ public struct RunExecutor: Sendable {
             log.append("artifact \(written.path.path) sha256 \(written.sha256)")
             try await store.deploy(
                 run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
-                artifactSHA256: written.sha256,
-                timings: timings, log: Self.capped(log))
+                artifactSHA256: written.sha256, timings: timings, log: Self.capped(log))
             logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
+            announcement = ("succeeded", nil, version)
         } catch let lost as LeaseLost {
             logger.warning("result discarded", metadata: ["reason": "\(lost)"])
         } catch {
@@ -94,10 +97,50 @@ public struct RunExecutor: Sendable {
                 try await store.finish(
                     run: run.id, status: "failed", reason: reason, outcome: outcome, timings: timings,
                     log: Self.capped(log))
+                announcement = ("failed", reason, nil)
             } catch {
                 logger.error("could not record the failed run", metadata: ["error": "\(error)"])
             }
         }
+        await announce(announcement, run: run)
+    }
+
+    /// Checkout, then the pipeline on the thread pool, compared with the deployed model.
+    private func train(_ run: ClaimedRun, version: String, suffix: String) async throws -> Trained {
+        var timings: [String: Double] = [:]
+        let directory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cloneStart = Date()
+        let mirror = try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
+        timings["clone"] = Date().timeIntervalSince(cloneStart)
+        var lines = ["checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))"]
+
+        let deployed = try await store.deployed()
+        let baseline = deployed.map { deployed in
+            TrainingPipeline.Baseline(
+                artifact: try? ArtifactStore.load(
+                    from: artifactsDirectory.appendingPathComponent(deployed.artifactPath),
+                    expectedSHA256: deployed.artifactSHA256),
+                recordedMetrics: deployed.metrics)
+        }
+        let pipeline = TrainingPipeline(repository: directory, maxDataBytes: maxDataBytes)
+        let (outcome, pipelineLines) = try await NIOThreadPool.singleton.runIfActive {
+            var lines: [String] = []
+            let outcome = try pipeline.run(version: version, baseline: baseline) { lines.append($0) }
+            return (outcome, lines)
+        }
+        lines += pipelineLines
+        timings.merge(outcome.timings) { $1 }
+        return Trained(outcome: outcome, lines: lines, timings: timings)
+    }
+
+    private func announce(_ announcement: (status: String, reason: String?, version: String?)?, run: ClaimedRun) async {
+        guard let announcement, let notifier else { return }
+        await notifier.announce(
+            RunAnnouncement(
+                run: run.id, status: announcement.status, prNumber: run.pullRequest.number,
+                prTitle: run.pullRequest.title,
+                commit: run.pullRequest.mergeCommitSHA, version: announcement.version, reason: announcement.reason))
     }
 
     static func capped(_ lines: [String]) -> String {

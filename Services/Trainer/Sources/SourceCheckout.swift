@@ -1,26 +1,30 @@
 import Foundation
+import NIOPosix
 import ServiceKit
 
 /// Checks out exactly one commit of the model repository into a fresh
-/// directory. The token, when used, goes through git's environment (an
+/// directory, from a local mirror that is cloned once and fetched afterwards.
+/// The token, when used, goes through git's environment (an
 /// `http.extraHeader` config entry), never the command line or the logs.
 public struct SourceCheckout: Sendable {
     let repositoryURL: String
     let token: String?
+    /// `<WORK_DIR>/mirror.git`, shared by the trainers of one host under a file lock.
+    let mirror: URL
 
-    public init(repositoryURL: String, token: String?) {
+    public init(repositoryURL: String, token: String?, workDirectory: URL) {
         self.repositoryURL = repositoryURL
         self.token = token
+        self.mirror = workDirectory.appendingPathComponent("mirror.git", isDirectory: true)
     }
 
-    /// Clones into `directory` and checks out `commit` (detached).
-    public func checkout(commit: String, into directory: URL) async throws {
-        guard commit.count >= 7, commit.allSatisfy(\.isHexDigit) else {
+    /// Updates the mirror, then clones it into `directory` and checks out `commit` (detached).
+    /// Returns what happened to the mirror ("cloned" or "fetched").
+    @discardableResult
+    public func checkout(commit: String, into directory: URL) async throws -> String {
+        guard commit.count >= 7, commit.count <= 64, commit.allSatisfy(\.isHexDigit) else {
             throw TrainingFailure(stage: "clone", reason: "\"\(commit)\" is not a commit sha")
         }
-        try? FileManager.default.removeItem(at: directory)
-        try FileManager.default.createDirectory(
-            at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
         var environment = ["GIT_TERMINAL_PROMPT": "0"]
         if let token, repositoryURL.hasPrefix("https://") {
             let basic = Data("x-access-token:\(token)".utf8).base64EncodedString()
@@ -28,16 +32,56 @@ public struct SourceCheckout: Sendable {
             environment["GIT_CONFIG_KEY_0"] = "http.extraHeader"
             environment["GIT_CONFIG_VALUE_0"] = "Authorization: Basic \(basic)"
         }
-        let secrets = [token ?? "", environment["GIT_CONFIG_VALUE_0"] ?? ""]
-        do {
-            try await CommandRunner.run(
-                ["git", "clone", "--quiet", "--no-checkout", "--", repositoryURL, directory.path],
-                environment: environment, redacting: secrets)
-            try await CommandRunner.run(
-                ["git", "-C", directory.path, "-c", "advice.detachedHead=false", "checkout", "--quiet", commit],
-                environment: environment, redacting: secrets)
-        } catch let error as CommandError {
-            throw TrainingFailure(stage: "clone", reason: error.description)
+        let secrets = [token ?? "", environment["GIT_CONFIG_VALUE_0"] ?? ""].filter { !$0.isEmpty }
+        let (mirror, url, gitEnvironment) = (mirror, repositoryURL, environment)
+        return try await NIOThreadPool.singleton.runIfActive {
+            try FileManager.default.createDirectory(
+                at: mirror.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: directory)
+            func git(_ arguments: [String]) throws {
+                let result = try ChildProcess.run(["git"] + arguments, environment: gitEnvironment)
+                guard result.status == 0 else {
+                    var message =
+                        "git \(arguments.first ?? ""): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    for secret in secrets { message = message.replacingOccurrences(of: secret, with: "***") }
+                    throw TrainingFailure(stage: "clone", reason: String(message.suffix(2000)))
+                }
+            }
+            let action = try FileLock.holding(mirror.path + ".lock") { () throws -> String in
+                let action: String
+                if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD").path) {
+                    try git(["-C", mirror.path, "fetch", "--quiet", "--prune", "origin"])
+                    action = "fetched"
+                } else {
+                    try? FileManager.default.removeItem(at: mirror)
+                    try git(["clone", "--quiet", "--mirror", "--", url, mirror.path])
+                    action = "cloned"
+                }
+                // A merge commit that no branch points to (e.g. refs/pull/N/merge) is fetched by sha.
+                if (try? ChildProcess.run(["git", "-C", mirror.path, "cat-file", "-e", "\(commit)^{commit}"]))?.status
+                    != 0
+                {
+                    try git(["-C", mirror.path, "fetch", "--quiet", "origin", commit])
+                }
+                try git(["clone", "--quiet", "--no-checkout", "--local", "--", mirror.path, directory.path])
+                return action
+            }
+            try git(["-C", directory.path, "-c", "advice.detachedHead=false", "checkout", "--quiet", commit])
+            return action
         }
+    }
+}
+
+/// An exclusive `flock` on a file, held while a closure runs.
+enum FileLock {
+    static func holding<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw TrainingFailure(stage: "clone", reason: "cannot open lock \(path)") }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else {
+            throw TrainingFailure(stage: "clone", reason: "cannot lock \(path)")
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 }

@@ -18,6 +18,16 @@ public struct TrainerConfiguration: Sendable {
     public var runLease: Double
     public var githubToken: String?
     public var adminToken: String?
+    /// Receives a JSON POST (Slack-compatible `text`) when a run ends.
+    public var notifyWebhookURL: String?
+    /// SMTP server for run e-mails (`smtp://host:port`, credentials may be in the URL).
+    public var smtpURL: String?
+    public var notifyEmailTo: [String]
+    public var notifyEmailFrom: String
+    /// Longest a run may take before it fails, in seconds.
+    public var runTimeout: Double
+    /// Largest data file a run may load, in bytes (a memory guard).
+    public var maxDataBytes: Int
     /// Where checkouts are made (a fresh directory per run).
     public var workDirectory: URL
 
@@ -43,6 +53,14 @@ public struct TrainerConfiguration: Sendable {
             runLease: try env.seconds("RUN_LEASE", default: 60),
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
+            notifyWebhookURL: env.string("NOTIFY_WEBHOOK_URL"),
+            smtpURL: env.string("SMTP_URL"),
+            notifyEmailTo: (env.string("NOTIFY_EMAIL_TO") ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            },
+            notifyEmailFrom: env.string("NOTIFY_EMAIL_FROM") ?? "conveyor@localhost",
+            runTimeout: try env.seconds("RUN_TIMEOUT", default: 1800),
+            maxDataBytes: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
             workDirectory: URL(
                 fileURLWithPath: env.string("WORK_DIR")
                     ?? FileManager.default.temporaryDirectory

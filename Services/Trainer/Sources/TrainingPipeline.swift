@@ -2,7 +2,7 @@ import Foundation
 import Learning
 
 /// A failed or rejected run's reason, shown in `GET /runs/{id}`.
-public struct TrainingFailure: Error, CustomStringConvertible {
+public struct TrainingFailure: Error, CustomStringConvertible, Sendable {
     public let stage: String
     public let reason: String
     public var description: String { "\(stage): \(reason)" }
@@ -24,15 +24,28 @@ public struct TrainingOutcome: Sendable {
 /// network, so `trainer train --repo PATH` runs exactly what the service runs.
 public struct TrainingPipeline: Sendable {
     public let repository: URL
+    /// Largest data file it will read (a memory guard), in bytes.
+    public let maxDataBytes: Int
 
-    public init(repository: URL) {
+    public init(repository: URL, maxDataBytes: Int = 1 << 30) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
+        self.maxDataBytes = maxDataBytes
+    }
+
+    /// The deployed model, to compare with on the new test data.
+    public struct Baseline: Sendable {
+        public let artifact: ModelArtifact?
+        /// Its recorded metrics, used when it cannot score the new test data.
+        public let recordedMetrics: [String: Double]
+
+        public init(artifact: ModelArtifact?, recordedMetrics: [String: Double]) {
+            self.artifact = artifact
+            self.recordedMetrics = recordedMetrics
+        }
     }
 
     /// Runs the pipeline; `log` receives a line per step.
-    public func run(
-        version: String, deployedMetrics: [String: Double]?, log: (String) -> Void
-    ) throws -> TrainingOutcome {
+    public func run(version: String, baseline: Baseline?, log: (String) -> Void) throws -> TrainingOutcome {
         var timings: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) throws -> T {
             let start = Date()
@@ -82,6 +95,18 @@ public struct TrainingPipeline: Sendable {
                 + metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(GateEvaluation.format($0.value))" }.joined(
                     separator: " "))
 
+        let deployedMetrics = baseline.map { baseline -> [String: Double] in
+            // "No regression" compares on the same test rows when the deployed model can read them.
+            guard let artifact = baseline.artifact,
+                let data = try? DatasetBuilder(manifest: manifest).build(
+                    testTable, file: "test data", features: artifact.features)
+            else {
+                log("deployed model compared by its recorded metrics (it cannot read this test data)")
+                return baseline.recordedMetrics
+            }
+            log("deployed model \(artifact.version) scored on this test data")
+            return RegressionMetrics.all(data.target, data.features.map { artifact.predict(encoded: $0) })
+        }
         let gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
 
@@ -131,6 +156,13 @@ public struct TrainingPipeline: Sendable {
         let url = repository.appendingPathComponent(relativePath).standardizedFileURL.resolvingSymlinksInPath()
         guard url.path.hasPrefix(repository.path + "/") else {
             throw TrainingFailure(stage: "load", reason: "\(key): \"\(relativePath)\" is outside the repository")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        if let size, size > maxDataBytes {
+            throw TrainingFailure(
+                stage: "load",
+                reason:
+                    "\(key): \"\(relativePath)\" is \(size) bytes, over the limit of \(maxDataBytes) (MAX_DATA_BYTES)")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingFailure(stage: "load", reason: "\(key): \"\(relativePath)\" does not exist")

@@ -17,6 +17,9 @@ public struct DeployedVersion: Sendable {
     public let prNumber: Int64
     public let mergedAt: Date?
     public let metrics: [String: Double]
+    /// Relative to `ARTIFACTS_DIR`, and the content hash to check it against.
+    public let artifactPath: String
+    public let artifactSHA256: String
 }
 
 /// A run claimed by this trainer, under a lease it must keep renewing.
@@ -53,7 +56,7 @@ public struct TrainingStore: Sendable {
     public func deployed() async throws -> DeployedVersion? {
         let rows = try await database.query(
             """
-            SELECT mv.version, mv.pr_number, mv.merged_at, mv.metrics::text AS metrics
+            SELECT mv.version, mv.pr_number, mv.merged_at, mv.metrics::text AS metrics, mv.artifact_path, mv.artifact_sha256
             FROM deployments d JOIN model_versions mv ON mv.version = d.version
             ORDER BY d.id DESC LIMIT 1
             """)
@@ -61,7 +64,8 @@ public struct TrainingStore: Sendable {
         return DeployedVersion(
             version: try row.decode("version"), prNumber: try row.decode("pr_number"),
             mergedAt: try row.decodeIfPresent("merged_at"),
-            metrics: try PostgresJSON(text: try row.decode("metrics")).decode([String: Double].self))
+            metrics: try PostgresJSON(text: try row.decode("metrics")).decode([String: Double].self),
+            artifactPath: try row.decode("artifact_path"), artifactSHA256: try row.decode("artifact_sha256"))
     }
 
     /// Queues a run for the newest PR merged into the branch after the

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import Synchronization
 
 /// A service binary started by a test, its output in a log file. `terminate()`
@@ -42,7 +43,7 @@ final class LaunchedProcess: Sendable {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        let status = ChildProcess.spawnLock.withLock { _ in posix_spawn(&pid, executable, &actions, nil, argv, envp) }
         guard status == 0 else { throw HarnessError("cannot start \(name): \(status)") }
         self.pid = pid
     }

@@ -21,7 +21,10 @@ struct LoopbackServer {
                 portSink.finish()
             },
             logger: Logger(label: "loopback"))
-        let task = Task { try await app.run() }
+        let task = Task {
+            defer { portSink.finish() }  // a server that failed to start must not leave start() waiting
+            try await app.run()
+        }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw HarnessError("loopback server did not start") }
         return LoopbackServer(port: port, task: task)

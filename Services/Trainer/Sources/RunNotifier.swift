@@ -1,0 +1,99 @@
+import Foundation
+import HTTPClient
+import Logging
+
+/// The end of a run, as announced to people.
+public struct RunAnnouncement: Sendable, Encodable {
+    public let run: Int64
+    public let status: String
+    public let prNumber: Int64
+    public let prTitle: String?
+    public let commit: String
+    public let version: String?
+    public let reason: String?
+
+    /// One line for chat and the e-mail subject.
+    public var text: String {
+        let pr = "PR #\(prNumber)" + (prTitle.map { " \"\($0)\"" } ?? "")
+        switch status {
+        case "succeeded": return "Conveyor deployed \(version ?? "a new model") from \(pr) (run \(run))"
+        case "rejected": return "Conveyor rejected the model of \(pr) (run \(run)): \(reason ?? "")"
+        default: return "Conveyor run \(run) for \(pr) failed: \(reason ?? "")"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text, run, status
+        case prNumber = "pr_number"
+        case prTitle = "pr_title"
+        case commit, version, reason
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(text, forKey: .text)  // Slack-compatible
+        try container.encode(run, forKey: .run)
+        try container.encode(status, forKey: .status)
+        try container.encode(prNumber, forKey: .prNumber)
+        try container.encodeIfPresent(prTitle, forKey: .prTitle)
+        try container.encode(commit, forKey: .commit)
+        try container.encodeIfPresent(version, forKey: .version)
+        try container.encodeIfPresent(reason, forKey: .reason)
+    }
+}
+
+/// Tells people about deployed, rejected and failed runs: a JSON POST to
+/// `NOTIFY_WEBHOOK_URL` and/or an e-mail through `SMTP_URL`. A delivery that
+/// fails is logged; it never fails the run.
+public struct RunNotifier: Sendable {
+    let client: CurlHTTPClient
+    let webhookURL: String?
+    let smtpURL: String?
+    let emailTo: [String]
+    let emailFrom: String
+    let logger: Logger
+
+    public init(
+        client: CurlHTTPClient, webhookURL: String?, smtpURL: String?, emailTo: [String], emailFrom: String,
+        logger: Logger
+    ) {
+        self.client = client
+        self.webhookURL = webhookURL
+        self.smtpURL = smtpURL
+        self.emailTo = emailTo
+        self.emailFrom = emailFrom
+        self.logger = logger
+    }
+
+    public func announce(_ announcement: RunAnnouncement) async {
+        if let webhookURL {
+            do {
+                let body = try JSONEncoder().encode(announcement)
+                try await client.send(
+                    HTTPClientRequest(
+                        method: "POST", url: webhookURL, headers: [("Content-Type", "application/json")],
+                        body: Array(body), timeout: 10)
+                ).expectSuccess()
+            } catch {
+                logger.warning(
+                    "run notification webhook failed", metadata: ["error": "\(error)", "run": "\(announcement.run)"])
+            }
+        }
+        if let smtpURL, !emailTo.isEmpty {
+            do {
+                let details = [
+                    "Run: \(announcement.run)", "Status: \(announcement.status)",
+                    "Pull request: #\(announcement.prNumber)",
+                    "Commit: \(announcement.commit)", announcement.version.map { "Version: \($0)" },
+                    announcement.reason.map { "Reason: \($0)" },
+                ].compactMap { $0 }.joined(separator: "\n")
+                try await client.sendMail(
+                    MailMessage(from: emailFrom, to: emailTo, subject: announcement.text, body: details), url: smtpURL,
+                    timeout: 15)
+            } catch {
+                logger.warning(
+                    "run notification e-mail failed", metadata: ["error": "\(error)", "run": "\(announcement.run)"])
+            }
+        }
+    }
+}
