@@ -16,7 +16,7 @@ log() { printf '\033[1m[conveyor]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
-packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3)
+packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv)
 ensure_packages() {
   local missing=()
   for p in "${packages[@]}"; do
@@ -41,8 +41,21 @@ as_pg() {
 }
 
 # ---------------------------------------------------------------- test
+# A venv with the loopback SMTP server the notification tests talk to (PyPI: aiosmtpd).
+ensure_test_python() {
+  local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
+  if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
+    log "installing aiosmtpd into $venv"
+    rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q aiosmtpd
+  fi
+  export CONVEYOR_TEST_PYTHON="$venv/bin/python"
+}
+
 cmd_test() {
   ensure_packages
+  ensure_test_python
   export PG_BIN="$(pg_bin)"
   log "building (debug) and running every test"
   swift build --build-tests

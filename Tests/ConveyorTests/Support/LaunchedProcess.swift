@@ -19,11 +19,11 @@ final class LaunchedProcess: Sendable {
 
     init(
         _ name: String, arguments: [String] = [], environment: [String: String], logDirectory: URL,
-        logName: String? = nil
+        logName: String? = nil, executablePath: String? = nil
     ) throws {
         self.name = logName ?? name
         logFile = logDirectory.appendingPathComponent("\(logName ?? name).log")
-        let executable = Self.binDirectory.appendingPathComponent(name).path
+        let executable = executablePath ?? Self.binDirectory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("\(executable) is missing: run `swift build` first")
         }

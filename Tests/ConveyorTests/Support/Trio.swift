@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import Postgres
 import ServiceKit
 
 /// Postgres database, sandbox, vcs, trainer and serving as real processes on
@@ -108,6 +109,20 @@ final class Trio: Sendable {
         _ = try git("checkout", "-q", "main")
         _ = try git(
             "merge", "-q", "--no-ff", branch, "-m", "Merge pull request #\(number) from tess/\(branch)", "-m", title)
+    }
+
+    /// Stores merged PR `number` at the repository's `main` directly, as vcs
+    /// would but without its NOTIFY, so only polling can find it.
+    func insertMergedPullRequest(number: Int64) async throws {
+        let sha = try ChildProcess.run(["git", "-C", modelRepository.path, "rev-parse", "main"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let database = PostgresClient(url: databaseURL, maxConnections: 1)
+        defer { Task { await database.shutdown() } }
+        try await database.query(
+            """
+            INSERT INTO pull_requests (id, number, state, title, merged_at, updated_at, merge_commit_sha, base__ref)
+            VALUES (\(1_000_000 + number), \(number), 'closed', 'inserted by a test', now(), now(), \(sha), 'main')
+            """)
     }
 
     /// Runs `deploy/example-repo.sh COMMAND DEST`.
