@@ -118,6 +118,7 @@ cmd_up() {
   export GITHUB_REPOSITORY="conveyor/example-model" GITHUB_API_URL="http://127.0.0.1:9090"
   export ARTIFACTS_DIR="$state/artifacts" MODEL_REPO_URL="$repo" WORK_DIR="$state/work"
   export ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" LOG_LEVEL="${LOG_LEVEL:-info}"
+  export GITHUB_WEBHOOK_SECRET="${GITHUB_WEBHOOK_SECRET:-local-webhook-secret}" POLL_INTERVAL="${POLL_INTERVAL:-15s}"
   for port in 9090 8080 8001 8000; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "port $port is already in use"
   done

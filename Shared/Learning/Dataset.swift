@@ -59,12 +59,15 @@ public struct DatasetBuilder: Sendable {
         var target: [Double] = []
         matrix.reserveCapacity(table.rows.count)
         target.reserveCapacity(table.rows.count)
+        // Validate every row and report them together (the first ten, and how many in all).
+        var report: [String] = []
+        var badRows = 0
         for (offset, row) in table.rows.enumerated() {
             let line = offset + 2  // 1-based, after the header
-            guard let y = Double(row[targetColumn]), y.isFinite else {
-                throw DataProblem(
-                    problem:
-                        "\(file) line \(line): target \"\(manifest.target)\" is \"\(row[targetColumn])\", not a number")
+            var problems: [String] = []
+            let y = Double(row[targetColumn])
+            if y == nil || !(y!.isFinite) {
+                problems.append("target \"\(manifest.target)\" is \"\(row[targetColumn])\", not a number")
             }
             let encoded = encoder.encode { name in
                 guard let position = features.firstIndex(where: { $0.name == name }) else { return nil }
@@ -72,15 +75,26 @@ public struct DatasetBuilder: Sendable {
                 return CSVTable.isMissing(raw) ? .missing : .text(raw)
             }
             switch encoded {
-            case .vector(let vector):
+            case .vector(let vector) where problems.isEmpty:
                 matrix.append(vector)
-                target.append(y)
-            case .problems(let problems):
-                throw DataProblem(
-                    problem: "\(file) line \(line): " + problems.map { $0.description }.joined(separator: "; "))
+                target.append(y ?? 0)
+            case .vector: break
+            case .problems(let found): problems += found.map { $0.description }
+            }
+            if !problems.isEmpty {
+                badRows += 1
+                if report.count < 10 { report.append("line \(line): " + problems.joined(separator: "; ")) }
             }
         }
-        if target.count < 2 { throw DataProblem(problem: "\(file): needs at least 2 rows, has \(target.count)") }
+        if badRows > 0 {
+            throw DataProblem(
+                problem: "\(file): \(badRows) of \(table.rows.count) rows are invalid (missing values are rejected): "
+                    + report.joined(separator: " | ") + (badRows > report.count ? " | …" : ""))
+        }
+        let minimum = max(2, manifest.data.minRows ?? 2)
+        if target.count < minimum {
+            throw DataProblem(problem: "\(file): needs at least \(minimum) rows (data.min_rows), has \(target.count)")
+        }
         return Dataset(features: matrix, target: target)
     }
 }

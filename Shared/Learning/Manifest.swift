@@ -15,6 +15,13 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var test: String?
         public var path: String?
         public var split: Split?
+        /// Fewest valid rows each of the training and test sets must have.
+        public var minRows: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case train, test, path, split
+            case minRows = "min_rows"
+        }
 
         /// Hold out the last `test_fraction` of rows (file order) for testing.
         public struct Split: Codable, Sendable, Equatable {

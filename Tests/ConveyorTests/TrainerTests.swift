@@ -45,6 +45,21 @@ struct TrainerTests {
             let (_, now) = try await trio.get("\(trio.servingURL)/")
             #expect(now["version"] == served["version"])
             #expect(try await Self.count(trio, "SELECT count(*)::int AS n FROM deployments") == 2)
+
+            // An admin can retrain a merged PR; without the token the route refuses.
+            let (refused, _) = try await trio.post("\(trio.trainerURL)/runs", body: "{\"pr_number\": 2}")
+            #expect(refused == 401)
+            let (accepted, queued) = try await trio.post(
+                "\(trio.trainerURL)/runs", body: "{\"pr_number\": 2}",
+                headers: [("Authorization", "Bearer \(Trio.adminToken)")])
+            #expect(accepted == 202)
+            let retrainID = try #require(queued["id"]?.integerValue)
+            let retrained = try await eventually(timeout: 30, "the retrain to finish") {
+                let (_, run) = try await trio.get("\(trio.trainerURL)/runs/\(retrainID)")
+                return ["succeeded", "rejected", "failed"].contains(run["status"]?.stringValue ?? "") ? run : nil
+            }
+            #expect(retrained["status"]?.stringValue == "succeeded")
+            #expect(retrained["pr_number"]?.integerValue == 2)
         } catch {
             Issue.record("\(error)\n\(trio.logs())")
         }
