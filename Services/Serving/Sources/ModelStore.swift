@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import Metrics
 import Synchronization
 
 /// A deployed model ready to answer, with what `GET /` shows about it.
@@ -7,11 +8,18 @@ public struct LoadedModel: Sendable {
     public let artifact: ModelArtifact
     public let encoder: FeatureEncoder
     public let deployment: DeploymentRecord
+    /// Names of numeric features: a JSON string there is a type error, not a value.
+    let numericFeatures: Set<String>
+    /// `serving_predictions_total{model_version=…}`, made once per model rather than per request.
+    let predictions: Counter
 
     public init(artifact: ModelArtifact, deployment: DeploymentRecord) {
         self.artifact = artifact
         self.encoder = artifact.encoder
         self.deployment = deployment
+        self.numericFeatures = Set(artifact.features.filter { $0.type == .numeric }.map(\.name))
+        self.predictions = Counter(
+            label: "serving_predictions_total", dimensions: [("model_version", deployment.version)])
     }
 }
 

@@ -94,8 +94,7 @@ final class PredictRoute: Sendable {
         }
         let elapsed = ContinuousClock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        Counter(label: "serving_predictions_total", dimensions: [("model_version", model.deployment.version)])
-            .increment(by: outputs.count)
+        model.predictions.increment(by: outputs.count)
         log.record(
             PredictionLogEntry(
                 loggedAt: Date(), requestID: requestID, modelVersion: model.deployment.version,
@@ -118,8 +117,7 @@ final class PredictRoute: Sendable {
             case .number(let number): return .number(number)
             case .bool(let flag): return .bool(flag)
             case .string(let text):
-                let numeric = model.artifact.features.first { $0.name == name }?.type == .numeric
-                return numeric ? .invalid("a string") : .text(text)
+                return model.numericFeatures.contains(name) ? .invalid("a string") : .text(text)
             case .array, .object: return .invalid(value.kindName)
             }
         }
