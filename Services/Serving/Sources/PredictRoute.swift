@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Learning
-import Metrics
 import ServiceKit
 import Synchronization
 
