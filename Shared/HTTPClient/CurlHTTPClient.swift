@@ -17,7 +17,7 @@ public final class CurlHTTPClient: Sendable {
 
     /// Sends the request and returns the final response, whatever its status.
     public func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
-        try await threads.runIfActive { try CurlTransfer.perform(request) }
+        try await run { try CurlTransfer.perform(request) }
     }
 
     /// Runs a blocking libcurl job on the client's threads.

@@ -5,6 +5,7 @@ import Metrics
 import Migrations
 import NIOPosix
 import Postgres
+import ServiceKit
 import ServiceLifecycle
 
 /// Follows the `deployments` table: on NOTIFY (or every poll interval) it
@@ -23,30 +24,9 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
     let logger: Logger
 
     public func run() async throws {
-        let listener = PostgresListener(url: databaseURL, channels: [Schema.deploymentsChannel], logger: logger)
-        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        listener.start()
-        wake.yield()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in listener.events { wake.yield() }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(pollInterval))
-                    wake.yield()
-                }
-            }
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    for await _ in wakes { await refresh() }
-                }
-                await listener.stop()
-                wake.finish()
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await WakeLoop.run(
+            databaseURL: databaseURL, channel: Schema.deploymentsChannel, pollInterval: pollInterval, logger: logger
+        ) { await refresh() }
     }
 
     /// Loads and swaps to the newest deployment if it is not the one serving.

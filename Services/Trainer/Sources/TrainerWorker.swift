@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Migrations
 import Postgres
+import ServiceKit
 import ServiceLifecycle
 
 /// Wakes on `vcs`'s NOTIFY (or every poll interval), queues the newest
@@ -17,36 +18,9 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     let logger: Logger
 
     public func run() async throws {
-        let listener = PostgresListener(url: databaseURL, channels: [Schema.pullRequestsChannel], logger: logger)
-        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        listener.start()
-        wake.yield()  // catch up on anything merged while we were down
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await event in listener.events {
-                    if case .notification = event { logger.debug("woken by NOTIFY") }
-                    wake.yield()  // `.connected` too: we may have missed notifications
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(pollInterval))
-                    wake.yield()
-                }
-            }
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    for await _ in wakes {
-                        if Task.isCancelled { break }
-                        await drainQueue()
-                    }
-                }
-                await listener.stop()
-                wake.finish()
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await WakeLoop.run(
+            databaseURL: databaseURL, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
+        ) { await drainQueue() }
         logger.info("trainer worker stopped")
     }
 
