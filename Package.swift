@@ -124,6 +124,11 @@ let package = Package(
                 "SandboxService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/GitHubSandbox/Main"),
+        // Benchmarks (not shipped; `swift run -c release learning-bench`), see Benchmarks/README.md.
+        .executableTarget(
+            name: "learning-bench",
+            dependencies: ["Learning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/LearningBench"),
 
         .testTarget(
             name: "ConveyorTests",

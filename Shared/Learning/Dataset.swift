@@ -1,21 +1,40 @@
 import Crypto
 import Foundation
 
-/// Encoded training or test data: a row-major feature matrix and the target.
+/// Encoded training or test data: a column-major feature matrix and the
+/// target (a number, or a class index for classification).
 public struct Dataset: Sendable {
-    public var features: [[Double]]
+    /// `columns[j][i]` is encoded input `j` of row `i`.
+    public var columns: [[Double]]
     public var target: [Double]
     public var count: Int { target.count }
+    public var width: Int { columns.count }
 
-    public init(features: [[Double]], target: [Double]) {
-        self.features = features
+    public init(columns: [[Double]], target: [Double]) {
+        precondition(columns.allSatisfy { $0.count == target.count })
+        self.columns = columns
         self.target = target
+    }
+
+    /// Builds from row-major rows.
+    public init(rows: [[Double]], target: [Double]) {
+        let width = rows.first?.count ?? 0
+        self.init(columns: (0..<width).map { j in rows.map { $0[j] } }, target: target)
+    }
+
+    /// One row, gathered from the columns.
+    public func row(_ index: Int) -> [Double] { columns.map { $0[index] } }
+
+    /// The rows at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Dataset {
+        Dataset(columns: columns.map { column in indices.map { column[$0] } }, target: indices.map { target[$0] })
     }
 }
 
 /// A data problem, named by file, line and column.
 public struct DataProblem: Error, CustomStringConvertible, Equatable {
     public let problem: String
+    public init(problem: String) { self.problem = problem }
     public var description: String { problem }
 }
 
@@ -25,8 +44,9 @@ public struct DatasetBuilder: Sendable {
 
     public init(manifest: Manifest) { self.manifest = manifest }
 
-    /// The feature specs with categories filled in from `table` where the
-    /// manifest did not list them (sorted, so the encoding is stable).
+    /// The feature specs completed from the training table: categories where
+    /// the manifest did not list them (sorted, so the encoding is stable), and
+    /// the values to impute for `missing: impute`.
     public func resolvedFeatures(from table: CSVTable, file: String) throws -> [FeatureSpec] {
         try manifest.features.map { feature in
             var feature = feature
@@ -35,16 +55,47 @@ public struct DatasetBuilder: Sendable {
                     problem:
                         "\(file): has no column \"\(feature.name)\" (header: \(table.header.joined(separator: ",")))")
             }
-            if feature.type == .categorical, feature.categories == nil {
-                let values = Set(table.rows.map { $0[column] }.filter { !CSVTable.isMissing($0) })
-                feature.categories = values.sorted()
+            if feature.type == .categorical {
+                let values = table.strings(column: column).filter { !CSVTable.isMissing($0) }
+                if feature.categories == nil { feature.categories = Set(values).sorted() }
+                if feature.missing == .impute {
+                    var counts: [String: Int] = [:]
+                    for value in values { counts[value, default: 0] += 1 }
+                    feature.fillCategory = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+                }
+            } else if feature.missing == .impute {
+                let encoder = FeatureEncoder(features: [FeatureSpec(name: feature.name, type: feature.type)])
+                var sum = 0.0
+                var count = 0
+                var slot = [0.0]
+                slot.withUnsafeMutableBufferPointer { output in
+                    for raw in table.strings(column: column) where !CSVTable.isMissing(raw) {
+                        if encoder.encode(.text(raw), feature: 0, into: output, at: 0) == nil {
+                            sum += output[0]
+                            count += 1
+                        }
+                    }
+                }
+                feature.fill = count > 0 ? sum / Double(count) : 0
+                if feature.type == .boolean { feature.fill = (feature.fill ?? 0).rounded() }
             }
             return feature
         }
     }
 
-    /// Validates and encodes every row; the first bad row fails with its line.
-    public func build(_ table: CSVTable, file: String, features: [FeatureSpec]) throws -> Dataset {
+    /// The class names of a classification target, sorted.
+    public func classes(from table: CSVTable, file: String) throws -> [String] {
+        guard let column = table.column(manifest.target) else {
+            throw DataProblem(problem: "\(file): has no target column \"\(manifest.target)\"")
+        }
+        return Set(table.strings(column: column).filter { !CSVTable.isMissing($0) }).sorted()
+    }
+
+    /// Validates and encodes every row. Invalid rows are reported together
+    /// (the first ten with their lines, and how many in all).
+    public func build(_ table: CSVTable, file: String, features: [FeatureSpec], classes: [String]? = nil) throws
+        -> Dataset
+    {
         guard let targetColumn = table.column(manifest.target) else {
             throw DataProblem(problem: "\(file): has no target column \"\(manifest.target)\"")
         }
@@ -55,47 +106,71 @@ public struct DatasetBuilder: Sendable {
             return index
         }
         let encoder = FeatureEncoder(features: features)
-        var matrix: [[Double]] = []
-        var target: [Double] = []
-        matrix.reserveCapacity(table.rows.count)
-        target.reserveCapacity(table.rows.count)
-        // Validate every row and report them together (the first ten, and how many in all).
-        var report: [String] = []
-        var badRows = 0
-        for (offset, row) in table.rows.enumerated() {
-            let line = offset + 2  // 1-based, after the header
-            var problems: [String] = []
-            let y = Double(row[targetColumn])
-            if y == nil || !(y!.isFinite) {
-                problems.append("target \"\(manifest.target)\" is \"\(row[targetColumn])\", not a number")
+        let rows = table.rowCount
+        var problems: [Int: [String]] = [:]
+        var target = [Double](repeating: 0, count: rows)
+        if let classes {
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Double($0)) })
+            for row in 0..<rows {
+                let label = table.field(row: row, column: targetColumn)
+                if let position = index[label] {
+                    target[row] = position
+                } else if CSVTable.isMissing(label) {
+                    problems[row, default: []].append("target \"\(manifest.target)\" is missing")
+                } else {
+                    problems[row, default: []].append(
+                        "target \"\(manifest.target)\" is \"\(label)\", a class the training data does not have")
+                }
             }
-            let encoded = encoder.encode { name in
-                guard let position = features.firstIndex(where: { $0.name == name }) else { return nil }
-                let raw = row[columns[position]]
-                return CSVTable.isMissing(raw) ? .missing : .text(raw)
-            }
-            switch encoded {
-            case .vector(let vector) where problems.isEmpty:
-                matrix.append(vector)
-                target.append(y ?? 0)
-            case .vector: break
-            case .problems(let found): problems += found.map { $0.description }
-            }
-            if !problems.isEmpty {
-                badRows += 1
-                if report.count < 10 { report.append("line \(line): " + problems.joined(separator: "; ")) }
+        } else {
+            let (values, _) = table.numbers(column: targetColumn)
+            for row in 0..<rows {
+                if values[row].isFinite {
+                    target[row] = values[row]
+                } else {
+                    let raw = table.field(row: row, column: targetColumn)
+                    problems[row, default: []].append("target \"\(manifest.target)\" is \"\(raw)\", not a number")
+                }
             }
         }
-        if badRows > 0 {
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: rows), count: encoder.width)
+        var offset = 0
+        var scratch = [Double](repeating: 0, count: max(1, features.map(\.width).max() ?? 1))
+        for (index, feature) in features.enumerated() {
+            let column = columns[index]
+            let numbers = feature.type == .numeric ? table.numbers(column: column) : nil
+            let invalid = Set(numbers?.invalid ?? [])
+            scratch.withUnsafeMutableBufferPointer { output in
+                for row in 0..<rows {
+                    let value: FeatureValue
+                    if let numbers, !invalid.contains(row) {
+                        let number = numbers.values[row]
+                        value = number.isNaN ? .missing : .number(number)
+                    } else {
+                        let raw = table.field(row: row, column: column)
+                        value = CSVTable.isMissing(raw) ? .missing : .text(raw)
+                    }
+                    if let problem = encoder.encode(value, feature: index, into: output, at: 0) {
+                        problems[row, default: []].append("\(feature.name): \(problem)")
+                        continue
+                    }
+                    for position in 0..<feature.width { matrix[offset + position][row] = output[position] }
+                }
+            }
+            offset += feature.width
+        }
+        if !problems.isEmpty {
+            let first = problems.keys.sorted().prefix(10)
+            let report = first.map { "line \(table.line(ofRow: $0)): " + problems[$0]!.joined(separator: "; ") }
             throw DataProblem(
-                problem: "\(file): \(badRows) of \(table.rows.count) rows are invalid (missing values are rejected): "
-                    + report.joined(separator: " | ") + (badRows > report.count ? " | …" : ""))
+                problem: "\(file): \(problems.count) of \(rows) rows are invalid: "
+                    + report.joined(separator: " | ") + (problems.count > report.count ? " | …" : ""))
         }
         let minimum = max(2, manifest.data.minRows ?? 2)
-        if target.count < minimum {
-            throw DataProblem(problem: "\(file): needs at least \(minimum) rows (data.min_rows), has \(target.count)")
+        if rows < minimum {
+            throw DataProblem(problem: "\(file): needs at least \(minimum) rows (data.min_rows), has \(rows)")
         }
-        return Dataset(features: matrix, target: target)
+        return Dataset(columns: matrix, target: target)
     }
 }
 

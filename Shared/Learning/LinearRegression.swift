@@ -10,8 +10,11 @@ public struct LinearModel: Codable, Sendable, Equatable {
     }
 
     /// Predicts one encoded row.
+    public func predict(_ row: [Double]) -> Double { row.withUnsafeBufferPointer { predict($0) } }
+
+    /// Predicts one encoded row.
     @inlinable
-    public func predict(_ row: [Double]) -> Double {
+    public func predict(_ row: UnsafeBufferPointer<Double>) -> Double {
         var sum = intercept
         for index in 0..<min(row.count, coefficients.count) { sum += coefficients[index] * row[index] }
         return sum
@@ -21,27 +24,26 @@ public struct LinearModel: Codable, Sendable, Equatable {
     /// error plus `l2 · |coefficients|²` (the intercept is not penalized).
     public static func fit(_ data: Dataset, l2: Double = 0) -> LinearModel {
         let n = data.count
-        let p = data.features.first?.count ?? 0
+        let p = data.width
         guard n > 0, p > 0 else {
             return LinearModel(intercept: data.target.reduce(0, +) / Double(max(n, 1)), coefficients: [])
         }
         // Center so the intercept drops out of the system.
-        var means = [Double](repeating: 0, count: p)
-        for row in data.features { for j in 0..<p { means[j] += row[j] } }
-        for j in 0..<p { means[j] /= Double(n) }
+        let means = data.columns.map { $0.reduce(0, +) / Double(n) }
         let targetMean = data.target.reduce(0, +) / Double(n)
+        let centered = data.columns.enumerated().map { j, column in column.map { $0 - means[j] } }
+        let centeredTarget = data.target.map { $0 - targetMean }
 
         var gram = [Double](repeating: 0, count: p * p)
         var moment = [Double](repeating: 0, count: p)
-        var centered = [Double](repeating: 0, count: p)
-        for (row, y) in zip(data.features, data.target) {
-            for j in 0..<p { centered[j] = row[j] - means[j] }
-            let yc = y - targetMean
-            for j in 0..<p {
-                moment[j] += centered[j] * yc
-                let cj = centered[j]
-                for k in j..<p { gram[j * p + k] += cj * centered[k] }
-            }
+        func dot(_ a: [Double], _ b: [Double]) -> Double {
+            var sum = 0.0
+            for i in 0..<n { sum += a[i] * b[i] }
+            return sum
+        }
+        for j in 0..<p {
+            moment[j] = dot(centered[j], centeredTarget)
+            for k in j..<p { gram[j * p + k] = dot(centered[j], centered[k]) }
         }
         for j in 0..<p { for k in 0..<j { gram[j * p + k] = gram[k * p + j] } }
         for j in 0..<p { gram[j * p + j] += l2 }

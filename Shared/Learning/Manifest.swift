@@ -7,6 +7,31 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Model tasks.
     public enum Task: String, Codable, Sendable {
         case regression
+        /// Predict a class label, with a probability per class.
+        case classification
+        /// Predict the target's next values from its own history (see `forecast`).
+        case forecast
+    }
+
+    /// How a forecast model reads its series.
+    public struct ForecastSpec: Codable, Sendable, Equatable {
+        /// The date column (`YYYY-MM-DD`); rows may come in any order.
+        public var date: String
+        /// Past values used as inputs, in steps back (1 = the previous step).
+        public var lags: [Int]?
+        /// Trailing mean windows, in steps.
+        public var windows: [Int]?
+        /// Most steps ahead one request may ask for.
+        public var maxHorizon: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case date, lags, windows
+            case maxHorizon = "max_horizon"
+        }
+
+        public var resolvedLags: [Int] { lags ?? [1, 2, 3, 7, 14] }
+        public var resolvedWindows: [Int] { windows ?? [7, 28] }
+        public var resolvedMaxHorizon: Int { maxHorizon ?? 365 }
     }
 
     /// Where the data is: separate train/test files, or one file split by order.
@@ -59,12 +84,14 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var target: String
     public var features: [FeatureSpec]
     public var model: ModelSpec
+    /// Set for `task: forecast`.
+    public var forecast: ForecastSpec?
     /// Absolute bounds by metric name.
     public var gates: [String: Bound]
     public var noRegression: NoRegression?
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, target, features, model, gates
+        case name, task, data, target, features, model, gates, forecast
     }
 
     enum GateKeys: String, CodingKey { case noRegression = "no_regression" }
@@ -75,8 +102,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         task = try container.decode(Task.self, forKey: .task)
         data = try container.decode(DataSource.self, forKey: .data)
         target = try container.decode(String.self, forKey: .target)
-        features = try container.decode([FeatureSpec].self, forKey: .features)
+        features = try container.decodeIfPresent([FeatureSpec].self, forKey: .features) ?? []
         model = try container.decode(ModelSpec.self, forKey: .model)
+        forecast = try container.decodeIfPresent(ForecastSpec.self, forKey: .forecast)
         // `gates` mixes metric bounds with the `no_regression` rule.
         var bounds: [String: Bound] = [:]
         if container.contains(.gates) {
@@ -99,6 +127,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         try container.encode(target, forKey: .target)
         try container.encode(features, forKey: .features)
         try container.encode(model, forKey: .model)
+        try container.encodeIfPresent(forecast, forKey: .forecast)
         var all = gates.mapValues(GateEntry.bound)
         if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
         try container.encode(all, forKey: .gates)
@@ -149,7 +178,35 @@ public struct Manifest: Codable, Sendable, Equatable {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw Problem(key: "name", problem: "must be a non-empty name without '/' or a leading '.'")
         }
-        if features.isEmpty { throw Problem(key: "features", problem: "must list at least one feature") }
+        if task == .forecast {
+            guard let forecast else {
+                throw Problem(key: "forecast", problem: "is required for task forecast (at least forecast.date)")
+            }
+            if !features.isEmpty {
+                throw Problem(
+                    key: "features",
+                    problem: "must be empty for task forecast: inputs are built from the target's history")
+            }
+            let lags = forecast.resolvedLags
+            if lags.isEmpty || lags.contains(where: { $0 < 1 || $0 > 1000 }) {
+                throw Problem(key: "forecast.lags", problem: "must be 1 to 1000 steps, at least one")
+            }
+            if forecast.resolvedWindows.contains(where: { $0 < 2 || $0 > 1000 }) {
+                throw Problem(key: "forecast.windows", problem: "must be 2 to 1000 steps")
+            }
+            if !(1...10_000).contains(forecast.resolvedMaxHorizon) {
+                throw Problem(key: "forecast.max_horizon", problem: "must be 1 to 10000")
+            }
+        } else if features.isEmpty {
+            throw Problem(key: "features", problem: "must list at least one feature")
+        }
+        for (index, feature) in features.enumerated() where feature.missing == .native {
+            if ["linear_regression", "logistic_regression"].contains(model.algorithm) {
+                throw Problem(
+                    key: "features[\(index)].missing",
+                    problem: "native missing values need a tree model; \(model.algorithm) needs impute or reject")
+            }
+        }
         var seen = Set<String>()
         for (index, feature) in features.enumerated() {
             if !seen.insert(feature.name).inserted {
@@ -167,13 +224,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
-        guard Algorithms.known.contains(model.algorithm) else {
-            throw Problem(
-                key: "model.algorithm",
-                problem:
-                    "unknown algorithm \"\(model.algorithm)\"; known: \(Algorithms.known.sorted().joined(separator: ", "))"
-            )
-        }
+        try Algorithms.check(model, task: task == .classification ? .classification : .regression)
     }
 
     private static func problem(from error: DecodingError) -> Problem {
@@ -206,9 +257,4 @@ public struct Manifest: Codable, Sendable, Equatable {
         default: "\(type)".lowercased().contains("dictionary") ? "a mapping" : "a \(type)"
         }
     }
-}
-
-/// The algorithms this build can train.
-public enum Algorithms {
-    public static let known: Set<String> = ["linear_regression"]
 }

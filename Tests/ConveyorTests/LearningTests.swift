@@ -8,7 +8,7 @@ struct LearningTests {
     func exactLinearFit() {
         let rows = (0..<50).map { i -> [Double] in [Double(i), Double(i * i % 7), sin(Double(i))] }
         let target = rows.map { 3 + 2 * $0[0] - 0.5 * $0[1] + 4 * $0[2] }
-        let model = LinearModel.fit(Dataset(features: rows, target: target))
+        let model = LinearModel.fit(Dataset(rows: rows, target: target))
         #expect(abs(model.intercept - 3) < 1e-8)
         #expect(abs(model.coefficients[0] - 2) < 1e-9)
         #expect(abs(model.coefficients[1] + 0.5) < 1e-9)
@@ -19,7 +19,7 @@ struct LearningTests {
     @Test("a constant column does not break the solve")
     func constantColumn() {
         let rows = (0..<20).map { [Double($0), 1.0] }
-        let model = LinearModel.fit(Dataset(features: rows, target: rows.map { 5 * $0[0] }))
+        let model = LinearModel.fit(Dataset(rows: rows, target: rows.map { 5 * $0[0] }))
         #expect(abs(model.predict([10, 1]) - 50) < 1e-6)
     }
 
@@ -37,10 +37,13 @@ struct LearningTests {
         let text = "name,note,value\r\n\"Smith, J\",\"said \"\"hi\"\"\nthen left\",1.5\r\nplain,,NA\r\n"
         let table = try CSVTable(bytes: Array(text.utf8))
         #expect(table.header == ["name", "note", "value"])
-        #expect(table.rows.count == 2)
-        #expect(table.rows[0] == ["Smith, J", "said \"hi\"\nthen left", "1.5"])
-        #expect(CSVTable.isMissing(table.rows[1][1]))
-        #expect(CSVTable.isMissing(table.rows[1][2]))
+        #expect(table.rowCount == 2)
+        #expect(table.row(0) == ["Smith, J", "said \"hi\"\nthen left", "1.5"])
+        #expect(table.line(ofRow: 1) == 4)
+        #expect(CSVTable.isMissing(table.field(row: 1, column: 1)))
+        #expect(CSVTable.isMissing(table.field(row: 1, column: 2)))
+        let numbers = table.numbers(column: 2)
+        #expect(numbers.values[0] == 1.5 && numbers.values[1].isNaN && numbers.invalid.isEmpty)
     }
 
     @Test("CSV: a ragged row is an error naming its line")
@@ -116,7 +119,8 @@ struct LearningTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let artifact = ModelArtifact(
             name: "m", version: "v1", task: .regression, algorithm: "linear_regression", target: "y",
-            features: [FeatureSpec(name: "x", type: .numeric)], linear: LinearModel(intercept: 1, coefficients: [2]),
+            features: [FeatureSpec(name: "x", type: .numeric)],
+            predictor: .linear(LinearModel(intercept: 1, coefficients: [2])),
             metrics: ["rmse": 0.5], reference: ["x": FeatureStatistics(values: [1, 2, 3])],
             trainedAt: Date(timeIntervalSince1970: 1_700_000_000))
         let written = try ArtifactStore.write(artifact, manifestYAML: "name: m\n", root: root)

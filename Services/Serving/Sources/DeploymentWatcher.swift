@@ -62,7 +62,7 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
     /// Runs one prediction so the first request does not pay for cold paths,
     /// and fails a model that cannot predict at all.
     static func warm(_ artifact: ModelArtifact) throws {
-        let row = [Double](repeating: 0, count: artifact.encoder.width)
+        let row = [Double](repeating: 0, count: artifact.encoder.width + (artifact.forecast?.inputWidth ?? 0))
         guard artifact.predict(encoded: row).isFinite else {
             throw ArtifactStore.LoadError(problem: "model \(artifact.version) predicts a non-finite value")
         }

@@ -22,14 +22,46 @@ final class PredictRoute: Sendable {
         self.maxInstances = maxInstances
     }
 
+    /// A regression value as a number; a classification as its label and per-class probabilities.
+    struct PredictedValue: Encodable {
+        let output: ModelArtifact.Output
+        let classes: [String]
+
+        func encode(to encoder: any Encoder) throws {
+            switch output {
+            case .value(let value):
+                var container = encoder.singleValueContainer()
+                try container.encode(value)
+            case .label(let label, let probabilities):
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(label, forKey: .label)
+                try container.encode(
+                    Dictionary(uniqueKeysWithValues: zip(classes, probabilities)), forKey: .probabilities)
+            }
+        }
+
+        enum Keys: String, CodingKey { case label, probabilities }
+    }
+
     private struct Single: Encodable {
-        let prediction: Double
+        let prediction: PredictedValue
         let model_version: String
         let request_id: String
     }
 
     private struct Batch: Encodable {
-        let predictions: [Double]
+        let predictions: [PredictedValue]
+        let model_version: String
+        let request_id: String
+    }
+
+    private struct DatedValue: Encodable {
+        let date: String
+        let value: Double
+    }
+
+    private struct Forecast: Encodable {
+        let forecast: [DatedValue]
         let model_version: String
         let request_id: String
     }
@@ -56,8 +88,30 @@ final class PredictRoute: Sendable {
         }
         let requestID = "\(requestPrefix)-\(requestCounter.add(1, ordering: .relaxed).newValue)"
         let response: Response
-        let outputs: [Double]
-        if let instancesValue = object["instances"] {
+        let outputs: [PredictedValue]
+        let classes = model.artifact.classes ?? []
+        func predict(_ row: [Double]) -> PredictedValue {
+            PredictedValue(output: model.artifact.output(encoded: row), classes: classes)
+        }
+        if let forecast = model.artifact.forecast {
+            guard object.keys.allSatisfy({ $0 == "horizon" }), case .number(let horizon) = object["horizon"] ?? .null,
+                horizon == horizon.rounded(), horizon >= 1, horizon <= Double(forecast.maxHorizon)
+            else {
+                throw APIError.validation([
+                    FieldProblem(
+                        field: "horizon",
+                        problem:
+                            "a forecast model takes {\"horizon\": N}, N a whole number from 1 to \(forecast.maxHorizon)"
+                    )
+                ])
+            }
+            let values = forecast.forecast(horizon: Int(horizon)) { model.artifact.predict(encoded: $0) }
+            outputs = values.map { PredictedValue(output: .value($0.value), classes: []) }
+            response = try JSONResponse.make(
+                Forecast(
+                    forecast: values.map { DatedValue(date: $0.date, value: $0.value) },
+                    model_version: model.deployment.version, request_id: requestID))
+        } else if let instancesValue = object["instances"] {
             guard case .array(let instances) = instancesValue else {
                 throw APIError.validation([FieldProblem(field: "instances", problem: "must be an array of objects")])
             }
@@ -68,11 +122,11 @@ final class PredictRoute: Sendable {
                 ])
             }
             var problems: [FieldProblem] = []
-            var predictions: [Double] = []
+            var predictions: [PredictedValue] = []
             predictions.reserveCapacity(instances.count)
             for (index, instance) in instances.enumerated() {
                 switch encode(instance, model: model, prefix: "instances[\(index)].") {
-                case .vector(let row): predictions.append(model.artifact.predict(encoded: row))
+                case .vector(let row): predictions.append(predict(row))
                 case .problems(let found): problems += found.map { FieldProblem(field: $0.field, problem: $0.problem) }
                 }
             }
@@ -83,7 +137,7 @@ final class PredictRoute: Sendable {
         } else {
             switch encode(json, model: model, prefix: "") {
             case .vector(let row):
-                let prediction = model.artifact.predict(encoded: row)
+                let prediction = predict(row)
                 outputs = [prediction]
                 response = try JSONResponse.make(
                     Single(prediction: prediction, model_version: model.deployment.version, request_id: requestID))
@@ -97,7 +151,7 @@ final class PredictRoute: Sendable {
         log.record(
             PredictionLogEntry(
                 loggedAt: Date(), requestID: requestID, modelVersion: model.deployment.version,
-                inputs: String(buffer: body), outputs: "[" + outputs.map { "\($0)" }.joined(separator: ",") + "]",
+                inputs: String(buffer: body), outputs: Self.json(outputs),
                 latencyMicroseconds: micros))
         return response
     }
@@ -122,6 +176,10 @@ final class PredictRoute: Sendable {
         }
         guard case .problems(let problems) = result, !prefix.isEmpty else { return result }
         return .problems(problems.map { FeatureProblem(field: prefix + $0.field, problem: $0.problem) })
+    }
+
+    private static func json(_ outputs: [PredictedValue]) -> String {
+        (try? JSONEncoder().encode(outputs)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     private static func describe(_ error: Error) -> String {

@@ -30,11 +30,13 @@ enum ServingRoutesDescription {
                 ])
             case .boolean:
                 properties[feature.name] = .object(["type": .string("boolean")])
+            case .date:
+                properties[feature.name] = .object(["type": .string("string"), "format": .string("date")])
             }
         }
         let instance: JSONValue = .object([
             "type": .string("object"), "properties": .object(properties),
-            "required": .array(features.map { .string($0.name) }),
+            "required": .array(features.filter { ($0.missing ?? .reject) == .reject }.map { .string($0.name) }),
         ])
         return .object([
             "oneOf": .array([

@@ -45,7 +45,9 @@ public struct TrainingPipeline: Sendable {
     }
 
     /// Runs the pipeline; `log` receives a line per step.
-    public func run(version: String, baseline: Baseline?, log: (String) -> Void) throws -> TrainingOutcome {
+    public func run(
+        version: String, baseline: Baseline?, log: (String) -> Void, progress: TrainingProgress? = nil
+    ) throws -> TrainingOutcome {
         var timings: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) throws -> T {
             let start = Date()
@@ -54,6 +56,8 @@ public struct TrainingPipeline: Sendable {
                 return try body()
             } catch let failure as TrainingFailure {
                 throw failure
+            } catch let problem as DataProblem {
+                throw TrainingFailure(stage: "validate", reason: problem.problem)
             } catch {
                 throw TrainingFailure(stage: stage, reason: "\(error)")
             }
@@ -72,24 +76,15 @@ public struct TrainingPipeline: Sendable {
         )
 
         let (trainTable, testTable, files) = try timed("load") { try loadTables(manifest) }
-        log("loaded \(trainTable.rows.count) training and \(testTable.rows.count) test rows")
+        log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
+        let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
 
-        let builder = DatasetBuilder(manifest: manifest)
-        let (features, train, test) = try timed("validate") {
-            let features = try builder.resolvedFeatures(from: trainTable, file: "train")
-            return (
-                features, try builder.build(trainTable, file: "train data", features: features),
-                try builder.build(testTable, file: "test data", features: features)
-            )
+        let trained = try timed("train") {
+            try ModelTraining.train(
+                manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress)
         }
-        if Set(train.target).count < 2 {
-            throw TrainingFailure(stage: "validate", reason: "target \"\(manifest.target)\" has a single value")
-        }
-        let fingerprint = DataFingerprint(files: files, rows: train.count + test.count)
-        log("validated; data sha256 \(fingerprint.sha256.prefix(12))…, \(fingerprint.rows) rows")
-
-        let model = try timed("train") { LinearModel.fit(train, l2: manifest.model.params?["l2"] ?? 0) }
-        let metrics = try timed("evaluate") { RegressionMetrics.all(test.target, test.features.map(model.predict)) }
+        log("trained \(manifest.model.algorithm); data sha256 \(fingerprint.sha256.prefix(12))…")
+        let metrics = trained.metrics
         log(
             "metrics: "
                 + metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(GateEvaluation.format($0.value))" }.joined(
@@ -98,30 +93,23 @@ public struct TrainingPipeline: Sendable {
         let deployedMetrics = baseline.map { baseline -> [String: Double] in
             // "No regression" compares on the same test rows when the deployed model can read them.
             guard let artifact = baseline.artifact,
-                let data = try? DatasetBuilder(manifest: manifest).build(
-                    testTable, file: "test data", features: artifact.features)
+                let scored = try? ModelTraining.evaluate(
+                    artifact, manifest: manifest, train: trainTable, test: testTable)
             else {
                 log("deployed model compared by its recorded metrics (it cannot read this test data)")
                 return baseline.recordedMetrics
             }
             log("deployed model \(artifact.version) scored on this test data")
-            return RegressionMetrics.all(data.target, data.features.map { artifact.predict(encoded: $0) })
+            return scored
         }
         let gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
 
-        var reference: [String: FeatureStatistics] = [:]
-        var column = 0
-        for feature in features {
-            if feature.type == .numeric {
-                reference[feature.name] = FeatureStatistics(values: train.features.map { $0[column] })
-            }
-            column += feature.type == .categorical ? feature.categories?.count ?? 0 : 1
-        }
         let artifact = ModelArtifact(
             name: manifest.name, version: version, task: manifest.task, algorithm: manifest.model.algorithm,
-            target: manifest.target, features: features, linear: model, metrics: metrics, reference: reference,
-            trainedAt: Date())
+            params: manifest.model.params ?? [:], target: manifest.target, features: trained.features,
+            classes: trained.classes, predictor: trained.predictor, forecast: trained.forecast, metrics: metrics,
+            confusionMatrix: trained.confusionMatrix, reference: trained.reference, trainedAt: Date())
         return TrainingOutcome(
             manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint, gates: gates,
             timings: timings)
@@ -140,15 +128,12 @@ public struct TrainingPipeline: Sendable {
         }
         let data = try read(path, key: "data.path")
         let table = try parse(data, name: path)
-        let testCount = Int((Double(table.rows.count) * fraction).rounded())
-        guard testCount >= 1, testCount < table.rows.count else {
-            throw TrainingFailure(stage: "load", reason: "\(path) has \(table.rows.count) rows: too few to split")
+        let testCount = Int((Double(table.rowCount) * fraction).rounded())
+        guard testCount >= 1, testCount < table.rowCount else {
+            throw TrainingFailure(stage: "load", reason: "\(path) has \(table.rowCount) rows: too few to split")
         }
-        let cut = table.rows.count - testCount
-        return (
-            CSVTable(header: table.header, rows: Array(table.rows[..<cut])),
-            CSVTable(header: table.header, rows: Array(table.rows[cut...])), [data]
-        )
+        let cut = table.rowCount - testCount
+        return (table.slice(0..<cut), table.slice(cut..<table.rowCount), [data])
     }
 
     /// Reads a data file, refusing paths that leave the repository.

@@ -1,0 +1,155 @@
+/// What training produced, before it becomes an artifact.
+public struct TrainedModel: Sendable {
+    public var features: [FeatureSpec]
+    public var classes: [String]?
+    public var predictor: Predictor
+    public var forecast: ForecastModel?
+    /// Test-set metrics (only finite values).
+    public var metrics: [String: Double]
+    public var confusionMatrix: [[Int]]?
+    public var reference: [String: FeatureStatistics]
+    public var trainRows: Int
+    public var testRows: Int
+}
+
+/// validate → train → evaluate for any task, shared by the trainer service
+/// and `trainer train`. Throws `DataProblem`s that name lines and columns.
+public enum ModelTraining {
+    /// Trains on `train` and scores on `test`; `log` gets a line per step.
+    public static func train(
+        manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void,
+        progress: TrainingProgress? = nil
+    ) throws -> TrainedModel {
+        if manifest.task == .forecast {
+            return try trainForecast(manifest: manifest, train: train, test: test, log: log, progress: progress)
+        }
+        let builder = DatasetBuilder(manifest: manifest)
+        let features = try builder.resolvedFeatures(from: train, file: "train data")
+        let classes = manifest.task == .classification ? try builder.classes(from: train, file: "train data") : nil
+        let trainData = try builder.build(train, file: "train data", features: features, classes: classes)
+        let testData = try builder.build(test, file: "test data", features: features, classes: classes)
+        if let classes, classes.count < 2 {
+            throw DataProblem(problem: "target \"\(manifest.target)\" has a single class in the training data")
+        }
+        if classes == nil, Set(trainData.target).count < 2 {
+            throw DataProblem(problem: "target \"\(manifest.target)\" has a single value in the training data")
+        }
+        log("validated \(trainData.count) training and \(testData.count) test rows")
+        let predictor = Algorithms.fit(manifest.model, data: trainData, classes: classes?.count, progress: progress)
+        let artifactShape = ModelArtifact(
+            name: manifest.name, version: "", task: manifest.task, algorithm: manifest.model.algorithm,
+            target: manifest.target, features: features, classes: classes, predictor: predictor, metrics: [:],
+            reference: [:], trainedAt: .distantPast)
+        let (metrics, confusion) = score(artifactShape, on: testData)
+        return TrainedModel(
+            features: features, classes: classes, predictor: predictor, forecast: nil, metrics: metrics,
+            confusionMatrix: confusion, reference: FeatureStatistics.reference(features: features, data: trainData),
+            trainRows: trainData.count, testRows: testData.count)
+    }
+
+    /// Scores an artifact (new or deployed) on the manifest's test data, for "no regression" gates.
+    public static func evaluate(_ artifact: ModelArtifact, manifest: Manifest, train: CSVTable, test: CSVTable) throws
+        -> [String: Double]
+    {
+        if let forecast = artifact.forecast {
+            let trainSeries = try DatedSeries(
+                table: train, dateColumn: manifest.forecast?.date ?? forecast.dateColumn, target: manifest.target,
+                file: "train data")
+            let testSeries = try DatedSeries(
+                table: test, dateColumn: manifest.forecast?.date ?? forecast.dateColumn, target: manifest.target,
+                file: "test data")
+            guard let last = trainSeries.days.last, trainSeries.values.count >= forecast.lookBack else {
+                throw DataProblem(problem: "too little training history for the model's lags")
+            }
+            let predicted = ForecastModel.recursive(
+                history: trainSeries.values, after: last, step: forecast.step, count: testSeries.values.count,
+                lags: forecast.lags, windows: forecast.windows, predict: { artifact.predict(encoded: $0) })
+            return finite(RegressionMetrics.all(testSeries.values, predicted.map(\.value)))
+        }
+        let data = try DatasetBuilder(manifest: manifest).build(
+            test, file: "test data", features: artifact.features, classes: artifact.classes)
+        return score(artifact, on: data).metrics
+    }
+
+    /// The model's outputs (a value, or class probabilities) for every row of encoded data.
+    public static func outputs(of artifact: ModelArtifact, on data: Dataset) -> [[Double]] {
+        var outputs = [[Double]](repeating: [], count: data.count)
+        var row = [Double](repeating: 0, count: data.width)
+        var output = [Double](repeating: 0, count: artifact.outputCount)
+        for index in 0..<data.count {
+            for j in 0..<data.width { row[j] = data.columns[j][index] }
+            row.withUnsafeBufferPointer { row in
+                output.withUnsafeMutableBufferPointer { artifact.predict(row, into: $0) }
+            }
+            outputs[index] = output
+        }
+        return outputs
+    }
+
+    /// Metrics of an artifact's predictions on encoded data.
+    static func score(_ artifact: ModelArtifact, on data: Dataset) -> (metrics: [String: Double], confusion: [[Int]]?) {
+        let outputs = outputs(of: artifact, on: data)
+        guard let classes = artifact.classes else {
+            return (finite(RegressionMetrics.all(data.target, outputs.map { $0[0] })), nil)
+        }
+        let truth = data.target.map { Int($0) }
+        let predicted = outputs.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 }
+        return (
+            finite(ClassificationMetrics.all(truth, probabilities: outputs, classes: classes.count)),
+            ClassificationMetrics.confusionMatrix(truth, predicted, classes: classes.count)
+        )
+    }
+
+    private static func finite(_ metrics: [String: Double]) -> [String: Double] { metrics.filter { $0.value.isFinite } }
+
+    private static func trainForecast(
+        manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, progress: TrainingProgress?
+    ) throws -> TrainedModel {
+        guard let spec = manifest.forecast else { throw DataProblem(problem: "forecast: is required") }
+        let trainSeries = try DatedSeries(
+            table: train, dateColumn: spec.date, target: manifest.target, file: "train data")
+        let testSeries = try DatedSeries(table: test, dateColumn: spec.date, target: manifest.target, file: "test data")
+        var whole = trainSeries
+        whole.days += testSeries.days
+        whole.values += testSeries.values
+        let step = try whole.step(file: "the data (train then test)")
+        let lags = spec.resolvedLags
+        let windows = spec.resolvedWindows
+        let lookBack = max(lags.max() ?? 1, windows.max() ?? 1)
+        guard trainSeries.values.count >= lookBack + 10 else {
+            throw DataProblem(
+                problem:
+                    "train data: \(trainSeries.values.count) dated rows are too few for a look-back of \(lookBack) steps (need at least \(lookBack + 10))"
+            )
+        }
+        guard !testSeries.values.isEmpty else { throw DataProblem(problem: "test data: has no rows") }
+        // Supervised rows: the inputs at each training step after the look-back, and its value.
+        var rows: [[Double]] = []
+        var targets: [Double] = []
+        for index in lookBack..<trainSeries.values.count {
+            rows.append(
+                ForecastModel.inputs(
+                    lags: lags, windows: windows, before: trainSeries.values[..<index], day: trainSeries.days[index]))
+            targets.append(trainSeries.values[index])
+        }
+        let data = Dataset(rows: rows, target: targets)
+        log("built \(data.count) forecast rows with \(data.width) inputs (lags \(lags), windows \(windows))")
+        let predictor = Algorithms.fit(manifest.model, data: data, classes: nil, progress: progress)
+        let forecast = ForecastModel(
+            dateColumn: spec.date, lags: lags, windows: windows, step: step, maxHorizon: spec.resolvedMaxHorizon,
+            lastDate: whole.days.last!.description, history: Array(whole.values.suffix(lookBack)))
+        let shape = ModelArtifact(
+            name: manifest.name, version: "", task: .forecast, algorithm: manifest.model.algorithm,
+            target: manifest.target, features: [], predictor: predictor, forecast: forecast, metrics: [:],
+            reference: [:], trainedAt: .distantPast)
+        // Test: forecast the whole test period recursively from the end of training.
+        let predicted = ForecastModel.recursive(
+            history: trainSeries.values, after: trainSeries.days.last!, step: step, count: testSeries.values.count,
+            lags: lags, windows: windows, predict: { shape.predict(encoded: $0) })
+        let metrics = finite(RegressionMetrics.all(testSeries.values, predicted.map(\.value)))
+        return TrainedModel(
+            features: [], classes: nil, predictor: predictor, forecast: forecast, metrics: metrics,
+            confusionMatrix: nil, reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
+            trainRows: trainSeries.values.count, testRows: testSeries.values.count)
+    }
+}
