@@ -28,7 +28,7 @@ public struct CSVTable: Sendable {
 
     /// The parsed bytes, shared by a table and its slices.
     final class Storage: Sendable {
-        /// The file's bytes followed by a 0 terminator (so number parsing can stop on it).
+        /// The file's bytes.
         let bytes: [UInt8]
         /// `[start, end)` byte offsets of each field, row-major over data rows.
         let starts: [Int32]
@@ -49,7 +49,27 @@ public struct CSVTable: Sendable {
 
     /// Reads and parses a file.
     public init(contentsOf url: URL) throws {
-        try self.init(bytes: Array(try Data(contentsOf: url)))
+        try self.init(bytes: try Self.readFile(url))
+    }
+
+    /// The file's bytes, read straight into an array (one copy, not Data → Array).
+    static func readFile(_ url: URL) throws -> [UInt8] {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let size = Int(try handle.seekToEnd())
+        try handle.seek(toOffset: 0)
+        let descriptor = handle.fileDescriptor
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        try bytes.withUnsafeMutableBytes { buffer in
+            while filled < size {
+                let count = read(descriptor, buffer.baseAddress! + filled, size - filled)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw CocoaError(.fileReadUnknown) }
+                filled += count
+            }
+        }
+        return bytes
     }
 
     /// Builds a table from already-split rows (tests and small inputs).
@@ -68,8 +88,7 @@ public struct CSVTable: Sendable {
         guard input.count < Int(Int32.max) else {
             throw ParseError(line: 1, problem: "the file is over 2 GiB")
         }
-        var bytes = input
-        bytes.append(0)
+        let bytes = input
         var starts: [Int32] = []
         var ends: [Int32] = []
         var lines: [Int32] = []

@@ -142,6 +142,15 @@ public struct DatasetBuilder: Sendable {
             let invalid = Set(numbers?.invalid ?? [])
             scratch.withUnsafeMutableBufferPointer { output in
                 for row in 0..<rows {
+                    // Fast path: an in-range number needs no general encoding.
+                    if let numbers, feature.type == .numeric {
+                        let number = numbers.values[row]
+                        if number.isFinite, number >= (feature.min ?? -.infinity), number <= (feature.max ?? .infinity)
+                        {
+                            matrix[offset][row] = number
+                            continue
+                        }
+                    }
                     let value: FeatureValue
                     if let numbers, !invalid.contains(row) {
                         let number = numbers.values[row]

@@ -37,6 +37,14 @@ struct TrainerCommand: AsyncParsableCommand {
 
     /// The data scientist's dry run on a local checkout.
     struct Train: AsyncParsableCommand {
+        @Sendable static func drawProgress(done: Int, total: Int) {
+            let width = 30
+            let filled = width * done / max(1, total)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r  training [\(bar)] \(done)/\(total)".utf8))
+            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        }
+
         static let configuration = CommandConfiguration(
             abstract: "Run the training pipeline on a local checkout and report whether it would deploy.")
 
@@ -45,7 +53,9 @@ struct TrainerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
-            let outcome = try pipeline.run(version: "local", baseline: nil) { print($0) }
+            // A progress bar on a terminal (trees or boosting rounds), silent otherwise.
+            let progress: TrainingProgress? = isatty(STDERR_FILENO) != 0 ? Self.drawProgress : nil
+            let outcome = try pipeline.run(version: "local", baseline: nil, log: { print($0) }, progress: progress)
             if let output {
                 let written = try ArtifactStore.write(
                     outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))
