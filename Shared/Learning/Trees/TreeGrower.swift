@@ -134,7 +134,7 @@ final class TreeGrower {
         missingLeft.append(false)
         var frontier: [OpenNode] = []
         var root = OpenNode(node: 0, begin: 0, end: rows.count, depth: 0, totals: totals)
-        prepare(&root, parentHistogram: nil)
+        prepare(&root)
         frontier.append(root)
         var leaves = 1
         let bestFirst = settings.maxLeaves != nil
@@ -200,8 +200,8 @@ final class TreeGrower {
         return open.end - open.begin >= 2 * max(1, settings.minSamplesLeaf)
     }
 
-    /// Finds the root's split (building its histogram when large).
-    private func prepare(_ open: inout OpenNode, parentHistogram: UnsafeMutablePointer<Double>?) {
+    /// Finds a node's split, building its histogram when it is large.
+    private func prepare(_ open: inout OpenNode) {
         guard splittable(open) else { return }
         if open.end - open.begin >= Self.histogramMinRows {
             let histogram = acquire()
@@ -222,8 +222,8 @@ final class TreeGrower {
         let largeWants = splittable(large) && large.end - large.begin >= Self.histogramMinRows
         guard usesSubtraction, let parentHistogram else {
             release(parentHistogram)
-            prepare(&small, parentHistogram: nil)
-            prepare(&large, parentHistogram: nil)
+            prepare(&small)
+            prepare(&large)
             return
         }
         let features = Array(0..<data.featureCount)
@@ -575,30 +575,5 @@ final class TreeGrower {
                 return begin + leftCount
             }
         }
-    }
-}
-
-/// SplitMix64: a small, fast, seedable generator, so a seed fixes a model.
-struct RandomSource: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// Nearby seeds must not give shifted copies of one stream (a plain
-    /// `seed × φ` start does: seed + 1 is the same stream one step later), so
-    /// the seed goes through the finalizer first.
-    init(seed: UInt64) { state = Self.mix(seed ^ 0x2545_F491_4F6C_DD1D) }
-
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 33)) &* 0xFF51_AFD7_ED55_8CCD
-        z = (z ^ (z >> 33)) &* 0xC4CE_B9FE_1A85_EC53
-        return z ^ (z >> 33)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
