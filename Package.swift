@@ -116,7 +116,10 @@ let package = Package(
             path: "Services/Serving/Main"),
         .target(
             name: "SandboxService",
-            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "ServiceKit", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Services/GitHubSandbox/Sources"),
         .executableTarget(
             name: "github-sandbox",
@@ -124,11 +127,15 @@ let package = Package(
                 "SandboxService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/GitHubSandbox/Main"),
-        // Benchmarks (not shipped; `swift run -c release learning-bench`), see Benchmarks/README.md.
+        // Benchmarks (not shipped; `learning-bench`, and `bare-route` for Benchmarks/serving.sh), see Benchmarks/README.md.
         .executableTarget(
             name: "learning-bench",
             dependencies: ["Learning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/LearningBench"),
+        .executableTarget(
+            name: "bare-route",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareRoute"),
 
         .testTarget(
             name: "ConveyorTests",

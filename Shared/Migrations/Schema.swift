@@ -122,5 +122,10 @@ public enum Schema {
                     ADD COLUMN attempts integer NOT NULL DEFAULT 0;
                 CREATE INDEX training_runs_claimable ON training_runs (id) WHERE status IN ('queued', 'running');
                 """),
+        Migration(
+            version: 6, name: "prediction log request ids unique (spill replay is idempotent)",
+            sql: """
+                CREATE UNIQUE INDEX prediction_log_request ON prediction_log (request_id);
+                """),
     ]
 }

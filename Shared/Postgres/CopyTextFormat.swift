@@ -1,8 +1,9 @@
 /// Encodes rows in the text format of `COPY … FROM STDIN`: tab-separated,
 /// `\N` for NULL, backslash escapes for tab, newline, carriage return and
 /// backslash.
-enum CopyTextFormat {
-    static func append(row: [String?], to buffer: inout [UInt8]) {
+public enum CopyTextFormat {
+    /// Appends one row (nil is NULL) and its newline to `buffer`.
+    public static func append(row: [String?], to buffer: inout [UInt8]) {
         for (index, value) in row.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: "\t")) }
             guard let value else {

@@ -79,6 +79,39 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Returns the number of rows copied.
     @discardableResult
     public func copyIn(table: String, columns: [String], rows: some Sequence<[String?]>) throws -> Int {
+        var count = 0
+        try copyIn(table: table, columns: columns) { send in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 16)
+            for row in rows {
+                CopyTextFormat.append(row: row, to: &buffer)
+                count += 1
+                if buffer.count >= 1 << 16 {
+                    try send(buffer[...])
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            if !buffer.isEmpty { try send(buffer[...]) }
+        }
+        return count
+    }
+
+    /// Sends bytes already in COPY text format (see `CopyTextFormat.append`)
+    /// through `COPY <table> (<columns>) FROM STDIN`.
+    public func copyIn(table: String, columns: [String], encoded: [UInt8]) throws {
+        try copyIn(table: table, columns: columns) { send in
+            var offset = 0
+            while offset < encoded.count {
+                let end = min(encoded.count, offset + (1 << 16))
+                try send(encoded[offset..<end])
+                offset = end
+            }
+        }
+    }
+
+    private func copyIn(
+        table: String, columns: [String], produce: ((ArraySlice<UInt8>) throws -> Void) throws -> Void
+    ) throws {
         let conn = try open()
         let columnList = columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
         let tableName = table.split(separator: ".").map { PostgresQuery.quoteIdentifier(String($0)) }
@@ -89,29 +122,23 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError.connection("COPY did not start")
         }
         PQclear(start)
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 16)
-        var count = 0
-        func flush() throws {
-            let sent = buffer.withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
-            }
-            buffer.removeAll(keepingCapacity: true)
-            if sent != 1 { throw PostgresError.connection(Self.trimmedError(conn)) }
-        }
-        for row in rows {
-            CopyTextFormat.append(row: row, to: &buffer)
-            count += 1
-            if buffer.count >= 1 << 16 { try flush() }
-        }
-        if !buffer.isEmpty { try flush() }
-        guard PQputCopyEnd(conn, nil) == 1 else { throw PostgresError.connection(Self.trimmedError(conn)) }
         var failure: Error?
+        do {
+            try produce { chunk in
+                let sent = chunk.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
+                }
+                if sent != 1 { throw PostgresError.connection(Self.trimmedError(conn)) }
+            }
+        } catch {
+            failure = error
+        }
+        let ended = failure == nil ? PQputCopyEnd(conn, nil) : PQputCopyEnd(conn, "aborted by the client")
+        guard ended == 1 else { throw PostgresError.connection(Self.trimmedError(conn)) }
         while let result = PQgetResult(conn) {
             do { _ = try consume(result, conn: conn) } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
-        return count
     }
 
     /// Subscribes this connection to a channel.

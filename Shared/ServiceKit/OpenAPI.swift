@@ -8,16 +8,20 @@ public struct APIRoute: Sendable {
     public let summary: String
     /// JSON Schema of the request body, if it takes one.
     public let requestSchema: JSONValue?
+    /// Other media types the body may have, with their schemas (e.g. `text/csv`).
+    public let otherRequestContent: [String: JSONValue]
     /// Whether it needs `Authorization: Bearer $ADMIN_TOKEN`.
     public let admin: Bool
 
     public init(
-        _ method: String, _ path: String, _ summary: String, requestSchema: JSONValue? = nil, admin: Bool = false
+        _ method: String, _ path: String, _ summary: String, requestSchema: JSONValue? = nil,
+        otherRequestContent: [String: JSONValue] = [:], admin: Bool = false
     ) {
         self.method = method
         self.path = path
         self.summary = summary
         self.requestSchema = requestSchema
+        self.otherRequestContent = otherRequestContent
         self.admin = admin
     }
 }
@@ -71,10 +75,17 @@ public enum OpenAPI {
                 ]),
             ]
             if let schema = route.requestSchema {
-                operation["requestBody"] = .object([
-                    "required": .bool(true), "content": .object(["application/json": .object(["schema": schema])]),
+                var content: [String: JSONValue] = ["application/json": .object(["schema": schema])]
+                for (mediaType, other) in route.otherRequestContent { content[mediaType] = .object(["schema": other]) }
+                operation["requestBody"] = .object(["required": .bool(true), "content": .object(content)])
+            }
+            let parameters = route.path.split(separator: "/").filter { $0.hasPrefix(":") }.map { name -> JSONValue in
+                .object([
+                    "name": .string(String(name.dropFirst())), "in": .string("path"), "required": .bool(true),
+                    "schema": .object(["type": .string("string")]),
                 ])
             }
+            if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
             if route.admin { operation["security"] = .array([.object(["adminToken": .array([])])]) }
             let openAPIPath = route.path.split(separator: "/").map {
                 $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)

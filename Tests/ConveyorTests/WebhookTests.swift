@@ -30,12 +30,12 @@ struct WebhookTests {
         let database = PostgresClient(url: url)
         try await Migrator().migrate(database, logger: Logger(label: "test"))
         let tap = GitHubPullRequestTap(
-            client: CurlHTTPClient(), apiURL: "http://127.0.0.1:9", repository: "o/r", token: nil,
-            logger: Logger(label: "test"))
-        let sync = PullRequestSync(
-            tap: tap, store: PullRequestStore(database: database, repository: "o/r"), logger: Logger(label: "test"))
+            api: GitHubAPIClient(client: CurlHTTPClient(), token: nil, logger: Logger(label: "test")),
+            apiURL: "http://127.0.0.1:9", repository: "o/r", logger: Logger(label: "test"))
+        let loader = SingerPostgresLoader()
+        let sync = PullRequestSync(tap: tap, database: database, loader: loader, logger: Logger(label: "test"))
         let router = VCSApp.makeRouter(
-            database: database, sync: sync, webhookSecret: secret, logger: Logger(label: "test"))
+            database: database, sync: sync, loader: loader, webhookSecret: secret, logger: Logger(label: "test"))
         return (try await LoopbackServer.start(router), database, url)
     }
 

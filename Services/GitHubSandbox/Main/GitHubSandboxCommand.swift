@@ -14,21 +14,66 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
         discussion: """
             Environment: SANDBOX_REPO_PATH (required), GITHUB_REPOSITORY (default conveyor/example-model), \
             MODEL_BRANCH (default main), PORT (default 9090), LOG_LEVEL.
-            """)
+            """,
+        subcommands: [Serve.self, SendWebhook.self], defaultSubcommand: Serve.self)
 
-    @Option(help: "HTTP port (overrides PORT).") var port: Int?
-    @Option(help: "Local git repository (overrides SANDBOX_REPO_PATH).") var repo: String?
-    @Option(help: "Address to listen on (0.0.0.0 inside a container).") var host: String = "127.0.0.1"
+    /// The stand-in server (the default).
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the sandbox server.")
+        @Option(help: "HTTP port (overrides PORT).") var port: Int?
+        @Option(help: "Local git repository (overrides SANDBOX_REPO_PATH).") var repo: String?
+        @Option(help: "Address to listen on (0.0.0.0 inside a container).") var host: String = "127.0.0.1"
 
-    func run() async throws {
-        var environment = ProcessInfo.processInfo.environment
-        if let repo { environment["SANDBOX_REPO_PATH"] = repo }
-        var configuration = try SandboxConfiguration.fromEnvironment(EnvironmentReader(environment))
-        if let port { configuration.port = port }
-        ServiceHost.bootstrap(logLevel: configuration.logLevel)
-        let logger = Logger(label: "github-sandbox")
-        try await ServiceHost.run(
-            name: "github-sandbox", host: host, port: configuration.port,
-            router: SandboxApp.makeRouter(configuration: configuration), services: [], logger: logger)
+        func run() async throws {
+            var environment = ProcessInfo.processInfo.environment
+            if let repo { environment["SANDBOX_REPO_PATH"] = repo }
+            var configuration = try SandboxConfiguration.fromEnvironment(EnvironmentReader(environment))
+            if let port { configuration.port = port }
+            ServiceHost.bootstrap(logLevel: configuration.logLevel)
+            let logger = Logger(label: "github-sandbox")
+            try await ServiceHost.run(
+                name: "github-sandbox", host: host, port: configuration.port,
+                router: SandboxApp.makeRouter(configuration: configuration), services: [], logger: logger)
+        }
+    }
+
+    /// Sends a signed (or wrongly signed) webhook delivery, as GitHub would.
+    struct SendWebhook: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "POST a signed pull_request webhook (closed + merged) for a PR of the repository.")
+        @Option(help: "Where to send it, e.g. http://127.0.0.1:8080/webhook.") var url: String
+        @Option(help: "The webhook secret (default GITHUB_WEBHOOK_SECRET).") var secret: String?
+        @Option(help: "Pull request number in the repository (SANDBOX_REPO_PATH or --repo).") var pr: Int?
+        @Option(help: "Send this file as the body instead.") var payload: String?
+        @Option(help: "The X-GitHub-Event header.") var event: String = "pull_request"
+        @Option(help: "The X-GitHub-Delivery id (default a new UUID).") var delivery: String?
+        @Option(help: "Local git repository (overrides SANDBOX_REPO_PATH).") var repo: String?
+        @Flag(help: "Sign with the wrong secret (the receiver must refuse it).") var wrongSignature = false
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            guard let secret = secret ?? environment["GITHUB_WEBHOOK_SECRET"] else {
+                throw ValidationError("give --secret or set GITHUB_WEBHOOK_SECRET")
+            }
+            let body: Data
+            if let payload {
+                body = try Data(contentsOf: URL(fileURLWithPath: payload))
+            } else if let pr {
+                guard let path = repo ?? environment["SANDBOX_REPO_PATH"] else {
+                    throw ValidationError("give --repo or set SANDBOX_REPO_PATH to build the payload of --pr")
+                }
+                let pulls = GitPullRequests(
+                    repositoryPath: URL(fileURLWithPath: path), baseBranch: environment["MODEL_BRANCH"] ?? "main",
+                    fullName: environment["GITHUB_REPOSITORY"] ?? "conveyor/example-model")
+                body = try await WebhookSender.pullRequestPayload(pulls, number: pr)
+            } else {
+                throw ValidationError("give --pr or --payload")
+            }
+            let response = try await WebhookSender.send(
+                url: url, event: event, body: body, secret: secret, delivery: delivery ?? UUID().uuidString,
+                wrongSignature: wrongSignature)
+            print("\(response.status) \(response.text)")
+            if !(200..<300).contains(response.status) { throw ExitCode(1) }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -26,11 +27,27 @@ public struct SandboxConfiguration: Sendable {
 /// A local stand-in for GitHub's REST API (dev and tests only).
 public enum SandboxApp {
     /// Builds the router: `GET /repos/{owner}/{repo}/pulls` with `page`,
-    /// `per_page`, `sort=created|updated`, `direction` and `Link` pagination.
-    public static func makeRouter(configuration: SandboxConfiguration) -> Router<BasicRequestContext> {
+    /// `per_page`, `sort=created|updated`, `direction`, `Link` pagination,
+    /// ETags and rate-limit headers, plus the `/_sandbox/…` control routes.
+    public static func makeRouter(
+        configuration: SandboxConfiguration, control: SandboxControl = SandboxControl(),
+        extra: SandboxPulls = SandboxPulls()
+    ) -> Router<BasicRequestContext> {
         let router = ServiceHost.makeRouter(
             title: "Conveyor GitHub sandbox", readiness: { [] },
-            routes: { [APIRoute("GET", "/repos/:owner/:repo/pulls", "Pull requests in GitHub's shape, paginated.")] })
+            routes: {
+                [
+                    APIRoute("GET", "/repos/:owner/:repo/pulls", "Pull requests in GitHub's shape, paginated."),
+                    APIRoute("POST", "/_sandbox/pulls/generate", "Add {\"count\": N} generated pull requests."),
+                    APIRoute("PUT", "/_sandbox/pulls/:number", "Store a raw pull request object (any shape)."),
+                    APIRoute("POST", "/_sandbox/faults", "Queue faults for the next list requests."),
+                    APIRoute(
+                        "POST", "/_sandbox/rate_limit",
+                        "Set {\"limit\": N, \"window_seconds\": S} or {\"limit\": null}."),
+                    APIRoute("GET", "/_sandbox/requests", "Request, 304, rate-limit and fault counts."),
+                    APIRoute("POST", "/_sandbox/reset", "Clear faults, limits, counts and extra pull requests."),
+                ]
+            })
         let pulls = GitPullRequests(
             repositoryPath: configuration.repositoryPath, baseBranch: configuration.baseBranch,
             fullName: configuration.fullName)
@@ -40,29 +57,87 @@ public enum SandboxApp {
             guard "\(owner)/\(repo)" == configuration.fullName else {
                 return try JSONResponse.make(["message": "Not Found"], status: .notFound)
             }
+            let fault = control.nextFault()
+            if case .slow(let milliseconds) = fault { try await Task.sleep(for: .milliseconds(milliseconds)) }
+            if let failure = faultResponse(fault) { return failure }
             let query = request.uri.queryParameters
             let perPage = min(100, max(1, Int(query["per_page"].map(String.init) ?? "") ?? 30))
             let page = max(1, Int(query["page"].map(String.init) ?? "") ?? 1)
             let descending = (query["direction"].map(String.init) ?? "desc") == "desc"
             let sortKey = (query["sort"].map(String.init) ?? "created") == "updated" ? "updated_at" : "created_at"
-            var all = try await pulls.list()
+            var all = try await pulls.list().map { try JSONValue.parse(JSONSerialization.data(withJSONObject: $0)) }
+            all += extra.all.values
             all.sort {
-                ($0[sortKey] as? String ?? "", $0["number"] as? Int ?? 0) < (
-                    $1[sortKey] as? String ?? "", $1["number"] as? Int ?? 0
-                )
+                ($0[sortKey]?.stringValue ?? "", $0["number"]?.doubleValue ?? 0)
+                    < ($1[sortKey]?.stringValue ?? "", $1["number"]?.doubleValue ?? 0)
             }
             if descending { all.reverse() }
             let lastPage = max(1, (all.count + perPage - 1) / perPage)
             let slice = Array(all.dropFirst((page - 1) * perPage).prefix(perPage))
-            let body = try JSONSerialization.data(
-                withJSONObject: slice, options: [.sortedKeys, .withoutEscapingSlashes])
-            var response = JSONResponse.raw(body)
-            if let link = linkHeader(request: request, page: page, lastPage: lastPage, owner: owner, repo: repo) {
-                response.headers[HTTPField.Name("Link")!] = link
+            var body = try encoder.encode(slice)
+            let etag = "W/\"" + SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined() + "\""
+            var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+            headers[HTTPField.Name("ETag")!] = etag
+            if request.headers[HTTPField.Name("If-None-Match")!] == etag {
+                control.countNotModified()
+                add(control.rateLimit(consume: false).headers, to: &headers)
+                return Response(status: .notModified, headers: headers)
             }
-            return response
+            let (limitHeaders, exceeded) = control.rateLimit(consume: true)
+            add(limitHeaders, to: &headers)
+            if exceeded {
+                return Response(
+                    status: .forbidden, headers: headers,
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string:
+                                #"{"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/rate-limit"}"#
+                        )))
+            }
+            if fault == .malformed { body = Data("<<this is not JSON>> [{\"id\": ".utf8) }
+            if fault == .truncated { body = body.prefix(max(1, body.count / 2)) }
+            if let link = linkHeader(request: request, page: page, lastPage: lastPage, owner: owner, repo: repo) {
+                headers[HTTPField.Name("Link")!] = link
+            }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
+        SandboxControlRoutes.add(to: router, control: control, extra: extra, repository: configuration.fullName)
         return router
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    private static func add(_ pairs: [(String, String)], to headers: inout HTTPFields) {
+        for (name, value) in pairs { headers[HTTPField.Name(name)!] = value }
+    }
+
+    /// The response a fault replaces the real answer with, if it does.
+    static func faultResponse(_ fault: SandboxFault?) -> Response? {
+        switch fault {
+        case .status(let code):
+            return Response(
+                status: HTTPResponse.Status(code: code), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"message": "Server Error"}"#)))
+        case .html:
+            return Response(
+                status: .badGateway, headers: [.contentType: "text/html"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: "<html><head><title>502 Bad Gateway</title></head><body><h1>Unicorn!</h1></body></html>"
+                    )))
+        case .secondaryRateLimit(let retryAfter):
+            return Response(
+                status: .forbidden,
+                headers: [.contentType: "application/json", HTTPField.Name("Retry-After")!: String(retryAfter)],
+                body: .init(
+                    byteBuffer: ByteBuffer(string: #"{"message": "You have exceeded a secondary rate limit."}"#)))
+        default:
+            return nil
+        }
     }
 
     static func linkHeader(request: Request, page: Int, lastPage: Int, owner: String, repo: String) -> String? {

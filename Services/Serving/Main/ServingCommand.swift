@@ -12,7 +12,9 @@ struct ServingCommand: AsyncParsableCommand {
         abstract: "Serve predictions from the deployed model; swap to new deployments without downtime.",
         discussion: """
             Environment: DATABASE_URL, ARTIFACTS_DIR required; ADMIN_TOKEN, POLL_INTERVAL (default 15s), \
-            MAX_BODY_BYTES (default 1 MiB), MAX_INSTANCES (default 1000), PORT (default 8000), LOG_LEVEL.
+            MAX_BODY_BYTES (default 1 MiB), MAX_INSTANCES (default 1000), PREDICTION_SPILL_DIR (prediction log \
+            batches wait there while Postgres is down; default $TMPDIR/conveyor-prediction-spill), PORT (default 8000), \
+            LOG_LEVEL.
             """)
 
     @Option(help: "HTTP port (overrides PORT).") var port: Int?

@@ -4,56 +4,21 @@ import Migrations
 import Postgres
 import ServiceKit
 
-/// `GET /` (the deployed model), `GET /deployments`, `POST /deployments/rollback`.
+/// `GET /` (the deployed model, JSON or an HTML page for browsers),
+/// `GET /deployments`, `POST /deployments/rollback`.
 enum DeploymentRoutes {
-    private struct ModelInfo: Encodable {
-        let model: String
-        let version: String
-        let deployed_at: Date
-        let deployment_reason: String
-        let pull_request: PullRequestInfo
-        let commit: String
-        let trained_at: Date
-        let metrics: [String: Double]
-        let gates: JSONValue?
-        let target: String
-        let features: [FeatureInfo]
-    }
-
-    private struct PullRequestInfo: Encodable {
-        let number: Int64
-        let title: String?
-        let author: String?
-    }
-
-    private struct FeatureInfo: Encodable {
-        let name: String
-        let type: String
-        let min: Double?
-        let max: Double?
-        let categories: [String]?
-    }
-
     static func add(
         to router: Router<BasicRequestContext>, database: PostgresClient, store: ModelStore, admin: AdminToken
     ) {
-        router.get("/") { _, _ -> Response in
+        router.get("/") { request, _ -> Response in
             guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-            let deployment = model.deployment
-            let artifact = model.artifact
-            return try JSONResponse.make(
-                ModelInfo(
-                    model: artifact.name, version: deployment.version, deployed_at: deployment.deployedAt,
-                    deployment_reason: deployment.reason,
-                    pull_request: PullRequestInfo(
-                        number: deployment.prNumber, title: deployment.prTitle, author: deployment.prAuthor),
-                    commit: deployment.commitSHA, trained_at: artifact.trainedAt, metrics: artifact.metrics,
-                    gates: deployment.gatesJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) },
-                    target: artifact.target,
-                    features: artifact.features.map {
-                        FeatureInfo(
-                            name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories)
-                    }))
+            let description = ModelDescription(model)
+            if (request.headers[.accept] ?? "").contains("text/html") {
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: ModelPage.html(description))))
+            }
+            return try JSONResponse.make(description)
         }
         router.get("/deployments") { request, _ -> Response in
             let limit = min(500, max(1, Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50))

@@ -10,7 +10,8 @@ public enum ServingApp {
     public static func run(configuration: ServingConfiguration, logger: Logger) async throws {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
         let store = ModelStore()
-        let log = PredictionLog(database: database, logger: logger)
+        let log = try PredictionLog(
+            database: database, spillDirectory: configuration.spillDirectory, logger: logger)
         let watcher = DeploymentWatcher(
             database: database, databaseURL: configuration.databaseURL, store: store,
             artifactsDirectory: configuration.artifactsDirectory, pollInterval: configuration.pollInterval,
@@ -21,20 +22,21 @@ public enum ServingApp {
             name: "serving", port: configuration.port, router: router, services: [log, watcher], logger: logger)
     }
 
-    /// All routes; ready means the database answers and a model is loaded.
+    /// All routes. Ready means a model is loaded: predictions do not need
+    /// Postgres (the log spills while it is away), so an outage does not take
+    /// replicas out of a load balancer.
     public static func makeRouter(
         configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog
     ) -> Router<BasicRequestContext> {
         let router = ServiceHost.makeRouter(
             title: "Conveyor serving",
-            readiness: {
-                let problems = await ServiceHost.checkDatabase(database)
-                return store.model == nil ? ["no model loaded"] + problems : problems
-            },
+            readiness: { store.model == nil ? ["no model loaded"] : [] },
             routes: { ServingRoutesDescription.routes(for: store.model) })
-        let predict = PredictRoute(
+        let scorer = PredictionScorer(
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
+        let predict = PredictRoute(scorer: scorer)
         router.post("/predict") { request, _ in try await predict.handle(request) }
+        InferenceProtocolRoutes.add(to: router, scorer: scorer)
         DeploymentRoutes.add(to: router, database: database, store: store, admin: AdminToken(configuration.adminToken))
         return router
     }

@@ -15,6 +15,8 @@ public struct ServingConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Most instances in one batch request.
     public var maxInstances: Int
+    /// Where prediction log batches wait while Postgres is unreachable.
+    public var spillDirectory: URL
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         ServingConfiguration(
@@ -25,6 +27,9 @@ public struct ServingConfiguration: Sendable {
             adminToken: env.string("ADMIN_TOKEN"),
             pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
             maxBodyBytes: try env.int("MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20)),
-            maxInstances: try env.int("MAX_INSTANCES", default: 1000, range: 1...100_000))
+            maxInstances: try env.int("MAX_INSTANCES", default: 1000, range: 1...100_000),
+            spillDirectory: URL(
+                fileURLWithPath: env.string("PREDICTION_SPILL_DIR")
+                    ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path))
     }
 }

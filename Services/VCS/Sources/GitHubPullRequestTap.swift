@@ -3,89 +3,126 @@ import HTTPClient
 import Logging
 import ServiceKit
 
-/// Reads pull requests from the GitHub REST API over libcurl, newest update
-/// first, following `Link: rel="next"` until it reaches the bookmark.
+/// A Singer tap for GitHub pull requests: lists `state=all` newest update
+/// first, follows `Link: rel="next"` until it reaches the `updated_at`
+/// bookmark, and emits SCHEMA, RECORD (with `time_extracted`) and a final
+/// STATE `{"bookmarks": {repo: {"pull_requests": {"since", "etag"}}}}`. The
+/// first page is asked with the last sync's ETag: a 304 means nothing changed.
 public struct GitHubPullRequestTap: Sendable {
-    let client: CurlHTTPClient
+    let api: GitHubAPIClient
     let apiURL: String
     let repository: String
-    let token: String?
     let logger: Logger
     let pageSize: Int
 
-    public init(
-        client: CurlHTTPClient, apiURL: String, repository: String, token: String?, logger: Logger,
-        pageSize: Int = 100
-    ) {
-        self.client = client
+    public init(api: GitHubAPIClient, apiURL: String, repository: String, logger: Logger, pageSize: Int = 100) {
+        self.api = api
         self.apiURL = apiURL
         self.repository = repository
-        self.token = token
         self.logger = logger
         self.pageSize = pageSize
     }
 
-    /// One page of pull requests as returned by the API.
-    public struct Page: Sendable {
-        public let items: [JSONValue]
+    /// What one run of the tap read.
+    public struct Summary: Sendable {
+        public var pages = 0
+        public var notModified = 0
+        public var records = 0
+        public var merged = 0
+        public var bookmark: String?
     }
 
-    /// Calls `handle` with each page of pull requests updated at or after
-    /// `since` (all of them when nil), newest first. Returns the page count.
-    public func fetch(
-        since: Date?, isolation: isolated (any Actor)? = #isolation, handle: (Page) async throws -> Void
-    ) async throws -> Int {
+    /// The bookmark and ETag a STATE value holds for this repository.
+    public func bookmark(in state: JSONValue?) -> (since: String?, etag: String?) {
+        let entry = state?["bookmarks"]?[repository]?["pull_requests"]
+        return (entry?["since"]?.stringValue, entry?["etag"]?.stringValue)
+    }
+
+    /// Runs the tap from `state` (the last STATE value, if any), handing each message to `emit`.
+    public func run(
+        state: JSONValue?, isolation: isolated (any Actor)? = #isolation, emit: (SingerMessage) async throws -> Void
+    ) async throws -> Summary {
+        let (since, etag) = bookmark(in: state)
+        let sinceDate = since.flatMap(Self.parseDate)
+        var summary = Summary()
+        var newest = sinceDate
+        var newestText = since
+        var firstPageETag = etag
+        try await emit(PullRequestsStream.schemaMessage)
         var next: String? =
             "\(apiURL)/repos/\(repository)/pulls?state=all&sort=updated&direction=desc&per_page=\(pageSize)"
-        var pages = 0
+        var first = true
         while let url = next {
-            let response = try await get(url)
-            guard case .array(let items) = try decode(response, url: url) else {
-                throw HTTPClientError.decode(
-                    "GET \(CurlTransfer.redacted(url)): expected a JSON array of pull requests")
+            let answer = try await api.get(url, etag: first ? etag : nil)
+            if answer.notModified {
+                summary.notModified += 1
+                break
             }
-            pages += 1
-            let fresh = items.filter { item in
-                guard let since, let text = item["updated_at"]?.stringValue,
-                    let updated = PullRequestRecord.parseDate(text)
-                else { return true }
-                return updated >= since
+            guard case .array(let items) = answer.json else {
+                throw GitHubAPIClient.Failure(
+                    url: CurlTransfer.redacted(url),
+                    problem: "expected a JSON array of pull requests, got \(answer.json.kindName)")
             }
-            try await handle(Page(items: fresh))
-            // Sorted by update time: once a page reaches past the bookmark, stop.
-            next = fresh.count < items.count ? nil : LinkHeader.url(in: response.header("Link"), relation: "next")
+            if first { firstPageETag = answer.response.header("ETag") }
+            first = false
+            summary.pages += 1
+            let extracted = ISO8601DateFormatter().string(from: Date())
+            var reachedBookmark = false
+            for item in items {
+                let updatedText = item["updated_at"]?.stringValue
+                let updated = updatedText.flatMap(Self.parseDate)
+                if let sinceDate, let updated, updated < sinceDate {
+                    reachedBookmark = true
+                    continue
+                }
+                if let updated, updated > (newest ?? .distantPast) {
+                    newest = updated
+                    newestText = updatedText
+                }
+                summary.records += 1
+                if item["merged_at"]?.stringValue != nil { summary.merged += 1 }
+                try await emit(
+                    .record(
+                        stream: PullRequestsStream.name, record: PullRequestsStream.transform(item),
+                        timeExtracted: extracted, version: nil))
+            }
+            next = reachedBookmark ? nil : LinkHeader.url(in: answer.response.header("Link"), relation: "next")
+            if next != nil { try await pauseIfExhausted(answer.response) }
         }
-        return pages
+        var entry: [String: JSONValue] = [:]
+        if let newestText { entry["since"] = .string(newestText) }
+        if let firstPageETag { entry["etag"] = .string(firstPageETag) }
+        var bookmarks = state?["bookmarks"]?.objectValue ?? [:]
+        bookmarks[repository] = .object([PullRequestsStream.name: .object(entry)])
+        var value = state?.objectValue ?? [:]
+        value["bookmarks"] = .object(bookmarks)
+        try await emit(.state(.object(value)))
+        summary.bookmark = newestText
+        return summary
     }
 
-    private func get(_ url: String) async throws -> HTTPClientResponse {
-        var headers: [(name: String, value: String)] = [
-            ("Accept", "application/vnd.github+json"),
-            ("X-GitHub-Api-Version", "2022-11-28"),
-            ("User-Agent", "conveyor-vcs"),
-        ]
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await client.send(HTTPClientRequest(url: url, headers: headers, timeout: 30)).expectSuccess()
-            } catch let error as HTTPClientError where error.isTransient && attempt < 4 {
-                let delay = Double(1 << attempt) * 0.25 * Double.random(in: 0.5...1.5)
-                logger.warning(
-                    "GitHub request failed; retrying",
-                    metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in_s": "\(delay)"])
-                try await Task.sleep(for: .seconds(delay))
-            }
+    /// GitHub said this was the last request of the window: wait for the reset before the next page.
+    private func pauseIfExhausted(_ response: HTTPClientResponse) async throws {
+        guard response.header("X-RateLimit-Remaining") == "0",
+            let reset = response.header("X-RateLimit-Reset").flatMap(Double.init)
+        else { return }
+        let wait = max(0, reset - Date().timeIntervalSince1970) + 0.5
+        guard wait <= api.maxRateLimitWait else {
+            throw GitHubAPIClient.Failure(
+                url: apiURL,
+                problem:
+                    "rate limit exhausted for \(Int(wait)) s, longer than the \(Int(api.maxRateLimitWait)) s allowed")
         }
+        logger.warning(
+            "GitHub rate limit exhausted; waiting for the reset before the next page",
+            metadata: ["wait_s": "\(String(format: "%.1f", wait))"])
+        try await Task.sleep(for: .seconds(wait))
     }
 
-    private func decode(_ response: HTTPClientResponse, url: String) throws -> JSONValue {
-        do {
-            return try JSONValue.parse(response.body)
-        } catch {
-            throw HTTPClientError.decode(
-                "GET \(CurlTransfer.redacted(url)): body is not JSON (\(response.body.count) bytes)")
-        }
+    static func parseDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 }

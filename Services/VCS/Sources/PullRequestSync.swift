@@ -1,12 +1,17 @@
 import Foundation
 import Logging
+import Migrations
+import Postgres
+import ServiceKit
 
 /// What one sync did, as `GET /checkout` reports it.
 public struct SyncSummary: Codable, Sendable {
     public var pages: Int
+    /// Pages GitHub answered 304 Not Modified (free of rate limit).
+    public var notModified: Int
     public var recordsFetched: Int
     public var recordsUpserted: Int
-    public var mergedUpserted: Int
+    public var mergedFetched: Int
     public var rejected: Int
     public var rejections: [String]
     public var durationSeconds: Double
@@ -14,29 +19,35 @@ public struct SyncSummary: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case pages
+        case notModified = "not_modified"
         case recordsFetched = "records_fetched"
         case recordsUpserted = "records_upserted"
-        case
-            mergedUpserted = "merged_upserted"
+        case mergedFetched = "merged_fetched"
         case rejected, rejections
         case durationSeconds = "duration_seconds"
         case bookmark
     }
 }
 
-/// Runs incremental syncs from GitHub into Postgres; concurrent requests for a
-/// sync share the one already running.
+/// Runs incremental syncs from GitHub into Postgres: the tap's messages go
+/// straight into the target in-process (what `vcs tap | vcs target` does
+/// through a pipe). Concurrent requests for a sync share the one running.
 public actor PullRequestSync {
     let tap: GitHubPullRequestTap
-    let store: PullRequestStore
+    let database: PostgresClient
+    let loader: SingerPostgresLoader
     let logger: Logger
     private var running: Task<SyncSummary, Error>?
 
-    public init(tap: GitHubPullRequestTap, store: PullRequestStore, logger: Logger) {
+    public init(tap: GitHubPullRequestTap, database: PostgresClient, loader: SingerPostgresLoader, logger: Logger) {
         self.tap = tap
-        self.store = store
+        self.database = database
+        self.loader = loader
         self.logger = logger
     }
+
+    /// The `singer_state` row the tap's STATE is kept under.
+    public static func stateKey(repository: String) -> String { "tap-github:\(repository)" }
 
     /// Syncs now, or joins the sync in progress.
     public func sync() async throws -> SyncSummary {
@@ -47,41 +58,37 @@ public actor PullRequestSync {
         return try await task.value
     }
 
+    /// The stored STATE value for `key`, if any.
+    public static func storedState(_ database: PostgresClient, key: String) async throws -> JSONValue? {
+        let rows = try await database.query("SELECT state::text AS state FROM singer_state WHERE tap = \(key)")
+        guard let text = try rows.first?.decode("state", as: String.self) else { return nil }
+        return try JSONValue.parse(Array(text.utf8))
+    }
+
     private func performSync() async throws -> SyncSummary {
-        let started = Date()
-        let since = try await store.bookmark()
-        var summary = SyncSummary(
-            pages: 0, recordsFetched: 0, recordsUpserted: 0, mergedUpserted: 0, rejected: 0, rejections: [],
-            durationSeconds: 0, bookmark: nil)
-        var newest = since
-        summary.pages = try await tap.fetch(since: since) { page in
-            summary.recordsFetched += page.items.count
-            var records: [PullRequestRecord] = []
-            for item in page.items {
-                do {
-                    records.append(try PullRequestRecord(json: item))
-                } catch let rejection as PullRequestRecord.Rejection {
-                    summary.rejected += 1
-                    if summary.rejections.count < 20 { summary.rejections.append(rejection.description) }
-                    logger.error("rejected record", metadata: ["stream": "pull_requests", "reason": "\(rejection)"])
-                }
-            }
-            let result = try await store.upsert(records)
-            summary.recordsUpserted += result.changed
-            summary.mergedUpserted += result.merged
-            for record in records {
-                if let updated = record.updatedAt, updated > (newest ?? .distantPast) { newest = updated }
-            }
+        let started = ContinuousClock.now
+        let key = Self.stateKey(repository: tap.repository)
+        let state = try await Self.storedState(database, key: key)
+        let target = SingerTarget(database: database, loader: loader, stateKey: key, logger: logger)
+        let tapSummary = try await tap.run(state: state) { message in try await target.handle(message) }
+        try await target.flush()
+        let loaded = target.summary
+        if tapSummary.merged > 0, loaded.upserted > 0 {
+            try await database.notify(Schema.pullRequestsChannel, payload: "{\"merged\": \(tapSummary.merged)}")
         }
-        if let newest, newest != since { try await store.saveBookmark(newest) }
-        if summary.mergedUpserted > 0 { try await store.notifyMerged(count: summary.mergedUpserted) }
-        summary.bookmark = newest.map { ISO8601DateFormatter().string(from: $0) }
-        summary.durationSeconds = Date().timeIntervalSince(started)
+        let elapsed = ContinuousClock.now - started
+        let summary = SyncSummary(
+            pages: tapSummary.pages, notModified: tapSummary.notModified, recordsFetched: tapSummary.records,
+            recordsUpserted: loaded.upserted, mergedFetched: tapSummary.merged, rejected: loaded.rejected,
+            rejections: loaded.rejections,
+            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            bookmark: tapSummary.bookmark)
         logger.info(
             "sync finished",
             metadata: [
-                "pages": "\(summary.pages)", "upserted": "\(summary.recordsUpserted)",
-                "rejected": "\(summary.rejected)", "seconds": "\(summary.durationSeconds)",
+                "pages": "\(summary.pages)", "not_modified": "\(summary.notModified)",
+                "upserted": "\(summary.recordsUpserted)", "rejected": "\(summary.rejected)",
+                "seconds": "\(String(format: "%.3f", summary.durationSeconds))",
             ])
         return summary
     }

@@ -15,8 +15,19 @@ public struct VCSConfiguration: Sendable {
     public var token: String?
     public var webhookSecret: String?
     public var adminToken: String?
+    /// When set, a sync also runs this often (seconds), for setups without webhooks.
+    public var syncInterval: Double?
+    /// Longest rate-limit wait before a sync fails instead (seconds).
+    public var maxRateLimitWait: Double
+    /// Attempts per GitHub request on 5xx, timeouts, resets and broken bodies.
+    public var retryAttempts: Int
+    /// First retry delay (seconds), doubled each attempt with jitter.
+    public var retryBackoff: Double
 
-    public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> VCSConfiguration {
+    /// Reads the settings; `needsDatabase: false` (for `vcs tap`) leaves DATABASE_URL optional.
+    public static func fromEnvironment(_ env: EnvironmentReader = .init(), needsDatabase: Bool = true) throws
+        -> VCSConfiguration
+    {
         let repository = try env.required("GITHUB_REPOSITORY")
         let parts = repository.split(separator: "/")
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty }) else {
@@ -28,12 +39,16 @@ public struct VCSConfiguration: Sendable {
         }
         return VCSConfiguration(
             logLevel: try env.logLevel(),
-            databaseURL: try env.required("DATABASE_URL"),
+            databaseURL: needsDatabase ? try env.required("DATABASE_URL") : env.string("DATABASE_URL") ?? "",
             port: try env.int("PORT", default: 8080, range: 0...65535),
             repository: repository,
             apiURL: apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL,
             token: env.string("GITHUB_TOKEN"),
             webhookSecret: env.string("GITHUB_WEBHOOK_SECRET"),
-            adminToken: env.string("ADMIN_TOKEN"))
+            adminToken: env.string("ADMIN_TOKEN"),
+            syncInterval: env.string("SYNC_INTERVAL") == nil ? nil : try env.seconds("SYNC_INTERVAL", default: 0),
+            maxRateLimitWait: try env.seconds("MAX_RATE_LIMIT_WAIT", default: 900),
+            retryAttempts: try env.int("GITHUB_RETRY_ATTEMPTS", default: 6, range: 1...20),
+            retryBackoff: try env.seconds("GITHUB_RETRY_BACKOFF", default: 0.25))
     }
 }

@@ -12,6 +12,7 @@ import ServiceKit
 struct WebhookRoute: Sendable {
     let database: PostgresClient
     let signature: WebhookSignature?
+    let loader: SingerPostgresLoader
     let logger: Logger
     /// GitHub caps payloads at 25 MB.
     static let maxBody = 25 << 20
@@ -55,29 +56,46 @@ struct WebhookRoute: Sendable {
                 FieldProblem(field: "pull_request", problem: "is required for a pull_request event")
             ])
         }
-        let record: PullRequestRecord
+        let layout = PullRequestsStream.layout
+        let staged: StagedRecord
+        let sequence = Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000
         do {
-            record = try PullRequestRecord(json: pull)
-        } catch let rejection as PullRequestRecord.Rejection {
+            let flat = try layout.flatten(PullRequestsStream.transform(pull), sequence: sequence)
+            staged = StagedRecord(flat: flat, receivedAt: Date().postgresText, sequence: sequence, tableVersion: nil)
+        } catch let rejection as RecordRejection {
+            logger.error(
+                "rejected record",
+                metadata: ["stream": "pull_requests", "key": "\(rejection.key)", "field": "\(rejection.field)"])
             throw APIError.validation([
                 FieldProblem(field: "pull_request.\(rejection.field)", problem: rejection.problem)
             ])
         }
         let merged = payload["action"]?.stringValue == "closed" && pull["merged"]?.boolValue == true
-        let applied: Bool = try await database.transaction { connection in
-            let inserted = try connection.query(
-                """
-                INSERT INTO webhook_deliveries (delivery_id, event) VALUES (\(delivery), \(event))
-                ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
-                """)
-            guard inserted.count == 1 else { return false }
-            try PullRequestStore.upsert([record], receivedAt: Date(), on: connection)
-            if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
-            return true
+        let loader = self.loader
+        let applied: Bool
+        do {
+            applied = try await database.transaction { connection in
+                let inserted = try connection.query(
+                    """
+                    INSERT INTO webhook_deliveries (delivery_id, event) VALUES (\(delivery), \(event))
+                    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
+                    """)
+                guard inserted.count == 1 else { return false }
+                try loader.prepare(layout, on: connection)
+                _ = try loader.load([staged], layout: layout, on: connection)
+                if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
+                return true
+            }
+        } catch {
+            loader.reset()
+            throw error
         }
         logger.info(
             "webhook",
-            metadata: ["delivery": "\(delivery)", "pr": "\(record.id)", "merged": "\(merged)", "applied": "\(applied)"])
+            metadata: [
+                "delivery": "\(delivery)", "pr": "\(staged.flat.key.joined())", "merged": "\(merged)",
+                "applied": "\(applied)",
+            ])
         return try JSONResponse.make(
             Reply(status: applied ? "applied" : "duplicate", delivery: delivery, detail: nil),
             status: .ok)

@@ -154,9 +154,20 @@ private enum RunningServers {
     }
 }
 
-/// Finds a free TCP port on 127.0.0.1.
+/// Finds a free TCP port on 127.0.0.1, never the same one twice in a test
+/// run (tests run in parallel; the kernel may hand a just-closed port out again).
 enum FreePort {
+    private static let handedOut = Mutex<Set<Int>>([])
+
     static func find() throws -> Int {
+        for _ in 0..<50 {
+            let port = try probe()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw HarnessError("no fresh free port found")
+    }
+
+    private static func probe() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }

@@ -1,0 +1,44 @@
+import Crypto
+import Foundation
+import HTTPClient
+import ServiceKit
+
+/// Sends a GitHub-style webhook delivery: `X-GitHub-Event`,
+/// `X-GitHub-Delivery` and `X-Hub-Signature-256` (HMAC-SHA256 of the body
+/// with the secret), or a deliberately wrong signature.
+public enum WebhookSender {
+    /// The `pull_request` payload for PR `number` of the repository (closed and merged).
+    public static func pullRequestPayload(_ pulls: GitPullRequests, number: Int) async throws -> Data {
+        guard let pull = try await pulls.list().first(where: { ($0["number"] as? Int) == number }) else {
+            throw HTTPClientError.decode("pull request #\(number) is not a merge in \(pulls.repositoryPath.path)")
+        }
+        var withMerged = pull
+        withMerged["merged"] = true
+        return try JSONSerialization.data(
+            withJSONObject: ["action": "closed", "number": number, "pull_request": withMerged] as [String: Any],
+            options: [.sortedKeys])
+    }
+
+    /// `sha256=` and the hex HMAC of `body`.
+    public static func signature(_ body: Data, secret: String) -> String {
+        "sha256="
+            + HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// POSTs the delivery and returns the response.
+    public static func send(
+        url: String, event: String, body: Data, secret: String, delivery: String, wrongSignature: Bool
+    ) async throws -> HTTPClientResponse {
+        let signed = signature(body, secret: wrongSignature ? secret + "-wrong" : secret)
+        let client = CurlHTTPClient(concurrency: 1)
+        defer { Task { await client.shutdown() } }
+        return try await client.send(
+            HTTPClientRequest(
+                method: "POST", url: url,
+                headers: [
+                    ("Content-Type", "application/json"), ("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery),
+                    ("X-Hub-Signature-256", signed), ("User-Agent", "GitHub-Hookshot/conveyor-sandbox"),
+                ], body: Array(body), timeout: 15))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HTTPClient
+import Logging
+import Postgres
+import ServiceKit
+
+/// The bodies of `vcs tap` and `vcs target`: the same tap and target the
+/// service runs in-process, with a pipe of JSON lines between them.
+public enum SingerCommands {
+    /// Runs the tap, writing one message per line to stdout.
+    public static func tap(configuration: VCSConfiguration, statePath: String?, logger: Logger) async throws {
+        var state: JSONValue?
+        if let statePath {
+            let data = try Data(contentsOf: URL(fileURLWithPath: statePath))
+            guard let parsed = try? JSONValue.parse(data), parsed.objectValue != nil else {
+                throw ValidationFailure("--state \(statePath): not a JSON object")
+            }
+            state = parsed
+        }
+        let http = CurlHTTPClient(concurrency: 1)
+        let output = LineWriter(fileDescriptor: STDOUT_FILENO)
+        do {
+            let summary = try await VCSApp.makeTap(configuration: configuration, http: http, logger: logger)
+                .run(state: state) { message in try output.write(message.line()) }
+            try output.flush()
+            logger.info(
+                "tap finished",
+                metadata: [
+                    "pages": "\(summary.pages)", "records": "\(summary.records)",
+                    "not_modified": "\(summary.notModified)",
+                ])
+        } catch {
+            try? output.flush()
+            await http.shutdown()
+            throw error
+        }
+        await http.shutdown()
+    }
+
+    /// Reads messages from stdin into Postgres; echoes each committed STATE to stdout.
+    public static func target(databaseURL: String, stateKey: String, batchSize: Int, logger: Logger) async throws {
+        let database = try await DatabaseStartup.connect(url: databaseURL, logger: logger)
+        let target = SingerTarget(
+            database: database, loader: SingerPostgresLoader(), stateKey: stateKey, batchSize: batchSize,
+            logger: logger)
+        let output = LineWriter(fileDescriptor: STDOUT_FILENO)
+        target.committedState = { state in
+            try? output.write(SingerMessage.state(state).line())
+            try? output.flush()
+        }
+        let started = ContinuousClock.now
+        do {
+            var lineNumber = 0
+            for try await line in LineReader(fileDescriptor: STDIN_FILENO) {
+                lineNumber += 1
+                if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+                try await target.handle(try SingerMessage.parse(line, line: lineNumber))
+            }
+            try await target.flush()
+        } catch {
+            logger.error(
+                "target failed; nothing after the last committed STATE was kept", metadata: ["error": "\(error)"])
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let summary = target.summary
+        logger.info(
+            "target finished",
+            metadata: [
+                "records": "\(summary.records)", "upserted": "\(summary.upserted)", "rejected": "\(summary.rejected)",
+                "batches": "\(summary.batches)", "seconds": "\(String(format: "%.3f", seconds))",
+                "records_per_second": "\(Int(Double(summary.records) / max(seconds, 1e-9)))",
+            ])
+    }
+
+    /// A usage error with its message.
+    public struct ValidationFailure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// Buffered writes of lines to a file descriptor.
+final class LineWriter {
+    private let fileDescriptor: Int32
+    private var buffer: [UInt8] = []
+
+    init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func write(_ line: Data) throws {
+        buffer.append(contentsOf: line)
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer[offset...].withUnsafeBytes {
+                Foundation.write(fileDescriptor, $0.baseAddress, $0.count)
+            }
+            guard written > 0 else { throw CocoaError(.fileWriteUnknown) }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The lines of a file descriptor (without their newlines), read in large chunks.
+struct LineReader: AsyncSequence {
+    typealias Element = ArraySlice<UInt8>
+    let fileDescriptor: Int32
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let fileDescriptor: Int32
+        var buffer: [UInt8] = []
+        var start = 0
+        var finished = false
+
+        mutating func next() async throws -> ArraySlice<UInt8>? {
+            while true {
+                if let newline = buffer[start...].firstIndex(of: 10) {
+                    defer { start = newline + 1 }
+                    return buffer[start..<newline]
+                }
+                if finished {
+                    guard start < buffer.count else { return nil }
+                    defer { start = buffer.count }
+                    return buffer[start...]
+                }
+                buffer.removeFirst(start)
+                start = 0
+                var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                let count = chunk.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0 { throw CocoaError(.fileReadUnknown) }
+                if count == 0 { finished = true } else { buffer.append(contentsOf: chunk[0..<count]) }
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fileDescriptor: fileDescriptor) }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import ServiceKit
+
+/// One line of a Singer stream (https://hub.meltano.com/singer/spec):
+/// SCHEMA, RECORD, STATE, or ACTIVATE_VERSION.
+public enum SingerMessage: Sendable, Equatable {
+    case schema(stream: String, schema: JSONValue, keyProperties: [String], bookmarkProperties: [String])
+    case record(stream: String, record: JSONValue, timeExtracted: String?, version: Int64?)
+    case state(JSONValue)
+    case activateVersion(stream: String, version: Int64)
+
+    /// A line that is not a Singer message, with the reason.
+    public struct ParseError: Error, CustomStringConvertible {
+        public let line: Int
+        public let problem: String
+        public var description: String { "line \(line): \(problem)" }
+    }
+
+    /// Parses one line of the stream (`line` numbers the error).
+    public static func parse(_ bytes: some Sequence<UInt8>, line: Int) throws -> SingerMessage {
+        guard let json = try? JSONValue.parse(bytes), case .object(let object) = json else {
+            throw ParseError(line: line, problem: "is not a JSON object")
+        }
+        func string(_ key: String) throws -> String {
+            guard let value = object[key]?.stringValue else {
+                throw ParseError(line: line, problem: "\(key) must be a string")
+            }
+            return value
+        }
+        switch object["type"]?.stringValue {
+        case "SCHEMA":
+            guard let schema = object["schema"], schema.objectValue != nil else {
+                throw ParseError(line: line, problem: "schema must be an object")
+            }
+            return .schema(
+                stream: try string("stream"), schema: schema,
+                keyProperties: object["key_properties"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                bookmarkProperties: object["bookmark_properties"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        case "RECORD":
+            guard let record = object["record"] else { throw ParseError(line: line, problem: "record is missing") }
+            return .record(
+                stream: try string("stream"), record: record, timeExtracted: object["time_extracted"]?.stringValue,
+                version: object["version"]?.integerValue)
+        case "STATE":
+            guard let value = object["value"] else { throw ParseError(line: line, problem: "value is missing") }
+            return .state(value)
+        case "ACTIVATE_VERSION":
+            guard let version = object["version"]?.integerValue else {
+                throw ParseError(line: line, problem: "version must be an integer")
+            }
+            return .activateVersion(stream: try string("stream"), version: version)
+        case let other:
+            throw ParseError(line: line, problem: "unknown message type \(other.map { "\"\($0)\"" } ?? "(none)")")
+        }
+    }
+
+    /// The message as one JSON line (without the newline), keys sorted.
+    public func line() throws -> Data {
+        var object: [String: JSONValue]
+        switch self {
+        case .schema(let stream, let schema, let keys, let bookmarks):
+            object = [
+                "type": "SCHEMA", "stream": .string(stream), "schema": schema,
+                "key_properties": .array(keys.map { .string($0) }),
+                "bookmark_properties": .array(bookmarks.map { .string($0) }),
+            ]
+        case .record(let stream, let record, let timeExtracted, let version):
+            object = ["type": "RECORD", "stream": .string(stream), "record": record]
+            if let timeExtracted { object["time_extracted"] = .string(timeExtracted) }
+            if let version { object["version"] = .number(Double(version)) }
+        case .state(let value):
+            object = ["type": "STATE", "value": value]
+        case .activateVersion(let stream, let version):
+            object = ["type": "ACTIVATE_VERSION", "stream": .string(stream), "version": .number(Double(version))]
+        }
+        return try Self.encoder.encode(JSONValue.object(object))
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}

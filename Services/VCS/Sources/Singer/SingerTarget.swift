@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Postgres
+import ServiceKit
+
+/// What a target run loaded.
+public struct TargetSummary: Codable, Sendable, Equatable {
+    public var records = 0
+    public var upserted = 0
+    public var rejected = 0
+    /// The first rejections, each naming stream, record key and field.
+    public var rejections: [String] = []
+    public var batches = 0
+    /// Records received per stream (merged PRs are spotted from these).
+    public var streams: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case records, upserted, rejected, rejections, batches, streams
+    }
+}
+
+/// A Singer target writing to Postgres (the layout of the target-postgres
+/// loader). Records are buffered per stream and merged in one transaction per
+/// batch; a STATE message is stored in `singer_state` in the transaction of
+/// the records before it, so the bookmark never runs ahead of the data.
+/// Owned by one task at a time (not shared).
+public final class SingerTarget {
+    let database: PostgresClient
+    let loader: SingerPostgresLoader
+    let stateKey: String
+    let batchSize: Int
+    let logger: Logger
+    /// Called with each STATE value once it is committed (`vcs target` echoes it).
+    var committedState: ((JSONValue) -> Void)?
+    public private(set) var summary = TargetSummary()
+    /// Called with each record of `stream` that is loaded (before the merge).
+    var observe: ((String, JSONValue) -> Void)?
+
+    private var layouts: [String: SingerTableLayout] = [:]
+    private var buffers: [String: [StagedRecord]] = [:]
+    private var buffered = 0
+    private var pendingState: JSONValue?
+    private var lastSequence: Int64 = 0
+    private var receivedText: String?
+    private var receivedSecond = 0.0
+
+    public init(
+        database: PostgresClient, loader: SingerPostgresLoader, stateKey: String, batchSize: Int = 5000,
+        logger: Logger
+    ) {
+        self.database = database
+        self.loader = loader
+        self.stateKey = stateKey
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    /// Handles one message; loads when a batch is full.
+    public func handle(_ message: SingerMessage, isolation: isolated (any Actor)? = #isolation) async throws {
+        switch message {
+        case .schema(let stream, let schema, let keys, _):
+            let layout = try SingerTableLayout(stream: stream, schema: schema, keyProperties: keys)
+            if let previous = layouts[stream], previous != layout { try await flush() }
+            layouts[stream] = layout
+        case .record(let stream, let record, _, let version):
+            guard let layout = layouts[stream] else {
+                throw SingerMessage.ParseError(line: 0, problem: "RECORD for stream \"\(stream)\" before its SCHEMA")
+            }
+            summary.records += 1
+            summary.streams[stream, default: 0] += 1
+            do {
+                let sequence = nextSequence()
+                let flat = try layout.flatten(record, sequence: sequence)
+                observe?(stream, record)
+                buffers[stream, default: []].append(
+                    StagedRecord(flat: flat, receivedAt: receivedAt(), sequence: sequence, tableVersion: version))
+                buffered += 1
+            } catch let rejection as RecordRejection {
+                summary.rejected += 1
+                if summary.rejections.count < 20 { summary.rejections.append(rejection.description) }
+                logger.error(
+                    "rejected record",
+                    metadata: [
+                        "stream": "\(rejection.stream)", "key": "\(rejection.key)", "field": "\(rejection.field)",
+                        "problem": "\(rejection.problem)",
+                    ])
+            }
+            if buffered >= batchSize { try await flush() }
+        case .state(let value):
+            pendingState = value
+        case .activateVersion:
+            break  // Full-table replication is not used; versions are recorded in _sdc_table_version.
+        }
+    }
+
+    /// Loads what is buffered and stores the last STATE with it.
+    public func flush(isolation: isolated (any Actor)? = #isolation) async throws {
+        guard buffered > 0 || pendingState != nil else { return }
+        let batches = buffers.compactMap { stream, records in layouts[stream].map { ($0, records) } }
+        let state = pendingState
+        let stateJSON = try state.map { try PostgresJSON(encoding: $0) }
+        let stateKey = self.stateKey
+        let loader = self.loader
+        do {
+            let upserted = try await database.transaction { connection in
+                var upserted = 0
+                for (layout, records) in batches {
+                    try loader.prepare(layout, on: connection)
+                    upserted += try loader.load(records, layout: layout, on: connection)
+                }
+                if let stateJSON {
+                    try connection.query(
+                        """
+                        INSERT INTO singer_state (tap, state, updated_at) VALUES (\(stateKey), \(stateJSON)::jsonb, now())
+                        ON CONFLICT (tap) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+                        """)
+                }
+                return upserted
+            }
+            summary.upserted += upserted
+        } catch {
+            loader.reset()
+            throw error
+        }
+        if buffered > 0 { summary.batches += 1 }
+        buffers.removeAll(keepingCapacity: true)
+        buffered = 0
+        pendingState = nil
+        if let state { committedState?(state) }
+    }
+
+    /// `_sdc_sequence`: nanoseconds since 1970, strictly increasing within the process.
+    private func nextSequence() -> Int64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000
+        lastSequence = max(now, lastSequence + 1)
+        return lastSequence
+    }
+
+    /// `_sdc_received_at`, formatted at most once a millisecond.
+    private func receivedAt() -> String? {
+        let now = Date().timeIntervalSince1970
+        if now - receivedSecond >= 0.001 {
+            receivedSecond = now
+            receivedText = Date(timeIntervalSince1970: now).postgresText
+        }
+        return receivedText
+    }
+}
