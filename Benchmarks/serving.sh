@@ -22,20 +22,7 @@ swift build -c release --product trainer >&2
 swift build -c release --product bare-route >&2
 bin=$(swift build -c release --show-bin-path)
 
-work=$(mktemp -d /tmp/conveyor-serving-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-pgdata=$work/pg
-as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [[ -f "$pgdata/postmaster.pid" ]] && as_pg "$pg_bin/pg_ctl" stop -D "$pgdata" -m fast >/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-wait_http() { for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+source Benchmarks/lib/common.sh
 
 echo "== training Conveyor's forest (trainer train)" >&2
 repo=$work/repo
@@ -55,14 +42,8 @@ artifact_path=$(echo "$artifact_line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1
 artifact_sha=$(echo "$artifact_line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
 relative=${artifact_path#"$work/artifacts/"}
 
-echo "== PostgreSQL" >&2
-mkdir -p "$pgdata"
-[[ $(id -u) == 0 ]] && chown postgres "$pgdata"
-as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg "$pg_bin/pg_ctl" start -w -D "$pgdata" -l "$pgdata/server.log" \
-  -o "-p $pg_port -k $pgdata -c listen_addresses=127.0.0.1" >/dev/null
-db="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+start_postgres
+db=$pg_url
 
 echo "== serving" >&2
 DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=5090 LOG_LEVEL=warning PREDICTION_SPILL_DIR=$work/spill \

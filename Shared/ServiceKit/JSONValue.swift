@@ -39,9 +39,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    /// Decodes JSON bytes, with a message that says where parsing failed.
+    /// Parses JSON bytes strictly (RFC 8259); the error says where parsing failed.
     public static func parse(_ bytes: some Sequence<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let parsed = try bytes.withContiguousStorageIfAvailable({ try JSONParser.parse($0) }) { return parsed }
+        return try Array(bytes).withUnsafeBufferPointer { try JSONParser.parse($0) }
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -221,4 +221,26 @@ struct VCSSyncTests {
         }
         await vcs.stop()
     }
+
+    @Test("SYNC_INTERVAL syncs on its own, without /checkout or webhooks")
+    func periodicSync() async throws {
+        let vcs = try await VCSFixture(settings: ["SYNC_INTERVAL": "300ms"])
+        do {
+            _ = try await eventually(timeout: 20, "the periodic sync to store the repository's PR") {
+                try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests") == 1 ? true : nil
+            }
+            try await vcs.call(
+                "PUT", "\(vcs.sandboxURL)/_sandbox/pulls/90",
+                #"{"id": 9090, "number": 90, "title": "later", "updated_at": "2031-01-01T00:00:00Z"}"#)
+            let stored = try await eventually(timeout: 20, "the periodic sync to store the new PR") {
+                let count = try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests")
+                return count == 2 ? count : nil
+            }
+            #expect(stored == 2)
+            #expect(try await vcs.storedState() != nil)
+        } catch {
+            Issue.record("\(error)\n\(vcs.logs())")
+        }
+        await vcs.stop()
+    }
 }

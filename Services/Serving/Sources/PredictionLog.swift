@@ -68,7 +68,11 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
             group.addTask { await self.replayLoop() }
             // On shutdown stop waiting for signals, then flush what is left.
             await withGracefulShutdownHandler {
-                for await _ in signals { await drain() }
+                for await _ in signals {
+                    // Let a batch gather: under load, one COPY per wake-up was one per request.
+                    try? await Task.sleep(for: .milliseconds(50))
+                    await drain()
+                }
             } onGracefulShutdown: { [signal] in
                 signal.finish()
             }

@@ -113,7 +113,8 @@ final class PredictionScorer: Sendable {
     }
 
     private static func json(_ outputs: [PredictedValue]) -> String {
-        (try? JSONEncoder().encode(outputs)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        if outputs.count == 1, case .value(let value) = outputs[0].output { return "[\(JSONText.number(value))]" }
+        return (try? JSONEncoder().encode(outputs)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     /// jsonb cannot hold U+0000: a `\u0000` escape would make Postgres refuse the whole batch.

@@ -1,0 +1,36 @@
+# Shared by the benchmark scripts: a throwaway PostgreSQL server, process
+# cleanup and HTTP waits. Source it after `set -euo pipefail`; it sets `work`
+# (a temp directory removed on exit) and `pids` (killed on exit).
+work=$(mktemp -d /tmp/conveyor-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+pgdata=$work/pg
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+bench_cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -f "$pgdata/postmaster.pid" ]] && as_pg "$pg_bin/pg_ctl" stop -D "$pgdata" -m fast >/dev/null || true
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+wait_http() { for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts PostgreSQL in $work/pg; sets pg_port and pg_url (the postgres database).
+start_postgres() {
+  echo "== PostgreSQL" >&2
+  mkdir -p "$pgdata"
+  if [[ $(id -u) == 0 ]]; then chown postgres "$pgdata"; fi
+  as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  pg_port=$(free_port)
+  as_pg "$pg_bin/pg_ctl" start -w -D "$pgdata" -l "$pgdata/server.log" \
+    -o "-p $pg_port -k $pgdata -c listen_addresses=127.0.0.1" >/dev/null
+  pg_url="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+}
+
+# Creates database $1 and prints its URL.
+create_database() {
+  psql -q "$pg_url" -c "CREATE DATABASE $1" >/dev/null
+  echo "postgresql://postgres@127.0.0.1:$pg_port/$1"
+}
