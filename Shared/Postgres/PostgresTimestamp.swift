@@ -14,11 +14,30 @@ enum PostgresTimestamp {
         var time = time_t(whole)
         var parts = tm()
         gmtime_r(&time, &parts)
-        let fraction = String(micros).leftPadded(to: 6)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%@Z",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
+        // Digits written by hand: String(format:) was 5% of a prediction's CPU (perf, serving under wrk).
+        var bytes = [UInt8](repeating: 0, count: 27)
+        func put(_ value: Int, _ start: Int, _ width: Int) {
+            var value = value
+            for offset in stride(from: start + width - 1, through: start, by: -1) {
+                bytes[offset] = UInt8(48 + value % 10)
+                value /= 10
+            }
+        }
+        put(Int(parts.tm_year) + 1900, 0, 4)
+        bytes[4] = 45
+        put(Int(parts.tm_mon) + 1, 5, 2)
+        bytes[7] = 45
+        put(Int(parts.tm_mday), 8, 2)
+        bytes[10] = 84
+        put(Int(parts.tm_hour), 11, 2)
+        bytes[13] = 58
+        put(Int(parts.tm_min), 14, 2)
+        bytes[16] = 58
+        put(Int(parts.tm_sec), 17, 2)
+        bytes[19] = 46
+        put(micros, 20, 6)
+        bytes[26] = 90
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z|±HH[:MM]]`.
@@ -69,11 +88,5 @@ enum PostgresTimestamp {
         parts.tm_sec = Int32(second)
         let epoch = timegm(&parts)
         return Date(timeIntervalSince1970: Double(epoch - offsetSeconds) + fraction)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

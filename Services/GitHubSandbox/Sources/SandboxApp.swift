@@ -65,15 +65,15 @@ public enum SandboxApp {
             let page = max(1, Int(query["page"].map(String.init) ?? "") ?? 1)
             let descending = (query["direction"].map(String.init) ?? "desc") == "desc"
             let sortKey = (query["sort"].map(String.init) ?? "created") == "updated" ? "updated_at" : "created_at"
-            var all = try await pulls.list().map { try JSONValue.parse(JSONSerialization.data(withJSONObject: $0)) }
-            all += extra.all.values
-            all.sort {
-                ($0[sortKey]?.stringValue ?? "", $0["number"]?.doubleValue ?? 0)
-                    < ($1[sortKey]?.stringValue ?? "", $1["number"]?.doubleValue ?? 0)
-            }
-            if descending { all.reverse() }
+            let all =
+                try await pulls.list().map { try JSONValue.parse(JSONSerialization.data(withJSONObject: $0)) }
+                + extra.all.values
+            // Sort keys are read once per pull request, not once per comparison.
+            var keyed = all.map { ($0[sortKey]?.stringValue ?? "", $0["number"]?.doubleValue ?? 0, $0) }
+            keyed.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            if descending { keyed.reverse() }
             let lastPage = max(1, (all.count + perPage - 1) / perPage)
-            let slice = Array(all.dropFirst((page - 1) * perPage).prefix(perPage))
+            let slice = keyed.dropFirst((page - 1) * perPage).prefix(perPage).map(\.2)
             var body = try encoder.encode(slice)
             let etag = "W/\"" + SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined() + "\""
             var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]

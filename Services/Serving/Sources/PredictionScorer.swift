@@ -117,8 +117,19 @@ final class PredictionScorer: Sendable {
         return (try? JSONEncoder().encode(outputs)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
+    /// Whether the text holds `u0000` (a byte scan; Foundation's `contains` showed in profiles).
+    private static func containsNULEscape(_ text: String) -> Bool {
+        let pattern = Array("u0000".utf8)
+        var matched = 0
+        for byte in text.utf8 {
+            matched = byte == pattern[matched] ? matched + 1 : (byte == pattern[0] ? 1 : 0)
+            if matched == pattern.count { return true }
+        }
+        return false
+    }
+
     /// jsonb cannot hold U+0000: a `\u0000` escape would make Postgres refuse the whole batch.
     private static func storable(_ json: String) -> String {
-        json.contains("u0000") ? json.replacingOccurrences(of: "\\u0000", with: "\\ufffd") : json
+        containsNULEscape(json) ? json.replacingOccurrences(of: "\\u0000", with: "\\ufffd") : json
     }
 }
