@@ -127,5 +127,10 @@ public enum Schema {
             sql: """
                 CREATE UNIQUE INDEX prediction_log_request ON prediction_log (request_id);
                 """),
+        Migration(
+            version: 7, name: "prediction log inputs and outputs as json (validated text, no jsonb conversion per row)",
+            sql: """
+                ALTER TABLE prediction_log ALTER COLUMN inputs TYPE json, ALTER COLUMN outputs TYPE json;
+                """),
     ]
 }
