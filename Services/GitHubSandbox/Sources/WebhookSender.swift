@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPClient
 import ServiceKit
@@ -19,18 +18,11 @@ public enum WebhookSender {
             options: [.sortedKeys])
     }
 
-    /// `sha256=` and the hex HMAC of `body`.
-    public static func signature(_ body: Data, secret: String) -> String {
-        "sha256="
-            + HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-            .map { String(format: "%02x", $0) }.joined()
-    }
-
     /// POSTs the delivery and returns the response.
     public static func send(
         url: String, event: String, body: Data, secret: String, delivery: String, wrongSignature: Bool
     ) async throws -> HTTPClientResponse {
-        let signed = signature(body, secret: wrongSignature ? secret + "-wrong" : secret)
+        let signed = WebhookSignature(secret: wrongSignature ? secret + "-wrong" : secret).header(for: body)
         let client = CurlHTTPClient(concurrency: 1)
         defer { Task { await client.shutdown() } }
         return try await client.send(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import Postgres
 import ServiceKit
 
 /// A Singer tap for GitHub pull requests: lists `state=all` newest update
@@ -43,7 +44,7 @@ public struct GitHubPullRequestTap: Sendable {
         state: JSONValue?, isolation: isolated (any Actor)? = #isolation, emit: (SingerMessage) async throws -> Void
     ) async throws -> Summary {
         let (since, etag) = bookmark(in: state)
-        let sinceDate = since.flatMap(Self.parseDate)
+        let sinceDate = since.flatMap(Date.init(postgresText:))
         var summary = Summary()
         var newest = sinceDate
         var newestText = since
@@ -70,7 +71,7 @@ public struct GitHubPullRequestTap: Sendable {
             var reachedBookmark = false
             for item in items {
                 let updatedText = item["updated_at"]?.stringValue
-                let updated = updatedText.flatMap(Self.parseDate)
+                let updated = updatedText.flatMap(Date.init(postgresText:))
                 if let sinceDate, let updated, updated < sinceDate {
                     reachedBookmark = true
                     continue
@@ -117,12 +118,5 @@ public struct GitHubPullRequestTap: Sendable {
             "GitHub rate limit exhausted; waiting for the reset before the next page",
             metadata: ["wait_s": "\(String(format: "%.1f", wait))"])
         try await Task.sleep(for: .seconds(wait))
-    }
-
-    static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 }

@@ -58,7 +58,7 @@ struct WebhookRoute: Sendable {
         }
         let layout = PullRequestsStream.layout
         let staged: StagedRecord
-        let sequence = Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000
+        let sequence = SingerTarget.sequenceNow()
         do {
             let flat = try layout.flatten(PullRequestsStream.transform(pull), sequence: sequence)
             staged = StagedRecord(flat: flat, receivedAt: Date().postgresText, sequence: sequence, tableVersion: nil)

@@ -71,9 +71,7 @@ final class ServingFixture: Sendable {
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill").path,
             ].merging(settings) { $1 }, logDirectory: directory, logName: name)
         let url = "http://127.0.0.1:\(port)"
-        _ = try await eventually(timeout: 60, "\(name) to be live") {
-            try await http.send(HTTPClientRequest(url: "\(url)/health/live", timeout: 2)).status == 200 ? true : nil
-        }
+        try await http.waitUntilLive(url)
         return (process, url)
     }
 
@@ -89,19 +87,13 @@ final class ServingFixture: Sendable {
         _ method: String, _ url: String, body: String? = nil, contentType: String = "application/json",
         headers: [(name: String, value: String)] = []
     ) async throws -> HTTPClientResponse {
-        try await http.send(
-            HTTPClientRequest(
-                method: method, url: url,
-                headers: (body == nil ? [] : [("Content-Type", contentType)]) + headers,
-                body: body.map { Array($0.utf8) } ?? (method == "POST" ? [] : nil), timeout: 30))
+        try await http.request(method, url, body: body, contentType: contentType, headers: headers)
     }
 
-    /// `request` with the body parsed as JSON (null when it is not JSON).
     func json(
         _ method: String, _ url: String, body: String? = nil, headers: [(name: String, value: String)] = []
     ) async throws -> (Int, JSONValue) {
-        let response = try await request(method, url, body: body, headers: headers)
-        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+        try await http.json(method, url, body: body, headers: headers)
     }
 
     func shutdown() async {

@@ -65,9 +65,7 @@ final class Trio: Sendable {
         trainerURL = "http://127.0.0.1:\(ports[2])"
         servingURL = "http://127.0.0.1:\(ports[3])"
         for url in ["http://127.0.0.1:\(ports[0])", vcsURL, trainerURL, servingURL] {
-            _ = try await eventually(timeout: 60, "\(url)/health/live") {
-                try await http.send(HTTPClientRequest(url: "\(url)/health/live", timeout: 2)).status == 200 ? true : nil
-            }
+            try await http.waitUntilLive(url)
         }
     }
 
@@ -133,21 +131,14 @@ final class Trio: Sendable {
     }
 
     func get(_ url: String, headers: [(name: String, value: String)] = []) async throws -> (Int, JSONValue) {
-        let response = try await http.send(HTTPClientRequest(url: url, headers: headers, timeout: 30))
-        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+        try await http.json("GET", url, headers: headers)
     }
 
     func post(
         _ url: String, body: String, contentType: String = "application/json",
         headers: [(name: String, value: String)] = []
-    )
-        async throws -> (Int, JSONValue)
-    {
-        let response = try await http.send(
-            HTTPClientRequest(
-                method: "POST", url: url, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8),
-                timeout: 30))
-        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+    ) async throws -> (Int, JSONValue) {
+        try await http.json("POST", url, body: body, contentType: contentType, headers: headers)
     }
 
     /// Waits until serving's `GET /` shows the model of pull request `number`.

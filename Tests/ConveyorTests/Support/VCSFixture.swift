@@ -40,10 +40,7 @@ final class VCSFixture: Sendable {
             "vcs", environment: environment.merging(["PORT": "\(ports[1])"]) { $1 }, logDirectory: directory)
         for url in [sandboxURL, vcsURL] {
             do {
-                _ = try await eventually(timeout: 60, "\(url) to be live") {
-                    try await http.send(HTTPClientRequest(url: "\(url)/health/live", timeout: 2)).status == 200
-                        ? true : nil
-                }
+                try await http.waitUntilLive(url)
             } catch {
                 throw HarnessError("\(error)\n\(sandbox.logTail())\n\(vcs.logTail())")
             }
@@ -53,11 +50,7 @@ final class VCSFixture: Sendable {
     /// Sends a request with an optional JSON body; returns the status and the body as JSON.
     @discardableResult
     func call(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, JSONValue) {
-        let response = try await http.send(
-            HTTPClientRequest(
-                method: method, url: url, headers: body == nil ? [] : [("Content-Type", "application/json")],
-                body: body.map { Array($0.utf8) }, timeout: 60))
-        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+        try await http.json(method, url, body: body)
     }
 
     /// `GET /checkout`: the sync summary (or error body) and status.

@@ -11,12 +11,6 @@ public struct TargetSummary: Codable, Sendable, Equatable {
     /// The first rejections, each naming stream, record key and field.
     public var rejections: [String] = []
     public var batches = 0
-    /// Records received per stream (merged PRs are spotted from these).
-    public var streams: [String: Int] = [:]
-
-    enum CodingKeys: String, CodingKey {
-        case records, upserted, rejected, rejections, batches, streams
-    }
 }
 
 /// A Singer target writing to Postgres (the layout of the target-postgres
@@ -33,8 +27,6 @@ public final class SingerTarget {
     /// Called with each STATE value once it is committed (`vcs target` echoes it).
     var committedState: ((JSONValue) -> Void)?
     public private(set) var summary = TargetSummary()
-    /// Called with each record of `stream` that is loaded (before the merge).
-    var observe: ((String, JSONValue) -> Void)?
 
     private var layouts: [String: SingerTableLayout] = [:]
     private var buffers: [String: [StagedRecord]] = [:]
@@ -67,11 +59,9 @@ public final class SingerTarget {
                 throw SingerMessage.ParseError(line: 0, problem: "RECORD for stream \"\(stream)\" before its SCHEMA")
             }
             summary.records += 1
-            summary.streams[stream, default: 0] += 1
             do {
                 let sequence = nextSequence()
                 let flat = try layout.flatten(record, sequence: sequence)
-                observe?(stream, record)
                 buffers[stream, default: []].append(
                     StagedRecord(flat: flat, receivedAt: receivedAt(), sequence: sequence, tableVersion: version))
                 buffered += 1
@@ -131,10 +121,12 @@ public final class SingerTarget {
 
     /// `_sdc_sequence`: nanoseconds since 1970, strictly increasing within the process.
     private func nextSequence() -> Int64 {
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000
-        lastSequence = max(now, lastSequence + 1)
+        lastSequence = max(Self.sequenceNow(), lastSequence + 1)
         return lastSequence
     }
+
+    /// The time-based `_sdc_sequence` of a record received now (microsecond resolution, in nanoseconds).
+    static func sequenceNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000 }
 
     /// `_sdc_received_at`, formatted at most once a millisecond.
     private func receivedAt() -> String? {
