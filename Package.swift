@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C shims: headers only, nothing outside Postgres/HTTPClient imports them.
@@ -34,19 +35,27 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Shared libraries, one folder per concern.
+        .target(name: "JSON", path: "Shared/JSON"),
+        .target(
+            name: "Subprocess",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")],
+            path: "Shared/Subprocess"),
         .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/Postgres"),
         .target(
             name: "HTTPClient",
             dependencies: [
                 "CCurl",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/HTTPClient"),
         .target(
@@ -63,8 +72,9 @@ let package = Package(
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Postgres", "Migrations",
+                "JSON", "Postgres", "Migrations",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -77,7 +87,7 @@ let package = Package(
         .target(
             name: "VCSService",
             dependencies: [
-                "ServiceKit", "Postgres", "HTTPClient", "Migrations",
+                "JSON", "ServiceKit", "Postgres", "HTTPClient", "Migrations",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -91,7 +101,7 @@ let package = Package(
         .target(
             name: "TrainerService",
             dependencies: [
-                "ServiceKit", "Postgres", "Learning", "Migrations", "HTTPClient",
+                "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Services/Trainer/Sources"),
@@ -105,7 +115,7 @@ let package = Package(
         .target(
             name: "ServingService",
             dependencies: [
-                "ServiceKit", "Postgres", "Learning", "Migrations",
+                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Services/Serving/Sources"),
@@ -118,7 +128,7 @@ let package = Package(
         .target(
             name: "SandboxService",
             dependencies: [
-                "ServiceKit", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
+                "JSON", "ServiceKit", "Subprocess", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/GitHubSandbox/Sources"),
@@ -139,14 +149,24 @@ let package = Package(
             path: "Benchmarks/BareRoute"),
 
         .testTarget(
-            name: "ConveyorTests",
+            name: "UnitTests",
             dependencies: [
-                "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit",
+                "JSON", "Learning", "ServiceKit", "HTTPClient", "VCSService", "TrainerService", "ServingService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/UnitTests"),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            path: "Tests/ConveyorTests"),
+            path: "Tests/IntegrationTests"),
     ]
 )

@@ -1,11 +1,14 @@
 import CCurl
 import Foundation
+import HTTPTypes
 import NIOPosix
+import ServiceLifecycle
 
 /// The project's only way to talk HTTP to the outside: libcurl, with TLS
 /// verification on, bounded redirects and typed errors. Transfers block, so
-/// they run on the client's own thread pool, never on an event loop.
-public final class CurlHTTPClient: Sendable {
+/// they run on the client's own thread pool, never on an event loop. As a
+/// `Service` in a service group it shuts its pool down on graceful shutdown.
+public final class CurlHTTPClient: Service, Sendable {
     private let threads: NIOThreadPool
 
     /// Creates a client whose transfers run on `concurrency` threads.
@@ -16,13 +19,19 @@ public final class CurlHTTPClient: Sendable {
     }
 
     /// Sends the request and returns the final response, whatever its status.
-    public func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+    public func send(_ request: CurlRequest) async throws -> CurlResponse {
         try await run { try CurlTransfer.perform(request) }
     }
 
     /// Runs a blocking libcurl job on the client's threads.
     func run<T: Sendable>(_ job: @escaping @Sendable () throws -> T) async throws -> T {
         try await threads.runIfActive(job)
+    }
+
+    /// Waits for graceful shutdown (or cancellation), then shuts the client down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Stops the thread pool after in-flight transfers finish.
@@ -41,12 +50,12 @@ public enum CurlTransfer {
     /// Collects the body and the final response's headers from callbacks.
     final class Accumulator {
         var body: [UInt8] = []
-        var headers: [(name: String, value: String)] = []
+        var headers = HTTPFields()
     }
 
-    static func perform(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
+    static func perform(_ request: CurlRequest) throws -> CurlResponse {
         guard let handle = curl_easy_init() else {
-            throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed")
+            throw CurlError.transfer(code: -1, message: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
         let accumulator = Accumulator()
@@ -55,10 +64,10 @@ public enum CurlTransfer {
 
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
-        for header in request.headers {
-            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        for field in request.headers {
+            headerList = curl_slist_append(headerList, "\(field.name.rawName): \(field.value)")
         }
-        if request.body != nil, !request.headers.contains(where: { $0.name.lowercased() == "expect" }) {
+        if request.body != nil, request.headers[.expect] == nil {
             headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
         }
 
@@ -68,8 +77,8 @@ public enum CurlTransfer {
         _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
-        _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 10) * 1000))
+        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout.inMilliseconds))
+        _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, .seconds(10)).inMilliseconds))
         _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.maxRedirects > 0 ? 1 : 0)
         _ = ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, request.maxRedirects)
         _ = ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
@@ -79,7 +88,7 @@ public enum CurlTransfer {
         _ = ccurl_setopt_header(handle, writeHeader)
         _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
 
-        let method = request.method.uppercased()
+        let method = request.method.rawValue
         switch method {
         case "GET": _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         case "HEAD": _ = ccurl_setopt_long(handle, CURLOPT_NOBODY, 1)
@@ -106,10 +115,11 @@ public enum CurlTransfer {
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPClientResponse(status: status, headers: accumulator.headers, body: accumulator.body)
+        return CurlResponse(
+            status: HTTPResponse.Status(code: status), headers: accumulator.headers, body: accumulator.body)
     }
 
-    private static func error(for code: CURLcode, message: String) -> HTTPClientError {
+    private static func error(for code: CURLcode, message: String) -> CurlError {
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
             CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
@@ -155,11 +165,19 @@ private func writeHeader(
         String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
     }.trimmingCharacters(in: .whitespacesAndNewlines)
     if line.hasPrefix("HTTP/") {
-        accumulator.headers = []  // a new response (redirect or 100-continue) starts
+        accumulator.headers = [:]  // a new response (redirect or 100-continue) starts
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
         let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        accumulator.headers.append((name, value))
+        if let fieldName = HTTPField.Name(name) { accumulator.headers.append(HTTPField(name: fieldName, value: value)) }
     }
     return length
+}
+
+extension Duration {
+    /// Whole milliseconds, for libcurl's `_MS` options.
+    var inMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }

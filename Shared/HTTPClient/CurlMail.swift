@@ -32,7 +32,7 @@ public struct MailMessage: Sendable {
 extension CurlHTTPClient {
     /// Sends `message` through the SMTP server at `url` (`smtp://host:port` or
     /// `smtps://…`; credentials may be in the URL). STARTTLS is used when offered.
-    public func sendMail(_ message: MailMessage, url: String, timeout: Double = 30) async throws {
+    public func sendMail(_ message: MailMessage, url: String, timeout: Duration = .seconds(30)) async throws {
         try await run { try CurlMailTransfer.perform(message, url: url, timeout: timeout) }
     }
 }
@@ -46,9 +46,9 @@ enum CurlMailTransfer {
         init(_ bytes: [UInt8]) { self.bytes = bytes }
     }
 
-    static func perform(_ message: MailMessage, url: String, timeout: Double) throws {
+    static func perform(_ message: MailMessage, url: String, timeout: Duration) throws {
         guard let handle = curl_easy_init() else {
-            throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed")
+            throw CurlError.transfer(code: -1, message: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
         let upload = Unmanaged.passRetained(Upload(message.rfc5322))
@@ -61,7 +61,7 @@ enum CurlMailTransfer {
         _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
         _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
-        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
+        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout.inMilliseconds))
         _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(message.from)>")
         _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
         _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
@@ -70,7 +70,7 @@ enum CurlMailTransfer {
         let code = curl_easy_perform(handle)
         guard code == CURLE_OK else {
             let message = String(cString: curl_easy_strerror(code))
-            throw HTTPClientError.transfer(
+            throw CurlError.transfer(
                 code: Int(code.rawValue), message: "SMTP \(CurlTransfer.redacted(url)): \(message)")
         }
     }

@@ -1,30 +1,50 @@
 import Logging
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// A small pool of libpq connections whose blocking calls run on a dedicated
 /// thread pool, so callers can `await` them from any task (including request
-/// handlers) without ever blocking an event loop.
-public final class PostgresClient: Sendable {
+/// handlers) without ever blocking an event loop, and one shared `LISTEN`
+/// connection. Like postgres-nio's client it is a `Service`: put it first in
+/// a `ServiceGroup` and its `run()` closes everything on graceful shutdown,
+/// after the services that use it have stopped.
+public final class PostgresClient: Service, Sendable {
     /// The connection string, as given (may contain a password: never log it).
     let url: String
     private let maxConnections: Int
     private let threads: NIOThreadPool
     private let state = Mutex(PoolState())
+    private let listener: PostgresListener
 
     private struct PoolState {
         var idle: [PostgresConnection] = []
         var open = 0
-        var waiters: [CheckedContinuation<PostgresConnection?, Error>] = []
+        var waiters: [(id: Int, continuation: CheckedContinuation<PostgresConnection?, Error>)] = []
+        var nextWaiter = 0
         var isShutdown = false
     }
 
     /// Creates a pool; connections open lazily on first use.
-    public init(url: String, maxConnections: Int = 4) {
+    public init(url: String, maxConnections: Int = 4, logger: Logger = Logger(label: "postgres")) {
         self.url = url
         self.maxConnections = max(1, maxConnections)
         self.threads = NIOThreadPool(numberOfThreads: self.maxConnections)
+        self.listener = PostgresListener(url: url, logger: logger)
         threads.start()
+    }
+
+    /// Waits for graceful shutdown (or cancellation), then shuts the client down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Notifications on `channel` from the client's one shared `LISTEN`
+    /// connection, which reconnects by itself; after each (re)connection a
+    /// `.connected` event says notifications may have been missed.
+    public func listen(_ channel: String) -> AsyncStream<PostgresListener.Event> {
+        listener.subscribe(channel)
     }
 
     /// Runs `body` with a connection of its own on the pool's threads.
@@ -62,7 +82,7 @@ public final class PostgresClient: Sendable {
         try await withConnection { try $0.notify(channel, payload: payload) }
     }
 
-    /// Closes idle connections and fails waiters; in-flight calls finish first.
+    /// Closes idle connections, the listener and fails waiters; in-flight calls finish first.
     public func shutdown() async {
         let (idle, waiters) = state.withLock { state in
             state.isShutdown = true
@@ -73,7 +93,8 @@ public final class PostgresClient: Sendable {
             return (state.idle, state.waiters)
         }
         for connection in idle { connection.close() }
-        for waiter in waiters { waiter.resume(throwing: PostgresError.shutdown) }
+        for waiter in waiters { waiter.continuation.resume(throwing: PostgresError.shutdown) }
+        await listener.stop()
         try? await threads.shutdownGracefully()
     }
 
@@ -87,31 +108,55 @@ public final class PostgresClient: Sendable {
     }
 
     private func acquire() async throws -> PostgresConnection {
-        let decision: Checkout = state.withLock { state in
-            if state.isShutdown { return .shutdown }
-            if let connection = state.idle.popLast() { return .reuse(connection) }
-            if state.open < maxConnections {
-                state.open += 1
-                return .create
-            }
-            return .wait
-        }
-        switch decision {
-        case .reuse(let connection): return connection
-        case .create: return try await openConnection()
-        case .shutdown: throw PostgresError.shutdown
-        case .wait:
-            let handedOver = try await withCheckedThrowingContinuation { continuation in
-                let shutDown = state.withLock { state in
-                    if state.isShutdown { return true }
-                    state.waiters.append(continuation)
-                    return false
+        while true {
+            try Task.checkCancellation()
+            let decision: Checkout = state.withLock { state in
+                if state.isShutdown { return .shutdown }
+                if let connection = state.idle.popLast() { return .reuse(connection) }
+                if state.open < maxConnections {
+                    state.open += 1
+                    return .create
                 }
-                if shutDown { continuation.resume(throwing: PostgresError.shutdown) }
+                return .wait
             }
-            // nil means a slot was freed by a broken connection: open a new one.
-            if let handedOver { return handedOver }
-            return try await openConnection()
+            switch decision {
+            case .reuse(let connection):
+                // A server restart leaves idle connections dead: drop them here
+                // rather than fail the caller's statement.
+                if connection.isUsableWhenIdle { return connection }
+                connection.close()
+                freeSlot()
+            case .create: return try await openConnection()
+            case .shutdown: throw PostgresError.shutdown
+            case .wait:
+                // nil means a slot was freed by a broken connection: open a new one.
+                if let handedOver = try await waitForConnection() { return handedOver }
+                return try await openConnection()
+            }
+        }
+    }
+
+    /// Waits for a released connection; cancelling the task stops the wait.
+    private func waitForConnection() async throws -> PostgresConnection? {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let failure: Error? = state.withLock { state in
+                    if state.isShutdown { return PostgresError.shutdown }
+                    if Task.isCancelled { return CancellationError() }
+                    state.waiters.append((id, continuation))
+                    return nil
+                }
+                if let failure { continuation.resume(throwing: failure) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
@@ -136,7 +181,7 @@ public final class PostgresClient: Sendable {
                 state.open -= 1
                 return nil
             }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.idle.append(connection)
             return nil
         }
@@ -149,7 +194,7 @@ public final class PostgresClient: Sendable {
 
     private func freeSlot() {
         let waiter: CheckedContinuation<PostgresConnection?, Error>? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.open -= 1
             return nil
         }

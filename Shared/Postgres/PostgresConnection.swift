@@ -41,6 +41,16 @@ public final class PostgresConnection: @unchecked Sendable {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Whether an idle connection is still usable, checked without a round
+    /// trip: nothing should arrive on an idle pooled connection, so a readable
+    /// socket means end-of-file or the server's termination message (the
+    /// server restarted or killed the backend) and the connection is dropped.
+    public var isUsableWhenIdle: Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
+    }
+
     /// The socket descriptor, for waiting on notifications.
     var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
 

@@ -18,7 +18,7 @@ public enum DatabaseStartup {
                 try await Migrator().migrate(client, logger: logger)
                 return client
             } catch let error as PostgresError {
-                guard case .connection = error, Date() < deadline else {
+                guard error.code == .connection, Date() < deadline else {
                     await client.shutdown()
                     throw error
                 }

@@ -49,15 +49,37 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
-    /// A duration in seconds (`15`, `2.5`, `15s`, `500ms`, `1m`), or `defaultValue`.
-    public func seconds(_ name: String, default defaultValue: Double) throws -> Double {
+    /// A duration (`15`, `2.5`, `15s`, `500ms`, `1m`, `1h`; a bare number is
+    /// seconds), or `defaultValue` when unset. Below `minimum` (zero and
+    /// negative durations included) is an error naming the variable: a zero
+    /// poll interval or lease would make its loop spin.
+    public func duration(_ name: String, default defaultValue: Duration, minimum: Duration = .milliseconds(1))
+        throws -> Duration
+    {
         guard let text = string(name) else { return defaultValue }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let number = Double(text.dropLast(suffix.count)), number >= 0 { return number * scale }
+        guard let value = Self.parseDuration(text) else {
+            throw ConfigurationError(variable: name, problem: "\"\(text)\" is not a duration (e.g. 15, 15s, 500ms)")
         }
-        if let number = Double(text), number >= 0 { return number }
-        throw ConfigurationError(variable: name, problem: "\"\(text)\" is not a duration (e.g. 15, 15s, 500ms)")
+        guard value >= minimum else {
+            throw ConfigurationError(variable: name, problem: "\"\(text)\" is shorter than the minimum \(minimum)")
+        }
+        return value
+    }
+
+    /// Parses `15`, `2.5`, `15s`, `500ms`, `1m`, `1h` (finite, non-negative).
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = Double(text)
+        var scale = 1.0
+        if number == nil {
+            for (suffix, unitScale) in units where text.hasSuffix(suffix) {
+                number = Double(text.dropLast(suffix.count))
+                scale = unitScale
+                break
+            }
+        }
+        guard let number, number.isFinite, number >= 0, number * scale < 1e9 else { return nil }
+        return .milliseconds(Int64((number * scale * 1000).rounded()))
     }
 
     /// A swift-log level name, default `info`.

@@ -6,13 +6,10 @@ import Postgres
 import Prometheus
 import ServiceLifecycle
 
-/// What a service reports on `/health/ready`: empty means ready, otherwise
-/// the reasons it is not.
-public typealias ReadinessCheck = @Sendable () async -> [String]
-
-/// The scaffolding every Conveyor executable shares: a Hummingbird server with
-/// `/health/live`, `/health/ready` and `/metrics`, JSON errors, request
-/// metrics, and a service group that stops everything cleanly on SIGTERM/SIGINT.
+/// The scaffolding every Conveyor executable shares: logging and metrics
+/// bootstrap, and the Hummingbird application that serves a service's router
+/// alongside its background services, stopping everything cleanly on
+/// SIGTERM/SIGINT (in-flight requests drain first).
 public enum ServiceHost {
     /// The process-wide Prometheus registry behind `/metrics`.
     public static let registry = PrometheusCollectorRegistry()
@@ -21,42 +18,6 @@ public enum ServiceHost {
     public static func bootstrap(logLevel: Logger.Level) {
         LogSetup.bootstrap(level: logLevel)
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-    }
-
-    /// A router with the health, metrics and API-description routes and the
-    /// shared middleware. `routes` describes the service's own routes (it is
-    /// asked per request, so a service can describe what it serves now).
-    public static func makeRouter(
-        title: String, readiness: @escaping ReadinessCheck, routes: @escaping @Sendable () async -> [APIRoute]
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.get("/openapi.json") { _, _ in
-            try JSONResponse.make(OpenAPI.document(title: title, routes: await routes()))
-        }
-        router.get("/docs") { _, _ in
-            let current = await routes()
-            let html = OpenAPI.page(
-                title: title, routes: current, document: OpenAPI.document(title: title, routes: current))
-            return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: html)))
-        }
-        router.add(middleware: MetricsMiddleware())
-        router.get("/health/live") { _, _ in try JSONResponse.make(["status": "live"]) }
-        router.get("/health/ready") { _, _ in
-            let problems = await readiness()
-            return try JSONResponse.make(
-                HealthStatus(status: problems.isEmpty ? "ready" : "not ready", problems: problems),
-                status: problems.isEmpty ? .ok : .serviceUnavailable)
-        }
-        router.get("/metrics") { _, _ in
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-        }
-        return router
     }
 
     /// The readiness problem of a database that does not answer, if any.
@@ -69,30 +30,20 @@ public enum ServiceHost {
         }
     }
 
-    /// Serves `router` on `host:port` alongside `services` until SIGTERM/SIGINT,
-    /// then drains in-flight requests and stops the services in reverse order.
-    public static func run(
-        name: String, host: String = "0.0.0.0", port: Int, router: Router<BasicRequestContext>,
+    /// An application serving `router` on `host:port` with `services` run
+    /// beside the server; services stop in reverse order after the server, so
+    /// list the database client first.
+    public static func application(
+        name: String, host: String = "0.0.0.0", port: Int, router: Router<AppRequestContext>,
         services: [any Service], logger: Logger
-    ) async throws {
-        let app = Application(
+    ) -> some ApplicationProtocol {
+        Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: name),
+            services: services,
             onServerRunning: { channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) } + [.init(service: app)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-        logger.info("stopped")
     }
-}
-
-struct HealthStatus: Encodable {
-    let status: String
-    let problems: [String]
 }

@@ -4,21 +4,20 @@ import ServiceLifecycle
 
 /// The "NOTIFY is the fast path, polling the fallback" loop the services
 /// share: `onWake` runs once at start, after each notification on `channel`,
-/// after each (re)connection of the listener (notifications may have been
-/// missed), and every `pollInterval` seconds; wake-ups that arrive while it
-/// runs collapse into one more run. Returns on graceful shutdown.
+/// after each (re)connection of the client's listener (notifications may have
+/// been missed), and every `pollInterval`; wake-ups that arrive while it runs
+/// collapse into one more run. Returns on graceful shutdown.
 public enum WakeLoop {
     public static func run(
-        databaseURL: String, channel: String, pollInterval: Double, logger: Logger,
+        database: PostgresClient, channel: String, pollInterval: Duration, logger: Logger,
         onWake: @escaping @Sendable () async -> Void
     ) async {
-        let listener = PostgresListener(url: databaseURL, channels: [channel], logger: logger)
+        let events = database.listen(channel)
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        listener.start()
         wake.yield()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await event in listener.events {
+                for await event in events {
                     if case .notification = event {
                         logger.debug("woken by NOTIFY", metadata: ["channel": "\(channel)"])
                     }
@@ -27,7 +26,7 @@ public enum WakeLoop {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(pollInterval))
+                    try? await Task.sleep(for: pollInterval)
                     wake.yield()
                 }
             }
@@ -38,7 +37,6 @@ public enum WakeLoop {
                         await onWake()
                     }
                 }
-                await listener.stop()
                 wake.finish()
             }
             await group.next()

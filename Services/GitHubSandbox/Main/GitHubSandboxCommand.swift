@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import SandboxService
 import ServiceKit
@@ -31,9 +32,10 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
             if let port { configuration.port = port }
             ServiceHost.bootstrap(logLevel: configuration.logLevel)
             let logger = Logger(label: "github-sandbox")
-            try await ServiceHost.run(
+            let app = ServiceHost.application(
                 name: "github-sandbox", host: host, port: configuration.port,
                 router: SandboxApp.makeRouter(configuration: configuration), services: [], logger: logger)
+            try await app.runService()
         }
     }
 
@@ -72,8 +74,8 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
             let response = try await WebhookSender.send(
                 url: url, event: event, body: body, secret: secret, delivery: delivery ?? UUID().uuidString,
                 wrongSignature: wrongSignature)
-            print("\(response.status) \(response.text)")
-            if !(200..<300).contains(response.status) { throw ExitCode(1) }
+            print("\(response.status.code) \(response.text)")
+            if response.status.kind != .successful { throw ExitCode(1) }
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import ServiceKit
+import Subprocess
 
 /// Reads the pull requests of a local git repository: every merge commit on
 /// the first-parent history of the base branch whose subject reads

@@ -1,5 +1,5 @@
 import Foundation
-import ServiceKit
+import JSON
 import Synchronization
 
 /// Pull requests the sandbox serves besides the git repository's merges:

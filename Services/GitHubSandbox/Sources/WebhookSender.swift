@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import HTTPTypes
 import ServiceKit
 
 /// Sends a GitHub-style webhook delivery: `X-GitHub-Event`,
@@ -9,7 +10,7 @@ public enum WebhookSender {
     /// The `pull_request` payload for PR `number` of the repository (closed and merged).
     public static func pullRequestPayload(_ pulls: GitPullRequests, number: Int) async throws -> Data {
         guard let pull = try await pulls.list().first(where: { ($0["number"] as? Int) == number }) else {
-            throw HTTPClientError.decode("pull request #\(number) is not a merge in \(pulls.repositoryPath.path)")
+            throw CurlError.decode("pull request #\(number) is not a merge in \(pulls.repositoryPath.path)")
         }
         var withMerged = pull
         withMerged["merged"] = true
@@ -21,16 +22,16 @@ public enum WebhookSender {
     /// POSTs the delivery and returns the response.
     public static func send(
         url: String, event: String, body: Data, secret: String, delivery: String, wrongSignature: Bool
-    ) async throws -> HTTPClientResponse {
+    ) async throws -> CurlResponse {
         let signed = WebhookSignature(secret: wrongSignature ? secret + "-wrong" : secret).header(for: body)
         let client = CurlHTTPClient(concurrency: 1)
         defer { Task { await client.shutdown() } }
         return try await client.send(
-            HTTPClientRequest(
-                method: "POST", url: url,
+            CurlRequest(
+                method: .post, url: url,
                 headers: [
-                    ("Content-Type", "application/json"), ("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery),
-                    ("X-Hub-Signature-256", signed), ("User-Agent", "GitHub-Hookshot/conveyor-sandbox"),
-                ], body: Array(body), timeout: 15))
+                    .contentType: "application/json", .xGitHubEvent: event, .xGitHubDelivery: delivery,
+                    .xHubSignature256: signed, .userAgent: "GitHub-Hookshot/conveyor-sandbox",
+                ], body: Array(body), timeout: .seconds(15)))
     }
 }

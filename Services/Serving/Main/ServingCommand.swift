@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import ServiceKit
 import ServingService
@@ -24,6 +25,7 @@ struct ServingCommand: AsyncParsableCommand {
         var configuration = try ServingConfiguration.fromEnvironment(env)
         if let port { configuration.port = port }
         ServiceHost.bootstrap(logLevel: configuration.logLevel)
-        try await ServingApp.run(configuration: configuration, logger: Logger(label: "serving"))
+        let app = try await ServingApp.buildApplication(configuration: configuration, logger: Logger(label: "serving"))
+        try await app.runService()
     }
 }

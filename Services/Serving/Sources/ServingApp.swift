@@ -4,22 +4,35 @@ import Logging
 import Postgres
 import ServiceKit
 
-/// Wires the `serving` service: database, model watcher, prediction log, routes.
+/// Builds the `serving` application: database, model watcher, prediction log, routes.
 public enum ServingApp {
-    /// Runs until SIGTERM/SIGINT.
-    public static func run(configuration: ServingConfiguration, logger: Logger) async throws {
+    /// The application, ready to run: connects to Postgres (migrating it) and
+    /// wires the services; `run()` serves until SIGTERM/SIGINT.
+    public static func buildApplication(configuration: ServingConfiguration, logger: Logger) async throws
+        -> some ApplicationProtocol
+    {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
-        let store = ModelStore()
-        let log = try PredictionLog(
-            database: database, spillDirectory: configuration.spillDirectory, logger: logger)
-        let watcher = DeploymentWatcher(
-            database: database, databaseURL: configuration.databaseURL, store: store,
-            artifactsDirectory: configuration.artifactsDirectory, pollInterval: configuration.pollInterval,
-            logger: logger)
-        let router = makeRouter(configuration: configuration, database: database, store: store, log: log)
-        defer { Task { await database.shutdown() } }
-        try await ServiceHost.run(
-            name: "serving", port: configuration.port, router: router, services: [log, watcher], logger: logger)
+        let parts = try Parts(configuration: configuration, database: database, logger: logger)
+        return ServiceHost.application(
+            name: "serving", port: configuration.port, router: parts.router,
+            services: [database, parts.log, parts.watcher], logger: logger)
+    }
+
+    /// What the application is made of, for tests that drive the router in-process.
+    public struct Parts {
+        public let store: ModelStore
+        public let log: PredictionLog
+        public let watcher: DeploymentWatcher
+        public let router: Router<AppRequestContext>
+
+        public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
+            store = ModelStore()
+            log = try PredictionLog(database: database, spillDirectory: configuration.spillDirectory, logger: logger)
+            watcher = DeploymentWatcher(
+                database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
+                pollInterval: configuration.pollInterval, logger: logger)
+            router = ServingApp.makeRouter(configuration: configuration, database: database, store: store, log: log)
+        }
     }
 
     /// All routes. Ready means a model is loaded: predictions do not need
@@ -27,17 +40,16 @@ public enum ServingApp {
     /// replicas out of a load balancer.
     public static func makeRouter(
         configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog
-    ) -> Router<BasicRequestContext> {
-        let router = ServiceHost.makeRouter(
-            title: "Conveyor serving",
-            readiness: { store.model == nil ? ["no model loaded"] : [] },
-            routes: { ServingRoutesDescription.routes(for: store.model) })
+    ) -> Router<AppRequestContext> {
         let scorer = PredictionScorer(
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
-        let predict = PredictRoute(scorer: scorer)
-        router.post("/predict") { request, _ in try await predict.handle(request) }
-        InferenceProtocolRoutes.add(to: router, scorer: scorer)
-        DeploymentRoutes.add(to: router, database: database, store: store, admin: AdminToken(configuration.adminToken))
-        return router
+        return ServiceRouter.build(
+            title: "Conveyor serving",
+            readiness: { store.model == nil ? ["no model loaded"] : [] },
+            controllers: [
+                DeploymentController(database: database, store: store, admin: AdminToken(configuration.adminToken)),
+                PredictController(scorer: scorer),
+                InferenceController(scorer: scorer),
+            ])
     }
 }

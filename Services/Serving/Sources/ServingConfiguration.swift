@@ -9,8 +9,8 @@ public struct ServingConfiguration: Sendable {
     public var artifactsDirectory: URL
     public var port: Int
     public var adminToken: String?
-    /// Fallback poll period for new deployments, in seconds.
-    public var pollInterval: Double
+    /// Fallback poll period for new deployments.
+    public var pollInterval: Duration
     /// Largest accepted request body, in bytes.
     public var maxBodyBytes: Int
     /// Most instances in one batch request.
@@ -25,7 +25,7 @@ public struct ServingConfiguration: Sendable {
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8000, range: 0...65535),
             adminToken: env.string("ADMIN_TOKEN"),
-            pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
+            pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             maxBodyBytes: try env.int("MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20)),
             maxInstances: try env.int("MAX_INSTANCES", default: 1000, range: 1...100_000),
             spillDirectory: URL(

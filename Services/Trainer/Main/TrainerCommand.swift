@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Learning
 import Logging
 import ServiceKit
@@ -31,7 +32,9 @@ struct TrainerCommand: AsyncParsableCommand {
             var configuration = try TrainerConfiguration.fromEnvironment(env)
             if let port { configuration.port = port }
             ServiceHost.bootstrap(logLevel: configuration.logLevel)
-            try await TrainerApp.run(configuration: configuration, logger: Logger(label: "trainer"))
+            let app = try await TrainerApp.buildApplication(
+                configuration: configuration, logger: Logger(label: "trainer"))
+            try await app.runService()
         }
     }
 

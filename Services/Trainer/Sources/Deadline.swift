@@ -1,16 +1,16 @@
 import Synchronization
 
-/// Runs `work` but stops waiting for it after `seconds`, throwing `timeoutError`.
+/// Runs `work` but stops waiting for it after `timeout`, throwing `timeoutError`.
 /// Blocking work cannot be interrupted: it finishes in the background and its
 /// result is dropped, while the caller moves on (the run is recorded as failed).
 func withDeadline<T: Sendable>(
-    seconds: Double, timeoutError: any Error & Sendable, _ work: @escaping @Sendable () async throws -> T
+    _ timeout: Duration, timeoutError: any Error & Sendable, _ work: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let pending = PendingResult<T>()
     return try await withCheckedThrowingContinuation { continuation in
         pending.set(continuation)
         let timer = Task {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: timeout)
             pending.take()?.resume(throwing: timeoutError)
         }
         Task {

@@ -2,6 +2,7 @@ import Foundation
 import Learning
 import Logging
 import NIOPosix
+import ServiceKit
 
 /// Carries one claimed run from checkout to a recorded verdict: deployed,
 /// rejected by a gate, or failed with its reason. Never throws: whatever
@@ -12,7 +13,7 @@ public struct RunExecutor: Sendable {
     let notifier: RunNotifier?
     let artifactsDirectory: URL
     let workDirectory: URL
-    let runTimeout: Double
+    let runTimeout: Duration
     let maxDataBytes: Int
     let logger: Logger
 
@@ -40,7 +41,7 @@ public struct RunExecutor: Sendable {
         var log = ["run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)"]
         let heartbeat = Task { [store, logger] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(store.lease / 3))
+                try? await Task.sleep(for: store.lease / 3)
                 if (try? await store.renewLease(run: run.id)) == false {
                     logger.warning("lost the lease on the run; its result will be discarded")
                     return
@@ -50,14 +51,15 @@ public struct RunExecutor: Sendable {
         defer { heartbeat.cancel() }
         var timings: [String: Double] = [:]
         var outcome: TrainingOutcome?
-        var announcement: (status: String, reason: String?, version: String?)?
+        var announcement: (status: RunOutcome, reason: String?, version: String?)?
         do {
             if run.attempts > Self.maxAttempts {
                 throw TrainingFailure(
                     stage: "claim", reason: "abandoned after \(Self.maxAttempts) trainers lost their lease on it")
             }
-            let timeout = TrainingFailure(stage: "run", reason: "timed out after \(runTimeout) s (RUN_TIMEOUT)")
-            let trained = try await withDeadline(seconds: runTimeout, timeoutError: timeout) {
+            let timeout = TrainingFailure(
+                stage: "run", reason: "timed out after \(String(format: "%g", runTimeout.inSeconds)) s (RUN_TIMEOUT)")
+            let trained = try await withDeadline(runTimeout, timeoutError: timeout) {
                 try await train(run, version: version, suffix: suffix)
             }
             outcome = trained.outcome
@@ -69,11 +71,11 @@ public struct RunExecutor: Sendable {
                 let failed = result.gates.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
                 log.append("rejected: \(failed)")
                 try await store.finish(
-                    run: run.id, status: "rejected", reason: "gate failed: \(failed)", outcome: result,
+                    run: run.id, status: .rejected, reason: "gate failed: \(failed)", outcome: result,
                     timings: timings,
                     log: Self.capped(log))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
-                announcement = ("rejected", "gate failed: \(failed)", nil)
+                announcement = (.rejected, "gate failed: \(failed)", nil)
                 await announce(announcement, run: run)
                 return
             }
@@ -86,7 +88,7 @@ public struct RunExecutor: Sendable {
                 run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
                 artifactSHA256: written.sha256, timings: timings, log: Self.capped(log))
             logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
-            announcement = ("succeeded", nil, version)
+            announcement = (.succeeded, nil, version)
         } catch let lost as LeaseLost {
             logger.warning("result discarded", metadata: ["reason": "\(lost)"])
         } catch {
@@ -95,9 +97,9 @@ public struct RunExecutor: Sendable {
             logger.error("run failed", metadata: ["reason": "\(reason)"])
             do {
                 try await store.finish(
-                    run: run.id, status: "failed", reason: reason, outcome: outcome, timings: timings,
+                    run: run.id, status: .failed, reason: reason, outcome: outcome, timings: timings,
                     log: Self.capped(log))
-                announcement = ("failed", reason, nil)
+                announcement = (.failed, reason, nil)
             } catch {
                 logger.error("could not record the failed run", metadata: ["error": "\(error)"])
             }
@@ -134,7 +136,9 @@ public struct RunExecutor: Sendable {
         return Trained(outcome: outcome, lines: lines, timings: timings)
     }
 
-    private func announce(_ announcement: (status: String, reason: String?, version: String?)?, run: ClaimedRun) async {
+    private func announce(_ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun)
+        async
+    {
         guard let announcement, let notifier else { return }
         await notifier.announce(
             RunAnnouncement(

@@ -5,7 +5,7 @@ import Logging
 /// The end of a run, as announced to people.
 public struct RunAnnouncement: Sendable, Encodable {
     public let run: Int64
-    public let status: String
+    public let status: RunOutcome
     public let prNumber: Int64
     public let prTitle: String?
     public let commit: String
@@ -16,9 +16,9 @@ public struct RunAnnouncement: Sendable, Encodable {
     public var text: String {
         let pr = "PR #\(prNumber)" + (prTitle.map { " \"\($0)\"" } ?? "")
         switch status {
-        case "succeeded": return "Conveyor deployed \(version ?? "a new model") from \(pr) (run \(run))"
-        case "rejected": return "Conveyor rejected the model of \(pr) (run \(run)): \(reason ?? "")"
-        default: return "Conveyor run \(run) for \(pr) failed: \(reason ?? "")"
+        case .succeeded: return "Conveyor deployed \(version ?? "a new model") from \(pr) (run \(run))"
+        case .rejected: return "Conveyor rejected the model of \(pr) (run \(run)): \(reason ?? "")"
+        case .failed: return "Conveyor run \(run) for \(pr) failed: \(reason ?? "")"
         }
     }
 
@@ -70,9 +70,9 @@ public struct RunNotifier: Sendable {
             do {
                 let body = try JSONEncoder().encode(announcement)
                 try await client.send(
-                    HTTPClientRequest(
-                        method: "POST", url: webhookURL, headers: [("Content-Type", "application/json")],
-                        body: Array(body), timeout: 10)
+                    CurlRequest(
+                        method: .post, url: webhookURL, headers: [.contentType: "application/json"],
+                        body: Array(body), timeout: .seconds(10))
                 ).expectSuccess()
             } catch {
                 logger.warning(
@@ -82,14 +82,14 @@ public struct RunNotifier: Sendable {
         if let smtpURL, !emailTo.isEmpty {
             do {
                 let details = [
-                    "Run: \(announcement.run)", "Status: \(announcement.status)",
+                    "Run: \(announcement.run)", "Status: \(announcement.status.rawValue)",
                     "Pull request: #\(announcement.prNumber)",
                     "Commit: \(announcement.commit)", announcement.version.map { "Version: \($0)" },
                     announcement.reason.map { "Reason: \($0)" },
                 ].compactMap { $0 }.joined(separator: "\n")
                 try await client.sendMail(
                     MailMessage(from: emailFrom, to: emailTo, subject: announcement.text, body: details), url: smtpURL,
-                    timeout: 15)
+                    timeout: .seconds(15))
             } catch {
                 logger.warning(
                     "run notification e-mail failed", metadata: ["error": "\(error)", "run": "\(announcement.run)"])

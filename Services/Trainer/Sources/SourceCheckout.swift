@@ -1,6 +1,6 @@
 import Foundation
 import NIOPosix
-import ServiceKit
+import Subprocess
 
 /// Checks out exactly one commit of the model repository into a fresh
 /// directory, from a local mirror that is cloned once and fetched afterwards.

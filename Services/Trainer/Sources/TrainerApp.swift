@@ -4,16 +4,20 @@ import Hummingbird
 import Logging
 import Postgres
 import ServiceKit
+import ServiceLifecycle
 
-/// Wires the `trainer` service: database, worker, routes.
+/// Builds the `trainer` application: database, worker, routes.
 public enum TrainerApp {
-    /// Runs until SIGTERM/SIGINT.
-    public static func run(configuration: TrainerConfiguration, logger: Logger) async throws {
+    /// The application, ready to run: connects to Postgres (migrating it) and
+    /// wires the worker; `run()` serves until SIGTERM/SIGINT.
+    public static func buildApplication(configuration: TrainerConfiguration, logger: Logger) async throws
+        -> some ApplicationProtocol
+    {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
         let http = CurlHTTPClient(concurrency: 1)
         let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
         let worker = TrainerWorker(
-            databaseURL: configuration.databaseURL, store: store,
+            database: database, store: store,
             executor: RunExecutor(
                 store: store,
                 checkout: SourceCheckout(
@@ -25,12 +29,18 @@ public enum TrainerApp {
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes, logger: logger),
             pollInterval: configuration.pollInterval, logger: logger)
-        let router = ServiceHost.makeRouter(
+        return ServiceHost.application(
+            name: "trainer", port: configuration.port,
+            router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),
+            services: [database, http, worker], logger: logger)
+    }
+
+    /// The routes: runs, and the shared health and metrics routes.
+    public static func makeRouter(database: PostgresClient, store: TrainingStore, adminToken: String?)
+        -> Router<AppRequestContext>
+    {
+        ServiceRouter.build(
             title: "Conveyor trainer", readiness: { await ServiceHost.checkDatabase(database) },
-            routes: { RunRoutes.described })
-        RunRoutes.add(to: router, database: database, store: store, admin: AdminToken(configuration.adminToken))
-        defer { Task { await database.shutdown() } }
-        try await ServiceHost.run(
-            name: "trainer", port: configuration.port, router: router, services: [worker], logger: logger)
+            controllers: [RunController(database: database, store: store, admin: AdminToken(adminToken))])
     }
 }

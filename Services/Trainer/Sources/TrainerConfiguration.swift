@@ -12,10 +12,10 @@ public struct TrainerConfiguration: Sendable {
     public var modelRepositoryURL: String
     /// Only PRs merged into this branch count.
     public var modelBranch: String
-    /// Fallback poll period in seconds (NOTIFY is the fast path).
-    public var pollInterval: Double
-    /// How long a claimed run stays claimed without a heartbeat (seconds).
-    public var runLease: Double
+    /// Fallback poll period (NOTIFY is the fast path).
+    public var pollInterval: Duration
+    /// How long a claimed run stays claimed without a heartbeat.
+    public var runLease: Duration
     public var githubToken: String?
     public var adminToken: String?
     /// Receives a JSON POST (Slack-compatible `text`) when a run ends.
@@ -24,8 +24,8 @@ public struct TrainerConfiguration: Sendable {
     public var smtpURL: String?
     public var notifyEmailTo: [String]
     public var notifyEmailFrom: String
-    /// Longest a run may take before it fails, in seconds.
-    public var runTimeout: Double
+    /// Longest a run may take before it fails.
+    public var runTimeout: Duration
     /// Largest data file a run may load, in bytes (a memory guard).
     public var maxDataBytes: Int
     /// Where checkouts are made (a fresh directory per run).
@@ -49,8 +49,8 @@ public struct TrainerConfiguration: Sendable {
             port: try env.int("PORT", default: 8001, range: 0...65535),
             modelRepositoryURL: repositoryURL,
             modelBranch: env.string("MODEL_BRANCH") ?? "main",
-            pollInterval: try env.seconds("POLL_INTERVAL", default: 15),
-            runLease: try env.seconds("RUN_LEASE", default: 60),
+            pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
+            runLease: try env.duration("RUN_LEASE", default: .seconds(60), minimum: .milliseconds(100)),
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
             notifyWebhookURL: env.string("NOTIFY_WEBHOOK_URL"),
@@ -59,7 +59,7 @@ public struct TrainerConfiguration: Sendable {
                 $0.trimmingCharacters(in: .whitespaces)
             },
             notifyEmailFrom: env.string("NOTIFY_EMAIL_FROM") ?? "conveyor@localhost",
-            runTimeout: try env.seconds("RUN_TIMEOUT", default: 1800),
+            runTimeout: try env.duration("RUN_TIMEOUT", default: .seconds(1800)),
             maxDataBytes: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
             workDirectory: URL(
                 fileURLWithPath: env.string("WORK_DIR")

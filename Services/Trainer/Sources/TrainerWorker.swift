@@ -11,15 +11,15 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     /// A plain name for lifecycle logs (the default would print the database URL).
     public var description: String { "TrainerWorker" }
 
-    let databaseURL: String
+    let database: PostgresClient
     let store: TrainingStore
     let executor: RunExecutor
-    let pollInterval: Double
+    let pollInterval: Duration
     let logger: Logger
 
     public func run() async throws {
         await WakeLoop.run(
-            databaseURL: databaseURL, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
+            database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
         ) { await drainQueue() }
         logger.info("trainer worker stopped")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Postgres
+import ServiceKit
 
 /// A merged pull request that a run trains.
 public struct MergedPullRequest: Sendable, Equatable {
@@ -43,9 +44,9 @@ public struct TrainingStore: Sendable {
     /// Who holds leases taken by this process.
     let owner: String
     /// How long a claim lasts without a heartbeat, in seconds.
-    let lease: Double
+    let lease: Duration
 
-    public init(database: PostgresClient, branch: String, lease: Double = 60, owner: String? = nil) {
+    public init(database: PostgresClient, branch: String, lease: Duration = .seconds(60), owner: String? = nil) {
         self.database = database
         self.branch = branch
         self.lease = lease
@@ -126,7 +127,7 @@ public struct TrainingStore: Sendable {
     /// renewing its lease (crashed), skipping rows another trainer is claiming.
     public func claimQueuedRun() async throws -> ClaimedRun? {
         let owner = owner
-        let lease = lease
+        let lease = lease.inSeconds
         return try await database.transaction { connection in
             let rows = try connection.query(
                 """
@@ -156,7 +157,7 @@ public struct TrainingStore: Sendable {
     public func renewLease(run: Int64) async throws -> Bool {
         let rows = try await database.query(
             """
-            UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => \(lease))
+            UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => \(lease.inSeconds))
             WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
             """)
         return rows.affectedRows == 1
@@ -164,7 +165,8 @@ public struct TrainingStore: Sendable {
 
     /// Records a run that ended without a deployment.
     public func finish(
-        run: Int64, status: String, reason: String, outcome: TrainingOutcome?, timings: [String: Double], log: String
+        run: Int64, status: RunOutcome, reason: String, outcome: TrainingOutcome?, timings: [String: Double],
+        log: String
     ) async throws {
         let metrics = try outcome.map { try PostgresJSON(encoding: $0.artifact.metrics) }
         let gates = try outcome.map { try PostgresJSON(encoding: $0.gates) }
@@ -174,7 +176,7 @@ public struct TrainingStore: Sendable {
         let owner = owner
         let updated = try await database.query(
             """
-            UPDATE training_runs SET status = \(status), reason = \(reason), model_name = \(name),
+            UPDATE training_runs SET status = \(status.rawValue), reason = \(reason), model_name = \(name),
                 params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
                 timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now(), lease_expires_at = NULL
             WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'

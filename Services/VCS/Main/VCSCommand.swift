@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import ServiceKit
 import VCSService
@@ -27,7 +28,8 @@ struct VCSCommand: AsyncParsableCommand {
             var configuration = try VCSConfiguration.fromEnvironment()
             if let port { configuration.port = port }
             ServiceHost.bootstrap(logLevel: configuration.logLevel)
-            try await VCSApp.run(configuration: configuration, logger: Logger(label: "vcs"))
+            let app = try await VCSApp.buildApplication(configuration: configuration, logger: Logger(label: "vcs"))
+            try await app.runService()
         }
     }
 

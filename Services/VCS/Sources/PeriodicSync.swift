@@ -7,7 +7,7 @@ import ServiceLifecycle
 struct PeriodicSync: Service, CustomStringConvertible {
     var description: String { "PeriodicSync" }
     let sync: PullRequestSync
-    let interval: Double
+    let interval: Duration
     let logger: Logger
 
     func run() async throws {
@@ -17,7 +17,7 @@ struct PeriodicSync: Service, CustomStringConvertible {
             } catch {
                 logger.error("periodic sync failed", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

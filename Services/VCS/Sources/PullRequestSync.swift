@@ -1,8 +1,8 @@
 import Foundation
+import JSON
 import Logging
 import Migrations
 import Postgres
-import ServiceKit
 
 /// What one sync did, as `GET /checkout` reports it.
 public struct SyncSummary: Codable, Sendable {

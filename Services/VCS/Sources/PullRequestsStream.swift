@@ -1,4 +1,4 @@
-import ServiceKit
+import JSON
 
 /// The `pull_requests` Singer stream: its JSON Schema (the fields Conveyor
 /// keeps of GitHub's pull request object) and the transform that trims a

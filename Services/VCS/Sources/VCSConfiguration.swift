@@ -15,14 +15,14 @@ public struct VCSConfiguration: Sendable {
     public var token: String?
     public var webhookSecret: String?
     public var adminToken: String?
-    /// When set, a sync also runs this often (seconds), for setups without webhooks.
-    public var syncInterval: Double?
-    /// Longest rate-limit wait before a sync fails instead (seconds).
-    public var maxRateLimitWait: Double
+    /// When set, a sync also runs this often, for setups without webhooks.
+    public var syncInterval: Duration?
+    /// Longest rate-limit wait before a sync fails instead.
+    public var maxRateLimitWait: Duration
     /// Attempts per GitHub request on 5xx, timeouts, resets and broken bodies.
     public var retryAttempts: Int
-    /// First retry delay (seconds), doubled each attempt with jitter.
-    public var retryBackoff: Double
+    /// First retry delay, doubled each attempt with jitter.
+    public var retryBackoff: Duration
 
     /// Reads the settings; `needsDatabase: false` (for `vcs tap`) leaves DATABASE_URL optional.
     public static func fromEnvironment(_ env: EnvironmentReader = .init(), needsDatabase: Bool = true) throws
@@ -46,9 +46,11 @@ public struct VCSConfiguration: Sendable {
             token: env.string("GITHUB_TOKEN"),
             webhookSecret: env.string("GITHUB_WEBHOOK_SECRET"),
             adminToken: env.string("ADMIN_TOKEN"),
-            syncInterval: env.string("SYNC_INTERVAL") == nil ? nil : try env.seconds("SYNC_INTERVAL", default: 0),
-            maxRateLimitWait: try env.seconds("MAX_RATE_LIMIT_WAIT", default: 900),
+            syncInterval: env.string("SYNC_INTERVAL") == nil
+                ? nil : try env.duration("SYNC_INTERVAL", default: .seconds(60), minimum: .milliseconds(100)),
+            maxRateLimitWait: try env.duration("MAX_RATE_LIMIT_WAIT", default: .seconds(900), minimum: .zero),
             retryAttempts: try env.int("GITHUB_RETRY_ATTEMPTS", default: 6, range: 1...20),
-            retryBackoff: try env.seconds("GITHUB_RETRY_BACKOFF", default: 0.25))
+            retryBackoff: try env.duration(
+                "GITHUB_RETRY_BACKOFF", default: .milliseconds(250), minimum: .milliseconds(1)))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import JSON
 import Logging
 import Postgres
 import ServiceKit

@@ -1,5 +1,5 @@
 import Foundation
-import ServiceKit
+import JSON
 
 /// One line of a Singer stream (https://hub.meltano.com/singer/spec):
 /// SCHEMA, RECORD, STATE, or ACTIVATE_VERSION.

@@ -1,4 +1,4 @@
-import ServiceKit
+import JSON
 
 /// How a Singer stream's JSON Schema maps onto Postgres tables, the way the
 /// Singer target-postgres loader lays them out: nested objects flattened into

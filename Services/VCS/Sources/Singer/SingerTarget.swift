@@ -1,7 +1,7 @@
 import Foundation
+import JSON
 import Logging
 import Postgres
-import ServiceKit
 
 /// What a target run loaded.
 public struct TargetSummary: Codable, Sendable, Equatable {

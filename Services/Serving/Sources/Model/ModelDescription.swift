@@ -1,0 +1,89 @@
+import Foundation
+import JSON
+import Learning
+
+/// What `GET /` says about the deployed model: its version, pull request,
+/// commit, metrics, gate results and feature schema.
+struct ModelDescription: Encodable {
+    let model: String
+    let task: String
+    let algorithm: String
+    let version: String
+    let deployedAt: Date
+    let deploymentReason: String
+    let pullRequest: PullRequestInfo
+    let commit: String
+    let trainedAt: Date
+    let metrics: [String: Double]
+    let gates: JSONValue?
+    let target: String
+    let classes: [String]?
+    let features: [FeatureInfo]
+    let forecast: ForecastInfo?
+
+    enum CodingKeys: String, CodingKey {
+        case model, task, algorithm, version
+        case deployedAt = "deployed_at"
+        case deploymentReason = "deployment_reason"
+        case pullRequest = "pull_request"
+        case commit
+        case trainedAt = "trained_at"
+        case metrics, gates, target, classes, features, forecast
+    }
+
+    struct PullRequestInfo: Encodable {
+        let number: Int64
+        let title: String?
+        let author: String?
+    }
+
+    struct FeatureInfo: Encodable {
+        let name: String
+        let type: String
+        let min: Double?
+        let max: Double?
+        let categories: [String]?
+        let missing: String
+        let unknown: String?
+    }
+
+    struct ForecastInfo: Encodable {
+        let lastDate: String
+        let maxHorizon: Int
+        let stepDays: Int
+
+        enum CodingKeys: String, CodingKey {
+            case lastDate = "last_date"
+            case maxHorizon = "max_horizon"
+            case stepDays = "step_days"
+        }
+    }
+
+    init(_ loaded: LoadedModel) {
+        let deployment = loaded.deployment
+        let artifact = loaded.artifact
+        model = artifact.name
+        task = artifact.task.rawValue
+        algorithm = artifact.algorithm
+        version = deployment.version
+        deployedAt = deployment.deployedAt
+        deploymentReason = deployment.reason
+        pullRequest = PullRequestInfo(
+            number: deployment.prNumber, title: deployment.prTitle, author: deployment.prAuthor)
+        commit = deployment.commitSHA
+        trainedAt = artifact.trainedAt
+        metrics = artifact.metrics
+        gates = deployment.gatesJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+        target = artifact.target
+        classes = artifact.classes
+        features = artifact.features.map {
+            FeatureInfo(
+                name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories,
+                missing: ($0.missing ?? .reject).rawValue,
+                unknown: $0.type == .categorical ? ($0.unknown ?? .reject).rawValue : nil)
+        }
+        forecast = artifact.forecast.map {
+            ForecastInfo(lastDate: $0.lastDate, maxHorizon: $0.maxHorizon, stepDays: $0.step)
+        }
+    }
+}

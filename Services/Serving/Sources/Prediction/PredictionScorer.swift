@@ -1,0 +1,129 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSON
+import Learning
+import ServiceKit
+
+/// What every prediction route shares: the model a request starts with,
+/// request ids, validation of instances against the model's features, and
+/// recording each answer (counters and the prediction log).
+final class PredictionScorer: Sendable {
+    let store: ModelStore
+    let log: PredictionLog
+    let maxBodyBytes: Int
+    let maxInstances: Int
+
+    init(store: ModelStore, log: PredictionLog, maxBodyBytes: Int, maxInstances: Int) {
+        self.store = store
+        self.log = log
+        self.maxBodyBytes = maxBodyBytes
+        self.maxInstances = maxInstances
+    }
+
+    /// A request in progress: the model it answers with (to the end, even
+    /// across a swap), its id and when it started.
+    struct Call: Sendable {
+        let model: LoadedModel
+        let requestID: String
+        let start: ContinuousClock.Instant
+        var version: String { model.deployment.version }
+        var classes: [String] { model.artifact.classes ?? [] }
+    }
+
+    /// Starts a call on the model serving now, under the request's id; 503
+    /// before any model is loaded.
+    func begin(_ context: AppRequestContext) throws -> Call {
+        guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
+        return Call(model: model, requestID: context.requestID, start: .now)
+    }
+
+    /// Collects the body up to the configured limit (413 beyond it).
+    func body(of request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes")
+        }
+    }
+
+    /// 422 unless `count` instances is within 1…maxInstances.
+    func checkCount(_ count: Int, field: String) throws {
+        guard count >= 1, count <= maxInstances else {
+            throw APIError.validation([
+                FieldProblem(field: field, problem: "must hold 1 to \(maxInstances) instances, got \(count)")
+            ])
+        }
+    }
+
+    /// Predicts `count` instances whose feature values `lookup` gives, or
+    /// throws 422 listing every problem of every instance (named by `field`).
+    func predict(
+        _ call: Call, count: Int, field: (Int) -> String, lookup: (Int, String) -> FeatureValue?
+    ) throws -> [PredictedValue] {
+        var problems: [FieldProblem] = []
+        var predictions: [PredictedValue] = []
+        predictions.reserveCapacity(count)
+        let classes = call.classes
+        for index in 0..<count {
+            switch call.model.encoder.encode({ lookup(index, $0) }) {
+            case .vector(let row):
+                predictions.append(PredictedValue(output: call.model.artifact.output(encoded: row), classes: classes))
+            case .problems(let found):
+                let prefix = field(index)
+                problems += found.map { FieldProblem(field: prefix + $0.field, problem: $0.problem) }
+            }
+        }
+        guard problems.isEmpty else { throw APIError.validation(problems) }
+        return predictions
+    }
+
+    /// The value a JSON field gives a feature; a string for a numeric feature is a type error.
+    func featureValue(_ value: JSONValue?, feature name: String, model: LoadedModel) -> FeatureValue? {
+        guard let value else { return nil }
+        switch value {
+        case .null: return .missing
+        case .number(let number): return .number(number)
+        case .bool(let flag): return .bool(flag)
+        case .string(let text): return model.numericFeatures.contains(name) ? .invalid("a string") : .text(text)
+        case .array, .object: return .invalid(value.kindName)
+        }
+    }
+
+    /// Counts the answers and queues the log entry (never on Postgres's clock).
+    func finish(_ call: Call, inputs: String, outputs: [PredictedValue]) {
+        let elapsed = ContinuousClock.now - call.start
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        call.model.predictions.increment(by: outputs.count)
+        log.record(
+            PredictionLogEntry(
+                loggedAt: Date(), requestID: call.requestID, modelVersion: call.version,
+                inputs: Self.storable(inputs), outputs: Self.json(outputs), latencyMicroseconds: micros))
+    }
+
+    /// Response headers naming the model version and the request.
+    static func headers(_ call: Call, contentType: String) -> HTTPFields {
+        [.contentType: contentType, .xModelVersion: call.version, .xRequestID: call.requestID]
+    }
+
+    private static func json(_ outputs: [PredictedValue]) -> String {
+        if outputs.count == 1, case .value(let value) = outputs[0].output { return "[\(JSONText.number(value))]" }
+        return (try? JSONEncoder().encode(outputs)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    /// Whether the text holds `u0000` (a byte scan; Foundation's `contains` showed in profiles).
+    private static func containsNULEscape(_ text: String) -> Bool {
+        let pattern = Array("u0000".utf8)
+        var matched = 0
+        for byte in text.utf8 {
+            matched = byte == pattern[matched] ? matched + 1 : (byte == pattern[0] ? 1 : 0)
+            if matched == pattern.count { return true }
+        }
+        return false
+    }
+
+    /// jsonb cannot hold U+0000: a `\u0000` escape would make Postgres refuse the whole batch.
+    private static func storable(_ json: String) -> String {
+        containsNULEscape(json) ? json.replacingOccurrences(of: "\\u0000", with: "\\ufffd") : json
+    }
+}

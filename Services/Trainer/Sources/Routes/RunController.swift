@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import JSON
+import Migrations
+import Postgres
+import ServiceKit
+
+/// `GET /runs`, `GET /runs/{id}`, `POST /runs` (admin: retrain a PR).
+struct RunController: APIController {
+    let database: PostgresClient
+    let store: TrainingStore
+    let admin: AdminToken
+
+    var endpoints: DocumentedRoutes {
+        let routes = DocumentedRoutes()
+        let (database, store, admin) = (database, store, admin)
+        routes.on(
+            APIRoute(
+                .get, "/runs", "Training runs, newest first.",
+                query: PageLimit.query)
+        ) { request, _ in
+            let limit = PageLimit.of(request)
+            let rows = try await database.query(
+                """
+                SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]'::json)::text AS runs FROM (
+                    SELECT id, pr_number, merge_commit_sha, status, reason, model_name, model_version, metrics,
+                           created_at, started_at, finished_at
+                    FROM training_runs ORDER BY id DESC LIMIT \(limit)) r
+                """)
+            return JSONResponse.raw(Data(try rows.first?.decode("runs", as: String.self).utf8 ?? "[]".utf8))
+        }
+        routes.on(
+            APIRoute(
+                .get, "/runs/:id", "One run: params, metrics, gate results, stage timings and log.",
+                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])])
+        ) { _, context in
+            guard let id = Int64(try context.parameters.require("id")) else {
+                throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
+            }
+            let rows = try await database.query(
+                "SELECT row_to_json(r)::text AS run FROM training_runs r WHERE r.id = \(id)")
+            guard let run = try rows.first?.decode("run", as: String.self) else {
+                throw APIError(.notFound, "run \(id) does not exist")
+            }
+            return JSONResponse.raw(Data(run.utf8))
+        }
+        routes.on(
+            APIRoute(
+                .post, "/runs", "Retrain a merged pull request.",
+                requestBody: APIRoute.json(
+                    .object([
+                        "type": .string("object"), "required": .array([.string("pr_number")]),
+                        "properties": .object(["pr_number": .object(["type": .string("integer")])]),
+                    ])), success: .accepted, admin: true)
+        ) { request, _ in
+            try admin.authorize(request)
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            guard let json = try? JSONValue.parse(body.readableBytesView) else {
+                throw APIError(.badRequest, "the body must be JSON like {\"pr_number\": 12}")
+            }
+            guard let number = json["pr_number"]?.integerValue else {
+                throw APIError.validation([
+                    FieldProblem(field: "pr_number", problem: "is required and must be an integer")
+                ])
+            }
+            guard let id = try await store.queueRetrain(prNumber: number) else {
+                throw APIError(.notFound, "no pull request #\(number) merged into the tracked branch")
+            }
+            try await database.notify(Schema.pullRequestsChannel, payload: "{\"retrain\": \(id)}")
+            return try JSONResponse.make(["id": id], status: .accepted)
+        }
+        return routes
+    }
+}

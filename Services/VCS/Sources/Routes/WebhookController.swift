@@ -1,0 +1,110 @@
+import Foundation
+import HTTPClient
+import HTTPTypes
+import Hummingbird
+import JSON
+import Logging
+import Migrations
+import Postgres
+import ServiceKit
+
+/// `POST /webhook`: GitHub events, signature checked before anything is read,
+/// each delivery id applied once. A `pull_request` event upserts the PR in
+/// the same transaction that records the delivery; a merge notifies trainers.
+struct WebhookController: APIController {
+    let database: PostgresClient
+    let signature: WebhookSignature?
+    let loader: SingerPostgresLoader
+    /// GitHub caps payloads at 25 MB.
+    static let maxBody = 25 << 20
+
+    private struct Reply: Encodable {
+        let status: String
+        let delivery: String?
+        let detail: String?
+    }
+
+    var endpoints: DocumentedRoutes {
+        DocumentedRoutes().on(
+            APIRoute(.post, "/webhook", "GitHub webhook (X-Hub-Signature-256 checked, deliveries applied once).")
+        ) { request, context in try await handle(request, context: context) }
+    }
+
+    func handle(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let signature else {
+            throw APIError(.forbidden, "webhooks are refused: GITHUB_WEBHOOK_SECRET is not set")
+        }
+        let body = try await request.body.collect(upTo: Self.maxBody)
+        let bytes = Array(body.readableBytesView)
+        guard signature.isValid(request.headers[.xHubSignature256], body: bytes) else {
+            context.logger.warning("webhook with a missing or wrong signature refused")
+            throw APIError(.unauthorized, "X-Hub-Signature-256 is missing or does not match the body")
+        }
+        let event = request.headers[.xGitHubEvent] ?? ""
+        guard let delivery = request.headers[.xGitHubDelivery], !delivery.isEmpty else {
+            throw APIError.validation([FieldProblem(field: "X-GitHub-Delivery", problem: "header is required")])
+        }
+        if event == "ping" {
+            return try JSONResponse.make(Reply(status: "pong", delivery: delivery, detail: nil))
+        }
+        guard event == "pull_request" else {
+            return try JSONResponse.make(
+                Reply(status: "ignored", delivery: delivery, detail: "event \"\(event)\" is not used"),
+                status: .accepted)
+        }
+        let payload: JSONValue
+        do {
+            payload = try JSONValue.parse(bytes)
+        } catch {
+            throw APIError(.badRequest, "the body is not valid JSON")
+        }
+        guard let pull = payload["pull_request"] else {
+            throw APIError.validation([
+                FieldProblem(field: "pull_request", problem: "is required for a pull_request event")
+            ])
+        }
+        let layout = PullRequestsStream.layout
+        let staged: StagedRecord
+        let sequence = SingerTarget.sequenceNow()
+        do {
+            let flat = try layout.flatten(PullRequestsStream.transform(pull), sequence: sequence)
+            staged = StagedRecord(flat: flat, receivedAt: Date().postgresText, sequence: sequence, tableVersion: nil)
+        } catch let rejection as RecordRejection {
+            context.logger.error(
+                "rejected record",
+                metadata: ["stream": "pull_requests", "key": "\(rejection.key)", "field": "\(rejection.field)"])
+            throw APIError.validation([
+                FieldProblem(field: "pull_request.\(rejection.field)", problem: rejection.problem)
+            ])
+        }
+        let merged = payload["action"]?.stringValue == "closed" && pull["merged"]?.boolValue == true
+        let loader = self.loader
+        let applied: Bool
+        do {
+            applied = try await database.transaction { connection in
+                let inserted = try connection.query(
+                    """
+                    INSERT INTO webhook_deliveries (delivery_id, event) VALUES (\(delivery), \(event))
+                    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
+                    """)
+                guard inserted.count == 1 else { return false }
+                try loader.prepare(layout, on: connection)
+                _ = try loader.load([staged], layout: layout, on: connection)
+                if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
+                return true
+            }
+        } catch {
+            loader.reset()
+            throw error
+        }
+        context.logger.info(
+            "webhook",
+            metadata: [
+                "delivery": "\(delivery)", "pr": "\(staged.flat.key.joined())", "merged": "\(merged)",
+                "applied": "\(applied)",
+            ])
+        return try JSONResponse.make(
+            Reply(status: applied ? "applied" : "duplicate", delivery: delivery, detail: nil),
+            status: .ok)
+    }
+}

@@ -1,0 +1,53 @@
+import Hummingbird
+import JSON
+
+/// What a service reports on `/health/ready`: empty means ready, otherwise
+/// the reasons it is not.
+public typealias ReadinessCheck = @Sendable () async -> [String]
+
+/// The routes every service has: liveness, readiness, Prometheus metrics, and
+/// the API document with its page, generated from the catalog of routes.
+struct OperationsController: APIController {
+    let title: String
+    let readiness: ReadinessCheck
+    let catalog: RouteCatalog
+
+    private struct HealthStatus: Encodable {
+        let status: String
+        let problems: [String]
+    }
+
+    var endpoints: DocumentedRoutes {
+        let routes = DocumentedRoutes()
+        let title = title
+        let readiness = readiness
+        let catalog = catalog
+        routes.on(APIRoute(.get, "/health/live", "Liveness: the process is up.")) { _, _ in
+            try JSONResponse.make(["status": "live"])
+        }
+        routes.on(APIRoute(.get, "/health/ready", "Readiness: 200 when ready, 503 with the reasons otherwise.")) {
+            _, _ in
+            let problems = await readiness()
+            return try JSONResponse.make(
+                HealthStatus(status: problems.isEmpty ? "ready" : "not ready", problems: problems),
+                status: problems.isEmpty ? .ok : .serviceUnavailable)
+        }
+        routes.on(APIRoute(.get, "/metrics", "Prometheus metrics (text format).")) { _, _ in
+            var buffer: [UInt8] = []
+            ServiceHost.registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        routes.on(APIRoute(.get, "/openapi.json", "This service's OpenAPI 3.1 document.")) { _, _ in
+            try JSONResponse.make(APIDocument.document(title: title, routes: catalog.routes))
+        }
+        routes.on(APIRoute(.get, "/docs", "The routes as an HTML page.")) { _, _ in
+            let current = catalog.routes
+            let html = APIDocument.page(
+                title: title, routes: current, document: APIDocument.document(title: title, routes: current))
+            return HTMLResponse.make(html)
+        }
+        return routes
+    }
+}

@@ -1,0 +1,22 @@
+import Hummingbird
+
+/// Builds a service's router: the shared middleware (JSON errors, request
+/// metrics), the operations routes, and each controller's routes, all
+/// recorded in one catalog from which the API document is generated.
+public enum ServiceRouter {
+    public static func build(
+        title: String, readiness: @escaping ReadinessCheck, controllers: [any APIController]
+    ) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        let catalog = RouteCatalog()
+        router.add(middleware: ErrorMiddleware(catalog: catalog))
+        router.add(middleware: MetricsMiddleware())
+        let operations = OperationsController(title: title, readiness: readiness, catalog: catalog)
+        for controller in controllers + [operations] {
+            let endpoints = controller.endpoints
+            router.addRoutes(endpoints.collection)
+            catalog.add(endpoints.descriptions)
+        }
+        return router
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HTTPClient
+import Hummingbird
+import JSON
+import Subprocess
+import Testing
+
+/// Bodies posted to a loopback receiver.
+actor ReceivedPosts {
+    private(set) var bodies: [JSONValue] = []
+    func append(_ body: JSONValue) { bodies.append(body) }
+}
+
+@Suite("trainer: detection, notifications, limits and secrets", .serialized)
+struct TrainerOperationsTests {
+    @Test("a merge stored without NOTIFY is found by polling; a failing notification does not fail the run")
+    func pollFallback() async throws {
+        let closedPort = try FreePort.find()
+        let trio = try await Trio(
+            pollInterval: "1s", trainerSettings: ["NOTIFY_WEBHOOK_URL": "http://127.0.0.1:\(closedPort)/hook"])
+        do {
+            try await trio.insertMergedPullRequest(number: 1)
+            let served = try await trio.waitForServedPR(1, timeout: 20)
+            #expect(served["pull_request"]?["title"]?.stringValue == "inserted by a test")
+            let run = try await TrainerTests.finishedRun(trio, pr: 1)
+            #expect(run["status"]?.stringValue == "succeeded")
+            let log = try await eventually(timeout: 10, "the notification failure in the log") {
+                let text = try String(contentsOf: trio.trainer.logFile, encoding: .utf8)
+                return text.contains("run notification webhook failed") ? text : nil
+            }
+            #expect(!log.isEmpty)
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
+
+    @Test("deployed and failed runs are announced to the webhook and by e-mail through a loopback SMTP server")
+    func notifications() async throws {
+        let received = ReceivedPosts()
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            await received.append((try? JSONValue.parse(body.readableBytesView)) ?? .null)
+            return .ok
+        }
+        let hook = try await LoopbackServer.start(router)
+        defer { hook.task.cancel() }
+        let smtpPort = try FreePort.find()
+        let mailDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)")
+        let python = ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"] ?? "/usr/bin/python3"
+        let smtp = try LaunchedProcess(
+            "aiosmtpd",
+            arguments: [
+                "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(smtpPort)", "-c", "aiosmtpd.handlers.Mailbox",
+                mailDirectory.path,
+            ],
+            environment: [:], logDirectory: FileManager.default.temporaryDirectory, logName: "aiosmtpd-\(smtpPort)",
+            executablePath: python)
+        defer { smtp.terminate() }
+        let trio = try await Trio(trainerSettings: [
+            "NOTIFY_WEBHOOK_URL": "\(hook.baseURL)/hook", "SMTP_URL": "smtp://127.0.0.1:\(smtpPort)",
+            "NOTIFY_EMAIL_TO": "ops@example.com, lead@example.com", "NOTIFY_EMAIL_FROM": "conveyor@example.com",
+        ])
+        do {
+            _ = try await eventually(timeout: 20, "the SMTP server (\(python) -m aiosmtpd) to listen") {
+                try? ChildProcess.run(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(smtpPort)"]).status == 0 ? true : nil
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            _ = try await trio.waitForServedPR(1)
+            try trio.mergePullRequest(title: "break the manifest") { url in
+                try "name: [oops\n".write(
+                    to: url.appendingPathComponent("conveyor.yaml"), atomically: true, encoding: .utf8)
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            let posts = try await eventually(timeout: 20, "two webhook notifications") {
+                let bodies = await received.bodies
+                return bodies.count >= 2 ? bodies : nil
+            }
+            #expect(posts.map { $0["status"]?.stringValue } == ["succeeded", "failed"])
+            #expect(posts[0]["text"]?.stringValue?.contains("deployed") == true)
+            #expect(posts[1]["text"]?.stringValue?.contains("failed") == true)
+            let mails = try await eventually(timeout: 20, "two e-mails in the mailbox") {
+                let new = mailDirectory.appendingPathComponent("new")
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: new.path)) ?? []
+                guard files.count >= 2 else { return nil as [String]? }
+                return try files.map { try String(contentsOf: new.appendingPathComponent($0), encoding: .utf8) }
+            }
+            #expect(mails.contains { $0.contains("Subject: Conveyor deployed") })
+            #expect(mails.contains { $0.contains("Subject: Conveyor run") && $0.contains("failed") })
+            #expect(mails.allSatisfy { $0.contains("ops@example.com") && $0.contains("conveyor@example.com") })
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())\n\(smtp.logTail())")
+        }
+        _ = await trio.stop()
+    }
+
+    @Test("the run timeout and the data size guard fail runs with their reasons")
+    func limits() async throws {
+        for (settings, expected) in [
+            (["RUN_TIMEOUT": "10ms"], "timed out"), (["MAX_DATA_BYTES": "1000"], "over the limit"),
+        ] {
+            let trio = try await Trio(trainerSettings: settings)
+            do {
+                _ = try await trio.get("\(trio.vcsURL)/checkout")
+                let run = try await TrainerTests.finishedRun(trio, pr: 1)
+                #expect(run["status"]?.stringValue == "failed")
+                #expect(
+                    run["reason"]?.stringValue?.contains(expected) == true, "\(settings): \(run["reason"] ?? .null)")
+                let (ready, _) = try await trio.get("\(trio.servingURL)/health/ready")
+                #expect(ready == 503)
+            } catch {
+                Issue.record("\(error)\n\(trio.logs())")
+            }
+            _ = await trio.stop()
+        }
+    }
+
+    @Test("the GitHub token never appears in logs, run records or errors")
+    func tokenNeverLogged() async throws {
+        let token = "ghp_TESTSECRET0123456789abcdef"
+        let closedPort = try FreePort.find()
+        let trio = try await Trio(
+            pollInterval: "1s",
+            trainerSettings: ["GITHUB_TOKEN": token, "MODEL_REPO_URL": "https://127.0.0.1:\(closedPort)/o/r.git"])
+        do {
+            try await trio.insertMergedPullRequest(number: 1)
+            let run = try await TrainerTests.finishedRun(trio, pr: 1)
+            #expect(run["status"]?.stringValue == "failed")
+            #expect(run["reason"]?.stringValue?.contains("clone") == true)
+            let record = String(describing: run)
+            #expect(!record.contains(token))
+            #expect(!record.contains(Data("x-access-token:\(token)".utf8).base64EncodedString()))
+            for process in [trio.trainer, trio.vcs, trio.serving] {
+                let log = try String(contentsOf: process.logFile, encoding: .utf8)
+                #expect(!log.contains(token), "\(process.name) logged the token")
+            }
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
+}
