@@ -42,14 +42,15 @@ as_pg() {
 
 # ---------------------------------------------------------------- test
 # A venv with the loopback SMTP server the notification tests talk to (PyPI:
-# aiosmtpd) and the OpenAPI validator the serving tests run (openapi-spec-validator).
+# aiosmtpd), the OpenAPI validator the serving tests run (openapi-spec-validator)
+# and schemathesis, which SchemathesisTests runs against every service.
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator" 2>/dev/null; then
-    log "installing aiosmtpd and openapi-spec-validator into $venv"
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis" 2>/dev/null; then
+    log "installing aiosmtpd, openapi-spec-validator and schemathesis into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator
+    "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis
   fi
   export CONVEYOR_TEST_PYTHON="$venv/bin/python"
 }

@@ -84,7 +84,13 @@ public struct CSVTable: Sendable {
     }
 
     /// Parses CSV bytes; the first record is the header.
-    public init(bytes input: [UInt8]) throws {
+    public init(bytes original: [UInt8]) throws {
+        // Old Mac line endings (CR alone) are line endings too (RFC 4180 readers accept them).
+        let lineFeed = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
+        let input =
+            original.contains(carriageReturn) && !original.contains(lineFeed)
+            ? original.map { $0 == carriageReturn ? lineFeed : $0 } : original
         guard input.count < Int(Int32.max) else {
             throw ParseError(line: 1, problem: "the file is over 2 GiB")
         }
@@ -301,6 +307,14 @@ public struct CSVTable: Sendable {
 /// back to `strtod`. Written by hand because number parsing dominated CSV
 /// loading (measured 3× faster than `Double(String)` on friedman_200k.csv).
 enum NumberParser {
+    /// Decimal text (with surrounding spaces) to `Double`; nil for anything
+    /// else: hex floats, `inf`, `nan`, which `Double(String)` would accept and
+    /// JSON refuses.
+    static func parse(_ text: String) -> Double? {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { parse(UnsafeBufferPointer($0), 0, $0.count) }
+    }
+
     private static let powersOfTen: [Double] = (0...22).map { exponent in
         var value = 1.0
         for _ in 0..<exponent { value *= 10 }

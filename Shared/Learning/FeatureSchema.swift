@@ -154,7 +154,7 @@ public struct FeatureEncoder: Sendable {
             let number: Double?
             switch value {
             case .number(let n): number = n
-            case .text(let s): number = Double(s.trimmingCharacters(in: .whitespaces))
+            case .text(let s): number = NumberParser.parse(s)
             default: number = nil
             }
             guard let number, number.isFinite else {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import Postgres
@@ -30,16 +31,21 @@ public enum ServiceHost {
         }
     }
 
-    /// An application serving `router` on `host:port` with `services` run
-    /// beside the server; services stop in reverse order after the server, so
-    /// list the database client first.
+    /// An application serving `router` on `server.host:port` with `services`
+    /// run beside the server; services stop in reverse order after the server,
+    /// so list the database client first.
     public static func application(
-        name: String, host: String = "0.0.0.0", port: Int, router: Router<AppRequestContext>,
+        name: String, server: HTTPServerSettings, port: Int, router: Router<AppRequestContext>,
         services: [any Service], logger: Logger
     ) -> some ApplicationProtocol {
-        Application(
+        let (seconds, attoseconds) = server.idleTimeout.components
+        return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: name),
+            server: .http1(
+                configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
+            configuration: .init(
+                address: .hostname(server.host, port: port), serverName: name,
+                availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
             services: services,
             onServerRunning: { channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

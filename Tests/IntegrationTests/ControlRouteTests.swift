@@ -62,6 +62,26 @@ struct ControlRouteTests {
         }
     }
 
+    @Test("a 5xx is JSON and is logged with its cause and the request id")
+    func serverErrorsAreLogged() async throws {
+        let database = try await Self.migratedDatabase()
+        let store = TrainingStore(database: database, branch: "main")
+        let logs = CapturedLogs()
+        let app = Application(
+            router: TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token),
+            logger: logs.logger("trainer"))
+        await database.shutdown()  // every query now fails
+        try await app.test(.router) { client in
+            let reply = try await client.send(.get, "/runs")
+            #expect(reply.status == 503)
+            #expect(reply.json["error"]?["status"]?.integerValue == 503)
+            let logged = logs.entries.filter { $0.level >= .error }
+            #expect(logged.count == 1, "\(logs.entries.map(\.message))")
+            #expect(logged.first?.metadata["request_id"]?.isEmpty == false)
+            #expect(logged.first?.metadata["error"]?.contains("shut down") == true, "\(logged.first?.metadata ?? [:])")
+        }
+    }
+
     @Test("GET /runs lists runs newest first and the document types the run id as an integer")
     func runList() async throws {
         try await Self.withTrainer { client, database in
@@ -98,6 +118,8 @@ struct ControlRouteTests {
         await database.shutdown()
     }
 
+    static let validPayload = String(decoding: WebhookTests.payload(), as: UTF8.self)
+
     static func signed(_ body: String, event: String = "pull_request", delivery: String? = "d-1") -> HTTPFields {
         var headers: HTTPFields = [
             .xGitHubEvent: event,
@@ -114,6 +136,13 @@ struct ControlRouteTests {
             (#"{"action": "opened"}"#, "pull_request", "d-2", 422),
             (#"{"pull_request": {"number": "seven"}}"#, "pull_request", "d-3", 422),
             (#"{"zen": "hi"}"#, "ping", "d-4", 200), (#"{"a": 1}"#, "issues", "d-5", 202),
+            (validPayload, "pull_request", String(repeating: "x", count: 3000), 422),
+            (
+                validPayload.replacingOccurrences(of: "2026-01-02T10:00:00Z", with: "2024-13-45T25:61:61Z"),
+                "pull_request",
+                "d-6", 422
+            ),
+            (validPayload, "pull_request", "d-7", 200),
         ] as [(String, String, String?, Int)])
     func webhookErrors(_ body: String, _ event: String, _ delivery: String?, _ status: Int) async throws {
         try await Self.withVCS(secret: WebhookTests.secret) { client, _ in
@@ -151,10 +180,17 @@ struct ControlRouteTests {
             ("/_sandbox/pulls/generate", #"{"count": 0}"#, 422), ("/_sandbox/pulls/generate", "{oops", 400),
             ("/_sandbox/faults", #"{"faults": [{"kind": "gremlins"}]}"#, 422),
             ("/_sandbox/pulls/generate", #"{"count": 2}"#, 201),
+            ("/_sandbox/faults", #"{"faults": [{"kind": "status", "count": 9000000000000000}]}"#, 422),
+            ("/_sandbox/faults", #"{"faults": [{"kind": "status", "status": 99999}]}"#, 422),
+            ("/_sandbox/faults", #"{"faults": [{"kind": "slow", "ms": -5}]}"#, 422),
+            ("/_sandbox/faults", #"{"faults": [{"kind": "status", "status": 503, "count": 2}]}"#, 200),
+            ("/_sandbox/rate_limit", #"{"limit": 5, "window_seconds": -1}"#, 422),
+            ("/_sandbox/pulls/generate", #"{"count": 1, "first": 9000000000000000}"#, 422),
         ])
     func sandboxControl(_ uri: String, _ body: String, _ status: Int) async throws {
         let configuration = SandboxConfiguration(
-            logLevel: .info, port: 0, repositoryPath: FileManager.default.temporaryDirectory, fullName: "o/r",
+            logLevel: .info, port: 0, server: .init(), repositoryPath: FileManager.default.temporaryDirectory,
+            fullName: "o/r",
             baseBranch: "main")
         try await Application(router: SandboxApp.makeRouter(configuration: configuration)).test(.router) { client in
             let reply = try await client.send(.post, uri, body: body)

@@ -138,4 +138,22 @@ struct PostgresTests {
         await client.shutdown()
         await listening.shutdown()
     }
+
+    @Test("after a Postgres restart the pool's idle connections are replaced, not handed out dead")
+    func poolSurvivesRestart() async throws {
+        let server = try TestPostgres()
+        defer { server.destroy() }
+        let client = PostgresClient(url: server.url, maxConnections: 2)
+        // Two connections open and go back to the pool idle.
+        async let first = client.query("SELECT pg_sleep(0.05), 1 AS n")
+        async let second = client.query("SELECT pg_sleep(0.05), 2 AS n")
+        _ = try await (first, second)
+        try server.stop()
+        try server.start()
+        for attempt in 1...3 {
+            let rows = try await client.query("SELECT \(attempt)::int AS n")
+            #expect(try rows.first?.decode("n", as: Int.self) == attempt)
+        }
+        await client.shutdown()
+    }
 }

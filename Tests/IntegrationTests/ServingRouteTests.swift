@@ -24,6 +24,7 @@ struct ServingRouteTests {
         try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
         let configuration = ServingConfiguration(
             logLevel: .info, databaseURL: fixture.databaseURL, artifactsDirectory: fixture.artifacts, port: 0,
+            server: .init(),
             adminToken: adminToken, pollInterval: .seconds(60), maxBodyBytes: 4096, maxInstances: 50,
             spillDirectory: fixture.directory.appendingPathComponent("spill"))
         let parts = try ServingApp.Parts(
@@ -216,4 +217,33 @@ struct ServingRouteTests {
 extension Tag {
     /// Tests that drive a service's router in-process.
     @Tag static var routes: Self
+}
+
+extension ServingRouteTests {
+    @Test(
+        "a non-finite prediction is a 422 on every route, never a 200 with null or a 500",
+        arguments: [
+            ("/predict", #"{"a": 1, "b": 1e308, "colour": "red"}"#, "application/json", "prediction"),
+            (
+                "/predict", #"{"instances": [{"a": 1, "b": 1e308, "colour": "red"}]}"#, "application/json",
+                "instances[0].prediction"
+            ),
+            ("/predict", "a,b,colour\n1,1e308,red\n", "text/csv", "rows[0] (line 2).prediction"),
+            (
+                "/v2/models/shapes/infer",
+                #"{"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "BYTES", "data": [1, 1e308, "red"]}]}"#,
+                "application/json", "instance 0: prediction"
+            ),
+        ])
+    func nonFinitePredictions(_ uri: String, _ body: String, _ contentType: String, _ field: String) async throws {
+        try await Self.withServing { client, fixture in
+            let reply = try await client.send(.post, uri, body: body, contentType: contentType)
+            #expect(reply.status == 422, "\(reply.text)")
+            #expect(reply.problems.keys.contains(field), "\(reply.problems)")
+            // Nothing that was not served is logged.
+            try await Task.sleep(for: .milliseconds(200))
+            let logged = try await fixture.database.query("SELECT count(*)::int AS n FROM prediction_log")
+            #expect(try logged.first?.decode("n", as: Int.self) == 0)
+        }
+    }
 }

@@ -194,6 +194,43 @@ struct VCSSyncTests {
         await vcs.stop()
     }
 
+    @Test(
+        "an impossible date and a value Postgres refuses are per-record rejections; the rest of the page is stored and the bookmark moves"
+    )
+    func valuesPostgresRefuses() async throws {
+        let vcs = try await VCSFixture()
+        do {
+            // A table that refuses one title (SQLSTATE 23514), as a database can refuse what the schema allows.
+            let (first, _) = try await vcs.checkout()
+            #expect(first == 200)
+            try await vcs.database.query(
+                "ALTER TABLE pull_requests ADD CONSTRAINT no_evil CHECK (title IS DISTINCT FROM 'evil')")
+            let pulls = [
+                (301, #"{"id": 301, "number": 301, "title": "fine", "updated_at": "2030-05-01T00:00:01Z"}"#),
+                (
+                    302,
+                    #"{"id": 302, "number": 302, "merged_at": "2024-13-45T25:61:61Z", "updated_at": "2030-05-01T00:00:02Z"}"#
+                ),
+                (303, #"{"id": 303, "number": 303, "title": "evil", "updated_at": "2030-05-01T00:00:03Z"}"#),
+                (304, #"{"id": 304, "number": 304, "title": "also fine", "updated_at": "2030-05-01T00:00:04Z"}"#),
+            ]
+            for (number, body) in pulls {
+                try await vcs.call("PUT", "\(vcs.sandboxURL)/_sandbox/pulls/\(number)", body)
+            }
+            let (status, summary) = try await vcs.checkout()
+            #expect(status == 200, "\(summary)")
+            #expect(summary["rejected"]?.integerValue == 2, "\(summary)")
+            #expect(try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests WHERE id IN (301, 304)") == 2)
+            let state = try #require(try await vcs.storedState())
+            #expect(state["bookmarks"]?[VCSFixture.repository]?["pull_requests"]?["since"]?.stringValue != nil)
+            let (again, _) = try await vcs.checkout()
+            #expect(again == 200, "the next sync is not wedged")
+        } catch {
+            Issue.record("\(error)\n\(vcs.logs())")
+        }
+        await vcs.stop()
+    }
+
     @Test("a pull request that changes while pages are read is caught by the next sync")
     func changeBetweenPages() async throws {
         let vcs = try await VCSFixture()

@@ -32,8 +32,9 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
             if let port { configuration.port = port }
             ServiceHost.bootstrap(logLevel: configuration.logLevel)
             let logger = Logger(label: "github-sandbox")
+            configuration.server.host = host
             let app = ServiceHost.application(
-                name: "github-sandbox", host: host, port: configuration.port,
+                name: "github-sandbox", server: configuration.server, port: configuration.port,
                 router: SandboxApp.makeRouter(configuration: configuration), services: [], logger: logger)
             try await app.runService()
         }

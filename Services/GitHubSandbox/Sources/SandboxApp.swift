@@ -10,6 +10,8 @@ import ServiceKit
 public struct SandboxConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var port: Int
+    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
+    public var server: HTTPServerSettings
     /// The local git repository whose merges are served as pull requests.
     public var repositoryPath: URL
     public var fullName: String
@@ -19,6 +21,7 @@ public struct SandboxConfiguration: Sendable {
         SandboxConfiguration(
             logLevel: try env.logLevel(),
             port: try env.int("PORT", default: 9090, range: 0...65535),
+            server: try HTTPServerSettings.fromEnvironment(env),
             repositoryPath: URL(fileURLWithPath: try env.required("SANDBOX_REPO_PATH")),
             fullName: env.string("GITHUB_REPOSITORY") ?? "conveyor/example-model",
             baseBranch: env.string("MODEL_BRANCH") ?? "main")
@@ -38,7 +41,7 @@ public enum SandboxApp {
             repositoryPath: configuration.repositoryPath, baseBranch: configuration.baseBranch,
             fullName: configuration.fullName)
         return ServiceRouter.build(
-            title: "Conveyor GitHub sandbox", readiness: { [] },
+            title: "Conveyor GitHub sandbox", readiness: { [] }, maxBodyBytes: 16 << 20,
             controllers: [
                 SandboxPullsController(pulls: pulls, fullName: configuration.fullName, control: control, extra: extra),
                 SandboxControlController(control: control, extra: extra, repository: configuration.fullName),

@@ -14,7 +14,7 @@ public enum ServingApp {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         return ServiceHost.application(
-            name: "serving", port: configuration.port, router: parts.router,
+            name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
             services: [database, parts.log, parts.watcher], logger: logger)
     }
 
@@ -45,7 +45,7 @@ public enum ServingApp {
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
         return ServiceRouter.build(
             title: "Conveyor serving",
-            readiness: { store.model == nil ? ["no model loaded"] : [] },
+            readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
             controllers: [
                 DeploymentController(database: database, store: store, admin: AdminToken(configuration.adminToken)),
                 PredictController(scorer: scorer),

@@ -8,6 +8,8 @@ public struct ServingConfiguration: Sendable {
     public var databaseURL: String
     public var artifactsDirectory: URL
     public var port: Int
+    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
+    public var server: HTTPServerSettings
     public var adminToken: String?
     /// Fallback poll period for new deployments.
     public var pollInterval: Duration
@@ -24,6 +26,7 @@ public struct ServingConfiguration: Sendable {
             databaseURL: try env.required("DATABASE_URL"),
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8000, range: 0...65535),
+            server: try HTTPServerSettings.fromEnvironment(env),
             adminToken: env.string("ADMIN_TOKEN"),
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             maxBodyBytes: try env.int("MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20)),

@@ -30,7 +30,7 @@ public enum TrainerApp {
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes, logger: logger),
             pollInterval: configuration.pollInterval, logger: logger)
         return ServiceHost.application(
-            name: "trainer", port: configuration.port,
+            name: "trainer", server: configuration.server, port: configuration.port,
             router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),
             services: [database, http, worker], logger: logger)
     }
@@ -41,6 +41,7 @@ public enum TrainerApp {
     {
         ServiceRouter.build(
             title: "Conveyor trainer", readiness: { await ServiceHost.checkDatabase(database) },
+            maxBodyBytes: RunController.maxBody,
             controllers: [RunController(database: database, store: store, admin: AdminToken(adminToken))])
     }
 }

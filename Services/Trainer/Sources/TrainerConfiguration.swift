@@ -8,6 +8,8 @@ public struct TrainerConfiguration: Sendable {
     public var databaseURL: String
     public var artifactsDirectory: URL
     public var port: Int
+    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
+    public var server: HTTPServerSettings
     /// Git URL or local path of the model repository.
     public var modelRepositoryURL: String
     /// Only PRs merged into this branch count.
@@ -47,6 +49,7 @@ public struct TrainerConfiguration: Sendable {
             databaseURL: try env.required("DATABASE_URL"),
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8001, range: 0...65535),
+            server: try HTTPServerSettings.fromEnvironment(env),
             modelRepositoryURL: repositoryURL,
             modelBranch: env.string("MODEL_BRANCH") ?? "main",
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),

@@ -27,7 +27,8 @@ public enum VCSApp {
             services.append(PeriodicSync(sync: sync, interval: interval, logger: logger))
         }
         return ServiceHost.application(
-            name: "vcs", port: configuration.port, router: router, services: services, logger: logger)
+            name: "vcs", server: configuration.server, port: configuration.port, router: router, services: services,
+            logger: logger)
     }
 
     /// The GitHub tap for the configured repository.
@@ -49,6 +50,7 @@ public enum VCSApp {
     ) -> Router<AppRequestContext> {
         ServiceRouter.build(
             title: "Conveyor vcs", readiness: { await ServiceHost.checkDatabase(database) },
+            maxBodyBytes: WebhookController.maxBody,
             controllers: [
                 CheckoutController(sync: sync),
                 WebhookController(

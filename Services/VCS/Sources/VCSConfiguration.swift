@@ -7,6 +7,8 @@ public struct VCSConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var databaseURL: String
     public var port: Int
+    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
+    public var server: HTTPServerSettings
     /// `owner/name` of the tracked repository.
     public var repository: String
     /// REST API root (GitHub, GitHub Enterprise or the sandbox).
@@ -41,6 +43,7 @@ public struct VCSConfiguration: Sendable {
             logLevel: try env.logLevel(),
             databaseURL: needsDatabase ? try env.required("DATABASE_URL") : env.string("DATABASE_URL") ?? "",
             port: try env.int("PORT", default: 8080, range: 0...65535),
+            server: try HTTPServerSettings.fromEnvironment(env),
             repository: repository,
             apiURL: apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL,
             token: env.string("GITHUB_TOKEN"),

@@ -16,16 +16,32 @@ public final class RouteCatalog: Sendable {
         stored.withLock { $0 += routes }
     }
 
-    /// The methods registered for paths that `path` matches (`:name` matches any one segment).
+    /// The methods registered for the route that `path` resolves to. As in
+    /// Hummingbird's router, a literal segment wins over a `:name` parameter,
+    /// so `/_sandbox/pulls/generate` is not `/_sandbox/pulls/:number`.
     public func methods(matching path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: [Bool]? = nil
         var methods: [HTTPRequest.Method] = []
         for route in routes {
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard pattern.count == segments.count else { continue }
-            let matches = zip(pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
-            if matches, !methods.contains(route.method) { methods.append(route.method) }
+            guard pattern.count == segments.count,
+                zip(pattern, segments).allSatisfy({ $0.hasPrefix(":") || $0 == $1 })
+            else { continue }
+            let literal = pattern.map { !$0.hasPrefix(":") }
+            if let current = best, Self.moreSpecific(current, than: literal) { continue }
+            if best != literal {
+                best = literal
+                methods = []
+            }
+            if !methods.contains(route.method) { methods.append(route.method) }
         }
         return methods
+    }
+
+    /// Whether `lhs` is more specific than `rhs`: the first position where they differ is literal in `lhs`.
+    static func moreSpecific(_ lhs: [Bool], than rhs: [Bool]) -> Bool {
+        for (left, right) in zip(lhs, rhs) where left != right { return left }
+        return false
     }
 }

@@ -4,13 +4,16 @@ import Hummingbird
 /// metrics), the operations routes, and each controller's routes, all
 /// recorded in one catalog from which the API document is generated.
 public enum ServiceRouter {
+    /// `maxBodyBytes`: the largest body any route accepts; a larger
+    /// `Content-Length` is answered 413 at once.
     public static func build(
-        title: String, readiness: @escaping ReadinessCheck, controllers: [any APIController]
+        title: String, readiness: @escaping ReadinessCheck, maxBodyBytes: Int, controllers: [any APIController]
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let catalog = RouteCatalog()
         router.add(middleware: ErrorMiddleware(catalog: catalog))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: BodyLimitMiddleware(limit: maxBodyBytes))
         let operations = OperationsController(title: title, readiness: readiness, catalog: catalog)
         for controller in controllers + [operations] {
             let endpoints = controller.endpoints

@@ -34,17 +34,8 @@ enum InferenceTensors {
         let data: [JSONValue]
     }
 
-    /// The element count of `shape`, or nil when the product overflows `Int`
-    /// (a shape such as `[4294967296, 4294967296]` must be an error, not a trap).
-    static func elementCount(_ shape: [Int]) -> Int? {
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            if overflow { return nil }
-            count = product
-        }
-        return count
-    }
+    /// The element count of `shape`, or nil when it overflows `Int`.
+    static func elementCount(_ shape: [Int]) -> Int? { TensorShape.elementCount(shape) }
 
     static func outputs(_ predictions: [PredictedValue], classes: [String]) -> [Output] {
         guard !classes.isEmpty else {
@@ -82,10 +73,8 @@ enum InferenceTensors {
                     field: "\(field).datatype", problem: "must be one of \(datatypes.sorted().joined(separator: ", "))")
             )
         }
-        let shape = value["shape"]?.arrayValue?.compactMap { $0.integerValue }.map { Int($0) }
-        if shape == nil || shape!.isEmpty || shape!.count != value["shape"]?.arrayValue?.count
-            || shape!.contains(where: { $0 < 0 })
-        {
+        let shape = TensorShape.parse(value["shape"])
+        if shape == nil {
             problems.append(
                 FieldProblem(field: "\(field).shape", problem: "must be an array of non-negative integers"))
         }

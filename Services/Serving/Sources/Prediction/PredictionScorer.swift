@@ -38,13 +38,9 @@ final class PredictionScorer: Sendable {
         return Call(model: model, requestID: context.requestID, start: .now)
     }
 
-    /// Collects the body up to the configured limit (413 beyond it).
+    /// Collects the body up to the configured limit (413 beyond it, 400 when it cannot be read).
     func body(of request: Request) async throws -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes")
-        }
+        try await request.collectBody(upTo: maxBodyBytes)
     }
 
     /// 422 unless `count` instances is within 1…maxInstances.
@@ -68,7 +64,16 @@ final class PredictionScorer: Sendable {
         for index in 0..<count {
             switch call.model.encoder.encode({ lookup(index, $0) }) {
             case .vector(let row):
-                predictions.append(PredictedValue(output: call.model.artifact.output(encoded: row), classes: classes))
+                let output = call.model.artifact.output(encoded: row)
+                guard Self.isFinite(output) else {
+                    // e.g. 1e308 into a linear model with no declared range: JSON has no infinity.
+                    problems.append(
+                        FieldProblem(
+                            field: field(index) + "prediction",
+                            problem: "is not a finite number for these inputs (values far outside the training data?)"))
+                    continue
+                }
+                predictions.append(PredictedValue(output: output, classes: classes))
             case .problems(let found):
                 let prefix = field(index)
                 problems += found.map { FieldProblem(field: prefix + $0.field, problem: $0.problem) }
@@ -76,6 +81,14 @@ final class PredictionScorer: Sendable {
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
         return predictions
+    }
+
+    /// Whether every number of an output is finite.
+    static func isFinite(_ output: ModelArtifact.Output) -> Bool {
+        switch output {
+        case .value(let value): value.isFinite
+        case .label(_, let probabilities): probabilities.allSatisfy(\.isFinite)
+        }
     }
 
     /// The value a JSON field gives a feature; a string for a numeric feature is a type error.

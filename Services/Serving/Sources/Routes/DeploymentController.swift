@@ -31,7 +31,7 @@ struct DeploymentController: APIController {
                 .get, "/deployments", "Deployment history, newest first.",
                 query: PageLimit.query)
         ) { request, _ in
-            let limit = PageLimit.of(request)
+            let limit = try PageLimit.of(request)
             return try JSONResponse.make(try await DeploymentRecord.history(database, limit: limit))
         }
         routes.on(

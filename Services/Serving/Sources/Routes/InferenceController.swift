@@ -97,11 +97,13 @@ struct InferenceController: APIController {
             outputs = InferenceTensors.outputs(predictions, classes: call.classes)
         }
         let id = object["id"]?.stringValue ?? call.requestID
-        scorer.finish(call, inputs: String(buffer: body), outputs: predictions)
-        return try JSONResponse.make(
+        let response = try JSONResponse.make(
             InferenceMessages.Reply(
                 modelName: call.model.artifact.name, modelVersion: call.version, id: id, outputs: outputs),
             headers: [.xRequestID: call.requestID])
+        // Logged only once the answer is encoded: what is logged is what was served.
+        scorer.finish(call, inputs: String(buffer: body), outputs: predictions)
+        return response
     }
 
     /// The loaded model when `{name}` names it; 404 otherwise.

@@ -23,6 +23,7 @@ enum PredictSchemas {
         if let forecast = artifact.forecast {
             return .object([
                 "type": .string("object"), "required": .array([.string("horizon")]),
+                "additionalProperties": .bool(false),
                 "properties": .object([
                     "horizon": .object([
                         "type": .string("integer"), "minimum": .number(1),
@@ -38,9 +39,12 @@ enum PredictSchemas {
             "type": .string("object"), "properties": .object(properties),
             "required": .array(features.filter { ($0.missing ?? .reject) == .reject }.map { .string($0.name) }),
         ])
+        // A single instance is any object without `instances` (that key makes it a batch).
+        var single = instance.objectValue ?? [:]
+        single["not"] = .object(["required": .array([.string("instances")])])
         return .object([
             "oneOf": .array([
-                instance,
+                .object(single),
                 .object([
                     "type": .string("object"), "required": .array([.string("instances")]),
                     "properties": .object([

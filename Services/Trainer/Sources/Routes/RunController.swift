@@ -10,6 +10,8 @@ struct RunController: APIController {
     let database: PostgresClient
     let store: TrainingStore
     let admin: AdminToken
+    /// The largest `POST /runs` body.
+    static let maxBody = 64 * 1024
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
@@ -19,7 +21,7 @@ struct RunController: APIController {
                 .get, "/runs", "Training runs, newest first.",
                 query: PageLimit.query)
         ) { request, _ in
-            let limit = PageLimit.of(request)
+            let limit = try PageLimit.of(request)
             let rows = try await database.query(
                 """
                 SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]'::json)::text AS runs FROM (
@@ -50,17 +52,22 @@ struct RunController: APIController {
                 requestBody: APIRoute.json(
                     .object([
                         "type": .string("object"), "required": .array([.string("pr_number")]),
-                        "properties": .object(["pr_number": .object(["type": .string("integer")])]),
+                        "properties": .object([
+                            "pr_number": .object([
+                                "type": .string("integer"), "minimum": .number(1), "maximum": .number(2_147_483_647),
+                            ])
+                        ]),
                     ])), success: .accepted, admin: true)
         ) { request, _ in
             try admin.authorize(request)
-            let body = try await request.body.collect(upTo: 64 * 1024)
+            let body = try await request.collectBody(upTo: Self.maxBody)
             guard let json = try? JSONValue.parse(body.readableBytesView) else {
                 throw APIError(.badRequest, "the body must be JSON like {\"pr_number\": 12}")
             }
-            guard let number = json["pr_number"]?.integerValue else {
+            guard let number = json["pr_number"]?.integerValue, (1...2_147_483_647).contains(number) else {
                 throw APIError.validation([
-                    FieldProblem(field: "pr_number", problem: "is required and must be an integer")
+                    FieldProblem(
+                        field: "pr_number", problem: "is required and must be a whole number from 1 to 2147483647")
                 ])
             }
             guard let id = try await store.queueRetrain(prNumber: number) else {

@@ -17,6 +17,8 @@ struct WebhookController: APIController {
     let loader: SingerPostgresLoader
     /// GitHub caps payloads at 25 MB.
     static let maxBody = 25 << 20
+    /// The longest `X-GitHub-Delivery` stored.
+    static let maxDeliveryID = 200
 
     private struct Reply: Encodable {
         let status: String
@@ -26,7 +28,10 @@ struct WebhookController: APIController {
 
     var endpoints: DocumentedRoutes {
         DocumentedRoutes().on(
-            APIRoute(.post, "/webhook", "GitHub webhook (X-Hub-Signature-256 checked, deliveries applied once).")
+            APIRoute(
+                .post, "/webhook",
+                "GitHub webhook (X-Hub-Signature-256 checked, deliveries applied once). Headers X-GitHub-Event, X-GitHub-Delivery and X-Hub-Signature-256 are required.",
+                requestBody: APIRoute.json(.object(["type": .string("object")])))
         ) { request, context in try await handle(request, context: context) }
     }
 
@@ -34,7 +39,7 @@ struct WebhookController: APIController {
         guard let signature else {
             throw APIError(.forbidden, "webhooks are refused: GITHUB_WEBHOOK_SECRET is not set")
         }
-        let body = try await request.body.collect(upTo: Self.maxBody)
+        let body = try await request.collectBody(upTo: Self.maxBody)
         let bytes = Array(body.readableBytesView)
         guard signature.isValid(request.headers[.xHubSignature256], body: bytes) else {
             context.logger.warning("webhook with a missing or wrong signature refused")
@@ -43,6 +48,12 @@ struct WebhookController: APIController {
         let event = request.headers[.xGitHubEvent] ?? ""
         guard let delivery = request.headers[.xGitHubDelivery], !delivery.isEmpty else {
             throw APIError.validation([FieldProblem(field: "X-GitHub-Delivery", problem: "header is required")])
+        }
+        // GitHub's ids are UUIDs; a long one would exceed the index's row size and fail as a 500.
+        guard delivery.utf8.count <= Self.maxDeliveryID else {
+            throw APIError.validation([
+                FieldProblem(field: "X-GitHub-Delivery", problem: "is longer than \(Self.maxDeliveryID) bytes")
+            ])
         }
         if event == "ping" {
             return try JSONResponse.make(Reply(status: "pong", delivery: delivery, detail: nil))

@@ -108,6 +108,20 @@ public final class SingerTarget {
                 return upserted
             }
             summary.upserted += upserted
+        } catch let error as PostgresError where error.isDataError {
+            // Postgres refused a value the schema allowed (SQLSTATE class 22/23): load the
+            // records one by one so only the offending ones are rejected, and the bookmark moves.
+            loader.reset()
+            logger.warning(
+                "a batch was refused as data; loading its records one by one", metadata: ["error": "\(error)"])
+            let (upserted, refused) = try await loadOneByOne(batches, stateJSON: stateJSON)
+            summary.upserted += upserted
+            for (key, problem) in refused {
+                summary.rejected += 1
+                let text = "stream and key \(key): \(problem)"
+                if summary.rejections.count < 20 { summary.rejections.append(text) }
+                logger.error("rejected record", metadata: ["key": "\(key)", "problem": "\(problem)"])
+            }
         } catch {
             loader.reset()
             throw error
@@ -117,6 +131,47 @@ public final class SingerTarget {
         buffered = 0
         pendingState = nil
         if let state { committedState?(state) }
+    }
+
+    /// Loads each record under its own savepoint, in one transaction with the
+    /// STATE; returns how many were upserted and the refused ones' keys and reasons.
+    private func loadOneByOne(
+        _ batches: [(SingerTableLayout, [StagedRecord])], stateJSON: PostgresJSON?,
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws -> (Int, [(String, String)]) {
+        let stateKey = self.stateKey
+        let loader = self.loader
+        do {
+            return try await database.transaction { connection in
+                var upserted = 0
+                var refused: [(String, String)] = []
+                for (layout, records) in batches {
+                    try loader.prepare(layout, on: connection)
+                    for record in records {
+                        try connection.execute("SAVEPOINT singer_record")
+                        do {
+                            upserted += try loader.load([record], layout: layout, on: connection)
+                            try connection.execute("RELEASE SAVEPOINT singer_record")
+                        } catch let error as PostgresError where error.isDataError {
+                            try connection.execute("ROLLBACK TO SAVEPOINT singer_record")
+                            refused.append(
+                                ("\(layout.stream) \(record.flat.key.joined(separator: ","))", error.description))
+                        }
+                    }
+                }
+                if let stateJSON {
+                    try connection.query(
+                        """
+                        INSERT INTO singer_state (tap, state, updated_at) VALUES (\(stateKey), \(stateJSON)::jsonb, now())
+                        ON CONFLICT (tap) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+                        """)
+                }
+                return (upserted, refused)
+            }
+        } catch {
+            loader.reset()
+            throw error
+        }
     }
 
     /// `_sdc_sequence`: nanoseconds since 1970, strictly increasing within the process.

@@ -1,0 +1,56 @@
+import Foundation
+import Subprocess
+import Testing
+
+/// What a hostile or broken client does over a raw socket: the real server
+/// process answers or closes within its deadlines instead of holding the
+/// connection (and a file descriptor) forever.
+@Suite("serving: connection deadlines over raw sockets", .serialized)
+struct ConnectionLimitTests {
+    /// Writes `request` on a fresh TCP connection, reads until the server
+    /// closes it (or `wait` seconds pass) and returns what came back and how long it took.
+    static func raw(port: Int, request: String, wait: Int = 6) throws -> (reply: String, seconds: Double) {
+        let start = ContinuousClock.now
+        let script = """
+            exec 3<>/dev/tcp/127.0.0.1/\(port) || exit 9
+            printf '%b' "$REQUEST" >&3
+            timeout \(wait) cat <&3
+            echo "<<exit $?>>"
+            """
+        let result = try ChildProcess.run(["bash", "-c", script], environment: ["REQUEST": request])
+        let elapsed = ContinuousClock.now - start
+        return (result.stdout, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    @Test(
+        "idle sockets and unfinished headers are closed after HTTP_IDLE_TIMEOUT; a huge Content-Length is a 413 at once"
+    )
+    func deadlines() async throws {
+        let fixture = try await ServingFixture()
+        try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
+        let (process, url) = try await fixture.launchServing("serving", settings: ["HTTP_IDLE_TIMEOUT": "500ms"])
+        defer { _ = process.terminate() }
+        let port = Int(url.split(separator: ":").last!)!
+
+        let idle = try Self.raw(port: port, request: "")
+        #expect(idle.reply.contains("<<exit 0>>"), "the server closed the idle socket: \(idle.reply)")
+        #expect(idle.seconds < 4, "closed after \(idle.seconds) s")
+
+        let unfinished = try Self.raw(port: port, request: "GET /health/live HTTP/1.1\\r\\nHost: x\\r\\nX-Slow:")
+        #expect(unfinished.reply.contains("<<exit 0>>"), "\(unfinished.reply)")
+        #expect(unfinished.seconds < 4, "closed after \(unfinished.seconds) s")
+
+        let huge = try Self.raw(
+            port: port,
+            request:
+                "POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 1000000000000\\r\\n\\r\\n"
+        )
+        #expect(huge.reply.hasPrefix("HTTP/1.1 413"), "\(huge.reply.prefix(200))")
+        #expect(huge.reply.contains("larger than"), "\(huge.reply)")
+        #expect(huge.seconds < 4, "answered after \(huge.seconds) s")
+
+        let (status, _) = try await fixture.json("GET", "\(url)/health/live")
+        #expect(status == 200, "the service keeps answering")
+        await fixture.shutdown()
+    }
+}
