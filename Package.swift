@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/Trainer/Sources"),
         .executableTarget(

@@ -15,17 +15,40 @@ public struct MailMessage: Sendable {
         self.body = body
     }
 
-    /// RFC 5322 text with CRLF line ends.
-    var rfc5322: [UInt8] {
-        let date = Date().formatted(
-            .dateTime.weekday(.abbreviated).day().month(.abbreviated).year().hour().minute().second())
+    /// RFC 5322 text with CRLF line ends: a `Date` in the RFC's own format (in
+    /// UTC, independent of the locale), a unique `Message-ID`, and header
+    /// values from which line breaks are removed (no header injection).
+    func rfc5322(date: Date = Date(), messageID: String = UUID().uuidString) -> [UInt8] {
+        let domain = from.split(separator: "@").last.map(String.init) ?? "localhost"
         let headers = [
-            "From: <\(from)>", "To: " + to.map { "<\($0)>" }.joined(separator: ", "),
-            "Subject: \(subject.replacingOccurrences(of: "\n", with: " "))", "Date: \(date)",
+            "From: <\(Self.headerValue(from))>",
+            "To: " + to.map { "<\(Self.headerValue($0))>" }.joined(separator: ", "),
+            "Subject: \(Self.headerValue(subject))", "Date: \(Self.rfc5322Date(date))",
+            "Message-ID: <\(messageID.lowercased())@\(Self.headerValue(domain))>",
             "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
         ]
         let text = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         return Array((headers.joined(separator: "\r\n") + "\r\n\r\n" + text + "\r\n").utf8)
+    }
+
+    /// `Tue, 24 Nov 2026 06:03:50 +0000` (RFC 5322 §3.3), always in English and UTC.
+    static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return formatter.string(from: date)
+    }
+
+    /// A header value with CR and LF replaced by spaces.
+    static func headerValue(_ text: String) -> String {
+        String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
+    }
+
+    /// Whether `address` can stand in a header: non-empty, no CR, LF or angle brackets.
+    public static func isValidAddress(_ address: String) -> Bool {
+        !address.isEmpty && address.contains("@")
+            && !address.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "<" || $0 == ">" })
     }
 }
 
@@ -51,7 +74,7 @@ enum CurlMailTransfer {
             throw CurlError.transfer(code: -1, message: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
-        let upload = Unmanaged.passRetained(Upload(message.rfc5322))
+        let upload = Unmanaged.passRetained(Upload(message.rfc5322()))
         defer { upload.release() }
         var recipients: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(recipients) }

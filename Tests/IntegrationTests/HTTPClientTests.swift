@@ -2,7 +2,10 @@ import Foundation
 import HTTPClient
 import HTTPTypes
 import Hummingbird
+import Logging
 import Testing
+
+@testable import VCSService
 
 @Suite("HTTP over libcurl")
 struct HTTPClientTests {
@@ -115,4 +118,42 @@ struct HTTPClientTests {
             _ = try await client.send(CurlRequest(url: "file:///etc/passwd"))
         }
     }
+}
+
+@Suite("GitHub client: rate limits that never end")
+struct GitHubRateLimitLoopTests {
+    @Test(
+        "429 with Retry-After: 0 or a reset in the past is waited out a bounded number of times, at least the minimum each",
+        arguments: [[HTTPField.Name.retryAfter: "0"], [.xRateLimitRemaining: "0", .xRateLimitReset: "1000"]]
+            as [HTTPFields])
+    func boundedWaits(_ headers: HTTPFields) async throws {
+        let requests = RequestCounter()
+        let router = Router()
+        router.get("/pulls") { _, _ -> Response in
+            await requests.increment()
+            return Response(status: .tooManyRequests, headers: headers)
+        }
+        let server = try await LoopbackServer.start(router)
+        defer { server.task.cancel() }
+        let http = CurlHTTPClient()
+        let client = GitHubAPIClient(
+            client: http, token: nil, logger: Logger(label: "test"), minimumRateLimitWait: .milliseconds(50))
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.get("\(server.baseURL)/pulls")
+            Issue.record("an endless rate limit did not fail the request")
+        } catch let failure as GitHubAPIClient.Failure {
+            #expect(failure.problem.contains("still rate limited"), "\(failure)")
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(await requests.count == GitHubAPIClient.maxRateLimitWaits + 1)
+        #expect(elapsed >= .milliseconds(50 * GitHubAPIClient.maxRateLimitWaits), "waited \(elapsed)")
+        await http.shutdown()
+    }
+}
+
+/// Counts requests a test server received.
+actor RequestCounter {
+    private(set) var count = 0
+    func increment() { count += 1 }
 }

@@ -21,4 +21,19 @@ struct MigrationTests {
         let versions = try await clients[0].query("SELECT version FROM schema_migrations ORDER BY version")
         #expect(try versions.map { try $0.decode("version", as: Int.self) } == Schema.migrations.map(\.version))
     }
+
+    @Test(
+        "the harness points DATABASE_URL at a fresh database without touching its user or host",
+        arguments: [
+            ("postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://postgres@127.0.0.1:5432/test_x"),
+            (
+                "postgresql://postgres:pw@db/postgres?sslmode=disable",
+                "postgresql://postgres:pw@db/test_x?sslmode=disable"
+            ),
+            ("postgres://u@h/app", "postgres://u@h/test_x"),
+            ("host=/tmp user=postgres dbname=postgres", "host=/tmp user=postgres dbname=test_x"),
+        ])
+    func harnessConnectionString(_ base: String, _ expected: String) {
+        #expect(TestPostgres.connectionString(base, database: "test_x") == expected)
+    }
 }

@@ -168,6 +168,28 @@ struct ServingRouteTests {
         }
     }
 
+    @Test("a second rollback goes further back (v3 → v2 → v1), then 409")
+    func rollbackWalksBack() async throws {
+        try await Self.withServing { client, fixture in
+            let v2 = try await fixture.deploy(
+                manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 2)
+            _ = try await fixture.deploy(
+                manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 3)
+            let v1 = try #require(
+                try await fixture.database.query("SELECT version FROM deployments ORDER BY id LIMIT 1").first?.decode(
+                    "version", as: String.self))
+            let admin: HTTPFields = [.authorization: "Bearer \(ServingFixture.adminToken)"]
+            let first = try await client.send(.post, "/deployments/rollback", headers: admin)
+            #expect(first.status == 202)
+            #expect(first.json["rolled_back_to"]?.stringValue == v2)
+            let second = try await client.send(.post, "/deployments/rollback", headers: admin)
+            #expect(second.json["rolled_back_to"]?.stringValue == v1, "further back, not forward to v3")
+            let third = try await client.send(.post, "/deployments/rollback", headers: admin)
+            #expect(third.status == 409)
+            #expect(third.message?.contains("no earlier version") == true)
+        }
+    }
+
     @Test("admin routes answer 403 when ADMIN_TOKEN is not set")
     func adminDisabled() async throws {
         try await Self.withServing(adminToken: nil) { client, _ in

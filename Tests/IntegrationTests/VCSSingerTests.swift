@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import JSON
 import Postgres
 import Subprocess
 import Testing
@@ -38,7 +39,11 @@ struct VCSSingerTests {
                 "\"$BIN/vcs\" tap | \"$BIN/vcs\" target",
                 vcs.environment.merging(["DATABASE_URL": other, "BIN": Self.bin, "LOG_LEVEL": "info"]) { $1 })
             #expect(piped.status == 0, "\(piped.stderr)")
-            #expect(piped.stdout.contains("\"type\":\"STATE\""), "the target echoes the committed STATE")
+            let stateLine = try #require(
+                piped.stdout.split(separator: "\n").last, "the target writes the committed STATE value")
+            let stateValue = try JSONValue.parse(Array(stateLine.utf8))
+            #expect(
+                stateValue["bookmarks"] != nil && stateValue["type"] == nil, "the value, not the message: \(stateLine)")
             #expect(piped.stderr.contains("target finished"))
             let checkoutRows = try await Self.rows(vcs.databaseURL, "pull_requests", orderBy: "id")
             let pipedRows = try await Self.rows(other, "pull_requests", orderBy: "id")
@@ -55,6 +60,50 @@ struct VCSSingerTests {
                     "s", as: String.self)
             }
             #expect(states[0] != nil && states[0] == states[1])
+        } catch {
+            Issue.record("\(error)\n\(vcs.logs())")
+        }
+        await vcs.stop()
+    }
+
+    @Test(
+        "tap --state state.json | target > state.json round-trips; tap-github's state shape is read; an unknown one is refused"
+    )
+    func stateFiles() async throws {
+        let vcs = try await VCSFixture()
+        do {
+            try await vcs.call("POST", "\(vcs.sandboxURL)/_sandbox/pulls/generate", #"{"count": 40}"#)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let environment = vcs.environment.merging(
+                ["BIN": Self.bin, "DIR": directory.path, "LOG_LEVEL": "info"]) { $1 }
+            let first = try Self.shell(#""$BIN/vcs" tap | "$BIN/vcs" target > "$DIR/state.json""#, environment)
+            #expect(first.status == 0, "\(first.stderr)")
+            let again = try Self.shell(#""$BIN/vcs" tap --state "$DIR/state.json""#, environment)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(!again.stdout.contains("\"RECORD\""), "nothing changed, so nothing is re-synced")
+
+            let state = try JSONValue.parse(
+                Array(
+                    try String(contentsOf: directory.appendingPathComponent("state.json"), encoding: .utf8).split(
+                        separator: "\n"
+                    ).last!.utf8))
+            let since = try #require(
+                state["bookmarks"]?[VCSFixture.repository]?["pull_requests"]?["since"]?.stringValue)
+            let tapGitHub = #"{"bookmarks": {"pull_requests": {"\#(VCSFixture.repository)": {"since": "\#(since)"}}}}"#
+            try tapGitHub.write(
+                to: directory.appendingPathComponent("tap-github.json"), atomically: true, encoding: .utf8)
+            let fromTapGitHub = try Self.shell(#""$BIN/vcs" tap --state "$DIR/tap-github.json""#, environment)
+            #expect(fromTapGitHub.status == 0, "\(fromTapGitHub.stderr)")
+            // Inclusive bookmark: only records updated at `since` itself come again, not all 41.
+            let records = fromTapGitHub.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"RECORD\"") }
+            #expect(records.count < 5, "tap-github's bookmark is honoured: \(records.count) records re-synced")
+
+            try #"{"bookmarks": {"someone/else": {"since": "x"}}}"#.write(
+                to: directory.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
+            let other = try Self.shell(#""$BIN/vcs" tap --state "$DIR/other.json""#, environment)
+            #expect(other.status != 0)
+            #expect(other.stderr.contains("no bookmark for"), "\(other.stderr)")
         } catch {
             Issue.record("\(error)\n\(vcs.logs())")
         }
@@ -84,8 +133,9 @@ struct VCSSingerTests {
         #expect(
             result.stderr.contains("\"rejected\":\"1\"") || result.stderr.contains("rejected=1")
                 || result.stderr.contains("\"rejected\": \"1\""), "\(result.stderr)")
-        let states = result.stdout.split(separator: "\n").filter { $0.contains("STATE") }
+        let states = result.stdout.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
         #expect(states.count == 2)
+        #expect(states.last == .object(["bookmarks": .object(["widgets": .object(["since": .string("3")])])]))
         let database = PostgresClient(url: url, maxConnections: 1)
         let rows = Array(try await database.query("SELECT id, name, size, dims__w, dims__h FROM widgets ORDER BY id"))
         #expect(rows.count == 2)

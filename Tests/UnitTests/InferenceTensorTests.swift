@@ -67,3 +67,24 @@ struct InferenceTensorTests {
         #expect(lookup(0, "b") == .number(2))
     }
 }
+
+@Suite("Rollback history")
+struct LiveHistoryTests {
+    static func history(_ events: [String]) -> LiveHistory {
+        LiveHistory(
+            events.map { event in
+                let isRollback = event.hasPrefix("<")
+                return (version: isRollback ? String(event.dropFirst()) : event, model: "m", isRollback: isRollback)
+            })
+    }
+
+    @Test(
+        "rollbacks walk back the versions that were live, and stop at the first",
+        arguments: [
+            (["v1", "v2", "v3"], "v2"), (["v1", "v2", "v3", "<v2"], "v1"), (["v1", "v2", "v3", "<v2", "<v1"], nil),
+            (["v1", "v2", "<v1", "v3"], "v1"), (["v1"], nil), ([], nil),
+        ] as [([String], String?)])
+    func previous(_ events: [String], _ expected: String?) {
+        #expect(Self.history(events).previous?.version == expected)
+    }
+}

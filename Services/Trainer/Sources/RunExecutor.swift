@@ -111,6 +111,7 @@ public struct RunExecutor: Sendable {
     private func train(_ run: ClaimedRun, version: String, suffix: String) async throws -> Trained {
         var timings: [String: Double] = [:]
         let directory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)", isDirectory: true)
+        RunDirectories.removeEarlierAttempts(of: run.id, before: run.attempts, in: workDirectory)
         defer { try? FileManager.default.removeItem(at: directory) }
         let cloneStart = Date()
         let mirror = try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)

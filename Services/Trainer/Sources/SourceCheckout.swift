@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOPosix
 import Subprocess
@@ -9,13 +10,22 @@ import Subprocess
 public struct SourceCheckout: Sendable {
     let repositoryURL: String
     let token: String?
-    /// `<WORK_DIR>/mirror.git`, shared by the trainers of one host under a file lock.
+    /// `<WORK_DIR>/mirror-<hash of the URL>.git`, shared by the trainers of one
+    /// host under a file lock. Keyed by the repository URL, so a trainer
+    /// restarted with another `MODEL_REPO_URL` (or two trainers of different
+    /// repositories sharing a `WORK_DIR`) never fetches the wrong repository.
     let mirror: URL
 
     public init(repositoryURL: String, token: String?, workDirectory: URL) {
         self.repositoryURL = repositoryURL
         self.token = token
-        self.mirror = workDirectory.appendingPathComponent("mirror.git", isDirectory: true)
+        self.mirror = workDirectory.appendingPathComponent(Self.mirrorName(for: repositoryURL), isDirectory: true)
+    }
+
+    /// `mirror-` and the first 16 hex digits of the URL's SHA-256, then `.git`.
+    static func mirrorName(for repositoryURL: String) -> String {
+        let digest = SHA256.hash(data: Data(repositoryURL.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "mirror-\(digest).git"
     }
 
     /// Updates the mirror, then clones it into `directory` and checks out `commit` (detached).

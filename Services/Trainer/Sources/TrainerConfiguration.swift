@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Logging
 import ServiceKit
 
@@ -44,6 +45,19 @@ public struct TrainerConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
         }
+        let emailTo = (env.string("NOTIFY_EMAIL_TO") ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        for address in emailTo where !MailMessage.isValidAddress(address) {
+            throw ConfigurationError(
+                variable: "NOTIFY_EMAIL_TO", problem: "\"\(address)\" is not an e-mail address (no line breaks or <>)")
+        }
+        let emailFrom = env.string("NOTIFY_EMAIL_FROM") ?? "conveyor@localhost"
+        guard MailMessage.isValidAddress(emailFrom) else {
+            throw ConfigurationError(
+                variable: "NOTIFY_EMAIL_FROM",
+                problem: "\"\(emailFrom)\" is not an e-mail address (no line breaks or <>)")
+        }
         return TrainerConfiguration(
             logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
@@ -58,10 +72,8 @@ public struct TrainerConfiguration: Sendable {
             adminToken: env.string("ADMIN_TOKEN"),
             notifyWebhookURL: env.string("NOTIFY_WEBHOOK_URL"),
             smtpURL: env.string("SMTP_URL"),
-            notifyEmailTo: (env.string("NOTIFY_EMAIL_TO") ?? "").split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces)
-            },
-            notifyEmailFrom: env.string("NOTIFY_EMAIL_FROM") ?? "conveyor@localhost",
+            notifyEmailTo: emailTo,
+            notifyEmailFrom: emailFrom,
             runTimeout: try env.duration("RUN_TIMEOUT", default: .seconds(1800)),
             maxDataBytes: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
             workDirectory: URL(

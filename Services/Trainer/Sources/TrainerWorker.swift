@@ -18,10 +18,23 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     let logger: Logger
 
     public func run() async throws {
+        await removeStaleRunDirectories()
         await WakeLoop.run(
             database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
         ) { await drainQueue() }
         logger.info("trainer worker stopped")
+    }
+
+    /// Removes run checkouts left by a trainer that died mid-run: those of runs
+    /// that are not running under a live lease now.
+    func removeStaleRunDirectories() async {
+        do {
+            let active = try await store.activeRunIDs()
+            let removed = RunDirectories.removeStale(in: executor.workDirectory, active: active)
+            if !removed.isEmpty { logger.info("removed stale run directories", metadata: ["removed": "\(removed)"]) }
+        } catch {
+            logger.warning("could not check for stale run directories", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Queues and trains until there is nothing left; errors are logged and
@@ -29,7 +42,11 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     private func drainQueue() async {
         do {
             while true {
-                try await store.queueNewestMerge()
+                let queueing = try await store.queueNewestMerge()
+                if !queueing.futureDated.isEmpty {
+                    logger.warning(
+                        "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
+                }
                 guard let run = try await store.claimQueuedRun() else { return }
                 // Let a started run finish even during shutdown: its result is recorded.
                 await Task { await executor.execute(run) }.value

@@ -69,11 +69,11 @@ public struct TrainingStore: Sendable {
             artifactPath: try row.decode("artifact_path"), artifactSHA256: try row.decode("artifact_sha256"))
     }
 
-    /// Queues a run for the newest PR merged into the branch after the
-    /// deployed one, unless that merge was already tried. Returns whether a
-    /// run was queued.
+    /// Queues a run for the newest untried PR merged into the branch after
+    /// the deployed one (merges dated in the future are ignored, and named in
+    /// the answer).
     @discardableResult
-    public func queueNewestMerge() async throws -> Bool {
+    public func queueNewestMerge() async throws -> MergeQueueing {
         let deployed = try await deployed()
         let since = deployed?.mergedAt ?? Date(timeIntervalSince1970: 0)
         let sinceNumber = deployed?.prNumber ?? -1
@@ -81,24 +81,34 @@ public struct TrainingStore: Sendable {
         return try await database.transaction { connection in
             // One queuer at a time across replicas; released at commit.
             try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
+            // A merge dated in the future (a wrong clock, a hand-edited row) is ignored:
+            // it would stay "newest" forever and hide every real merge after it.
+            let future = try connection.query(
+                """
+                SELECT p.number FROM pull_requests p
+                WHERE p.base__ref = \(branch) AND p.merged_at > now() + interval '5 minutes' ORDER BY p.number
+                """
+            ).map { try $0.decode("number", as: Int64.self) }
+            // The newest merge after the deployed one that has not been tried: one that
+            // failed (or was rejected) does not stop later merges from being queued.
             let rows = try connection.query(
                 """
                 SELECT p.number, p.merge_commit_sha, p.merged_at FROM pull_requests p
                 WHERE p.base__ref = \(branch) AND p.merged_at IS NOT NULL AND p.merge_commit_sha IS NOT NULL
+                  AND p.merged_at <= now() + interval '5 minutes'
                   AND (p.merged_at > \(since) OR (p.merged_at = \(since) AND p.number > \(sinceNumber)))
+                  AND NOT EXISTS (SELECT 1 FROM training_runs t WHERE t.merge_commit_sha = p.merge_commit_sha)
                 ORDER BY p.merged_at DESC, p.number DESC LIMIT 1
                 """)
-            guard let row = rows.first else { return false }
-            let sha: String = try row.decode("merge_commit_sha")
-            let tried = try connection.query("SELECT 1 FROM training_runs WHERE merge_commit_sha = \(sha) LIMIT 1")
-            guard tried.count == 0 else { return false }
+            guard let row = rows.first else { return MergeQueueing(queued: nil, futureDated: future) }
+            let number: Int64 = try row.decode("number")
             try connection.query(
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
-                VALUES (\(try row.decode("number", as: Int64.self)), \(sha), \(try row.decode("merged_at", as: Date.self)),
-                        'queued', 'merged')
+                VALUES (\(number), \(try row.decode("merge_commit_sha", as: String.self)),
+                        \(try row.decode("merged_at", as: Date.self)), 'queued', 'merged')
                 """)
-            return true
+            return MergeQueueing(queued: number, futureDated: future)
         }
     }
 
@@ -151,6 +161,13 @@ public struct TrainingStore: Sendable {
                     mergedAt: try row.decode("merged_at")),
                 attempts: try row.decode("attempts"))
         }
+    }
+
+    /// Runs being trained under a live lease (by any trainer).
+    public func activeRunIDs() async throws -> Set<Int64> {
+        let rows = try await database.query(
+            "SELECT id FROM training_runs WHERE status = 'running' AND lease_expires_at >= now()")
+        return Set(try rows.map { try $0.decode("id", as: Int64.self) })
     }
 
     /// Extends this trainer's lease on a run; false when it was lost.

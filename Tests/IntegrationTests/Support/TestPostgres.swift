@@ -30,11 +30,25 @@ final class TestPostgres: Sendable {
     static func freshDatabase() async throws -> String {
         if let external = ProcessInfo.processInfo.environment["DATABASE_URL"], !external.isEmpty {
             return try await createDatabase(adminURL: external) { name in
-                external.replacingOccurrences(of: "/postgres", with: "/\(name)")
+                Self.connectionString(external, database: name)
             }
         }
         let server = try await shared()
         return try await createDatabase(adminURL: server.url) { server.url(database: $0) }
+    }
+
+    /// `base` pointing at `database` instead: the URI's path (never its user
+    /// or host, which may also say "postgres"), or a key/value string's `dbname`.
+    static func connectionString(_ base: String, database: String) -> String {
+        if base.hasPrefix("postgres://") || base.hasPrefix("postgresql://"),
+            var components = URLComponents(string: base)
+        {
+            components.path = "/" + database
+            return components.string ?? base
+        }
+        var parts = base.split(separator: " ").map(String.init).filter { !$0.hasPrefix("dbname=") }
+        parts.append("dbname=\(database)")
+        return parts.joined(separator: " ")
     }
 
     private static func createDatabase(adminURL: String, url: (String) -> String) async throws -> String {

@@ -46,25 +46,49 @@ struct DeploymentController: APIController {
         return routes
     }
 
-    /// Re-deploys the version deployed before the current one; every serving
-    /// replica follows through NOTIFY.
+    /// Re-deploys the version that was live before the current one, walking
+    /// back the history of live versions (v3 → v2 → v1, never forward again);
+    /// every serving replica follows through NOTIFY. 409 when nothing is earlier.
     static func rollback(_ database: PostgresClient) async throws -> String {
         let target: String? = try await database.transaction { connection in
             try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
-            let current = try connection.query("SELECT version FROM deployments ORDER BY id DESC LIMIT 1")
-            guard let currentVersion = try current.first?.decode("version", as: String.self) else { return nil }
-            let previous = try connection.query(
-                "SELECT version, model_name FROM deployments WHERE version <> \(currentVersion) ORDER BY id DESC LIMIT 1"
-            )
-            guard let row = previous.first else { return nil }
-            let version: String = try row.decode("version")
-            let name: String = try row.decode("model_name")
+            let history = try connection.query("SELECT version, model_name, reason FROM deployments ORDER BY id")
+                .map {
+                    (
+                        try $0.decode("version", as: String.self), try $0.decode("model_name", as: String.self),
+                        try $0.decode("reason", as: String.self)
+                    )
+                }
+            let live = LiveHistory(history.map { (version: $0.0, model: $0.1, isRollback: $0.2 == "rollback") })
+            guard let previous = live.previous else { return nil }
             try connection.query(
-                "INSERT INTO deployments (model_name, version, reason) VALUES (\(name), \(version), 'rollback')")
-            try connection.notify(Schema.deploymentsChannel, payload: version)
-            return version
+                """
+                INSERT INTO deployments (model_name, version, reason)
+                VALUES (\(previous.model), \(previous.version), 'rollback')
+                """)
+            try connection.notify(Schema.deploymentsChannel, payload: previous.version)
+            return previous.version
         }
         guard let target else { throw APIError(.conflict, "there is no earlier version to roll back to") }
         return target
     }
+}
+
+/// The versions that were live, oldest first, replayed from the deployments:
+/// a deployment pushes its version; a rollback pops back to the version it restored.
+struct LiveHistory {
+    private(set) var stack: [(version: String, model: String)] = []
+
+    init(_ deployments: [(version: String, model: String, isRollback: Bool)]) {
+        for deployment in deployments {
+            if deployment.isRollback, let index = stack.lastIndex(where: { $0.version == deployment.version }) {
+                stack.removeSubrange((index + 1)...)
+            } else {
+                stack.append((deployment.version, deployment.model))
+            }
+        }
+    }
+
+    /// The version live before the current one, if any.
+    var previous: (version: String, model: String)? { stack.count >= 2 ? stack[stack.count - 2] : nil }
 }

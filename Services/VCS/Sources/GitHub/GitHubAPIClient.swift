@@ -3,6 +3,7 @@ import HTTPClient
 import HTTPTypes
 import JSON
 import Logging
+import ServiceKit
 
 /// GET requests to the GitHub REST API over libcurl, the way GitHub asks
 /// clients to behave: conditional requests (`If-None-Match`; a 304 costs no
@@ -20,11 +21,14 @@ public struct GitHubAPIClient: Sendable {
     let attempts: Int
     /// First backoff delay (doubled each attempt, ±50% jitter).
     let backoff: Duration
+    /// The shortest rate-limit wait.
+    let minimumRateLimitWait: Duration
 
     public init(
         client: CurlHTTPClient, token: String?, logger: Logger, maxRateLimitWait: Duration = .seconds(900),
-        attempts: Int = 6, backoff: Duration = .milliseconds(250)
+        attempts: Int = 6, backoff: Duration = .milliseconds(250), minimumRateLimitWait: Duration = .seconds(1)
     ) {
+        self.minimumRateLimitWait = minimumRateLimitWait
         self.client = client
         self.token = token
         self.logger = logger
@@ -32,6 +36,9 @@ public struct GitHubAPIClient: Sendable {
         self.attempts = attempts
         self.backoff = backoff
     }
+
+    /// Rate-limit waits per request before the sync fails.
+    static let maxRateLimitWaits = 5
 
     /// `X-GitHub-Api-Version`: the REST API version this client speaks.
     static let apiVersion = HTTPField.Name("X-GitHub-Api-Version")!
@@ -59,12 +66,23 @@ public struct GitHubAPIClient: Sendable {
         if let etag { headers[.ifNoneMatch] = etag }
         let shown = CurlTransfer.redacted(url)
         var attempt = 0
+        var waits = 0
         while true {
             attempt += 1
             let problem: String
             do {
                 let response = try await client.send(CurlRequest(url: url, headers: headers, timeout: .seconds(30)))
-                if let wait = rateLimitWait(response) {
+                if let reported = rateLimitWait(response) {
+                    // A reset in the past or `Retry-After: 0` must not turn into hammering.
+                    let wait = max(minimumRateLimitWait.inSeconds, reported)
+                    waits += 1
+                    guard waits <= Self.maxRateLimitWaits else {
+                        throw Failure(
+                            url: shown,
+                            problem:
+                                "still rate limited after \(Self.maxRateLimitWaits) waits (HTTP \(response.status.code))"
+                        )
+                    }
                     guard .seconds(wait) <= maxRateLimitWait else {
                         throw Failure(
                             url: shown,
@@ -79,7 +97,7 @@ public struct GitHubAPIClient: Sendable {
                             "wait_s": "\(String(format: "%.1f", wait))",
                         ])
                     try await Task.sleep(for: .seconds(wait))
-                    attempt -= 1  // waiting out a limit is not a failed attempt
+                    attempt -= 1  // waiting out a limit is not a failed attempt; `waits` bounds those
                     continue
                 }
                 if response.status == .notModified { return Answer(notModified: true, json: .null, response: response) }

@@ -33,11 +33,18 @@ public struct GitHubPullRequestTap: Sendable {
         public var bookmark: String?
     }
 
-    /// The bookmark and ETag a STATE value holds for this repository.
+    /// The bookmark and ETag a STATE value holds for this repository: in
+    /// Conveyor's shape `{"bookmarks": {repo: {"pull_requests": {...}}}}`, or
+    /// in tap-github's `{"bookmarks": {"pull_requests": {repo: {"since"}}}}`.
     public func bookmark(in state: JSONValue?) -> (since: String?, etag: String?) {
-        let entry = state?["bookmarks"]?[repository]?["pull_requests"]
+        let entry =
+            state?["bookmarks"]?[repository]?["pull_requests"]
+            ?? state?["bookmarks"]?[PullRequestsStream.name]?[repository]
         return (entry?["since"]?.stringValue, entry?["etag"]?.stringValue)
     }
+
+    /// Whether `state` holds a bookmark for this repository in either shape.
+    public func hasBookmark(in state: JSONValue?) -> Bool { bookmark(in: state).since != nil }
 
     /// Runs the tap from `state` (the last STATE value, if any), handing each message to `emit`.
     public func run(

@@ -10,19 +10,12 @@ import ServiceKit
 public enum SingerCommands {
     /// Runs the tap, writing one message per line to stdout.
     public static func tap(configuration: VCSConfiguration, statePath: String?, logger: Logger) async throws {
-        var state: JSONValue?
-        if let statePath {
-            let data = try Data(contentsOf: URL(fileURLWithPath: statePath))
-            guard let parsed = try? JSONValue.parse(data), parsed.objectValue != nil else {
-                throw ValidationFailure("--state \(statePath): not a JSON object")
-            }
-            state = parsed
-        }
         let http = CurlHTTPClient(concurrency: 1)
+        let tap = VCSApp.makeTap(configuration: configuration, http: http, logger: logger)
         let output = LineWriter(fileDescriptor: STDOUT_FILENO)
         do {
-            let summary = try await VCSApp.makeTap(configuration: configuration, http: http, logger: logger)
-                .run(state: state) { message in try output.write(message.line()) }
+            let state = try statePath.map { try readState($0, tap: tap, repository: configuration.repository) }
+            let summary = try await tap.run(state: state) { message in try output.write(message.line()) }
             try output.flush()
             logger.info(
                 "tap finished",
@@ -38,7 +31,27 @@ public enum SingerCommands {
         await http.shutdown()
     }
 
-    /// Reads messages from stdin into Postgres; echoes each committed STATE to stdout.
+    /// The STATE value in a `--state` file: its last non-blank line (a target's
+    /// output has one a commit). A state that has bookmarks but none for this
+    /// repository in a shape the tap reads is refused, never silently ignored.
+    static func readState(_ path: String, tap: GitHubPullRequestTap, repository: String) throws -> JSONValue {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let lines = data.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
+        guard let last = lines.last, let state = try? JSONValue.parse(Array(last)), state.objectValue != nil else {
+            throw ValidationFailure("--state \(path): not a JSON object")
+        }
+        guard state["bookmarks"] == nil || tap.hasBookmark(in: state) else {
+            throw ValidationFailure(
+                "--state \(path): no bookmark for \(repository); expected "
+                    + #"{"bookmarks": {"<owner/repo>": {"pull_requests": {"since": ...}}}} or tap-github's "#
+                    + #"{"bookmarks": {"pull_requests": {"<owner/repo>": {"since": ...}}}}"#)
+        }
+        return state
+    }
+
+    /// Reads messages from stdin into Postgres; writes each committed STATE's
+    /// value to stdout, one JSON object a line, as Singer targets do (so
+    /// `tap --state state.json | target > state.json` round-trips).
     public static func target(databaseURL: String, stateKey: String, batchSize: Int, logger: Logger) async throws {
         let database = try await DatabaseStartup.connect(url: databaseURL, logger: logger)
         let target = SingerTarget(
@@ -46,7 +59,7 @@ public enum SingerCommands {
             logger: logger)
         let output = LineWriter(fileDescriptor: STDOUT_FILENO)
         target.committedState = { state in
-            try? output.write(SingerMessage.state(state).line())
+            try? output.write(SingerMessage.line(state))
             try? output.flush()
         }
         let started = ContinuousClock.now

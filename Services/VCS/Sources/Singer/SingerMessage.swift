@@ -76,6 +76,11 @@ public enum SingerMessage: Sendable, Equatable {
         return try Self.encoder.encode(JSONValue.object(object))
     }
 
+    /// A JSON value as one line, keys sorted (what a Singer target writes for a STATE's value).
+    public static func line(_ value: JSONValue) throws -> Data {
+        try encoder.encode(value)
+    }
+
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
