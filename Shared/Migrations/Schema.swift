@@ -132,5 +132,13 @@ public enum Schema {
             sql: """
                 ALTER TABLE prediction_log ALTER COLUMN inputs TYPE json, ALTER COLUMN outputs TYPE json;
                 """),
+        Migration(
+            version: 8, name: "runs can be cancelled",
+            sql: """
+                ALTER TABLE training_runs DROP CONSTRAINT training_runs_status_check;
+                ALTER TABLE training_runs ADD CONSTRAINT training_runs_status_check
+                    CHECK (status IN ('queued','running','succeeded','rejected','failed','cancelled'));
+                ALTER TABLE training_runs ADD COLUMN cancel_requested_at timestamptz;
+                """),
     ]
 }

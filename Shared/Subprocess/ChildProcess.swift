@@ -11,8 +11,10 @@ public enum ChildProcess {
 
     /// Runs to completion (blocking the calling thread) and returns the output.
     public static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
+        cancellation: CancellationToken? = nil
     ) throws -> CommandResult {
+        if cancellation?.isCancelled == true { throw CancellationError() }
         precondition(!arguments.isEmpty)
         // posix_spawn_file_actions_addchdir_np is not visible to Swift here: change directory in a shell.
         let arguments =
@@ -48,8 +50,14 @@ public enum ChildProcess {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
+        // Its own process group, so a cancellation can stop it and everything it started.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var pid: pid_t = 0
-        let spawned = spawnLock.withLock { _ in posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp) }
+        let spawned = spawnLock.withLock { _ in posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp) }
         close(outPipe[1])
         close(errPipe[1])
         defer {
@@ -60,9 +68,13 @@ public enum ChildProcess {
             throw CommandError(
                 command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
         }
+        let registered = cancellation?.register(pid) ?? true
+        if !registered { kill(-pid, SIGKILL) }
         let (stdout, stderr) = drain(outPipe[0], errPipe[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        cancellation?.unregister(pid)
+        if let cancellation, cancellation.isCancelled { throw CancellationError() }
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return CommandResult(
             status: exitCode, stdout: String(decoding: stdout, as: UTF8.self),

@@ -22,10 +22,15 @@ public struct CommandError: Error, CustomStringConvertible {
 /// wait happens on NIO's blocking-work thread pool.
 public enum CommandRunner {
     /// Runs `arguments[0]` (looked up on PATH) and returns its output;
-    /// throws `CommandError` when it exits non-zero.
+    /// throws `CommandError` when it exits non-zero. Cancelling the task kills
+    /// the child's process group (TERM, then KILL) and throws `CancellationError`.
     @discardableResult
-    public static func run(_ arguments: [String]) async throws -> CommandResult {
-        let result = try await NIOThreadPool.singleton.runIfActive { try ChildProcess.run(arguments) }
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        let result = try await withCancellationToken { token in
+            try await NIOThreadPool.singleton.runIfActive {
+                try ChildProcess.run(arguments, environment: environment, cancellation: token)
+            }
+        }
         guard result.status == 0 else {
             throw CommandError(command: arguments.joined(separator: " "), status: result.status, stderr: result.stderr)
         }

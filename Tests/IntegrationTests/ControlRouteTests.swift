@@ -82,6 +82,33 @@ struct ControlRouteTests {
         }
     }
 
+    @Test("a retrain of a commit that already has a queued run is a 409; a queued run can be cancelled")
+    func retrainDedupeAndCancel() async throws {
+        try await Self.withTrainer { client, database in
+            try await database.query(
+                """
+                INSERT INTO pull_requests (id, number, base__ref, merged_at, merge_commit_sha)
+                VALUES (5, 5, 'main', now(), 'abcdef5')
+                """)
+            let admin: HTTPFields = [.authorization: "Bearer \(Self.token)"]
+            let first = try await client.send(.post, "/runs", body: #"{"pr_number": 5}"#, headers: admin)
+            #expect(first.status == 202)
+            let id = try #require(first.json["id"]?.integerValue)
+            let second = try await client.send(.post, "/runs", body: #"{"pr_number": 5}"#, headers: admin)
+            #expect(second.status == 409)
+            #expect(second.message?.contains("run \(id)") == true, "\(second.text)")
+
+            #expect(try await client.send(.post, "/runs/\(id)/cancel").status == 401)
+            let cancel = try await client.send(.post, "/runs/\(id)/cancel", headers: admin)
+            #expect(cancel.status == 202)
+            #expect(cancel.json["status"]?.stringValue == "cancelled")
+            let run = try await client.send(.get, "/runs/\(id)").json
+            #expect(run["status"]?.stringValue == "cancelled")
+            #expect(try await client.send(.post, "/runs", body: #"{"pr_number": 5}"#, headers: admin).status == 202)
+            #expect(try await client.send(.post, "/runs/999/cancel", headers: admin).status == 404)
+        }
+    }
+
     @Test("GET /runs lists runs newest first and the document types the run id as an integer")
     func runList() async throws {
         try await Self.withTrainer { client, database in

@@ -116,6 +116,44 @@ struct TrainerOperationsTests {
         }
     }
 
+    @Test("an admin cancels a running run: training stops within seconds, it is recorded as cancelled, nothing deploys")
+    func cancelRunningRun() async throws {
+        let trio = try await Trio()
+        do {
+            try trio.mergePullRequest(title: "a forest far too big") { url in
+                let manifest = try String(contentsOf: url.appendingPathComponent("conveyor.yaml"), encoding: .utf8)
+                    .replacingOccurrences(
+                        of: "  algorithm: linear_regression\n",
+                        with: "  algorithm: random_forest\n  params: {trees: 10000}\n")
+                #expect(manifest.contains("trees: 10000"))
+                try manifest.write(to: url.appendingPathComponent("conveyor.yaml"), atomically: true, encoding: .utf8)
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            let id = try await eventually(timeout: 30, "a running run") {
+                let (_, runs) = try await trio.get("\(trio.trainerURL)/runs")
+                return runs.arrayValue?.first { $0["status"]?.stringValue == "running" }?["id"]?.integerValue
+            }
+            try await Task.sleep(for: .seconds(1))
+            let (status, reply) = try await trio.post(
+                "\(trio.trainerURL)/runs/\(id)/cancel", body: "",
+                headers: [("Authorization", "Bearer \(Trio.adminToken)")])
+            #expect(status == 202, "\(reply)")
+            let start = ContinuousClock.now
+            let run = try await eventually(timeout: 20, "the run to be cancelled") {
+                let (_, run) = try await trio.get("\(trio.trainerURL)/runs/\(id)")
+                return run["status"]?.stringValue == "running" ? nil : run
+            }
+            #expect(run["status"]?.stringValue == "cancelled")
+            #expect(ContinuousClock.now - start < .seconds(10), "stopped promptly")
+            #expect(
+                try await TrainerTests.count(trio, "SELECT count(*)::int AS n FROM model_versions WHERE pr_number = 2")
+                    == 0)
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
+
     @Test("the GitHub token never appears in logs, run records or errors")
     func tokenNeverLogged() async throws {
         let token = "ghp_TESTSECRET0123456789abcdef"

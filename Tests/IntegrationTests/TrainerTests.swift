@@ -127,6 +127,8 @@ struct TrainerTests {
                 }
                 _ = try await trio.get("\(trio.vcsURL)/checkout")
                 _ = try await Self.finishedRun(trio, pr: brokenPR + 1)
+                // The revert deploys; the next case compares against it once serving has swapped to it.
+                _ = try await trio.waitForServedPR(brokenPR + 1)
             }
         } catch {
             Issue.record("\(error)\n\(trio.logs())")

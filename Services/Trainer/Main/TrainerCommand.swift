@@ -40,12 +40,13 @@ struct TrainerCommand: AsyncParsableCommand {
 
     /// The data scientist's dry run on a local checkout.
     struct Train: AsyncParsableCommand {
-        @Sendable static func drawProgress(done: Int, total: Int) {
+        @Sendable static func drawProgress(done: Int, total: Int) -> Bool {
             let width = 30
             let filled = width * done / max(1, total)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             FileHandle.standardError.write(Data("\r  training [\(bar)] \(done)/\(total)".utf8))
             if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            return true
         }
 
         static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Learning
 import Logging
 import NIOPosix
 import ServiceKit
+import Subprocess
 
 /// Carries one claimed run from checkout to a recorded verdict: deployed,
 /// rejected by a gate, or failed with its reason. Never throws: whatever
@@ -59,8 +60,10 @@ public struct RunExecutor: Sendable {
             }
             let timeout = TrainingFailure(
                 stage: "run", reason: "timed out after \(String(format: "%g", runTimeout.inSeconds)) s (RUN_TIMEOUT)")
-            let trained = try await withDeadline(runTimeout, timeoutError: timeout) {
-                try await train(run, version: version, suffix: suffix)
+            let trained = try await withCancelRequests(run: run.id) {
+                try await withDeadline(runTimeout, timeoutError: timeout) {
+                    try await train(run, version: version, suffix: suffix)
+                }
             }
             outcome = trained.outcome
             log += trained.lines
@@ -91,6 +94,17 @@ public struct RunExecutor: Sendable {
             announcement = (.succeeded, nil, version)
         } catch let lost as LeaseLost {
             logger.warning("result discarded", metadata: ["reason": "\(lost)"])
+        } catch is RunCancelled {
+            log.append("cancelled by an admin")
+            logger.notice("run cancelled")
+            do {
+                try await store.finish(
+                    run: run.id, status: .cancelled, reason: "cancelled by an admin", outcome: outcome,
+                    timings: timings, log: Self.capped(log))
+                announcement = (.cancelled, "cancelled by an admin", nil)
+            } catch {
+                logger.error("could not record the cancelled run", metadata: ["error": "\(error)"])
+            }
         } catch {
             let reason = "\(error)"
             log.append("failed: \(reason)")
@@ -106,6 +120,29 @@ public struct RunExecutor: Sendable {
         }
         await announce(announcement, run: run)
     }
+
+    /// Runs `work` while polling for an admin's cancel request; a request
+    /// cancels `work` (really: see `withDeadline`) and throws `RunCancelled`.
+    private func withCancelRequests<T: Sendable>(
+        run: Int64, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let store = store
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: Self.cancelPollInterval)
+                    if (try? await store.isCancelRequested(run: run)) == true { throw RunCancelled() }
+                }
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw RunCancelled() }
+            return value
+        }
+    }
+
+    /// How often a running run checks for a cancel request.
+    static let cancelPollInterval = Duration.milliseconds(500)
 
     /// Checkout, then the pipeline on the thread pool, compared with the deployed model.
     private func train(_ run: ClaimedRun, version: String, suffix: String) async throws -> Trained {
@@ -127,10 +164,17 @@ public struct RunExecutor: Sendable {
                 recordedMetrics: deployed.metrics)
         }
         let pipeline = TrainingPipeline(repository: directory, maxDataBytes: maxDataBytes)
-        let (outcome, pipelineLines) = try await NIOThreadPool.singleton.runIfActive {
-            var lines: [String] = []
-            let outcome = try pipeline.run(version: version, baseline: baseline) { lines.append($0) }
-            return (outcome, lines)
+        // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
+        let (outcome, pipelineLines) = try await withCancellationToken { token in
+            let result = try await NIOThreadPool.singleton.runIfActive {
+                var lines: [String] = []
+                let outcome = try pipeline.run(
+                    version: version, baseline: baseline, log: { lines.append($0) },
+                    progress: { _, _ in !token.isCancelled })
+                return (outcome, lines)
+            }
+            if token.isCancelled { throw CancellationError() }
+            return result
         }
         lines += pipelineLines
         timings.merge(outcome.timings) { $1 }

@@ -19,6 +19,7 @@ public struct RunAnnouncement: Sendable, Encodable {
         case .succeeded: return "Conveyor deployed \(version ?? "a new model") from \(pr) (run \(run))"
         case .rejected: return "Conveyor rejected the model of \(pr) (run \(run)): \(reason ?? "")"
         case .failed: return "Conveyor run \(run) for \(pr) failed: \(reason ?? "")"
+        case .cancelled: return "Conveyor run \(run) for \(pr) was cancelled"
         }
     }
 

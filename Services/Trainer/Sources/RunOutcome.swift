@@ -6,4 +6,6 @@ public enum RunOutcome: String, Sendable, Codable {
     case rejected
     /// The run could not produce a model (checkout, manifest, data, timeout…).
     case failed
+    /// An admin cancelled it (`POST /runs/{id}/cancel`); its processes were stopped.
+    case cancelled
 }

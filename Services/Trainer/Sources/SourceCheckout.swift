@@ -29,13 +29,23 @@ public struct SourceCheckout: Sendable {
     }
 
     /// Updates the mirror, then clones it into `directory` and checks out `commit` (detached).
-    /// Returns what happened to the mirror ("cloned" or "fetched").
+    /// Returns what happened to the mirror ("cloned" or "fetched"). Cancelling
+    /// the task kills the running git (its whole process group); a transfer
+    /// slower than 1 kB/s for 30 s fails by itself.
     @discardableResult
     public func checkout(commit: String, into directory: URL) async throws -> String {
+        try await withCancellationToken { cancellation in
+            try await checkout(commit: commit, into: directory, cancellation: cancellation)
+        }
+    }
+
+    private func checkout(commit: String, into directory: URL, cancellation: CancellationToken) async throws -> String {
         guard commit.count >= 7, commit.count <= 64, commit.allSatisfy(\.isHexDigit) else {
             throw TrainingFailure(stage: "clone", reason: "\"\(commit)\" is not a commit sha")
         }
-        var environment = ["GIT_TERMINAL_PROMPT": "0"]
+        var environment = [
+            "GIT_TERMINAL_PROMPT": "0", "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "30",
+        ]
         if let token, repositoryURL.hasPrefix("https://") {
             let basic = Data("x-access-token:\(token)".utf8).base64EncodedString()
             environment["GIT_CONFIG_COUNT"] = "1"
@@ -49,7 +59,8 @@ public struct SourceCheckout: Sendable {
                 at: mirror.deletingLastPathComponent(), withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: directory)
             func git(_ arguments: [String]) throws {
-                let result = try ChildProcess.run(["git"] + arguments, environment: gitEnvironment)
+                let result = try ChildProcess.run(
+                    ["git"] + arguments, environment: gitEnvironment, cancellation: cancellation)
                 guard result.status == 0 else {
                     var message =
                         "git \(arguments.first ?? ""): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
@@ -57,7 +68,8 @@ public struct SourceCheckout: Sendable {
                     throw TrainingFailure(stage: "clone", reason: String(message.suffix(2000)))
                 }
             }
-            let action = try FileLock.holding(mirror.path + ".lock") { () throws -> String in
+            let action = try FileLock.holding(mirror.path + ".lock", cancellation: cancellation) {
+                () throws -> String in
                 let action: String
                 if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD").path) {
                     try git(["-C", mirror.path, "fetch", "--quiet", "--prune", "origin"])
@@ -82,14 +94,19 @@ public struct SourceCheckout: Sendable {
     }
 }
 
-/// An exclusive `flock` on a file, held while a closure runs.
+/// An exclusive `flock` on a file, held while a closure runs. Waiting for it
+/// polls, so a cancelled run stops waiting for a lock another run holds.
 enum FileLock {
-    static func holding<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    static func holding<T>(_ path: String, cancellation: CancellationToken, _ body: () throws -> T) throws -> T {
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw TrainingFailure(stage: "clone", reason: "cannot open lock \(path)") }
         defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX) == 0 else {
-            throw TrainingFailure(stage: "clone", reason: "cannot lock \(path)")
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                throw TrainingFailure(stage: "clone", reason: "cannot lock \(path)")
+            }
+            if cancellation.isCancelled { throw CancellationError() }
+            usleep(50_000)
         }
         defer { flock(descriptor, LOCK_UN) }
         return try body()

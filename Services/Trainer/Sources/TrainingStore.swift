@@ -113,23 +113,31 @@ public struct TrainingStore: Sendable {
     }
 
     /// Queues a retrain of a given PR (admin). Returns the run id.
-    public func queueRetrain(prNumber: Int64) async throws -> Int64? {
+    public func queueRetrain(prNumber: Int64) async throws -> RetrainRequest {
         let branch = branch
         return try await database.transaction { connection in
+            // Serialized with the merge queuer, so two requests cannot both pass the check below.
+            try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
             let rows = try connection.query(
                 """
                 SELECT merge_commit_sha, merged_at FROM pull_requests
                 WHERE number = \(prNumber) AND base__ref = \(branch) AND merged_at IS NOT NULL
                 """)
-            guard let row = rows.first else { return nil }
+            guard let row = rows.first else { return .noSuchPullRequest }
+            let sha: String = try row.decode("merge_commit_sha")
+            let active = try connection.query(
+                """
+                SELECT id FROM training_runs WHERE merge_commit_sha = \(sha) AND status IN ('queued', 'running')
+                ORDER BY id LIMIT 1
+                """)
+            if let existing = try active.first?.decode("id", as: Int64.self) { return .duplicate(of: existing) }
             let inserted = try connection.query(
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
-                VALUES (\(prNumber), \(try row.decode("merge_commit_sha", as: String.self)),
-                        \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested')
+                VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested')
                 RETURNING id
                 """)
-            return try inserted.first?.decode("id", as: Int64.self)
+            return .queued(try inserted.first!.decode("id", as: Int64.self))
         }
     }
 
@@ -139,6 +147,12 @@ public struct TrainingStore: Sendable {
         let owner = owner
         let lease = lease.inSeconds
         return try await database.transaction { connection in
+            // A run whose trainer died after an admin asked to cancel it is not taken over.
+            try connection.query(
+                """
+                UPDATE training_runs SET status = 'cancelled', reason = 'cancelled by an admin', finished_at = now()
+                WHERE status = 'running' AND lease_expires_at < now() AND cancel_requested_at IS NOT NULL
+                """)
             let rows = try connection.query(
                 """
                 UPDATE training_runs SET status = 'running', started_at = now(), lease_owner = \(owner),
@@ -161,6 +175,40 @@ public struct TrainingStore: Sendable {
                     mergedAt: try row.decode("merged_at")),
                 attempts: try row.decode("attempts"))
         }
+    }
+
+    /// Whether an admin asked to cancel `run`.
+    public func isCancelRequested(run: Int64) async throws -> Bool {
+        let rows = try await database.query(
+            "SELECT cancel_requested_at IS NOT NULL AS requested FROM training_runs WHERE id = \(run)")
+        return try rows.first?.decode("requested", as: Bool.self) ?? false
+    }
+
+    /// Cancels a queued run at once, or asks the trainer running it to stop.
+    /// Returns the run's status after the request, or nil when there is no such run.
+    public func requestCancel(run: Int64) async throws -> String? {
+        try await database.transaction { connection in
+            let rows = try connection.query(
+                """
+                UPDATE training_runs SET
+                    status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+                    reason = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE reason END,
+                    finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+                    cancel_requested_at = coalesce(cancel_requested_at, now())
+                WHERE id = \(run) RETURNING status
+                """)
+            return try rows.first?.decode("status", as: String.self)
+        }
+    }
+
+    /// The queued or running run of `commit`, if any (a retrain of it would duplicate it).
+    public func activeRun(commit: String) async throws -> Int64? {
+        let rows = try await database.query(
+            """
+            SELECT id FROM training_runs WHERE merge_commit_sha = \(commit) AND status IN ('queued', 'running')
+            ORDER BY id LIMIT 1
+            """)
+        return try rows.first?.decode("id", as: Int64.self)
     }
 
     /// Runs being trained under a live lease (by any trainer).

@@ -131,4 +131,7 @@ final class ParallelResults<Value: Sendable>: Sendable {
 
     /// All results; every index must have been set.
     var values: [Value] { storage.withLock { $0.map { $0! } } }
+
+    /// The results that were set (all of them unless the work stopped early).
+    var setValues: [Value] { storage.withLock { $0.compactMap { $0 } } }
 }

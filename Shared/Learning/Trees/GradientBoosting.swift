@@ -125,7 +125,7 @@ public enum GradientBoosting {
                     }
                 }
             }
-            progress?(iteration + 1, parameters.iterations)
+            if progress?(iteration + 1, parameters.iterations) == false { break }
             if let validation {
                 let loss = Self.loss(validationScores, truth: validation.target, target: target, outputs: outputs)
                 if !bestLoss.isFinite || loss < bestLoss - 1e-7 * abs(bestLoss) {

@@ -2,8 +2,10 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Reports training progress: (finished steps, total steps). Called from worker threads.
-public typealias TrainingProgress = @Sendable (Int, Int) -> Void
+/// Reports training progress: (finished steps, total steps), called from
+/// worker threads between trees or boosting rounds. Returning false stops
+/// training early (a cancelled run); the caller discards the model then.
+public typealias TrainingProgress = @Sendable (Int, Int) -> Bool
 
 /// What a learner predicts.
 public enum LearningTarget: Sendable, Equatable {
@@ -65,13 +67,14 @@ public enum RandomForest {
         let trees = ParallelResults<GrownTree>(count: parameters.trees)
         let next = Atomic<Int>(0)
         let finished = Atomic<Int>(0)
+        let stopped = Atomic<Bool>(false)
         let workers = min(parameters.trees, max(1, ProcessInfo.processInfo.activeProcessorCount))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var rowValues = [Double](repeating: 0, count: rowCount * (outputs + 1))
             var weights = [Double](repeating: 0, count: rowCount)
             while true {
                 let tree = next.add(1, ordering: .relaxed).oldValue
-                guard tree < parameters.trees else { break }
+                guard tree < parameters.trees, !stopped.load(ordering: .relaxed) else { break }
                 let seed = parameters.seed &* 1_000_003 &+ UInt64(tree)
                 var generator = RandomSource(seed: seed ^ 0x5EED)
                 if parameters.bootstrap {
@@ -100,13 +103,13 @@ public enum RandomForest {
                 let grown = rowValues.withUnsafeBufferPointer { grower.grow(rowValues: $0.baseAddress!) }
                 trees.set(tree, grown)
                 let done = finished.add(1, ordering: .relaxed).newValue
-                progress?(done, parameters.trees)
+                if progress?(done, parameters.trees) == false { stopped.store(true, ordering: .relaxed) }
             }
         }
         var ensemble = TreeEnsemble(
             leafWidth: outputs, outputs: outputs, base: [Double](repeating: 0, count: outputs), combine: .average,
             link: .identity)
-        for tree in trees.values { ensemble.append(tree) }
+        for tree in trees.setValues { ensemble.append(tree) }
         return ensemble
     }
 }

@@ -70,11 +70,37 @@ struct RunController: APIController {
                         field: "pr_number", problem: "is required and must be a whole number from 1 to 2147483647")
                 ])
             }
-            guard let id = try await store.queueRetrain(prNumber: number) else {
+            let id: Int64
+            switch try await store.queueRetrain(prNumber: number) {
+            case .queued(let queued): id = queued
+            case .duplicate(let existing):
+                throw APIError(
+                    .conflict, "run \(existing) of the same commit is already queued or running; cancel it first")
+            case .noSuchPullRequest:
                 throw APIError(.notFound, "no pull request #\(number) merged into the tracked branch")
             }
             try await database.notify(Schema.pullRequestsChannel, payload: "{\"retrain\": \(id)}")
             return try JSONResponse.make(["id": id], status: .accepted)
+        }
+        routes.on(
+            APIRoute(
+                .post, "/runs/:id/cancel",
+                "Cancel a queued run, or stop a running one (its processes are killed; recorded as cancelled).",
+                success: .accepted,
+                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])], admin: true)
+        ) { request, context in
+            try admin.authorize(request)
+            guard let id = Int64(try context.parameters.require("id")) else {
+                throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
+            }
+            guard let status = try await store.requestCancel(run: id) else {
+                throw APIError(.notFound, "run \(id) does not exist")
+            }
+            guard ["queued", "running", "cancelled"].contains(status) else {
+                throw APIError(.conflict, "run \(id) has already ended (\(status))")
+            }
+            return try JSONResponse.make(
+                ["id": "\(id)", "status": status == "running" ? "cancelling" : status], status: .accepted)
         }
         return routes
     }
