@@ -77,7 +77,7 @@ struct ControlRouteTests {
             #expect(reply.json["error"]?["status"]?.integerValue == 503)
             let logged = logs.entries.filter { $0.level >= .error }
             #expect(logged.count == 1, "\(logs.entries.map(\.message))")
-            #expect(logged.first?.metadata["request_id"]?.isEmpty == false)
+            #expect(logged.first?.metadata[AppRequestContext.requestIDKey]?.isEmpty == false)
             #expect(logged.first?.metadata["error"]?.contains("shut down") == true, "\(logged.first?.metadata ?? [:])")
         }
     }

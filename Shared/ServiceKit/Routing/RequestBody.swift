@@ -17,24 +17,3 @@ extension Request {
         }
     }
 }
-
-/// Answers a request whose `Content-Length` exceeds the service's largest
-/// accepted body with 413 at once, without waiting for (or reading) the body.
-public struct BodyLimitMiddleware: RouterMiddleware {
-    public typealias Context = AppRequestContext
-    let limit: Int
-
-    public init(limit: Int) {
-        self.limit = limit
-    }
-
-    public func handle(
-        _ request: Request, context: AppRequestContext,
-        next: (Request, AppRequestContext) async throws -> Response
-    ) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, "the body is larger than \(limit) bytes")
-        }
-        return try await next(request, context)
-    }
-}

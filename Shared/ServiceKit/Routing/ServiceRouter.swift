@@ -11,9 +11,8 @@ public enum ServiceRouter {
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let catalog = RouteCatalog()
-        router.add(middleware: ErrorMiddleware(catalog: catalog))
+        router.add(middleware: ErrorMiddleware(catalog: catalog, maxBodyBytes: maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: BodyLimitMiddleware(limit: maxBodyBytes))
         let operations = OperationsController(title: title, readiness: readiness, catalog: catalog)
         for controller in controllers + [operations] {
             let endpoints = controller.endpoints
