@@ -3,7 +3,6 @@ import Foundation
 import HTTPClient
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import JSON
 import Logging
 import Migrations
@@ -27,13 +26,14 @@ struct ControlRouteTests {
         return database
     }
 
-    static func withTrainer(_ body: @Sendable (any TestClientProtocol, PostgresClient) async throws -> Void)
+    static func withTrainer(_ body: @Sendable (RouteClient, PostgresClient) async throws -> Void)
         async throws
     {
         let database = try await migratedDatabase()
         let store = TrainingStore(database: database, branch: "main")
-        let app = Application(router: TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token))
-        try await app.test(.router) { client in try await body(client, database) }
+        try await TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token).test { client in
+            try await body(client, database)
+        }
         await database.shutdown()
     }
 
@@ -67,11 +67,9 @@ struct ControlRouteTests {
         let database = try await Self.migratedDatabase()
         let store = TrainingStore(database: database, branch: "main")
         let logs = CapturedLogs()
-        let app = Application(
-            router: TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token),
-            logger: logs.logger("trainer"))
+        let router = TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token)
         await database.shutdown()  // every query now fails
-        try await app.test(.router) { client in
+        try await router.test(logger: logs.logger("trainer")) { client in
             let reply = try await client.send(.get, "/runs")
             #expect(reply.status == 503)
             #expect(reply.json["error"]?["status"]?.integerValue == 503)
@@ -128,7 +126,7 @@ struct ControlRouteTests {
     }
 
     static func withVCS(
-        secret: String?, _ body: @Sendable (any TestClientProtocol, PostgresClient) async throws -> Void
+        secret: String?, _ body: @Sendable (RouteClient, PostgresClient) async throws -> Void
     ) async throws {
         let database = try await migratedDatabase()
         let http = CurlHTTPClient()
@@ -140,7 +138,7 @@ struct ControlRouteTests {
         let sync = PullRequestSync(tap: tap, database: database, loader: loader, logger: Logger(label: "test"))
         let router = VCSApp.makeRouter(
             database: database, sync: sync, loader: loader, webhookSecret: secret, logger: Logger(label: "test"))
-        try await Application(router: router).test(.router) { client in try await body(client, database) }
+        try await router.test { client in try await body(client, database) }
         await http.shutdown()
         await database.shutdown()
     }
@@ -219,7 +217,7 @@ struct ControlRouteTests {
             logLevel: .info, port: 0, server: .init(), repositoryPath: FileManager.default.temporaryDirectory,
             fullName: "o/r",
             baseBranch: "main")
-        try await Application(router: SandboxApp.makeRouter(configuration: configuration)).test(.router) { client in
+        try await SandboxApp.makeRouter(configuration: configuration).test { client in
             let reply = try await client.send(.post, uri, body: body)
             #expect(reply.status == status, "\(uri) \(body) → \(reply.status) \(reply.text)")
         }

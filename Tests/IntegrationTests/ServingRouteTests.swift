@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import JSON
 import Logging
 import Postgres
@@ -10,7 +9,7 @@ import Testing
 
 @testable import ServingService
 
-/// `serving`'s routes driven in-process (`app.test(.router)`) against a real
+/// `serving`'s routes driven in-process (`router.test`) against a real
 /// Postgres with a real trained model: every route's error cases, fast.
 @Suite("serving routes in-process: validation, errors, admin, content types", .tags(.routes))
 struct ServingRouteTests {
@@ -18,7 +17,7 @@ struct ServingRouteTests {
     /// prediction log running as the application's service.
     static func withServing(
         adminToken: String? = ServingFixture.adminToken,
-        _ body: @Sendable (any TestClientProtocol, ServingFixture) async throws -> Void
+        _ body: @Sendable (RouteClient, ServingFixture) async throws -> Void
     ) async throws {
         let fixture = try await ServingFixture()
         try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
@@ -31,8 +30,7 @@ struct ServingRouteTests {
             configuration: configuration, database: fixture.database, logger: Logger(label: "test"))
         await parts.watcher.refresh()
         #expect(parts.store.model != nil, "the deployed model loads")
-        let app = Application(router: parts.router, services: [parts.log])
-        try await app.test(.router) { client in try await body(client, fixture) }
+        try await parts.router.test(services: [parts.log]) { client in try await body(client, fixture) }
         await fixture.shutdown()
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPClient
+import HTTPTypes
 import Postgres
+import ServiceKit
 import Testing
 
 @Suite("vcs: incremental sync against the sandbox", .serialized)
@@ -225,6 +227,43 @@ struct VCSSyncTests {
             #expect(state["bookmarks"]?[VCSFixture.repository]?["pull_requests"]?["since"]?.stringValue != nil)
             let (again, _) = try await vcs.checkout()
             #expect(again == 200, "the next sync is not wedged")
+        } catch {
+            Issue.record("\(error)\n\(vcs.logs())")
+        }
+        await vcs.stop()
+    }
+
+    @Test("a page fetched before a merge webhook but loaded after it does not overwrite the merge")
+    func stalePageLosesToWebhook() async throws {
+        let vcs = try await VCSFixture()
+        do {
+            let open =
+                #"{"id": 500, "number": 500, "state": "open", "title": "race", "updated_at": "2030-06-01T00:00:00Z", "merged_at": null, "base": {"ref": "main"}}"#
+            try await vcs.call("PUT", "\(vcs.sandboxURL)/_sandbox/pulls/500", open)
+            try await vcs.call(
+                "POST", "\(vcs.sandboxURL)/_sandbox/faults", #"{"faults": [{"kind": "slow", "ms": 1500}]}"#)
+            async let sync = vcs.checkout()  // its page shows PR 500 open, then waits 1.5 s on the wire
+            try await Task.sleep(for: .milliseconds(500))
+            let merged = Array(
+                #"{"action": "closed", "number": 500, "pull_request": {"id": 500, "number": 500, "state": "closed", "title": "race", "updated_at": "2030-06-01T00:05:00Z", "merged_at": "2030-06-01T00:05:00Z", "merged": true, "merge_commit_sha": "abc5000", "base": {"ref": "main"}}}"#
+                    .utf8)
+            let response = try await vcs.http.send(
+                CurlRequest(
+                    method: .post, url: "\(vcs.vcsURL)/webhook",
+                    headers: [
+                        .contentType: "application/json", .xGitHubEvent: "pull_request", .xGitHubDelivery: "race-1",
+                        .xHubSignature256: WebhookSignature(secret: VCSFixture.secret).header(for: merged),
+                    ], body: merged))
+            #expect(response.status == 200, "\(response.text)")
+            let (status, _) = try await sync
+            #expect(status == 200)
+            let row = try #require(
+                try await vcs.database.query(
+                    "SELECT state, merged_at IS NOT NULL AS merged FROM pull_requests WHERE id = 500"
+                )
+                .first)
+            #expect(try row.decode("merged", as: Bool.self), "the merge seen by the webhook survives the stale page")
+            #expect(try row.decode("state", as: String.self) == "closed")
         } catch {
             Issue.record("\(error)\n\(vcs.logs())")
         }

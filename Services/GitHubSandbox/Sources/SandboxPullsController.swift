@@ -27,7 +27,6 @@ struct SandboxPullsController: APIController {
             return try JSONResponse.make(["message": "Not Found"], status: .notFound)
         }
         let fault = control.nextFault()
-        if case .slow(let milliseconds) = fault { try await Task.sleep(for: .milliseconds(milliseconds)) }
         if let failure = Self.faultResponse(fault) { return failure }
         let query = request.uri.queryParameters
         let perPage = min(100, max(1, Int(query["per_page"].map(String.init) ?? "") ?? 30))
@@ -68,6 +67,9 @@ struct SandboxPullsController: APIController {
         if let link = Self.linkHeader(request: request, page: page, lastPage: lastPage, owner: owner, repo: repo) {
             headers[.link] = link
         }
+        // A slow answer is slow on the wire: the page was made before the wait, so a
+        // change during the wait is not in it (as with a slow GitHub response).
+        if case .slow(let milliseconds) = fault { try await Task.sleep(for: .milliseconds(milliseconds)) }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

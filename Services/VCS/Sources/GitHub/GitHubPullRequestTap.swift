@@ -60,7 +60,12 @@ public struct GitHubPullRequestTap: Sendable {
         var next: String? =
             "\(apiURL)/repos/\(repository)/pulls?state=all&sort=updated&direction=desc&per_page=\(pageSize)"
         var first = true
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         while let url = next {
+            // When the page was asked for: its content is GitHub's state at that moment or
+            // later, so a change seen earlier (a webhook) never loses to it.
+            let extracted = formatter.string(from: Date())
             let answer = try await api.get(url, etag: first ? etag : nil)
             if answer.notModified {
                 summary.notModified += 1
@@ -74,7 +79,6 @@ public struct GitHubPullRequestTap: Sendable {
             if first { firstPageETag = answer.response.header(.eTag) }
             first = false
             summary.pages += 1
-            let extracted = ISO8601DateFormatter().string(from: Date())
             var reachedBookmark = false
             for item in items {
                 let updatedText = item["updated_at"]?.stringValue

@@ -33,6 +33,8 @@ public final class SingerTarget {
     private var buffered = 0
     private var pendingState: JSONValue?
     private var lastSequence: Int64 = 0
+    /// The last extraction time seen and the read-order offset within it.
+    private var extraction: (base: Int64, offset: Int64) = (0, 0)
     private var receivedText: String?
     private var receivedSecond = 0.0
 
@@ -54,13 +56,13 @@ public final class SingerTarget {
             let layout = try SingerTableLayout(stream: stream, schema: schema, keyProperties: keys)
             if let previous = layouts[stream], previous != layout { try await flush() }
             layouts[stream] = layout
-        case .record(let stream, let record, _, let version):
+        case .record(let stream, let record, let timeExtracted, let version):
             guard let layout = layouts[stream] else {
                 throw SingerMessage.ParseError(line: 0, problem: "RECORD for stream \"\(stream)\" before its SCHEMA")
             }
             summary.records += 1
             do {
-                let sequence = nextSequence()
+                let sequence = sequence(extractedAt: timeExtracted)
                 let flat = try layout.flatten(record, sequence: sequence)
                 buffers[stream, default: []].append(
                     StagedRecord(flat: flat, receivedAt: receivedAt(), sequence: sequence, tableVersion: version))
@@ -172,6 +174,21 @@ public final class SingerTarget {
             loader.reset()
             throw error
         }
+    }
+
+    /// `_sdc_sequence` of a record: when it was extracted from the source (its
+    /// `time_extracted`, in nanoseconds since 1970, plus its place in the read
+    /// order), so the later observation of GitHub wins however late a page is
+    /// loaded; the load time for records without one.
+    private func sequence(extractedAt text: String?) -> Int64 {
+        guard let text, let date = Date(postgresText: text) else { return nextSequence() }
+        let base = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) * 1000
+        if base == extraction.base {
+            extraction.offset = min(extraction.offset + 1, 999)
+        } else {
+            extraction = (base, 0)
+        }
+        return base + extraction.offset
     }
 
     /// `_sdc_sequence`: nanoseconds since 1970, strictly increasing within the process.
