@@ -13,10 +13,10 @@ struct InferenceTensorTests {
 
     @Test("element counts multiply without overflow")
     func elementCount() {
-        #expect(InferenceTensors.elementCount([2, 3, 4]) == 24)
-        #expect(InferenceTensors.elementCount([]) == 1)
-        #expect(InferenceTensors.elementCount([0, Int.max]) == 0)
-        #expect(InferenceTensors.elementCount([4_294_967_296, 4_294_967_296]) == nil)
+        #expect(TensorShape.elementCount([2, 3, 4]) == 24)
+        #expect(TensorShape.elementCount([]) == 1)
+        #expect(TensorShape.elementCount([0, Int.max]) == 0)
+        #expect(TensorShape.elementCount([4_294_967_296, 4_294_967_296]) == nil)
     }
 
     @Test("a shape whose element count overflows is a 422 naming the shape, not a trap")

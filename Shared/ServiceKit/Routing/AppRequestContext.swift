@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import Logging
-import Synchronization
 
 /// The request context of every Conveyor route: Hummingbird's core context
 /// plus the request's id, which is in `logger`'s metadata (`hb.request.id`,
@@ -17,27 +16,11 @@ public struct AppRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        if let id = source.logger[metadataKey: Self.requestIDKey] {
-            requestID = id.description
-        } else {
-            requestID = RequestIDs.next()
-            logger[metadataKey: Self.requestIDKey] = .string(requestID)
-        }
+        requestID = source.logger[metadataKey: Self.requestIDKey]?.description ?? RequestID().description
     }
 
     /// The logger metadata key of the request id.
     public static let requestIDKey = "hb.request.id"
-}
-
-/// Request ids: a random per-process prefix and a counter (cheaper than a UUID
-/// per request, and still unique across replicas and restarts).
-enum RequestIDs {
-    private static let prefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    private static let counter = Atomic<Int>(0)
-
-    static func next() -> String {
-        "\(prefix)-\(counter.add(1, ordering: .relaxed).newValue)"
-    }
 }
 
 extension HTTPField.Name {

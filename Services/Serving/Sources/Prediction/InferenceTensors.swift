@@ -34,9 +34,6 @@ enum InferenceTensors {
         let data: [JSONValue]
     }
 
-    /// The element count of `shape`, or nil when it overflows `Int`.
-    static func elementCount(_ shape: [Int]) -> Int? { TensorShape.elementCount(shape) }
-
     static func outputs(_ predictions: [PredictedValue], classes: [String]) -> [Output] {
         guard !classes.isEmpty else {
             return [
@@ -85,7 +82,7 @@ enum InferenceTensors {
             problems.append(FieldProblem(field: "\(field).data", problem: "must be an array"))
         }
         if let shape, problems.isEmpty {
-            if let needed = elementCount(shape) {
+            if let needed = TensorShape.elementCount(shape) {
                 if needed != data.count {
                     problems.append(
                         FieldProblem(
