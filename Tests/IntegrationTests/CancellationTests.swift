@@ -9,9 +9,20 @@ import Testing
 /// Cancellation that stops the work, not just the waiting.
 @Suite("cancellation: processes, deadlines, training loops")
 struct CancellationTests {
-    /// Whether any process's command line contains `marker`.
-    static func running(_ marker: String) -> Bool {
-        (try? ChildProcess.run(["pgrep", "-f", marker]).status) == 0
+    /// Whether any process's command line contains `marker` (pgrep exits 1 when none does).
+    static func running(_ marker: String) async -> Bool {
+        (try? await CommandRunner.run(["pgrep", "-f", marker])) != nil
+    }
+
+    /// Polls until `marker`'s processes are running (true) or `limit` passes (false):
+    /// a loaded machine can take seconds to start a process.
+    static func started(_ marker: String, within limit: Duration = .seconds(20)) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if await running(marker) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     @Test("cancelling kills the child and everything it started (TERM, then KILL for what ignores TERM)")
@@ -21,13 +32,12 @@ struct CancellationTests {
         let start = ContinuousClock.now
         // Blocking work never runs on the cooperative pool: the pool thread is NIO's.
         let task = Task { try await CommandRunner.run(["bash", "-c", script]) }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(Self.running(marker), "the children started")
+        #expect(try await Self.started("\(marker)-child"), "the children started")
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(ContinuousClock.now - start < .seconds(30), "stopped long before the 60 s sleep would end")
         try await Task.sleep(for: .milliseconds(2500))
-        #expect(!Self.running(marker), "no child survives the cancellation")
+        #expect(await !Self.running(marker), "no child survives the cancellation")
     }
 
     @Test("a deadline stops the work it races: a hung command is killed, not left running")
@@ -41,7 +51,7 @@ struct CancellationTests {
             }
         }
         #expect(ContinuousClock.now - start < .seconds(30), "stopped long before the 60 s sleep would end")
-        #expect(!Self.running(marker))
+        #expect(await !Self.running(marker))
     }
 
     @Test("a forest stops growing trees when progress says stop")

@@ -9,7 +9,7 @@ import Testing
 struct ConnectionLimitTests {
     /// Writes `request` on a fresh TCP connection, reads until the server
     /// closes it (or `wait` seconds pass) and returns what came back and how long it took.
-    static func raw(port: Int, request: String, wait: Int = 6) throws -> (reply: String, seconds: Double) {
+    static func raw(port: Int, request: String, wait: Int = 6) async throws -> (reply: String, seconds: Double) {
         let start = ContinuousClock.now
         let script = """
             exec 3<>/dev/tcp/127.0.0.1/\(port) || exit 9
@@ -17,7 +17,7 @@ struct ConnectionLimitTests {
             timeout \(wait) cat <&3
             echo "<<exit $?>>"
             """
-        let result = try ChildProcess.run(["bash", "-c", script], environment: ["REQUEST": request])
+        let result = try await CommandRunner.output(["bash", "-c", script], environment: ["REQUEST": request])
         let elapsed = ContinuousClock.now - start
         return (result.stdout, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
@@ -32,15 +32,15 @@ struct ConnectionLimitTests {
         defer { _ = process.terminate() }
         let port = Int(url.split(separator: ":").last!)!
 
-        let idle = try Self.raw(port: port, request: "")
+        let idle = try await Self.raw(port: port, request: "")
         #expect(idle.reply.contains("<<exit 0>>"), "the server closed the idle socket: \(idle.reply)")
         #expect(idle.seconds < 4, "closed after \(idle.seconds) s")
 
-        let unfinished = try Self.raw(port: port, request: "GET /health/live HTTP/1.1\\r\\nHost: x\\r\\nX-Slow:")
+        let unfinished = try await Self.raw(port: port, request: "GET /health/live HTTP/1.1\\r\\nHost: x\\r\\nX-Slow:")
         #expect(unfinished.reply.contains("<<exit 0>>"), "\(unfinished.reply)")
         #expect(unfinished.seconds < 4, "closed after \(unfinished.seconds) s")
 
-        let huge = try Self.raw(
+        let huge = try await Self.raw(
             port: port,
             request:
                 "POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 1000000000000\\r\\n\\r\\n"

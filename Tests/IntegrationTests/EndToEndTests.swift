@@ -60,7 +60,7 @@ struct EndToEndTests {
         #expect(again == 200)
 
         // The next PR changes the model; serving swaps without restarting.
-        try Trio.exampleRepo("merge-next", trio.modelRepository)
+        try await Trio.exampleRepo("merge-next", trio.modelRepository)
         let (secondCheckout, secondSummary) = try await trio.get("\(trio.vcsURL)/checkout")
         #expect(secondCheckout == 200)
         // The new PR, and the one at the inclusive bookmark read again (an idempotent upsert).

@@ -22,7 +22,7 @@ struct HTTPClientTests {
             Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "nope")))
         }
         router.get("/slow") { _, _ -> String in
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(30))
             return "late"
         }
         router.get("/redirect/:n") { _, context -> Response in
@@ -78,7 +78,8 @@ struct HTTPClientTests {
                 return
             }
         }
-        #expect(Date().timeIntervalSince(started) < 2.5)
+        // Far below the 30 s answer, with room for a loaded machine.
+        #expect(Date().timeIntervalSince(started) < 15)
     }
 
     @Test("nothing listening is a connect error")

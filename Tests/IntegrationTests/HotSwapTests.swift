@@ -37,7 +37,7 @@ struct HotSwapTests {
                 group.addTask {
                     defer { stop.set() }
                     for number in 2...11 {
-                        try Trio.exampleRepo("merge-next", trio.modelRepository)
+                        try await Trio.exampleRepo("merge-next", trio.modelRepository)
                         _ = try await trio.get("\(trio.vcsURL)/checkout")
                         _ = try await trio.waitForServedPR(Int64(number), timeout: 30)
                     }

@@ -15,8 +15,8 @@ struct SchemathesisTests {
     }
 
     /// Runs schemathesis with every check (a fixed seed, bounded examples) and returns its exit status and output.
-    static func run(_ cli: String, _ url: String, _ extra: [String] = []) throws -> (Int32, String) {
-        let result = try ChildProcess.run(
+    static func run(_ cli: String, _ url: String, _ extra: [String] = []) async throws -> (Int32, String) {
+        let result = try await CommandRunner.output(
             [
                 cli, "run", "\(url)/openapi.json", "--checks", "all", "--max-examples", "30", "--seed", "7",
                 "--no-color", "--header", "Authorization: Bearer \(Trio.adminToken)",
@@ -43,7 +43,7 @@ struct SchemathesisTests {
                 ),
             ]
             for (name, url, extra) in runs {
-                let (status, output) = try Self.run(cli, url, extra)
+                let (status, output) = try await Self.run(cli, url, extra)
                 let summary = output.split(separator: "\n").filter { $0.contains("generated") }.joined()
                 print("schemathesis \(name): \(summary.trimmingCharacters(in: .whitespaces))")
                 #expect(status == 0, "schemathesis \(name) failed:\n\(output.suffix(6000))")

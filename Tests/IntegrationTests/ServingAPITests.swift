@@ -174,7 +174,7 @@ struct ServingAPITests {
         let file = fixture.directory.appendingPathComponent("openapi.json")
         try Data(document.body).write(to: file)
         let python = ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"] ?? "/usr/bin/python3"
-        let check = try ChildProcess.run([
+        let check = try await CommandRunner.output([
             python, "-c",
             "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
             file.path,

@@ -64,7 +64,8 @@ struct TrainerOperationsTests {
         ])
         do {
             _ = try await eventually(timeout: 20, "the SMTP server (\(python) -m aiosmtpd) to listen") {
-                try? ChildProcess.run(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(smtpPort)"]).status == 0 ? true : nil
+                try? await CommandRunner.output(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(smtpPort)"]).status == 0
+                    ? true : nil
             }
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             _ = try await trio.waitForServedPR(1)

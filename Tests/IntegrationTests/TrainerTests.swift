@@ -31,10 +31,10 @@ struct TrainerTests {
         do {
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             _ = try await trio.waitForServedPR(1)
-            try Trio.exampleRepo("merge-next", trio.modelRepository)
+            try await Trio.exampleRepo("merge-next", trio.modelRepository)
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             let served = try await trio.waitForServedPR(2)
-            try Trio.exampleRepo("bad-pr", trio.modelRepository)
+            try await Trio.exampleRepo("bad-pr", trio.modelRepository)
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             let run = try await Self.finishedRun(trio, pr: 3)
             #expect(run["status"]?.stringValue == "rejected")
@@ -179,7 +179,7 @@ struct TrainerTests {
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             _ = try await trio.waitForServedPR(1)
             #expect(trio.trainer.terminate() == 0)
-            try Trio.exampleRepo("merge-next", trio.modelRepository)
+            try await Trio.exampleRepo("merge-next", trio.modelRepository)
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             // What a trainer that crashed mid-run leaves behind: a running run with a lease nobody renews.
             let database = PostgresClient(url: trio.databaseURL, maxConnections: 1)

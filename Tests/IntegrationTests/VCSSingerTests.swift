@@ -10,8 +10,8 @@ struct VCSSingerTests {
     static var bin: String { LaunchedProcess.binDirectory.path }
 
     /// Runs a shell pipeline with the fixture's environment plus `extra`.
-    static func shell(_ script: String, _ environment: [String: String]) throws -> CommandResult {
-        try ChildProcess.run(["/bin/bash", "-o", "pipefail", "-c", script], environment: environment)
+    static func shell(_ script: String, _ environment: [String: String]) async throws -> CommandResult {
+        try await CommandRunner.output(["/bin/bash", "-o", "pipefail", "-c", script], environment: environment)
     }
 
     /// Every row of `table` as JSON text without the per-load metadata, ordered.
@@ -35,7 +35,7 @@ struct VCSSingerTests {
             let (status, _) = try await vcs.checkout()
             #expect(status == 200)
             let other = try await TestPostgres.freshDatabase()
-            let piped = try Self.shell(
+            let piped = try await Self.shell(
                 "\"$BIN/vcs\" tap | \"$BIN/vcs\" target",
                 vcs.environment.merging(["DATABASE_URL": other, "BIN": Self.bin, "LOG_LEVEL": "info"]) { $1 })
             #expect(piped.status == 0, "\(piped.stderr)")
@@ -77,9 +77,9 @@ struct VCSSingerTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let environment = vcs.environment.merging(
                 ["BIN": Self.bin, "DIR": directory.path, "LOG_LEVEL": "info"]) { $1 }
-            let first = try Self.shell(#""$BIN/vcs" tap | "$BIN/vcs" target > "$DIR/state.json""#, environment)
+            let first = try await Self.shell(#""$BIN/vcs" tap | "$BIN/vcs" target > "$DIR/state.json""#, environment)
             #expect(first.status == 0, "\(first.stderr)")
-            let again = try Self.shell(#""$BIN/vcs" tap --state "$DIR/state.json""#, environment)
+            let again = try await Self.shell(#""$BIN/vcs" tap --state "$DIR/state.json""#, environment)
             #expect(again.status == 0, "\(again.stderr)")
             #expect(!again.stdout.contains("\"RECORD\""), "nothing changed, so nothing is re-synced")
 
@@ -93,7 +93,7 @@ struct VCSSingerTests {
             let tapGitHub = #"{"bookmarks": {"pull_requests": {"\#(VCSFixture.repository)": {"since": "\#(since)"}}}}"#
             try tapGitHub.write(
                 to: directory.appendingPathComponent("tap-github.json"), atomically: true, encoding: .utf8)
-            let fromTapGitHub = try Self.shell(#""$BIN/vcs" tap --state "$DIR/tap-github.json""#, environment)
+            let fromTapGitHub = try await Self.shell(#""$BIN/vcs" tap --state "$DIR/tap-github.json""#, environment)
             #expect(fromTapGitHub.status == 0, "\(fromTapGitHub.stderr)")
             // Inclusive bookmark: only records updated at `since` itself come again, not all 41.
             let records = fromTapGitHub.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"RECORD\"") }
@@ -101,7 +101,7 @@ struct VCSSingerTests {
 
             try #"{"bookmarks": {"someone/else": {"since": "x"}}}"#.write(
                 to: directory.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
-            let other = try Self.shell(#""$BIN/vcs" tap --state "$DIR/other.json""#, environment)
+            let other = try await Self.shell(#""$BIN/vcs" tap --state "$DIR/other.json""#, environment)
             #expect(other.status != 0)
             #expect(other.stderr.contains("no bookmark for"), "\(other.stderr)")
         } catch {
@@ -125,7 +125,7 @@ struct VCSSingerTests {
             """
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).jsonl")
         try stream.write(to: file, atomically: true, encoding: .utf8)
-        let result = try Self.shell(
+        let result = try await Self.shell(
             "\"$BIN/vcs\" target --state-key widgets-test < \"$FILE\"",
             ["DATABASE_URL": url, "BIN": Self.bin, "FILE": file.path])
         #expect(result.status == 0, "\(result.stderr)")
@@ -148,7 +148,7 @@ struct VCSSingerTests {
         #expect(try state.first?.decode("s", as: String.self).contains("\"3\"") == true)
         await database.shutdown()
 
-        let broken = try Self.shell(
+        let broken = try await Self.shell(
             "printf '{\"type\": \"RECORD\", \"stream\": \"nope\", \"record\": {}}\\n' | \"$BIN/vcs\" target",
             ["DATABASE_URL": url, "BIN": Self.bin])
         #expect(broken.status != 0)
@@ -162,15 +162,15 @@ struct VCSSingerTests {
             let send = "\"$BIN/github-sandbox\" send-webhook --url \"$URL\" --pr 1 --delivery \"$DELIVERY\""
             var environment = vcs.environment.merging(["BIN": Self.bin, "URL": "\(vcs.vcsURL)/webhook"]) { $1 }
             environment["DELIVERY"] = "bad-1"
-            let wrong = try Self.shell(send + " --wrong-signature", environment)
+            let wrong = try await Self.shell(send + " --wrong-signature", environment)
             #expect(wrong.status != 0)
             #expect(wrong.stdout.hasPrefix("401"))
             #expect(try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests") == 0)
             environment["DELIVERY"] = "good-1"
-            let signed = try Self.shell(send, environment)
+            let signed = try await Self.shell(send, environment)
             #expect(signed.status == 0, "\(signed.stdout)\(signed.stderr)")
             #expect(signed.stdout.contains("applied"))
-            let replay = try Self.shell(send, environment)
+            let replay = try await Self.shell(send, environment)
             #expect(replay.stdout.contains("duplicate"))
             #expect(
                 try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests WHERE merged_at IS NOT NULL") == 1)

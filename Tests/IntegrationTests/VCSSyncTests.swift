@@ -241,9 +241,9 @@ struct VCSSyncTests {
                 #"{"id": 500, "number": 500, "state": "open", "title": "race", "updated_at": "2030-06-01T00:00:00Z", "merged_at": null, "base": {"ref": "main"}}"#
             try await vcs.call("PUT", "\(vcs.sandboxURL)/_sandbox/pulls/500", open)
             try await vcs.call(
-                "POST", "\(vcs.sandboxURL)/_sandbox/faults", #"{"faults": [{"kind": "slow", "ms": 1500}]}"#)
-            async let sync = vcs.checkout()  // its page shows PR 500 open, then waits 1.5 s on the wire
-            try await Task.sleep(for: .milliseconds(500))
+                "POST", "\(vcs.sandboxURL)/_sandbox/faults", #"{"faults": [{"kind": "slow", "ms": 3000}]}"#)
+            async let sync = vcs.checkout()  // its page shows PR 500 open, then waits 3 s on the wire
+            try await vcs.untilAPageIsDelayed()
             let merged = Array(
                 #"{"action": "closed", "number": 500, "pull_request": {"id": 500, "number": 500, "state": "closed", "title": "race", "updated_at": "2030-06-01T00:05:00Z", "merged_at": "2030-06-01T00:05:00Z", "merged": true, "merge_commit_sha": "abc5000", "base": {"ref": "main"}}}"#
                     .utf8)
@@ -276,9 +276,9 @@ struct VCSSyncTests {
         do {
             try await vcs.call("POST", "\(vcs.sandboxURL)/_sandbox/pulls/generate", #"{"count": 250}"#)
             try await vcs.call(
-                "POST", "\(vcs.sandboxURL)/_sandbox/faults", #"{"after": 1, "faults": [{"kind": "slow", "ms": 1500}]}"#)
+                "POST", "\(vcs.sandboxURL)/_sandbox/faults", #"{"after": 1, "faults": [{"kind": "slow", "ms": 3000}]}"#)
             async let firstSync = vcs.checkout()
-            try await Task.sleep(for: .milliseconds(500))
+            try await vcs.untilAPageIsDelayed()
             // PR 10000 is on the last page; it moves to the first, already read.
             try await vcs.call(
                 "PUT", "\(vcs.sandboxURL)/_sandbox/pulls/10000",

@@ -32,6 +32,7 @@ public final class SandboxControl: Sendable {
         var notModified = 0
         var rateLimited = 0
         var faulted = 0
+        var delaying = 0
     }
     private let state = Mutex(State())
 
@@ -99,14 +100,24 @@ public final class SandboxControl: Sendable {
         }
     }
 
+    /// Holds a finished page back for `milliseconds`; while it waits,
+    /// `counts["delaying"]` says so, so a test can change the sandbox
+    /// mid-request without guessing how long the request takes to arrive.
+    func delay(milliseconds: Int) async throws {
+        state.withLock { $0.delaying += 1 }
+        defer { state.withLock { $0.delaying -= 1 } }
+        try await Task.sleep(for: .milliseconds(milliseconds))
+    }
+
     func countNotModified() { state.withLock { $0.notModified += 1 } }
 
-    /// Counts for tests: requests, 304s, rate-limited refusals, faults served.
+    /// Counts for tests: requests, 304s, rate-limited refusals, faults served,
+    /// slow answers waiting now.
     var counts: [String: Int] {
         state.withLock {
             [
                 "requests": $0.requests, "not_modified": $0.notModified, "rate_limited": $0.rateLimited,
-                "faulted": $0.faulted, "faults_queued": $0.faults.count,
+                "faulted": $0.faulted, "faults_queued": $0.faults.count, "delaying": $0.delaying,
             ]
         }
     }

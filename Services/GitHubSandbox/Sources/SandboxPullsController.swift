@@ -69,7 +69,7 @@ struct SandboxPullsController: APIController {
         }
         // A slow answer is slow on the wire: the page was made before the wait, so a
         // change during the wait is not in it (as with a slow GitHub response).
-        if case .slow(let milliseconds) = fault { try await Task.sleep(for: .milliseconds(milliseconds)) }
+        if case .slow(let milliseconds) = fault { try await control.delay(milliseconds: milliseconds) }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

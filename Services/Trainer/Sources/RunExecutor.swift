@@ -1,7 +1,6 @@
 import Foundation
 import Learning
 import Logging
-import NIOPosix
 import ServiceKit
 import Subprocess
 
@@ -166,7 +165,7 @@ public struct RunExecutor: Sendable {
         let pipeline = TrainingPipeline(repository: directory, maxDataBytes: maxDataBytes)
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
         let (outcome, pipelineLines) = try await withCancellationToken { token in
-            let result = try await NIOThreadPool.singleton.runIfActive {
+            let result = try await BlockingWork.run {
                 var lines: [String] = []
                 let outcome = try pipeline.run(
                     version: version, baseline: baseline, log: { lines.append($0) },

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import NIOPosix
 import Subprocess
 
 /// Checks out exactly one commit of the model repository into a fresh
@@ -54,7 +53,7 @@ public struct SourceCheckout: Sendable {
         }
         let secrets = [token ?? "", environment["GIT_CONFIG_VALUE_0"] ?? ""].filter { !$0.isEmpty }
         let (mirror, url, gitEnvironment) = (mirror, repositoryURL, environment)
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await BlockingWork.run {
             try FileManager.default.createDirectory(
                 at: mirror.deletingLastPathComponent(), withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: directory)

@@ -30,7 +30,7 @@ final class Trio: Sendable {
             "conveyor-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databaseURL = try await TestPostgres.freshDatabase()
-        try Self.exampleRepo("init", directory.appendingPathComponent("model-repo"))
+        try await Self.exampleRepo("init", directory.appendingPathComponent("model-repo"))
         let artifacts = directory.appendingPathComponent("artifacts").path
         let ports = try (0..<4).map { _ in try FreePort.find() }
         let common = [
@@ -125,9 +125,9 @@ final class Trio: Sendable {
     }
 
     /// Runs `deploy/example-repo.sh COMMAND DEST`.
-    static func exampleRepo(_ command: String, _ destination: URL) throws {
+    static func exampleRepo(_ command: String, _ destination: URL) async throws {
         let script = repositoryRoot.appendingPathComponent("deploy/example-repo.sh").path
-        let result = try ChildProcess.run(["bash", script, command, destination.path])
+        let result = try await CommandRunner.output(["bash", script, command, destination.path])
         guard result.status == 0 else { throw HarnessError("example-repo.sh \(command) failed: \(result.stderr)") }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPClient
 import JSON
 import Postgres
+import Testing
 
 /// A fresh database, the GitHub sandbox over an example model repository and
 /// a `vcs` service pointed at it, as real processes on loopback.
@@ -24,7 +25,7 @@ final class VCSFixture: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databaseURL = try await TestPostgres.freshDatabase()
         database = PostgresClient(url: databaseURL, maxConnections: 2)
-        try Trio.exampleRepo("init", directory.appendingPathComponent("model-repo"))
+        try await Trio.exampleRepo("init", directory.appendingPathComponent("model-repo"))
         let ports = try (0..<2).map { _ in try FreePort.find() }
         sandboxURL = "http://127.0.0.1:\(ports[0])"
         vcsURL = "http://127.0.0.1:\(ports[1])"
@@ -55,6 +56,18 @@ final class VCSFixture: Sendable {
 
     /// `GET /checkout`: the sync summary (or error body) and status.
     func checkout() async throws -> (Int, JSONValue) { try await call("GET", "\(vcsURL)/checkout") }
+
+    /// Waits until the sandbox holds a finished page back (a `slow` fault),
+    /// so a change made now happens mid-request on any machine speed.
+    func untilAPageIsDelayed() async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let (_, counts) = try await call("GET", "\(sandboxURL)/_sandbox/requests")
+            if counts["delaying"]?.integerValue ?? 0 > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no page was delayed within 20 s")
+    }
 
     /// A count from SQL that returns one `n` column.
     func count(_ sql: String) async throws -> Int64 {
