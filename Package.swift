@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // C shims: headers only, nothing outside Postgres/HTTPClient imports them.
@@ -63,8 +64,14 @@ let package = Package(
             dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
             path: "Shared/Migrations"),
         .target(
+            name: "ONNX",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Shared/ONNX",
+            exclude: ["Generated/regenerate.sh"]),
+        .target(
             name: "Learning",
             dependencies: [
+                "ONNX",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -160,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit",
+                "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit", "ONNX",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -16,7 +16,7 @@ log() { printf '\033[1m[conveyor]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
-packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv)
+packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv libgomp1)
 ensure_packages() {
   local missing=()
   for p in "${packages[@]}"; do
@@ -43,14 +43,19 @@ as_pg() {
 # ---------------------------------------------------------------- test
 # A venv with the loopback SMTP server the notification tests talk to (PyPI:
 # aiosmtpd), the OpenAPI validator the serving tests run (openapi-spec-validator)
-# and schemathesis, which SchemathesisTests runs against every service.
+# schemathesis, which SchemathesisTests runs against every service, and the
+# ONNX oracles (onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools,
+# lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests).
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis" 2>/dev/null; then
-    log "installing aiosmtpd, openapi-spec-validator and schemathesis into $venv"
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas" 2>/dev/null; then
+    log "installing the test tools into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis
+    "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis \
+      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas
+    # xgboost without its multi-GPU NCCL wheel (300 MB, unused on a CPU).
+    "$venv/bin/pip" install -q --no-deps xgboost
   fi
   export CONVEYOR_TEST_PYTHON="$venv/bin/python"
 }

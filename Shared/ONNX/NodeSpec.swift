@@ -1,0 +1,142 @@
+import Foundation
+
+/// What loading knows of a graph value before any data flows.
+enum ValueType: Sendable, Equatable {
+    /// A tensor of this element type; `shape` has nil for dimensions known only at run time.
+    case tensor(ONNXElementType, shape: [Int?]?)
+    /// ZipMap's sequence of maps.
+    case maps
+
+    var element: ONNXElementType? {
+        if case .tensor(let element, _) = self { return element }
+        return nil
+    }
+
+    var shape: [Int?]? {
+        if case .tensor(_, let shape) = self { return shape }
+        return nil
+    }
+
+    static func tensor(_ element: ONNXElementType) -> ValueType { .tensor(element, shape: nil) }
+}
+
+/// Runs one node: inputs in the node's order (nil where omitted), outputs in its order.
+typealias Kernel = @Sendable ([ONNXValue?]) throws -> [ONNXValue]
+
+/// A node checked and compiled: what it computes and what it produces.
+struct CompiledNode {
+    let kernel: Kernel
+    let outputTypes: [ValueType]
+}
+
+/// One node as an operator sees it while compiling: attributes, input types,
+/// the values of inputs that are constants, and helpers for clear errors.
+struct NodeSpec {
+    let node: Onnx_NodeProto
+    let opset: Int
+    let inputTypes: [ValueType?]
+    let constants: [ONNXTensor?]
+    let attributes: [String: Onnx_AttributeProto]
+
+    var label: String {
+        let name = node.name.isEmpty ? (node.output.first ?? "?") : node.name
+        return "node \"\(name)\" (\(node.opType))"
+    }
+
+    func error(_ problem: String) -> ONNXError { ONNXError("\(label): \(problem)") }
+
+    /// Input `index`'s element type, which must be present and a tensor.
+    func inputType(_ index: Int) throws -> ONNXElementType {
+        guard index < inputTypes.count, let type = inputTypes[index] else {
+            throw error("input \(index + 1) is required")
+        }
+        guard let element = type.element else { throw error("input \(index + 1) must be a tensor") }
+        return element
+    }
+
+    func inputShape(_ index: Int) -> [Int?]? { index < inputTypes.count ? inputTypes[index]?.shape : nil }
+
+    func hasInput(_ index: Int) -> Bool { index < inputTypes.count && inputTypes[index] != nil }
+
+    func constant(_ index: Int) -> ONNXTensor? { index < constants.count ? constants[index] : nil }
+
+    /// Requires input `index` to be one of `allowed`.
+    @discardableResult
+    func require(_ index: Int, in allowed: Set<ONNXElementType>) throws -> ONNXElementType {
+        let type = try inputType(index)
+        guard allowed.contains(type) else {
+            let names = allowed.map(\.description).sorted().joined(separator: ", ")
+            throw error("input \(index + 1) is \(type); expected \(names)")
+        }
+        return type
+    }
+
+    func int(_ name: String) -> Int? { attributes[name].map { Int($0.i) } }
+    func int(_ name: String, default value: Int) -> Int { int(name) ?? value }
+    func ints(_ name: String) -> [Int]? { attributes[name].map { $0.ints.map { Int($0) } } }
+    func int64s(_ name: String) -> [Int64]? { attributes[name]?.ints }
+    func float(_ name: String) -> Float? { attributes[name]?.f }
+    func floats(_ name: String) -> [Float]? { attributes[name]?.floats }
+    func string(_ name: String) -> String? {
+        attributes[name].map { String(decoding: $0.s, as: UTF8.self) }
+    }
+    func strings(_ name: String) -> [String]? {
+        attributes[name].map { $0.strings.map { String(decoding: $0, as: UTF8.self) } }
+    }
+    func tensor(_ name: String) throws -> ONNXTensor? {
+        guard let attribute = attributes[name] else { return nil }
+        return try ONNXTensor(proto: attribute.t, name: "\(label) attribute \(name)")
+    }
+
+    /// A float list given either as `name` or as the tensor `name_as_tensor` (opset 3 of the ML trees).
+    func reals(_ name: String) throws -> [Double]? {
+        if let tensor = try tensor("\(name)_as_tensor") { return tensor.doubles }
+        return floats(name).map { $0.map(Double.init) }
+    }
+}
+
+/// One supported operator: its domain, name, allowed attributes and compiler.
+struct Operator: Sendable {
+    let domain: String
+    let name: String
+    let attributes: Set<String>
+    let compile: @Sendable (NodeSpec) throws -> CompiledNode
+
+    init(
+        _ name: String, domain: String = "", attributes: Set<String> = [],
+        compile: @escaping @Sendable (NodeSpec) throws -> CompiledNode
+    ) {
+        self.domain = domain
+        self.name = name
+        self.attributes = attributes
+        self.compile = compile
+    }
+
+    var key: String { Operator.key(domain: domain, name: name) }
+
+    static func key(domain: String, name: String) -> String {
+        (domain == "ai.onnx" ? "" : domain) + ":" + name
+    }
+}
+
+extension ONNXValue {
+    /// The tensor this input must be.
+    func requireTensor(_ spec: String) throws -> ONNXTensor {
+        guard case .tensor(let tensor) = self else { throw ONNXError("\(spec): expected a tensor") }
+        return tensor
+    }
+}
+
+/// Reads a kernel's required tensor input.
+func tensorInput(_ inputs: [ONNXValue?], _ index: Int) throws -> ONNXTensor {
+    guard index < inputs.count, let value = inputs[index], case .tensor(let tensor) = value else {
+        throw ONNXError("input \(index + 1) is missing or not a tensor")
+    }
+    return tensor
+}
+
+/// Reads a kernel's optional tensor input.
+func optionalTensorInput(_ inputs: [ONNXValue?], _ index: Int) -> ONNXTensor? {
+    guard index < inputs.count, let value = inputs[index], case .tensor(let tensor) = value else { return nil }
+    return tensor
+}

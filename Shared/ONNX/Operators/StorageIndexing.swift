@@ -1,0 +1,57 @@
+extension ONNXTensor.Storage {
+    /// The elements at `indices`, in that order.
+    func picking(_ indices: [Int]) -> ONNXTensor.Storage {
+        switch self {
+        case .float(let v): .float(indices.map { v[$0] })
+        case .double(let v): .double(indices.map { v[$0] })
+        case .int64(let v): .int64(indices.map { v[$0] })
+        case .int32(let v): .int32(indices.map { v[$0] })
+        case .bool(let v): .bool(indices.map { v[$0] })
+        case .string(let v): .string(indices.map { v[$0] })
+        }
+    }
+
+    /// Several storages of one type, end to end.
+    static func joined(_ parts: [ONNXTensor.Storage]) throws -> ONNXTensor.Storage {
+        guard let first = parts.first else { throw ONNXError("nothing to join") }
+        func all<T>(_ extract: (ONNXTensor.Storage) -> [T]?) throws -> [T] {
+            var result: [T] = []
+            for part in parts {
+                guard let values = extract(part) else { throw ONNXError("inputs differ in element type") }
+                result += values
+            }
+            return result
+        }
+        switch first {
+        case .float: return .float(try all { if case .float(let v) = $0 { v } else { nil } })
+        case .double: return .double(try all { if case .double(let v) = $0 { v } else { nil } })
+        case .int64: return .int64(try all { if case .int64(let v) = $0 { v } else { nil } })
+        case .int32: return .int32(try all { if case .int32(let v) = $0 { v } else { nil } })
+        case .bool: return .bool(try all { if case .bool(let v) = $0 { v } else { nil } })
+        case .string: return .string(try all { if case .string(let v) = $0 { v } else { nil } })
+        }
+    }
+}
+
+/// Axis arithmetic shared by the shape operators.
+enum Axes {
+    /// `axis` (negative counts from the end) checked against `rank`.
+    static func normalize(_ axis: Int, rank: Int) throws -> Int {
+        let value = axis < 0 ? axis + rank : axis
+        guard value >= 0, value < Swift.max(rank, 1) || (rank == 0 && value == 0) else {
+            throw ONNXError("axis \(axis) is out of range for rank \(rank)")
+        }
+        return value
+    }
+
+    /// Row-major strides of a shape.
+    static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var step = 1
+        for axis in Swift.stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = step
+            step *= shape[axis]
+        }
+        return strides
+    }
+}

@@ -1,0 +1,406 @@
+import Foundation
+
+/// `ai.onnx.ml` TreeEnsembleRegressor, TreeEnsembleClassifier (opsets 1 and 3) and TreeEnsemble (opset 5).
+enum TreeOperators {
+    static let ml = "ai.onnx.ml"
+    static let inputs: Set<ONNXElementType> = [.float, .double, .int64, .int32]
+    static let common: Set<String> = [
+        "nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_values", "nodes_values_as_tensor",
+        "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true", "nodes_hitrates",
+        "nodes_hitrates_as_tensor", "post_transform", "base_values", "base_values_as_tensor",
+    ]
+
+    static var all: [Operator] { [regressor, classifier, ensemble] }
+
+    static func attributes(_ spec: NodeSpec, weightPrefix: String, targetKey: String) throws -> TreeAttributes {
+        TreeAttributes(
+            treeIDs: spec.int64s("nodes_treeids") ?? [], nodeIDs: spec.int64s("nodes_nodeids") ?? [],
+            featureIDs: spec.int64s("nodes_featureids") ?? [], modes: spec.strings("nodes_modes") ?? [],
+            values: try spec.reals("nodes_values") ?? [], trueIDs: spec.int64s("nodes_truenodeids") ?? [],
+            falseIDs: spec.int64s("nodes_falsenodeids") ?? [],
+            missingTrue: spec.int64s("nodes_missing_value_tracks_true") ?? [],
+            weightTreeIDs: spec.int64s("\(weightPrefix)_treeids") ?? [],
+            weightNodeIDs: spec.int64s("\(weightPrefix)_nodeids") ?? [],
+            weightTargets: spec.int64s("\(weightPrefix)_\(targetKey)") ?? [],
+            weights: try spec.reals("\(weightPrefix)_weights") ?? [])
+    }
+
+    static func aggregate<T>(_ name: String?, label: String) throws -> CompiledTrees<T>.Aggregate {
+        switch name ?? "SUM" {
+        case "SUM": .sum
+        case "AVERAGE": .average
+        case "MIN": .min
+        case "MAX": .max
+        default: throw ONNXError("\(label): aggregate_function \"\(name ?? "")\" is not one of SUM, AVERAGE, MIN, MAX")
+        }
+    }
+
+    /// Rows of `x` as doubles, one buffer reused for every row, handed to `body`.
+    static func forEachRow(
+        _ x: ONNXTensor, width: Int, largestFeature: Int, _ body: (Int, UnsafeBufferPointer<Double>) -> Void
+    ) throws -> Int {
+        let rows = x.shape.count <= 1 ? 1 : x.shape[0]
+        let columns = x.shape.count <= 1 ? (x.shape.first ?? 1) : x.shape[1...].reduce(1, *)
+        guard largestFeature < columns else {
+            throw ONNXError("the trees read feature \(largestFeature) but the input has \(columns) columns")
+        }
+        _ = width
+        let values: [Double] = x.doubles
+        values.withUnsafeBufferPointer { all in
+            for r in 0..<rows { body(r, UnsafeBufferPointer(rebasing: all[(r * columns)..<((r + 1) * columns)])) }
+        }
+        return rows
+    }
+
+    static var regressor: Operator {
+        Operator(
+            "TreeEnsembleRegressor", domain: ml,
+            attributes: common.union([
+                "n_targets", "target_treeids", "target_nodeids", "target_ids", "target_weights",
+                "target_weights_as_tensor",
+                "aggregate_function",
+            ])
+        ) { spec in
+            let type = try spec.require(0, in: inputs)
+            let targets = spec.int("n_targets", default: 1)
+            guard targets >= 1 else { throw spec.error("n_targets must be at least 1") }
+            let transform = try PostTransform(name: spec.string("post_transform"), label: spec.label)
+            let base = try spec.reals("base_values") ?? []
+            let attributes = try attributes(spec, weightPrefix: "target", targetKey: "ids")
+            func build<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable>(_: T.Type) throws -> Kernel {
+                let trees: CompiledTrees<T> = try attributes.compile(
+                    targets: targets, aggregate: try aggregate(spec.string("aggregate_function"), label: spec.label),
+                    label: spec.label)
+                let tbase = base.map { T($0) }
+                return { inputs in
+                    let x = try tensorInput(inputs, 0)
+                    var out: [Float] = []
+                    var scores = [T](repeating: 0, count: targets)
+                    var has = [Bool](repeating: false, count: targets)
+                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
+                        try has.withUnsafeMutableBufferPointer { has in
+                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
+                                trees.scores(row, into: scores, hasScore: has)
+                                finishRegression(
+                                    scores, has, base: tbase, aggregate: trees.aggregate, transform: transform)
+                                for value in scores { out.append(Float(value)) }
+                            }
+                        }
+                    }
+                    return [.tensor(ONNXTensor(floats: out, shape: [rows, targets]))]
+                }
+            }
+            let kernel = type == .float ? try build(Float.self) : try build(Double.self)
+            return CompiledNode(
+                kernel: kernel, outputTypes: [.tensor(.float, shape: [spec.inputShape(0)?.first ?? nil, targets])])
+        }
+    }
+
+    /// onnxruntime's finishing of regression scores: base values, then the transform.
+    static func finishRegression<T: BinaryFloatingPoint & ElementaryFunctionsLike>(
+        _ scores: UnsafeMutableBufferPointer<T>, _ has: UnsafeMutableBufferPointer<Bool>, base: [T],
+        aggregate: CompiledTrees<T>.Aggregate, transform: PostTransform
+    ) {
+        if scores.count == 1 {
+            let origin = base.count == 1 ? base[0] : 0
+            scores[0] = (has[0] ? scores[0] : 0) + origin
+            if transform == .probit { scores[0] = PostTransform.probit(scores[0]) }
+            return
+        }
+        let useBase = base.count == scores.count
+        for t in scores.indices {
+            switch aggregate {
+            case .sum, .average: if useBase { scores[t] += base[t] }
+            case .min, .max: scores[t] = (useBase ? base[t] : 0) + (has[t] ? scores[t] : 0)
+            }
+        }
+        transform.apply(scores)
+    }
+
+    static var classifier: Operator {
+        Operator(
+            "TreeEnsembleClassifier", domain: ml,
+            attributes: common.union([
+                "class_treeids", "class_nodeids", "class_ids", "class_weights", "class_weights_as_tensor",
+                "classlabels_int64s", "classlabels_strings",
+            ])
+        ) { spec in
+            let type = try spec.require(0, in: inputs)
+            let labels = try ClassLabels(spec)
+            let classes = labels.count
+            let transform = try PostTransform(name: spec.string("post_transform"), label: spec.label)
+            let base = try spec.reals("base_values") ?? []
+            let attributes = try attributes(spec, weightPrefix: "class", targetKey: "ids")
+            let classIDs = Set(attributes.weightTargets)
+            let binaryCase = classes == 2 && classIDs.count == 1
+            let allPositive = attributes.weights.allSatisfy { $0 >= 0 }
+            func build<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable>(_: T.Type) throws -> Kernel {
+                let trees: CompiledTrees<T> = try attributes.compile(
+                    targets: classes, aggregate: .sum, label: spec.label)
+                let tbase = base.map { T($0) }
+                return { inputs in
+                    let x = try tensorInput(inputs, 0)
+                    var out: [Float] = []
+                    var picked: [Int] = []
+                    var scores = [T](repeating: 0, count: classes)
+                    var has = [Bool](repeating: false, count: classes)
+                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
+                        try has.withUnsafeMutableBufferPointer { has in
+                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
+                                trees.scores(row, into: scores, hasScore: has)
+                                let (label, row) = finishClassification(
+                                    scores, has, base: tbase, binaryCase: binaryCase, allPositive: allPositive,
+                                    transform: transform)
+                                picked.append(label)
+                                for value in row { out.append(Float(value)) }
+                            }
+                        }
+                    }
+                    return [.tensor(labels.tensor(picked)), .tensor(ONNXTensor(floats: out, shape: [rows, classes]))]
+                }
+            }
+            let kernel = type == .float ? try build(Float.self) : try build(Double.self)
+            let rows = spec.inputShape(0)?.first ?? nil
+            return CompiledNode(
+                kernel: kernel,
+                outputTypes: [.tensor(labels.elementType, shape: [rows]), .tensor(.float, shape: [rows, classes])])
+        }
+    }
+
+    /// onnxruntime's finishing of classifier scores (TreeAggregatorClassifier): the
+    /// chosen class index and the row of class scores.
+    static func finishClassification<T: BinaryFloatingPoint & ElementaryFunctionsLike>(
+        _ scores: UnsafeMutableBufferPointer<T>, _ has: UnsafeMutableBufferPointer<Bool>, base: [T], binaryCase: Bool,
+        allPositive: Bool, transform: PostTransform
+    ) -> (Int, [T]) {
+        let classes = scores.count
+        if classes > 2 {
+            for k in 0..<min(base.count, classes) {
+                scores[k] = has[k] ? scores[k] + base[k] : base[k]
+                has[k] = true
+            }
+            var best = -1
+            for k in 0..<classes where has[k] && (best == -1 || scores[k] > scores[best]) { best = k }
+            transform.apply(scores)
+            return (max(best, 0), Array(scores))
+        }
+        var row = Array(scores)
+        var single = false
+        var additional = -1
+        if base.count == 2 {
+            if has[1] {
+                row[1] = base[1] + row[0]
+                row[0] = -row[1]
+            } else {
+                row[1] += base[1]
+                row[0] += base[0]
+            }
+        } else if base.count == 1 {
+            row[0] += base[0]
+            if !has[1] { single = true }
+        } else if base.isEmpty {
+            additional = 3
+            if !has[1] { single = true }
+        }
+        let positive = (!single && has[1]) ? row[1] : row[0]
+        let label: Int
+        if binaryCase {
+            if allPositive {
+                (label, additional) = positive > 0.5 ? (1, 0) : (0, 1)
+            } else {
+                (label, additional) = positive > 0 ? (1, 2) : (0, 3)
+            }
+        } else {
+            label = positive > 0 ? 1 : 0
+        }
+        if single {
+            var value = row[0]
+            if transform == .probit {
+                return (label, [PostTransform.probit(value), 0])
+            }
+            switch additional {
+            case 0, 1: return (label, [1 - value, value])
+            case 2, 3:
+                if transform == .logistic {
+                    return (label, [PostTransform.logistic(-value), PostTransform.logistic(value)])
+                }
+                value = -value
+                return (label, [value, -value])
+            default: return (label, [value, 0])
+            }
+        }
+        row.withUnsafeMutableBufferPointer { transform.apply($0) }
+        return (label, row)
+    }
+
+    static var ensemble: Operator {
+        Operator(
+            "TreeEnsemble", domain: ml,
+            attributes: [
+                "aggregate_function", "leaf_targetids", "leaf_weights", "membership_values", "n_targets",
+                "nodes_falseleafs",
+                "nodes_falsenodeids", "nodes_featureids", "nodes_hitrates", "nodes_missing_value_tracks_true",
+                "nodes_modes",
+                "nodes_splits", "nodes_trueleafs", "nodes_truenodeids", "post_transform", "tree_roots",
+            ]
+        ) { spec in
+            let type = try spec.require(0, in: [.float, .double])
+            let targets = spec.int("n_targets", default: 1)
+            let transform = PostTransform(rawValue: spec.int("post_transform", default: 0))
+            guard let transform else { throw spec.error("post_transform must be 0 to 4") }
+            let aggregateNumber = spec.int("aggregate_function", default: 1)
+            let aggregates: [CompiledTrees<Double>.Aggregate] = [.average, .sum, .min, .max]
+            guard aggregates.indices.contains(aggregateNumber) else {
+                throw spec.error("aggregate_function must be 0 to 3")
+            }
+            let v5 = try EnsembleV5(spec)
+            func build<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable>(_: T.Type) throws -> Kernel {
+                let aggregate: CompiledTrees<T>.Aggregate = [.average, .sum, .min, .max][aggregateNumber]
+                let trees: CompiledTrees<T> = try v5.compile(targets: targets, aggregate: aggregate, label: spec.label)
+                return { inputs in
+                    let x = try tensorInput(inputs, 0)
+                    var out: [T] = []
+                    var scores = [T](repeating: 0, count: targets)
+                    var has = [Bool](repeating: false, count: targets)
+                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
+                        try has.withUnsafeMutableBufferPointer { has in
+                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
+                                trees.scores(row, into: scores, hasScore: has)
+                                transform.apply(scores)
+                                out.append(contentsOf: scores)
+                            }
+                        }
+                    }
+                    if let floats = out as? [Float] {
+                        return [.tensor(ONNXTensor(floats: floats, shape: [rows, targets]))]
+                    }
+                    return [.tensor(ONNXTensor(doubles: out.map { Double($0) }, shape: [rows, targets]))]
+                }
+            }
+            let kernel = type == .float ? try build(Float.self) : try build(Double.self)
+            return CompiledNode(
+                kernel: kernel, outputTypes: [.tensor(type, shape: [spec.inputShape(0)?.first ?? nil, targets])])
+        }
+    }
+}
+
+/// TreeEnsemble (ai.onnx.ml opset 5): nodes and leaves in separate arrays.
+struct EnsembleV5 {
+    let roots: [Int64]
+    let features: [Int64]
+    let splits: [Double]
+    let modes: [UInt8]
+    let trueIDs: [Int64]
+    let trueLeafs: [Int64]
+    let falseIDs: [Int64]
+    let falseLeafs: [Int64]
+    let missingTrue: [Int64]
+    let membership: [Double]
+    let leafTargets: [Int64]
+    let leafWeights: [Double]
+
+    init(_ spec: NodeSpec) throws {
+        roots = spec.int64s("tree_roots") ?? []
+        features = spec.int64s("nodes_featureids") ?? []
+        splits = try spec.tensor("nodes_splits")?.doubles ?? []
+        guard let modesAttribute = spec.attributes["nodes_modes"] else { throw spec.error("nodes_modes is required") }
+        let t = modesAttribute.t
+        modes = t.rawData.isEmpty ? t.int32Data.map { UInt8(truncatingIfNeeded: $0) } : Array(t.rawData)
+        trueIDs = spec.int64s("nodes_truenodeids") ?? []
+        trueLeafs = spec.int64s("nodes_trueleafs") ?? []
+        falseIDs = spec.int64s("nodes_falsenodeids") ?? []
+        falseLeafs = spec.int64s("nodes_falseleafs") ?? []
+        missingTrue = spec.int64s("nodes_missing_value_tracks_true") ?? []
+        membership = try spec.tensor("membership_values")?.doubles ?? []
+        leafTargets = spec.int64s("leaf_targetids") ?? []
+        leafWeights = try spec.tensor("leaf_weights")?.doubles ?? []
+        let count = features.count
+        for (name, list) in [
+            ("nodes_splits", splits.count), ("nodes_modes", modes.count), ("nodes_truenodeids", trueIDs.count),
+            ("nodes_trueleafs", trueLeafs.count), ("nodes_falsenodeids", falseIDs.count),
+            ("nodes_falseleafs", falseLeafs.count),
+        ] where list != count {
+            throw spec.error("\(name) has \(list) entries, nodes_featureids \(count)")
+        }
+        guard leafTargets.count == leafWeights.count else {
+            throw spec.error("leaf_targetids and leaf_weights differ in length")
+        }
+    }
+
+    /// Nodes first, then one node per leaf.
+    func compile<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable>(
+        targets: Int, aggregate: CompiledTrees<T>.Aggregate, label: String
+    ) throws -> CompiledTrees<T> {
+        var trees = CompiledTrees<T>()
+        trees.targets = targets
+        trees.aggregate = aggregate
+        let nodes = features.count
+        let leaves = leafWeights.count
+        func child(_ id: Int64, leaf: Bool) throws -> Int32 {
+            let index = leaf ? nodes + Int(id) : Int(id)
+            guard id >= 0, leaf ? Int(id) < leaves : Int(id) < nodes else {
+                throw ONNXError("\(label): child \(id) is out of range")
+            }
+            return Int32(index)
+        }
+        var memberSets = membership.split(whereSeparator: \.isNaN).map { Set($0) }.makeIterator()
+        for i in 0..<nodes {
+            guard let mode = NodeMode(rawValue: modes[i]), mode != .leaf else {
+                throw ONNXError("\(label): node mode \(modes[i]) is not 0 to 6")
+            }
+            trees.mode.append(mode)
+            trees.feature.append(Int32(clamping: features[i]))
+            trees.largestFeature = max(trees.largestFeature, Int(features[i]))
+            trees.threshold.append(splits[i])
+            trees.trueNext.append(try child(trueIDs[i], leaf: trueLeafs[i] != 0))
+            trees.falseNext.append(try child(falseIDs[i], leaf: falseLeafs[i] != 0))
+            trees.missingTrue.append(i < missingTrue.count && missingTrue[i] != 0)
+            if mode == .member { trees.members[Int32(i)] = memberSets.next() ?? [] }
+            trees.leafStart.append(0)
+            trees.leafEnd.append(0)
+        }
+        for leaf in 0..<leaves {
+            guard leafTargets[leaf] >= 0, leafTargets[leaf] < targets else {
+                throw ONNXError("\(label): leaf target \(leafTargets[leaf]) is out of range")
+            }
+            trees.mode.append(.leaf)
+            trees.feature.append(0)
+            trees.threshold.append(0)
+            trees.trueNext.append(-1)
+            trees.falseNext.append(-1)
+            trees.missingTrue.append(false)
+            trees.leafStart.append(Int32(trees.leafTargets.count))
+            trees.leafTargets.append(Int32(leafTargets[leaf]))
+            trees.leafWeights.append(T(leafWeights[leaf]))
+            trees.leafEnd.append(Int32(trees.leafTargets.count))
+        }
+        trees.roots = try roots.map { root in
+            guard root >= 0, Int(root) < nodes else { throw ONNXError("\(label): tree root \(root) is out of range") }
+            return Int32(root)
+        }
+        try TreeAttributes.checkAcyclic(trees, label: label)
+        return trees
+    }
+}
+
+/// A classifier's labels: int64 or string, from `classlabels_*`.
+struct ClassLabels: Sendable {
+    let ints: [Int64]?
+    let strings: [String]?
+
+    init(_ spec: NodeSpec) throws {
+        ints = spec.int64s("classlabels_int64s").flatMap { $0.isEmpty ? nil : $0 }
+        strings = spec.strings("classlabels_strings").flatMap { $0.isEmpty ? nil : $0 }
+        guard (ints == nil) != (strings == nil) else {
+            throw spec.error("exactly one of classlabels_int64s and classlabels_strings is required")
+        }
+    }
+
+    var count: Int { ints?.count ?? strings?.count ?? 0 }
+    var elementType: ONNXElementType { ints != nil ? .int64 : .string }
+
+    func tensor(_ picked: [Int]) -> ONNXTensor {
+        if let ints { return ONNXTensor(int64s: picked.map { ints[$0] }, shape: [picked.count]) }
+        return ONNXTensor(strings: picked.map { strings![$0] }, shape: [picked.count])
+    }
+}
