@@ -3,6 +3,8 @@ public enum Predictor: Sendable, Equatable {
     case linear(LinearModel)
     case logistic(LogisticModel)
     case trees(TreeEnsemble)
+    /// A repository's own model, evaluated by Shared/ONNX.
+    case onnx(ONNXPredictor)
 }
 
 /// The learners this build can train, their parameters (checked when the

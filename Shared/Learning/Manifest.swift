@@ -55,10 +55,50 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// The learner and its parameters.
+    /// The learner and its parameters, or a pre-trained model file
+    /// (`format: onnx`, `path: models/model.onnx`) committed in the repository.
     public struct ModelSpec: Codable, Sendable, Equatable {
+        /// A built-in learner, or `onnx` for a model file.
         public var algorithm: String
         public var params: [String: Double]?
+        /// `onnx` for a model file; nil for a built-in learner.
+        public var format: String?
+        /// The model file, relative to the repository root.
+        public var path: String?
+
+        public static let onnxFormat = "onnx"
+
+        enum CodingKeys: String, CodingKey { case algorithm, params, format, path }
+
+        public init(algorithm: String, params: [String: Double]? = nil, format: String? = nil, path: String? = nil) {
+            self.algorithm = algorithm
+            self.params = params
+            self.format = format
+            self.path = path
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            format = try container.decodeIfPresent(String.self, forKey: .format)
+            path = try container.decodeIfPresent(String.self, forKey: .path)
+            params = try container.decodeIfPresent([String: Double].self, forKey: .params)
+            if format != nil, !container.contains(.algorithm) {
+                algorithm = Self.onnxFormat
+            } else {
+                algorithm = try container.decode(String.self, forKey: .algorithm)
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            if format == nil { try container.encode(algorithm, forKey: .algorithm) }
+            try container.encodeIfPresent(params, forKey: .params)
+            try container.encodeIfPresent(format, forKey: .format)
+            try container.encodeIfPresent(path, forKey: .path)
+        }
+
+        /// Whether the model is a committed ONNX file rather than a learner.
+        public var isONNX: Bool { format != nil }
     }
 
     /// An absolute bound on one metric.
@@ -200,7 +240,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         } else if features.isEmpty {
             throw Problem(key: "features", problem: "must list at least one feature")
         }
-        for (index, feature) in features.enumerated() where feature.missing == .native {
+        for (index, feature) in features.enumerated() where feature.missing == .native && !model.isONNX {
             if ["linear_regression", "logistic_regression"].contains(model.algorithm) {
                 throw Problem(
                     key: "features[\(index)].missing",
@@ -224,7 +264,33 @@ public struct Manifest: Codable, Sendable, Equatable {
         if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
-        try Algorithms.check(model, task: task == .classification ? .classification : .regression)
+        if model.isONNX {
+            try checkModelFile()
+        } else {
+            try Algorithms.check(model, task: task == .classification ? .classification : .regression)
+        }
+    }
+
+    /// `model: {format: onnx, path: …}`: the format, a path inside the repository, no learner settings.
+    private func checkModelFile() throws {
+        guard model.format == ModelSpec.onnxFormat else {
+            throw Problem(key: "model.format", problem: "must be onnx, got \"\(model.format ?? "")\"")
+        }
+        guard let path = model.path, !path.isEmpty else {
+            throw Problem(key: "model.path", problem: "is required with format onnx (e.g. models/model.onnx)")
+        }
+        if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            throw Problem(key: "model.path", problem: "must be a path inside the repository, got \"\(path)\"")
+        }
+        if model.algorithm != ModelSpec.onnxFormat {
+            throw Problem(key: "model.algorithm", problem: "cannot be given with format onnx: the file is the model")
+        }
+        if !(model.params ?? [:]).isEmpty {
+            throw Problem(key: "model.params", problem: "cannot be given with format onnx: the file is the model")
+        }
+        if task == .forecast {
+            throw Problem(key: "model.format", problem: "onnx models serve regression and classification, not forecast")
+        }
     }
 
     private static func problem(from error: DecodingError) -> Problem {

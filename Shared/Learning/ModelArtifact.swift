@@ -76,7 +76,19 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         if formatVersion == 1 {
             predictor = .linear(try container.decode(LinearModel.self, forKey: .legacyLinear))
         } else {
-            predictor = try container.decode(PredictorDescription.self, forKey: .predictor).predictor
+            let description = try container.decode(PredictorDescription.self, forKey: .predictor)
+            if description.kind == PredictorDescription.onnxKind {
+                // The graph is in the artifact directory beside model.json.
+                guard let directory = decoder.userInfo[ArtifactStore.directoryKey] as? URL else {
+                    throw ArtifactStore.LoadError(
+                        problem: "model.json: an onnx model loads from its artifact directory")
+                }
+                let data = try Data(
+                    contentsOf: directory.appendingPathComponent(description.file ?? PredictorDescription.onnxFile))
+                predictor = .onnx(try ONNXPredictor(data: data, features: features, classes: classes))
+            } else {
+                predictor = try description.predictor
+            }
         }
         forecast = try container.decodeIfPresent(ForecastModel.self, forKey: .forecast)
         metrics = try container.decode([String: Double].self, forKey: .metrics)
@@ -120,6 +132,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         switch predictor {
         case .linear(let model): output[0] = model.predict(row)
         case .logistic(let model): model.probabilities(row, into: output)
+        case .onnx(let model): model.predict(row, into: output)
         case .trees(let ensemble):
             if ensemble.link == .sigmoid {
                 ensemble.predict(row, into: UnsafeMutableBufferPointer(rebasing: output[0..<1]))
@@ -157,6 +170,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         case .linear(let model): model.coefficients.count
         case .logistic(let model): model.coefficients.first?.count ?? 0
         case .trees(let ensemble): ensemble.largestFeatureIndex + 1
+        case .onnx: 0  // bound to the features by name when it loaded
         }
     }
 }
@@ -185,6 +199,8 @@ struct PredictorDescription: Codable {
     }
 
     static let treeFile = "trees.bin"
+    static let onnxKind = "onnx"
+    static let onnxFile = "model.onnx"
 
     init(_ predictor: Predictor) {
         switch predictor {
@@ -206,6 +222,9 @@ struct PredictorDescription: Codable {
             base = ensemble.base
             combine = ensemble.combine
             link = ensemble.link
+        case .onnx:
+            kind = Self.onnxKind
+            file = Self.onnxFile
         }
     }
 
@@ -234,6 +253,8 @@ struct PredictorDescription: Codable {
                 guard let link else { throw missing("link") }
                 return .trees(
                     TreeEnsemble(leafWidth: leafWidth, outputs: outputs, base: base, combine: combine, link: link))
+            case Self.onnxKind:
+                throw ArtifactStore.LoadError(problem: "model.json: an onnx model loads from its artifact directory")
             default:
                 throw ArtifactStore.LoadError(problem: "model.json: unknown model kind \"\(kind)\"")
             }
@@ -299,11 +320,13 @@ public struct FeatureStatistics: Codable, Sendable, Equatable {
 
 /// Reads and writes artifact directories: `<root>/<name>/<version>/` holding
 /// `model.json`, `manifest.yaml`, `metrics.json`, `reference.json` and, for
-/// tree models, `trees.bin`. A
+/// tree models, `trees.bin` (for ONNX models, `model.onnx`). A
 /// directory is written under a temporary name, fsynced and renamed into
 /// place, and never modified afterwards; its content hash detects tampering.
 public enum ArtifactStore {
     public static let modelFile = "model.json"
+    /// The decoder's user-info key for the directory `model.json` is read from.
+    static let directoryKey = CodingUserInfoKey(rawValue: "conveyor.artifactDirectory")!
 
     /// A stored artifact that failed its integrity check or did not load.
     public struct LoadError: Error, CustomStringConvertible {
@@ -336,6 +359,9 @@ public enum ArtifactStore {
             if case .trees(let ensemble) = artifact.predictor {
                 files.append((PredictorDescription.treeFile, ensemble.binary()))
             }
+            if case .onnx(let model) = artifact.predictor {
+                files.append((PredictorDescription.onnxFile, model.data))
+            }
             for (name, data) in files {
                 try writeDurably(data, to: temporary.appendingPathComponent(name))
             }
@@ -359,6 +385,7 @@ public enum ArtifactStore {
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        decoder.userInfo[directoryKey] = directory
         var artifact: ModelArtifact
         do {
             artifact = try decoder.decode(

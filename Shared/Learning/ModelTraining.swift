@@ -1,3 +1,5 @@
+import Foundation
+
 /// What training produced, before it becomes an artifact.
 public struct TrainedModel: Sendable {
     public var features: [FeatureSpec]
@@ -16,9 +18,10 @@ public struct TrainedModel: Sendable {
 /// and `trainer train`. Throws `DataProblem`s that name lines and columns.
 public enum ModelTraining {
     /// Trains on `train` and scores on `test`; `log` gets a line per step.
+    /// `onnx` is the committed model file when the manifest names one.
     public static func train(
         manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void,
-        progress: TrainingProgress? = nil
+        progress: TrainingProgress? = nil, onnx: Data? = nil
     ) throws -> TrainedModel {
         if manifest.task == .forecast {
             return try trainForecast(manifest: manifest, train: train, test: test, log: log, progress: progress)
@@ -35,7 +38,25 @@ public enum ModelTraining {
             throw DataProblem(problem: "target \"\(manifest.target)\" has a single value in the training data")
         }
         log("validated \(trainData.count) training and \(testData.count) test rows")
-        let predictor = Algorithms.fit(manifest.model, data: trainData, classes: classes?.count, progress: progress)
+        let predictor: Predictor
+        if manifest.model.isONNX {
+            guard let onnx else { throw DataProblem(problem: "model.path: the ONNX file was not read") }
+            let model = try ONNXPredictor(data: onnx, features: features, classes: classes)
+            log(
+                "loaded the ONNX model (\(model.model.producer.isEmpty ? "unknown producer" : model.model.producer); opsets \(model.model.opsets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \(model.model.operatorsUsed.count) operators)"
+            )
+            do {
+                _ = try model.predict(
+                    rows: (0..<testData.count).map { index in
+                        (0..<testData.width).map { testData.columns[$0][index] }
+                    })
+            } catch {
+                throw DataProblem(problem: "the ONNX model does not run on the test data: \(error)")
+            }
+            predictor = .onnx(model)
+        } else {
+            predictor = Algorithms.fit(manifest.model, data: trainData, classes: classes?.count, progress: progress)
+        }
         let artifactShape = ModelArtifact(
             name: manifest.name, version: "", task: manifest.task, algorithm: manifest.model.algorithm,
             target: manifest.target, features: features, classes: classes, predictor: predictor, metrics: [:],
@@ -73,6 +94,12 @@ public enum ModelTraining {
 
     /// The model's outputs (a value, or class probabilities) for every row of encoded data.
     public static func outputs(of artifact: ModelArtifact, on data: Dataset) -> [[Double]] {
+        if case .onnx(let model) = artifact.predictor {
+            // The graph runs once on the whole batch.
+            let rows = (0..<data.count).map { index in (0..<data.width).map { data.columns[$0][index] } }
+            if let outputs = try? model.predict(rows: rows) { return outputs }
+            return rows.map { _ in [Double](repeating: .nan, count: artifact.outputCount) }
+        }
         var outputs = [[Double]](repeating: [], count: data.count)
         var row = [Double](repeating: 0, count: data.width)
         var output = [Double](repeating: 0, count: artifact.outputCount)

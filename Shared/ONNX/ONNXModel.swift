@@ -25,6 +25,9 @@ public struct ONNXModel: Sendable {
     public let opsets: [String: Int]
     /// Operators the graph uses, as `domain:Name` (`ai.onnx:Add`).
     public let operatorsUsed: [String]
+    /// A classifier's labels in the order of its probabilities (from ZipMap
+    /// or the classifier node), as text; nil when the graph has none.
+    public let labels: [String]?
 
     struct Step: Sendable {
         let kernel: Kernel
@@ -168,6 +171,29 @@ public struct ONNXModel: Sendable {
         self.steps = steps
         initialSlots = initial
         operatorsUsed = used.sorted()
+        labels = Self.labels(of: graph)
+    }
+
+    /// Class labels from the last node that declares them (ZipMap follows the classifier).
+    static func labels(of graph: Onnx_GraphProto) -> [String]? {
+        for node in graph.node.reversed() {
+            for attribute in node.attribute {
+                switch attribute.name {
+                case "classlabels_strings" where !attribute.strings.isEmpty:
+                    return attribute.strings.map { String(decoding: $0, as: UTF8.self) }
+                case "classlabels_int64s", "classlabels_ints":
+                    if !attribute.ints.isEmpty { return attribute.ints.map(String.init) }
+                default: continue
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The class labels, or an error saying the graph declares none.
+    public func classLabels() throws -> [String] {
+        guard let labels else { throw ONNXError("the model declares no class labels (classlabels_* attributes)") }
+        return labels
     }
 
     /// Runs the graph on named input tensors; returns every graph output by name.

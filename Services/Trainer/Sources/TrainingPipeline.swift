@@ -79,9 +79,10 @@ public struct TrainingPipeline: Sendable {
         log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
         let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
 
+        let onnx = try manifest.model.path.map { path in try timed("load") { try read(path, key: "model.path") } }
         let trained = try timed("train") {
             try ModelTraining.train(
-                manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress)
+                manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress, onnx: onnx)
         }
         log("trained \(manifest.model.algorithm); data sha256 \(fingerprint.sha256.prefix(12))…")
         let metrics = trained.metrics

@@ -20,9 +20,14 @@ struct ModelDescription: Encodable {
     let classes: [String]?
     let features: [FeatureInfo]
     let forecast: ForecastInfo?
+    /// `conveyor` for built-in learners, `onnx` for a repository's own model.
+    let format: String
+    /// For ONNX models: the exporter (`skl2onnx 1.20.0`) and opset versions by domain.
+    let producer: String?
+    let opsets: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
-        case model, task, algorithm, version
+        case model, task, algorithm, version, format, producer, opsets
         case deployedAt = "deployed_at"
         case deploymentReason = "deployment_reason"
         case pullRequest = "pull_request"
@@ -81,6 +86,15 @@ struct ModelDescription: Encodable {
                 name: $0.name, type: $0.type.rawValue, min: $0.min, max: $0.max, categories: $0.categories,
                 missing: ($0.missing ?? .reject).rawValue,
                 unknown: $0.type == .categorical ? ($0.unknown ?? .reject).rawValue : nil)
+        }
+        if case .onnx(let onnx) = artifact.predictor {
+            format = "onnx"
+            producer = onnx.model.producer
+            opsets = onnx.model.opsets
+        } else {
+            format = "conveyor"
+            producer = nil
+            opsets = nil
         }
         forecast = artifact.forecast.map {
             ForecastInfo(lastDate: $0.lastDate, maxHorizon: $0.maxHorizon, stepDays: $0.step)

@@ -27,7 +27,9 @@ enum ModelPage {
             <h1>\(escape(model.model)) <small>version \(escape(model.version))</small></h1>
             <p>\(escape(model.task)) of <code>\(escape(model.target))</code> by \(escape(model.algorithm)),
             trained \(date.string(from: model.trainedAt)), deployed \(date.string(from: model.deployedAt))
-            (\(escape(model.deploymentReason))).</p>
+            (\(escape(model.deploymentReason))). Format: <code>\(escape(model.format))</code>\(
+                model.producer.map { ", produced by <code>\(escape($0))</code>" } ?? "")\(
+                model.opsets.map { ", opsets " + $0.sorted { $0.key < $1.key }.map { "\(escape($0.key)) \($0.value)" }.joined(separator: ", ") } ?? "").</p>
             <p>Pull request #\(pr.number)\(pr.title.map { ": " + escape($0) } ?? "")\(pr.author.map { " by " + escape($0) } ?? "")
             at commit <code>\(escape(model.commit))</code>.</p>
             <h2>Metrics</h2><table>\(metrics)</table>

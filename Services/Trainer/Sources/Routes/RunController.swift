@@ -13,6 +13,12 @@ struct RunController: APIController {
     /// The largest `POST /runs` body.
     static let maxBody = 64 * 1024
 
+    /// A run id in a path: a positive integer (bounded at 2^53 - 1, exact in a JSON number).
+    static let runID = JSONValue.object([
+        "type": .string("integer"), "format": .string("int64"), "minimum": .number(1),
+        "maximum": .number(9_007_199_254_740_991),
+    ])
+
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let (database, store, admin) = (database, store, admin)
@@ -34,7 +40,7 @@ struct RunController: APIController {
         routes.on(
             APIRoute(
                 .get, "/runs/:id", "One run: params, metrics, gate results, stage timings and log.",
-                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])])
+                parameters: ["id": Self.runID])
         ) { _, context in
             guard let id = Int64(try context.parameters.require("id")) else {
                 throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
@@ -87,7 +93,7 @@ struct RunController: APIController {
                 .post, "/runs/:id/cancel",
                 "Cancel a queued run, or stop a running one (its processes are killed; recorded as cancelled).",
                 success: .accepted,
-                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])], admin: true)
+                parameters: ["id": Self.runID], admin: true)
         ) { request, context in
             try admin.authorize(request)
             guard let id = Int64(try context.parameters.require("id")) else {

@@ -1,0 +1,59 @@
+import Foundation
+import JSON
+import Subprocess
+import Testing
+
+/// A repository's own scikit-learn pipeline, exported to ONNX, goes from a
+/// merged pull request to served predictions equal to onnxruntime's.
+@Suite("Bring your own model: a committed model.onnx, merged to served", .serialized)
+struct BringYourOwnModelTests {
+    @Test("a scikit-learn Pipeline as ONNX is gated, deployed and served with onnxruntime's predictions")
+    func pipelineReachesServing() async throws {
+        let python = try #require(
+            ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"], "the test venv (deploy/local.sh test)")
+        let trio = try await Trio()
+        do {
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            _ = try await trio.waitForServedPR(1, timeout: 45)
+            let expectedFile = trio.directory.appendingPathComponent("expected.json")
+            let export = try await CommandRunner.output([
+                python, Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/onnx_pipeline_repo.py").path,
+                trio.directory.appendingPathComponent("onnx-repo").path,
+                Trio.repositoryRoot.appendingPathComponent("deploy/example-model/data/seattle-weather.csv").path,
+                expectedFile.path,
+            ])
+            try #require(export.status == 0, "onnx_pipeline_repo.py: \(export.stderr.suffix(2000))")
+            let exported = trio.directory.appendingPathComponent("onnx-repo")
+            try trio.mergePullRequest(title: "Bring our own scikit-learn pipeline") { repo in
+                for name in ["conveyor.yaml", "models", "data"] {
+                    try? FileManager.default.removeItem(at: repo.appendingPathComponent(name))
+                    try FileManager.default.copyItem(
+                        at: exported.appendingPathComponent(name), to: repo.appendingPathComponent(name))
+                }
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            let served = try await trio.waitForServedPR(2, timeout: 90)
+            #expect(served["format"]?.stringValue == "onnx")
+            #expect(served["producer"]?.stringValue?.hasPrefix("skl2onnx") == true)
+            #expect(served["opsets"]?["ai.onnx.ml"]?.integerValue != nil, "the ML opset is reported")
+
+            let expected = try JSONValue.parse(Data(contentsOf: expectedFile))
+            let instances = try #require(expected["instances"]?.arrayValue)
+            let oracle = try #require(expected["predictions"]?.arrayValue).compactMap(\.doubleValue)
+            let body = String(
+                decoding: try JSONEncoder().encode(JSONValue.object(["instances": .array(instances)])), as: UTF8.self)
+            let (status, answer) = try await trio.post("\(trio.servingURL)/predict", body: body)
+            #expect(status == 200, "\(answer)")
+            let predictions = answer["predictions"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+            #expect(predictions.count == oracle.count)
+            for (index, (ours, theirs)) in zip(predictions, oracle).enumerated()
+            where abs(ours - theirs) > 1e-5 * max(1, abs(theirs)) {
+                Issue.record("row \(index): served \(ours), onnxruntime \(theirs)")
+                break
+            }
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
+}
