@@ -15,7 +15,10 @@ public struct ONNXValueInfo: Sendable, Equatable {
 /// types through the graph and the absence of cycles are checked here, so a
 /// model that loads does not fail at serving time for any of those reasons.
 public struct ONNXModel: Sendable {
-    public static let supportedOpsets: [String: ClosedRange<Int>] = ["": 1...23, "ai.onnx.ml": 1...5]
+    public static let supportedOpsets: [String: ClosedRange<Int>] = ["": 1...28, "ai.onnx.ml": 1...5]
+
+    /// Every operator the evaluator runs, as `domain.Name` (`ai.onnx.Add`, `ai.onnx.ml.TreeEnsemble`).
+    public static var supportedOperators: [String] { Operators.supported }
 
     public let inputs: [ONNXValueInfo]
     public let outputs: [ONNXValueInfo]

@@ -307,10 +307,11 @@ enum MLOperators {
                     keys = .int64(classes.indices.map(Int64.init))
                     values = .string(classes)
                 }
-            } else if let k = try spec.tensor("keys_tensor"), let v = try spec.tensor("values_tensor") {
-                (keys, values) = (k.storage, v.storage)
             } else {
-                if let k = spec.strings("keys_strings"), !k.isEmpty {
+                // Keys and values each come as a tensor (opset 4) or a typed list.
+                if let k = try spec.tensor("keys_tensor") {
+                    keys = k.storage
+                } else if let k = spec.strings("keys_strings"), !k.isEmpty {
                     keys = .string(k)
                 } else if let k = spec.int64s("keys_int64s"), !k.isEmpty {
                     keys = .int64(k)
@@ -319,7 +320,9 @@ enum MLOperators {
                 } else {
                     throw spec.error("keys are required")
                 }
-                if let v = spec.strings("values_strings"), !v.isEmpty {
+                if let v = try spec.tensor("values_tensor") {
+                    values = v.storage
+                } else if let v = spec.strings("values_strings"), !v.isEmpty {
                     values = .string(v)
                 } else if let v = spec.int64s("values_int64s"), !v.isEmpty {
                     values = .int64(v)

@@ -7,7 +7,9 @@ enum MathOperators {
             matMul, gemm, softmax("Softmax", log: false), softmax("LogSoftmax", log: true), argMax,
             reduce("ReduceSum", initial: 0, combine: +, finish: { value, _ in value }),
             reduce("ReduceMean", initial: 0, combine: +, finish: { value, count in value / Double(count) }),
-            reduce("ReduceMax", initial: -.infinity, combine: { Swift.max($0, $1) }, finish: { value, _ in value }),
+            reduce(
+                "ReduceMax", initial: -.infinity, combine: { Swift.max($0, $1) }, finish: { value, _ in value },
+                bools: true),
         ]
     }
 
@@ -21,6 +23,8 @@ enum MathOperators {
         case .float: ONNXTensor(floats: values.map { Float($0) }, shape: shape)
         case .int64: ONNXTensor(int64s: values.map { Int64($0) }, shape: shape)
         case .int32: ONNXTensor(shape: shape, storage: .int32(values.map { Int32($0) }))
+        // A bool reduction over nothing is false (its -inf start).
+        case .bool: ONNXTensor(bools: values.map { $0 > 0 }, shape: shape)
         default: ONNXTensor(doubles: values, shape: shape)
         }
     }
@@ -227,10 +231,11 @@ enum MathOperators {
 
     static func reduce(
         _ name: String, initial: Double, combine: @escaping @Sendable (Double, Double) -> Double,
-        finish: @escaping @Sendable (Double, Int) -> Double
+        finish: @escaping @Sendable (Double, Int) -> Double, bools: Bool = false
     ) -> Operator {
         Operator(name, attributes: ["axes", "keepdims", "noop_with_empty_axes"]) { spec in
-            let type = try spec.require(0, in: [.float, .double, .int64, .int32])
+            let type = try spec.require(
+                0, in: bools ? [.float, .double, .int64, .int32, .bool] : [.float, .double, .int64, .int32])
             // ReduceSum takes axes as an input from opset 13, the others from 18.
             let axesAsInput = spec.opset >= (name == "ReduceSum" ? 13 : 18)
             let attributeAxes = spec.ints("axes")

@@ -50,7 +50,7 @@ enum ShapeOperators {
             _ = try spec.inputType(0)
             guard let number = spec.int("to") else { throw spec.error("attribute \"to\" is required") }
             guard let target = ONNXElementType(rawValue: number) else {
-                throw spec.error("casting to \(ONNXElementType.name(of: number)) is not supported")
+                throw spec.error("casting to element type \(ONNXElementType.name(of: number)) is not supported")
             }
             return CompiledNode(
                 kernel: { inputs in
