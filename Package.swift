@@ -152,6 +152,10 @@ let package = Package(
             dependencies: ["Learning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/LearningBench"),
         .executableTarget(
+            name: "onnx-bench",
+            dependencies: ["ONNX", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/ONNXBench"),
+        .executableTarget(
             name: "bare-route",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareRoute"),

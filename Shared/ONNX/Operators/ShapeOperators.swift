@@ -151,14 +151,10 @@ enum ShapeOperators {
                         shape[axis] += tensor.shape[axis]
                     }
                     let outer = shape[..<axis].reduce(1, *)
-                    var parts: [ONNXTensor.Storage] = []
-                    for row in 0..<outer {
-                        for tensor in tensors {
-                            let block = tensor.shape[axis...].reduce(1, *)
-                            parts.append(tensor.storage.picking(Array(row * block..<(row + 1) * block)))
-                        }
-                    }
-                    return single(ONNXTensor(shape: shape, storage: try .joined(parts)))
+                    let blocks = tensors.map { $0.shape[axis...].reduce(1, *) }
+                    let storage = try ONNXTensor.Storage.interleaved(
+                        tensors.map(\.storage), blocks: blocks, outer: outer)
+                    return single(ONNXTensor(shape: shape, storage: storage))
                 }, outputTypes: [.tensor(type)])
         }
     }

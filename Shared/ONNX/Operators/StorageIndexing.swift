@@ -11,24 +11,31 @@ extension ONNXTensor.Storage {
         }
     }
 
-    /// Several storages of one type, end to end.
-    static func joined(_ parts: [ONNXTensor.Storage]) throws -> ONNXTensor.Storage {
-        guard let first = parts.first else { throw ONNXError("nothing to join") }
-        func all<T>(_ extract: (ONNXTensor.Storage) -> [T]?) throws -> [T] {
-            var result: [T] = []
-            for part in parts {
+    /// Concatenation along an axis: for each of `outer` rows, block `i` of
+    /// storage `i` in turn (`blocks[i]` elements each).
+    static func interleaved(_ parts: [ONNXTensor.Storage], blocks: [Int], outer: Int) throws -> ONNXTensor.Storage {
+        func weave<T>(_ extract: (ONNXTensor.Storage) -> [T]?) throws -> [T] {
+            let arrays = try parts.map { part in
                 guard let values = extract(part) else { throw ONNXError("inputs differ in element type") }
-                result += values
+                return values
+            }
+            var result: [T] = []
+            result.reserveCapacity(blocks.reduce(0, +) * outer)
+            for row in 0..<outer {
+                for (values, block) in zip(arrays, blocks) {
+                    result.append(contentsOf: values[(row * block)..<((row + 1) * block)])
+                }
             }
             return result
         }
-        switch first {
-        case .float: return .float(try all { if case .float(let v) = $0 { v } else { nil } })
-        case .double: return .double(try all { if case .double(let v) = $0 { v } else { nil } })
-        case .int64: return .int64(try all { if case .int64(let v) = $0 { v } else { nil } })
-        case .int32: return .int32(try all { if case .int32(let v) = $0 { v } else { nil } })
-        case .bool: return .bool(try all { if case .bool(let v) = $0 { v } else { nil } })
-        case .string: return .string(try all { if case .string(let v) = $0 { v } else { nil } })
+        switch parts.first {
+        case .float: return .float(try weave { if case .float(let v) = $0 { v } else { nil } })
+        case .double: return .double(try weave { if case .double(let v) = $0 { v } else { nil } })
+        case .int64: return .int64(try weave { if case .int64(let v) = $0 { v } else { nil } })
+        case .int32: return .int32(try weave { if case .int32(let v) = $0 { v } else { nil } })
+        case .bool: return .bool(try weave { if case .bool(let v) = $0 { v } else { nil } })
+        case .string: return .string(try weave { if case .string(let v) = $0 { v } else { nil } })
+        case nil: throw ONNXError("nothing to join")
         }
     }
 }

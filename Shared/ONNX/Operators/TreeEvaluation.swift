@@ -110,59 +110,127 @@ struct CompiledTrees<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable
     var aggregate = Aggregate.sum
     var largestFeature = -1
 
-    /// The leaf a row reaches from `root`.
-    @inline(__always)
-    func leaf(from root: Int32, row: UnsafeBufferPointer<Double>) -> Int {
-        var node = Int(root)
-        while true {
-            let test = mode[node]
-            if test == .leaf { return node }
-            let x = row[Int(feature[node])]
-            let goTrue: Bool
-            if x.isNaN {
-                goTrue = missingTrue[node]
-            } else {
-                let t = threshold[node]
-                switch test {
-                case .lessOrEqual: goTrue = x <= t
-                case .less: goTrue = x < t
-                case .greaterOrEqual: goTrue = x >= t
-                case .greater: goTrue = x > t
-                case .equal: goTrue = x == t
-                case .notEqual: goTrue = x != t
-                case .member: goTrue = members[Int32(node)]?.contains(x) ?? false
-                case .leaf: return node
+    /// The nodes packed for the walk (filled by `pack()`): one 24-byte record
+    /// per node instead of six arrays, read through one pointer.
+    var packed: [PackedNode] = []
+
+    /// One node as the walk reads it.
+    struct PackedNode: Sendable {
+        var threshold: Double
+        var feature: Int32
+        var trueNext: Int32
+        var falseNext: Int32
+        var mode: UInt8
+        var missingTrue: Bool
+        /// For a leaf: its range in `leafTargets`/`leafWeights` (in `trueNext`/`falseNext`).
+        var isLeaf: Bool { mode == NodeMode.leaf.rawValue }
+    }
+
+    /// Builds `packed` from the per-field arrays; called once the trees are
+    /// complete. Each tree is laid out depth first, true child next to its
+    /// parent, so a walk reads mostly neighbouring memory (trees of a large
+    /// forest do not fit in cache; measured with Benchmarks/onnx.sh).
+    mutating func pack() {
+        var order: [Int] = []
+        var newIndex = [Int32](repeating: -1, count: mode.count)
+        for root in roots {
+            var stack = [Int(root)]
+            while let node = stack.popLast() {
+                guard newIndex[node] < 0 else { continue }
+                newIndex[node] = Int32(order.count)
+                order.append(node)
+                if mode[node] != .leaf {
+                    stack.append(Int(falseNext[node]))
+                    stack.append(Int(trueNext[node]))
                 }
             }
-            node = Int(goTrue ? trueNext[node] : falseNext[node])
+        }
+        packed = order.map { node in
+            mode[node] == .leaf
+                ? PackedNode(
+                    threshold: 0, feature: 0, trueNext: leafStart[node], falseNext: leafEnd[node],
+                    mode: NodeMode.leaf.rawValue, missingTrue: false)
+                : PackedNode(
+                    threshold: threshold[node], feature: feature[node], trueNext: newIndex[Int(trueNext[node])],
+                    falseNext: newIndex[Int(falseNext[node])], mode: mode[node].rawValue,
+                    missingTrue: missingTrue[node])
+        }
+        members = Dictionary(uniqueKeysWithValues: members.map { (newIndex[Int($0.key)], $0.value) })
+        roots = roots.map { newIndex[Int($0)] }
+    }
+
+    /// The test of a node other than `<=`, as onnxruntime makes it: the
+    /// comparison, or true for a missing value when the node sends missing values that way.
+    func test(_ node: PackedNode, index: Int, x: Double) -> Bool {
+        let t = node.threshold
+        let compared: Bool
+        switch NodeMode(rawValue: node.mode) ?? .leaf {
+        case .lessOrEqual: compared = x <= t
+        case .less: compared = x < t
+        case .greaterOrEqual: compared = x >= t
+        case .greater: compared = x > t
+        case .equal: compared = x == t
+        case .notEqual: compared = x != t
+        case .member: compared = members[Int32(index)]?.contains(x) ?? false
+        case .leaf: compared = false
+        }
+        return compared || (node.missingTrue && x.isNaN)
+    }
+
+    /// The leaf a row reaches from `root`.
+    @inline(__always)
+    func leaf(from root: Int32, nodes: UnsafePointer<PackedNode>, row: UnsafePointer<Double>) -> PackedNode {
+        var index = Int(root)
+        while true {
+            let node = nodes[index]
+            if node.isLeaf { return node }
+            let x = row[Int(node.feature)]
+            let goTrue =
+                node.mode == 0 ? (x <= node.threshold || (node.missingTrue && x.isNaN)) : test(node, index: index, x: x)
+            index = Int(goTrue ? node.trueNext : node.falseNext)
         }
     }
 
-    /// Aggregated raw scores of one row (before base values), and which targets got one.
+    /// Raw scores of `count` rows of `columns` values, tree by tree so each
+    /// tree stays in cache while every row walks it; `scores` and `hasScore`
+    /// are `count × targets`.
     func scores(
-        _ row: UnsafeBufferPointer<Double>, into scores: UnsafeMutableBufferPointer<T>,
+        rows: UnsafeBufferPointer<Double>, count: Int, columns: Int, into scores: UnsafeMutableBufferPointer<T>,
         hasScore: UnsafeMutableBufferPointer<Bool>
     ) {
-        for t in 0..<targets {
-            scores[t] = 0
-            hasScore[t] = false
+        for index in scores.indices {
+            scores[index] = 0
+            hasScore[index] = false
         }
-        for root in roots {
-            let node = leaf(from: root, row: row)
-            for w in Int(leafStart[node])..<Int(leafEnd[node]) {
-                let target = Int(leafTargets[w])
-                let weight = leafWeights[w]
-                switch aggregate {
-                case .sum, .average: scores[target] += weight
-                case .min: scores[target] = hasScore[target] ? Swift.min(scores[target], weight) : weight
-                case .max: scores[target] = hasScore[target] ? Swift.max(scores[target], weight) : weight
+        guard let rowBase = rows.baseAddress else { return }
+        packed.withUnsafeBufferPointer { nodes in
+            leafTargets.withUnsafeBufferPointer { leafTargets in
+                leafWeights.withUnsafeBufferPointer { leafWeights in
+                    guard let nodes = nodes.baseAddress else { return }
+                    for root in roots {
+                        for row in 0..<count {
+                            let leaf = leaf(from: root, nodes: nodes, row: rowBase + row * columns)
+                            let base = row * targets
+                            for w in Int(leaf.trueNext)..<Int(leaf.falseNext) {
+                                let target = base + Int(leafTargets[w])
+                                let weight = leafWeights[w]
+                                switch aggregate {
+                                case .sum, .average: scores[target] += weight
+                                case .min:
+                                    scores[target] = hasScore[target] ? Swift.min(scores[target], weight) : weight
+                                case .max:
+                                    scores[target] = hasScore[target] ? Swift.max(scores[target], weight) : weight
+                                }
+                                hasScore[target] = true
+                            }
+                        }
+                    }
                 }
-                hasScore[target] = true
             }
         }
         if aggregate == .average {
-            let count = T(roots.count)
-            for t in 0..<targets { scores[t] /= count }
+            let trees = T(roots.count)
+            for index in scores.indices { scores[index] /= trees }
         }
     }
 }
@@ -258,6 +326,7 @@ struct TreeAttributes {
             trees.roots.append(Int32(i))
         }
         try Self.checkAcyclic(trees, label: label)
+        trees.pack()
         return trees
     }
 

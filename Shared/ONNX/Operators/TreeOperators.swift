@@ -35,21 +35,43 @@ enum TreeOperators {
         }
     }
 
-    /// Rows of `x` as doubles, one buffer reused for every row, handed to `body`.
-    static func forEachRow(
-        _ x: ONNXTensor, width: Int, largestFeature: Int, _ body: (Int, UnsafeBufferPointer<Double>) -> Void
-    ) throws -> Int {
+    /// Raw scores of every row of `x` (`rows × targets`, before base values and transforms).
+    static func allScores<T: BinaryFloatingPoint & ElementaryFunctionsLike & Sendable>(
+        _ x: ONNXTensor, _ trees: CompiledTrees<T>
+    ) throws -> (rows: Int, scores: [T], has: [Bool]) {
         let rows = x.shape.count <= 1 ? 1 : x.shape[0]
         let columns = x.shape.count <= 1 ? (x.shape.first ?? 1) : x.shape[1...].reduce(1, *)
-        guard largestFeature < columns else {
-            throw ONNXError("the trees read feature \(largestFeature) but the input has \(columns) columns")
+        guard trees.largestFeature < columns else {
+            throw ONNXError("the trees read feature \(trees.largestFeature) but the input has \(columns) columns")
         }
-        _ = width
-        let values: [Double] = x.doubles
-        values.withUnsafeBufferPointer { all in
-            for r in 0..<rows { body(r, UnsafeBufferPointer(rebasing: all[(r * columns)..<((r + 1) * columns)])) }
+        let values = x.doubles
+        var scores = [T](repeating: 0, count: rows * trees.targets)
+        var has = [Bool](repeating: false, count: rows * trees.targets)
+        values.withUnsafeBufferPointer { values in
+            scores.withUnsafeMutableBufferPointer { scores in
+                has.withUnsafeMutableBufferPointer { has in
+                    trees.scores(rows: values, count: rows, columns: columns, into: scores, hasScore: has)
+                }
+            }
         }
-        return rows
+        return (rows, scores, has)
+    }
+
+    /// Calls `body` with each row's slice of `scores` and `has` (`width` per row).
+    static func forEachRow<T>(
+        _ scores: inout [T], _ has: inout [Bool], width: Int,
+        _ body: (Int, UnsafeMutableBufferPointer<T>, UnsafeMutableBufferPointer<Bool>) -> Void
+    ) {
+        scores.withUnsafeMutableBufferPointer { scores in
+            has.withUnsafeMutableBufferPointer { has in
+                for row in 0..<(scores.count / max(width, 1)) {
+                    let range = (row * width)..<((row + 1) * width)
+                    body(
+                        row, UnsafeMutableBufferPointer(rebasing: scores[range]),
+                        UnsafeMutableBufferPointer(rebasing: has[range]))
+                }
+            }
+        }
     }
 
     static var regressor: Operator {
@@ -73,21 +95,11 @@ enum TreeOperators {
                     label: spec.label)
                 let tbase = base.map { T($0) }
                 return { inputs in
-                    let x = try tensorInput(inputs, 0)
-                    var out: [Float] = []
-                    var scores = [T](repeating: 0, count: targets)
-                    var has = [Bool](repeating: false, count: targets)
-                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
-                        try has.withUnsafeMutableBufferPointer { has in
-                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
-                                trees.scores(row, into: scores, hasScore: has)
-                                finishRegression(
-                                    scores, has, base: tbase, aggregate: trees.aggregate, transform: transform)
-                                for value in scores { out.append(Float(value)) }
-                            }
-                        }
+                    var (rows, scores, has) = try allScores(try tensorInput(inputs, 0), trees)
+                    forEachRow(&scores, &has, width: targets) { _, scores, has in
+                        finishRegression(scores, has, base: tbase, aggregate: trees.aggregate, transform: transform)
                     }
-                    return [.tensor(ONNXTensor(floats: out, shape: [rows, targets]))]
+                    return [.tensor(ONNXTensor(floats: scores.map { Float($0) }, shape: [rows, targets]))]
                 }
             }
             let kernel = type == .float ? try build(Float.self) : try build(Double.self)
@@ -139,22 +151,17 @@ enum TreeOperators {
                     targets: classes, aggregate: .sum, label: spec.label)
                 let tbase = base.map { T($0) }
                 return { inputs in
-                    let x = try tensorInput(inputs, 0)
+                    var (rows, scores, has) = try allScores(try tensorInput(inputs, 0), trees)
                     var out: [Float] = []
+                    out.reserveCapacity(rows * classes)
                     var picked: [Int] = []
-                    var scores = [T](repeating: 0, count: classes)
-                    var has = [Bool](repeating: false, count: classes)
-                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
-                        try has.withUnsafeMutableBufferPointer { has in
-                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
-                                trees.scores(row, into: scores, hasScore: has)
-                                let (label, row) = finishClassification(
-                                    scores, has, base: tbase, binaryCase: binaryCase, allPositive: allPositive,
-                                    transform: transform)
-                                picked.append(label)
-                                for value in row { out.append(Float(value)) }
-                            }
-                        }
+                    picked.reserveCapacity(rows)
+                    forEachRow(&scores, &has, width: classes) { _, scores, has in
+                        let (label, row) = finishClassification(
+                            scores, has, base: tbase, binaryCase: binaryCase, allPositive: allPositive,
+                            transform: transform)
+                        picked.append(label)
+                        for value in row { out.append(Float(value)) }
                     }
                     return [.tensor(labels.tensor(picked)), .tensor(ONNXTensor(floats: out, shape: [rows, classes]))]
                 }
@@ -258,19 +265,8 @@ enum TreeOperators {
                 let aggregate: CompiledTrees<T>.Aggregate = [.average, .sum, .min, .max][aggregateNumber]
                 let trees: CompiledTrees<T> = try v5.compile(targets: targets, aggregate: aggregate, label: spec.label)
                 return { inputs in
-                    let x = try tensorInput(inputs, 0)
-                    var out: [T] = []
-                    var scores = [T](repeating: 0, count: targets)
-                    var has = [Bool](repeating: false, count: targets)
-                    let rows = try scores.withUnsafeMutableBufferPointer { scores in
-                        try has.withUnsafeMutableBufferPointer { has in
-                            try forEachRow(x, width: 0, largestFeature: trees.largestFeature) { _, row in
-                                trees.scores(row, into: scores, hasScore: has)
-                                transform.apply(scores)
-                                out.append(contentsOf: scores)
-                            }
-                        }
-                    }
+                    var (rows, out, has) = try allScores(try tensorInput(inputs, 0), trees)
+                    forEachRow(&out, &has, width: targets) { _, scores, _ in transform.apply(scores) }
                     if let floats = out as? [Float] {
                         return [.tensor(ONNXTensor(floats: floats, shape: [rows, targets]))]
                     }
@@ -379,6 +375,7 @@ struct EnsembleV5 {
             return Int32(root)
         }
         try TreeAttributes.checkAcyclic(trees, label: label)
+        trees.pack()
         return trees
     }
 }
