@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "ServingService",
             dependencies: [
-                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations",
+                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Services/Serving/Sources"),

@@ -51,6 +51,30 @@ struct BringYourOwnModelTests {
                 Issue.record("row \(index): served \(ours), onnxruntime \(theirs)")
                 break
             }
+
+            // The Open Inference Protocol shows the graph's own inputs and accepts them.
+            let name = try #require(served["model"]?.stringValue)
+            let (_, metadata) = try await trio.get("\(trio.servingURL)/v2/models/\(name)")
+            #expect(metadata["platform"]?.stringValue == "onnx")
+            let inputs = metadata["inputs"]?.arrayValue ?? []
+            #expect(inputs.compactMap { $0["name"]?.stringValue } == ["temp_min", "precipitation", "wind", "weather"])
+            #expect(inputs.compactMap { $0["datatype"]?.stringValue } == ["FP32", "FP32", "FP32", "BYTES"])
+            #expect(inputs.first?["shape"]?.arrayValue?.compactMap(\.integerValue) == [-1, 1])
+            let rows = instances.prefix(3)
+            let tensors = ["temp_min", "precipitation", "wind", "weather"].map { column -> JSONValue in
+                .object([
+                    "name": .string(column), "datatype": .string(column == "weather" ? "BYTES" : "FP32"),
+                    "shape": .array([.number(Double(rows.count)), .number(1)]),
+                    "data": .array(rows.map { $0[column] ?? .null }),
+                ])
+            }
+            let inferBody = String(
+                decoding: try JSONEncoder().encode(JSONValue.object(["inputs": .array(tensors)])), as: UTF8.self)
+            let (inferStatus, inferred) = try await trio.post(
+                "\(trio.servingURL)/v2/models/\(name)/infer", body: inferBody)
+            #expect(inferStatus == 200, "\(inferred)")
+            let values = inferred["outputs"]?.arrayValue?.first?["data"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+            #expect(values == Array(predictions.prefix(3)), "v2 infer answers as /predict does")
         } catch {
             Issue.record("\(error)\n\(trio.logs())")
         }

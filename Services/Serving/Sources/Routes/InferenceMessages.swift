@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import ONNX
 import ServiceKit
 
 /// The Open Inference Protocol's messages (KServe / Triton "v2" REST).
@@ -38,7 +39,8 @@ enum InferenceMessages {
             let artifact = model.artifact
             name = artifact.name
             versions = [model.deployment.version]
-            platform = "conveyor_\(artifact.algorithm)"
+            let onnx: ONNXPredictor? = if case .onnx(let model) = artifact.predictor { model } else { nil }
+            platform = onnx == nil ? "conveyor_\(artifact.algorithm)" : "onnx"
             if artifact.forecast != nil {
                 inputs = [TensorMetadata(name: "horizon", datatype: "INT64", shape: [1])]
                 outputs = [
@@ -47,14 +49,23 @@ enum InferenceMessages {
                 ]
                 return
             }
-            inputs = artifact.features.map { feature in
-                let type =
-                    switch feature.type {
-                    case .numeric: "FP64"
-                    case .boolean: "BOOL"
-                    case .categorical, .date: "BYTES"
-                    }
-                return TensorMetadata(name: feature.name, datatype: type, shape: [-1])
+            if let onnx {
+                // The graph's own inputs; /infer accepts exactly these (one per feature, or one [N, F] tensor).
+                inputs = onnx.model.inputs.map { input in
+                    TensorMetadata(
+                        name: input.name, datatype: Self.datatype(input.elementType),
+                        shape: input.shape?.map { $0 ?? -1 } ?? [-1])
+                }
+            } else {
+                inputs = artifact.features.map { feature in
+                    let type =
+                        switch feature.type {
+                        case .numeric: "FP64"
+                        case .boolean: "BOOL"
+                        case .categorical, .date: "BYTES"
+                        }
+                    return TensorMetadata(name: feature.name, datatype: type, shape: [-1])
+                }
             }
             if let classes = artifact.classes {
                 outputs = [
@@ -63,6 +74,18 @@ enum InferenceMessages {
                 ]
             } else {
                 outputs = [TensorMetadata(name: "prediction", datatype: "FP64", shape: [-1])]
+            }
+        }
+
+        /// The protocol's name for an ONNX element type.
+        static func datatype(_ type: ONNXElementType?) -> String {
+            switch type {
+            case .float: "FP32"
+            case .double: "FP64"
+            case .int64: "INT64"
+            case .int32: "INT32"
+            case .bool: "BOOL"
+            case .string, nil: "BYTES"
             }
         }
     }
