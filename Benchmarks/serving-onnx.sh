@@ -21,31 +21,17 @@ bin=$(swift build -c release --show-bin-path)
 
 source Benchmarks/lib/common.sh
 
-# repo DIR MODEL_YAML: a Friedman repository with the given model: line.
-repo() {
-  mkdir -p "$1/data"
-  cp "$data/friedman_200k.csv" "$1/data/friedman.csv"
-  {
-    echo "name: friedman"
-    echo "task: regression"
-    echo "data: {path: data/friedman.csv, split: {test_fraction: 0.2}}"
-    echo "target: y"
-    echo "features:"
-    for i in 0 1 2 3 4 5 6 7 8 9; do echo "  - {name: x$i, type: numeric}"; done
-    echo "model: $2"
-  } >"$1/conveyor.yaml"
-}
-train() { # DIR → "relative-path sha"
+train() { # DIR VERSION → "relative-path sha"
   local line
-  line=$("$bin/trainer" train --repo "$1" --output "$work/artifacts" | grep '^artifact:')
+  line=$("$bin/trainer" train --repo "$1" --version "$2" --output "$work/artifacts" | grep '^artifact:')
   echo "$(echo "$line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/' | sed "s|^$work/artifacts/||") $(echo "$line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')"
 }
 
 echo "== Conveyor's forest" >&2
-repo "$work/native" "{algorithm: random_forest, params: {trees: 100, max_depth: 10}}"
-read -r native_path native_sha < <(train "$work/native")
+friedman_repo "$work/native" "{algorithm: random_forest, params: {trees: 100, max_depth: 10}}"
+read -r native_path native_sha < <(train "$work/native" native)
 echo "== scikit-learn's forest as ONNX" >&2
-repo "$work/onnx" "{format: onnx, path: models/model.onnx}"
+friedman_repo "$work/onnx" "{format: onnx, path: models/model.onnx}"
 "$python" - "$work/onnx" <<'PY'
 import sys, os
 import pandas as pd
@@ -61,7 +47,7 @@ os.makedirs(f"{repo}/models", exist_ok=True)
 onx = convert_sklearn(forest, initial_types=[("X", FloatTensorType([None, 10]))])
 open(f"{repo}/models/model.onnx", "wb").write(onx.SerializeToString())
 PY
-read -r onnx_path onnx_sha < <(train "$work/onnx")
+read -r onnx_path onnx_sha < <(train "$work/onnx" onnx)
 
 start_postgres
 db=$pg_url

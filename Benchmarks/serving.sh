@@ -26,17 +26,7 @@ source Benchmarks/lib/common.sh
 
 echo "== training Conveyor's forest (trainer train)" >&2
 repo=$work/repo
-mkdir -p "$repo/data"
-cp "$data/friedman_200k.csv" "$repo/data/friedman.csv"
-{
-  echo "name: friedman"
-  echo "task: regression"
-  echo "data: {path: data/friedman.csv, split: {test_fraction: 0.2}}"
-  echo "target: y"
-  echo "features:"
-  for i in 0 1 2 3 4 5 6 7 8 9; do echo "  - {name: x$i, type: numeric}"; done
-  echo "model: {algorithm: random_forest, params: {trees: 100, max_depth: 12}}"
-} >"$repo/conveyor.yaml"
+friedman_repo "$repo" "{algorithm: random_forest, params: {trees: 100, max_depth: 12}}"
 artifact_line=$("$bin/trainer" train --repo "$repo" --output "$work/artifacts" | grep '^artifact:')
 artifact_path=$(echo "$artifact_line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/')
 artifact_sha=$(echo "$artifact_line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')

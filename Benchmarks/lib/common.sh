@@ -34,3 +34,20 @@ create_database() {
   psql -q "$pg_url" -c "CREATE DATABASE $1" >/dev/null
   echo "postgresql://postgres@127.0.0.1:$pg_port/$1"
 }
+
+# friedman_repo DIR MODEL: a model repository over $data/friedman_200k.csv
+# (ten numeric features x0…x9, target y, the last 20% as test) whose
+# conveyor.yaml has `model: MODEL`.
+friedman_repo() {
+  mkdir -p "$1/data"
+  cp "$data/friedman_200k.csv" "$1/data/friedman.csv"
+  {
+    echo "name: friedman"
+    echo "task: regression"
+    echo "data: {path: data/friedman.csv, split: {test_fraction: 0.2}}"
+    echo "target: y"
+    echo "features:"
+    for i in 0 1 2 3 4 5 6 7 8 9; do echo "  - {name: x$i, type: numeric}"; done
+    echo "model: $2"
+  } >"$1/conveyor.yaml"
+}

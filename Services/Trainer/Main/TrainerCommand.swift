@@ -54,12 +54,17 @@ struct TrainerCommand: AsyncParsableCommand {
 
         @Option(help: "Path of the model repository checkout.") var repo: String = "."
         @Option(help: "Also write the artifact under this directory.") var output: String?
+        @Option(help: "The version the artifact records (its directory name under --output).")
+        var version: String = "local"
 
         func run() async throws {
             let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
             // A progress bar on a terminal (trees or boosting rounds), silent otherwise.
             let progress: TrainingProgress? = isatty(STDERR_FILENO) != 0 ? Self.drawProgress : nil
-            let outcome = try pipeline.run(version: "local", baseline: nil, log: { print($0) }, progress: progress)
+            guard !version.isEmpty, !version.contains("/"), !version.hasPrefix(".") else {
+                throw ValidationError("--version must be a name without '/' or a leading '.'")
+            }
+            let outcome = try pipeline.run(version: version, baseline: nil, log: { print($0) }, progress: progress)
             if let output {
                 let written = try ArtifactStore.write(
                     outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))
