@@ -255,6 +255,18 @@ public struct CSVTable: Sendable {
     /// Every field of one column as text.
     public func strings(column: Int) -> [String] { (0..<rowCount).map { field(row: $0, column: column) } }
 
+    /// The table as CSV text (RFC 4180: fields with commas, quotes or line
+    /// breaks quoted), for handing a split to the repository's own code.
+    public func csvText() -> String {
+        func quoted(_ field: String) -> String {
+            guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        var text = header.map(quoted).joined(separator: ",") + "\n"
+        for index in 0..<rowCount { text += row(index).map(quoted).joined(separator: ",") + "\n" }
+        return text
+    }
+
     /// One row as text (for reports and tests).
     public func row(_ row: Int) -> [String] { (0..<header.count).map { field(row: row, column: $0) } }
 

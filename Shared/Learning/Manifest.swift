@@ -101,6 +101,33 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var isONNX: Bool { format != nil }
     }
 
+    /// The repository's own training command (`train:`), whose ONNX output
+    /// Conveyor then evaluates, gates and serves. See the README.
+    public struct TrainSpec: Codable, Sendable, Equatable {
+        public var command: [String]
+        public var requirements: String?
+        /// The file the command writes into `$CONVEYOR_OUTPUT_DIR` (default `model.onnx`).
+        public var output: String?
+        /// `90s`, `20m`, `1h` (default `20m`).
+        public var timeout: String?
+
+        public var resolvedOutput: String { output ?? "model.onnx" }
+
+        /// The timeout as a duration, or nil when it does not parse.
+        public var resolvedTimeout: Duration? {
+            let text = timeout ?? "20m"
+            guard let unit = text.last, let number = Double(text.dropLast()), number > 0 else { return nil }
+            let seconds: Double? =
+                switch unit {
+                case "s": number
+                case "m": number * 60
+                case "h": number * 3600
+                default: nil
+                }
+            return seconds.map { .milliseconds(Int64($0 * 1000)) }
+        }
+    }
+
     /// An absolute bound on one metric.
     public struct Bound: Codable, Sendable, Equatable {
         public var min: Double?
@@ -126,12 +153,14 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var model: ModelSpec
     /// Set for `task: forecast`.
     public var forecast: ForecastSpec?
+    /// The repository's own training command, for `model: {format: onnx}`.
+    public var train: TrainSpec?
     /// Absolute bounds by metric name.
     public var gates: [String: Bound]
     public var noRegression: NoRegression?
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, target, features, model, gates, forecast
+        case name, task, data, target, features, model, gates, forecast, train
     }
 
     enum GateKeys: String, CodingKey { case noRegression = "no_regression" }
@@ -145,6 +174,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         features = try container.decodeIfPresent([FeatureSpec].self, forKey: .features) ?? []
         model = try container.decode(ModelSpec.self, forKey: .model)
         forecast = try container.decodeIfPresent(ForecastSpec.self, forKey: .forecast)
+        train = try container.decodeIfPresent(TrainSpec.self, forKey: .train)
         // `gates` mixes metric bounds with the `no_regression` rule.
         var bounds: [String: Bound] = [:]
         if container.contains(.gates) {
@@ -168,6 +198,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         try container.encode(features, forKey: .features)
         try container.encode(model, forKey: .model)
         try container.encodeIfPresent(forecast, forKey: .forecast)
+        try container.encodeIfPresent(train, forKey: .train)
         var all = gates.mapValues(GateEntry.bound)
         if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
         try container.encode(all, forKey: .gates)
@@ -264,10 +295,38 @@ public struct Manifest: Codable, Sendable, Equatable {
         if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
+        if train != nil && !model.isONNX {
+            throw Problem(key: "train", problem: "needs model: {format: onnx}: the command writes an ONNX file")
+        }
         if model.isONNX {
             try checkModelFile()
         } else {
             try Algorithms.check(model, task: task == .classification ? .classification : .regression)
+        }
+    }
+
+    /// `train:`: a command, a plain output file name and a timeout that parses.
+    private func check(_ train: TrainSpec) throws {
+        if model.path != nil {
+            throw Problem(key: "model.path", problem: "cannot be given with train: the command writes the model")
+        }
+        if train.command.isEmpty || train.command[0].isEmpty {
+            throw Problem(
+                key: "train.command", problem: "must list the program and its arguments, e.g. [python3, train.py]")
+        }
+        let output = train.resolvedOutput
+        if output.isEmpty || output.contains("/") || output.hasPrefix(".") {
+            throw Problem(
+                key: "train.output", problem: "must be a file name (no '/', no leading '.'), got \"\(output)\"")
+        }
+        guard let timeout = train.resolvedTimeout, timeout <= .seconds(24 * 3600) else {
+            throw Problem(key: "train.timeout", problem: "must be a duration like 90s, 20m or 1h, at most 24h")
+        }
+        _ = timeout
+        if train.requirements != nil {
+            throw Problem(
+                key: "train.requirements",
+                problem: "is not supported yet: name an interpreter that has the packages (e.g. a venv's python3)")
         }
     }
 
@@ -276,11 +335,17 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard model.format == ModelSpec.onnxFormat else {
             throw Problem(key: "model.format", problem: "must be onnx, got \"\(model.format ?? "")\"")
         }
-        guard let path = model.path, !path.isEmpty else {
-            throw Problem(key: "model.path", problem: "is required with format onnx (e.g. models/model.onnx)")
-        }
-        if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
-            throw Problem(key: "model.path", problem: "must be a path inside the repository, got \"\(path)\"")
+        if let train {
+            try check(train)
+        } else {
+            guard let path = model.path, !path.isEmpty else {
+                throw Problem(
+                    key: "model.path",
+                    problem: "is required with format onnx (e.g. models/model.onnx), unless train: makes the file")
+            }
+            if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+                throw Problem(key: "model.path", problem: "must be a path inside the repository, got \"\(path)\"")
+            }
         }
         if model.algorithm != ModelSpec.onnxFormat {
             throw Problem(key: "model.algorithm", problem: "cannot be given with format onnx: the file is the model")

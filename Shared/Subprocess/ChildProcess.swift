@@ -10,9 +10,13 @@ public enum ChildProcess {
     public static let spawnLock = Mutex(())
 
     /// Runs to completion (blocking the calling thread) and returns the output.
+    /// `inheritEnvironment: false` gives the child `environment` alone (for
+    /// code we do not trust with our secrets). Past `outputLimit` bytes of
+    /// stdout and stderr together the child's process group is killed and the
+    /// result says so.
     public static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
-        cancellation: CancellationToken? = nil
+        inheritEnvironment: Bool = true, outputLimit: Int? = nil, cancellation: CancellationToken? = nil
     ) throws -> CommandResult {
         if cancellation?.isCancelled == true { throw CancellationError() }
         precondition(!arguments.isEmpty)
@@ -43,7 +47,8 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
 
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let merged =
+            inheritEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -70,20 +75,29 @@ public enum ChildProcess {
         }
         let registered = cancellation?.register(pid) ?? true
         if !registered { kill(-pid, SIGKILL) }
-        let (stdout, stderr) = drain(outPipe[0], errPipe[0])
+        let (stdout, stderr, overLimit) = drain(outPipe[0], errPipe[0], limit: outputLimit ?? Int.max)
+        if overLimit { kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         cancellation?.unregister(pid)
-        if let cancellation, cancellation.isCancelled { throw CancellationError() }
+        if let cancellation, cancellation.isCancelled {
+            // What the leader started and left behind in its group goes with it.
+            kill(-pid, SIGKILL)
+            throw CancellationError()
+        }
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return CommandResult(
+        var result = CommandResult(
             status: exitCode, stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: stderr, as: UTF8.self))
+        result.exceededOutputLimit = overLimit
+        return result
     }
 
-    /// Reads both pipes until EOF, so a chatty child cannot fill one and stall.
-    private static func drain(_ first: Int32, _ second: Int32) -> ([UInt8], [UInt8]) {
+    /// Reads both pipes until EOF, so a chatty child cannot fill one and
+    /// stall; stops at `limit` bytes in all (the third value says so).
+    private static func drain(_ first: Int32, _ second: Int32, limit: Int) -> ([UInt8], [UInt8], Bool) {
         var outputs: [[UInt8]] = [[], []]
+        var total = 0
         var open = [true, true]
         let fds = [first, second]
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -99,11 +113,13 @@ public enum ChildProcess {
                 let count = read(fds[index], &buffer, buffer.count)
                 if count > 0 {
                     outputs[index].append(contentsOf: buffer[0..<count])
+                    total += count
+                    if total > limit { return (outputs[0], outputs[1], true) }
                 } else if count == 0 || errno != EINTR {
                     open[index] = false
                 }
             }
         }
-        return (outputs[0], outputs[1])
+        return (outputs[0], outputs[1], false)
     }
 }

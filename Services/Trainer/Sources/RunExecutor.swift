@@ -169,7 +169,7 @@ public struct RunExecutor: Sendable {
                 var lines: [String] = []
                 let outcome = try pipeline.run(
                     version: version, baseline: baseline, log: { lines.append($0) },
-                    progress: { _, _ in !token.isCancelled })
+                    progress: { _, _ in !token.isCancelled }, cancellation: token)
                 return (outcome, lines)
             }
             if token.isCancelled { throw CancellationError() }

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import Subprocess
 
 /// A failed or rejected run's reason, shown in `GET /runs/{id}`.
 public struct TrainingFailure: Error, CustomStringConvertible, Sendable {
@@ -46,7 +47,8 @@ public struct TrainingPipeline: Sendable {
 
     /// Runs the pipeline; `log` receives a line per step.
     public func run(
-        version: String, baseline: Baseline?, log: (String) -> Void, progress: TrainingProgress? = nil
+        version: String, baseline: Baseline?, log: (String) -> Void, progress: TrainingProgress? = nil,
+        cancellation: CancellationToken? = nil
     ) throws -> TrainingOutcome {
         var timings: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) throws -> T {
@@ -79,7 +81,13 @@ public struct TrainingPipeline: Sendable {
         log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
         let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
 
-        let onnx = try manifest.model.path.map { path in try timed("load") { try read(path, key: "model.path") } }
+        var onnx = try manifest.model.path.map { path in try timed("load") { try read(path, key: "model.path") } }
+        if let train = manifest.train {
+            onnx = try timed("command") {
+                try RepositoryTraining(repository: repository, spec: train).run(
+                    manifest: manifest, train: trainTable, test: testTable, log: log, cancellation: cancellation)
+            }
+        }
         let trained = try timed("train") {
             try ModelTraining.train(
                 manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress, onnx: onnx)

@@ -1,0 +1,109 @@
+import Foundation
+import Synchronization
+
+/// Runs code from a model repository, which is never trusted: a scrubbed
+/// environment (only what is passed, never the service's secrets), its own
+/// process group killed with TERM then KILL on timeout or cancellation, a
+/// cap on its output, an address-space limit (`RLIMIT_AS`, through the
+/// shell's `ulimit -v`) and, when the service runs as root, an unprivileged
+/// user (`setpriv` to `nobody`).
+public struct UserCommand: Sendable {
+    /// Why the command did not succeed.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case timedOut(seconds: Double)
+        case outputLimit(bytes: Int)
+        case exited(status: Int32, output: String)
+        case cannotStart(String)
+
+        public var description: String {
+            switch self {
+            case .timedOut(let seconds): "did not finish within its timeout of \(Int(seconds)) s and was killed"
+            case .outputLimit(let bytes): "wrote more than \(bytes) bytes of output and was killed"
+            case .exited(let status, let output): "exited with status \(status): \(output)"
+            case .cannotStart(let reason): "could not start: \(reason)"
+            }
+        }
+    }
+
+    public var arguments: [String]
+    public var directory: URL
+    /// The whole environment the command gets (PATH, HOME and LANG are added when missing).
+    public var environment: [String: String]
+    public var timeout: Duration
+    public var outputLimit: Int
+    /// Address-space limit in bytes; nil for none.
+    public var memoryLimit: Int?
+    /// The user to run as; nil to stay the current user. Defaults to `nobody` when running as root.
+    public var user: String?
+
+    public init(
+        arguments: [String], directory: URL, environment: [String: String], timeout: Duration,
+        outputLimit: Int = 50 << 20, memoryLimit: Int? = nil, user: String? = geteuid() == 0 ? "nobody" : nil
+    ) {
+        self.arguments = arguments
+        self.directory = directory
+        self.environment = environment
+        self.timeout = timeout
+        self.outputLimit = outputLimit
+        self.memoryLimit = memoryLimit
+        self.user = user
+    }
+
+    /// The command line actually spawned: setpriv, then the limit, then the command.
+    var commandLine: [String] {
+        var line: [String] = []
+        if let user { line += ["setpriv", "--reuid=\(user)", "--regid=nogroup", "--clear-groups", "--"] }
+        if let memoryLimit {
+            line += ["/bin/sh", "-c", "ulimit -v \(max(1, memoryLimit / 1024)) && exec \"$@\"", "sh"]
+        }
+        return line + arguments
+    }
+
+    /// Runs to completion on the calling thread; throws `Failure`, or
+    /// `CancellationError` when `cancellation` fires.
+    public func run(cancellation: CancellationToken? = nil) throws -> CommandResult {
+        var environment = environment
+        environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["HOME"] = environment["HOME"] ?? directory.path
+        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        let token = CancellationToken()
+        let finished = Atomic<Bool>(false)
+        let timedOut = Atomic<Bool>(false)
+        let deadline = ContinuousClock.now + timeout
+        // One watcher per command: the timeout, or the run's own cancellation, stops it.
+        Thread.detachNewThread {
+            while !finished.load(ordering: .acquiring) {
+                if ContinuousClock.now >= deadline {
+                    timedOut.store(true, ordering: .releasing)
+                    token.cancel()
+                    return
+                }
+                if cancellation?.isCancelled == true {
+                    token.cancel()
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        defer { finished.store(true, ordering: .releasing) }
+        let result: CommandResult
+        do {
+            result = try ChildProcess.run(
+                commandLine, in: directory, environment: environment, inheritEnvironment: false,
+                outputLimit: outputLimit, cancellation: token)
+        } catch is CancellationError {
+            if timedOut.load(ordering: .acquiring) {
+                throw Failure.timedOut(seconds: Double(timeout.components.seconds))
+            }
+            throw CancellationError()
+        } catch let error as CommandError {
+            throw Failure.cannotStart(error.stderr)
+        }
+        if result.exceededOutputLimit { throw Failure.outputLimit(bytes: outputLimit) }
+        guard result.status == 0 else {
+            let output = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw Failure.exited(status: result.status, output: String(output.suffix(2000)))
+        }
+        return result
+    }
+}
