@@ -323,10 +323,11 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw Problem(key: "train.timeout", problem: "must be a duration like 90s, 20m or 1h, at most 24h")
         }
         _ = timeout
-        if train.requirements != nil {
+        if let requirements = train.requirements,
+            requirements.isEmpty || requirements.hasPrefix("/") || requirements.split(separator: "/").contains("..")
+        {
             throw Problem(
-                key: "train.requirements",
-                problem: "is not supported yet: name an interpreter that has the packages (e.g. a venv's python3)")
+                key: "train.requirements", problem: "must be a file inside the repository, got \"\(requirements)\"")
         }
     }
 

@@ -17,11 +17,13 @@ struct RepositoryTrainingTests {
     }
 
     /// Runs the pipeline on a thread of its own (it blocks on the command).
-    static func train(_ repo: URL) async throws -> (TrainingOutcome?, TrainingFailure?, [String]) {
+    static func train(_ repo: URL, environments: URL? = nil) async throws -> (
+        TrainingOutcome?, TrainingFailure?, [String]
+    ) {
         try await BlockingWork.run {
             var lines: [String] = []
             do {
-                let outcome = try TrainingPipeline(repository: repo).run(
+                let outcome = try TrainingPipeline(repository: repo, pythonEnvironments: environments).run(
                     version: "v1", baseline: nil, log: { lines.append($0) })
                 return (outcome, nil, lines)
             } catch let failure as TrainingFailure {
@@ -106,5 +108,51 @@ struct RepositoryTrainingTests {
                 #expect(failure?.reason.contains(reason) == true, "\(name): \(String(describing: failure))")
             }
         }
+    }
+
+    @Test("train.requirements builds a virtual environment once; the next run with the same file reuses it")
+    func environmentCache() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        let environments = fixtures.appendingPathComponent("environments")
+        let command = [
+            "python3", "-c",
+            "import os, shutil, six; shutil.copy('valid.onnx', os.environ['CONVEYOR_OUTPUT_DIR'] + '/model.onnx')",
+        ]
+        func repository(_ name: String, requirements: String) throws -> URL {
+            let quoted = command.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
+            let manifest = ONNXRepository.manifest(
+                model: "{format: onnx}", train: "{command: [\(quoted)], requirements: requirements.txt, timeout: 5m}")
+            let repo = try ONNXRepository.make(
+                name, manifest: manifest, fixtures: fixtures, model: "valid", as: "valid.onnx")
+            try requirements.write(
+                to: repo.appendingPathComponent("requirements.txt"), atomically: true, encoding: .utf8)
+            return repo
+        }
+        let first = ContinuousClock.now
+        let (built, buildFailure, buildLines) = try await Self.train(
+            try repository("first", requirements: "six==1.16.0\n"), environments: environments)
+        let firstTime = ContinuousClock.now - first
+        #expect(built != nil && buildFailure == nil, "\(String(describing: buildFailure))")
+        #expect(buildLines.contains { $0.contains("built in") }, "\(buildLines)")
+        let second = ContinuousClock.now
+        let (reused, reuseFailure, reuseLines) = try await Self.train(
+            try repository("second", requirements: "six==1.16.0\n"), environments: environments)
+        let secondTime = ContinuousClock.now - second
+        #expect(reused != nil && reuseFailure == nil, "\(String(describing: reuseFailure))")
+        #expect(reuseLines.contains { $0.contains("reused") }, "\(reuseLines)")
+        print("train.requirements: first run \(firstTime), cached run \(secondTime)")
+        #expect(secondTime < firstTime)
+
+        // A failed install fails the run with pip's message and leaves nothing to reuse.
+        let (_, failure, _) = try await Self.train(
+            try repository("broken", requirements: "conveyor-no-such-package-9f3a==0.0.1\n"),
+            environments: environments)
+        #expect(failure?.stage == "environment", "\(String(describing: failure))")
+        #expect(failure?.reason.contains("conveyor-no-such-package-9f3a") == true)
+        let left = try FileManager.default.contentsOfDirectory(atPath: environments.path).filter {
+            $0.hasPrefix("venv-") && !$0.hasSuffix(".lock")
+        }
+        #expect(left.count == 1, "only the good environment stays: \(left)")
     }
 }

@@ -12,6 +12,9 @@ import Subprocess
 struct RepositoryTraining {
     let repository: URL
     let spec: Manifest.TrainSpec
+    /// The virtual environment built from `train.requirements`, if any: its
+    /// `bin` leads PATH and `python3`/`python` name its interpreter.
+    let environment: URL?
     /// Output kept in the run's log: the last lines, up to this many.
     static let loggedLines = 200
     /// Address-space limit for the command.
@@ -31,16 +34,25 @@ struct RepositoryTraining {
         try train.csvText().write(to: trainFile, atomically: true, encoding: .utf8)
         try test.csvText().write(to: testFile, atomically: true, encoding: .utf8)
         for file in [trainFile, testFile] { _ = chmod(file.path, 0o644) }
-        let environment = [
+        var variables = [
             "CONVEYOR_TRAIN_FILE": trainFile.path, "CONVEYOR_TEST_FILE": testFile.path,
             "CONVEYOR_TARGET": manifest.target, "CONVEYOR_TASK": manifest.task.rawValue,
             "CONVEYOR_FEATURES": manifest.features.map(\.name).joined(separator: ","),
             "CONVEYOR_OUTPUT_DIR": output.path, "HOME": output.path,
         ]
+        var arguments = spec.command
+        if let environment {
+            let bin = environment.appendingPathComponent("bin")
+            variables["PATH"] = "\(bin.path):/usr/local/bin:/usr/bin:/bin"
+            variables["VIRTUAL_ENV"] = environment.path
+            if ["python3", "python"].contains(arguments[0]) {
+                arguments[0] = bin.appendingPathComponent("python3").path
+            }
+        }
         let timeout = spec.resolvedTimeout ?? .seconds(1200)
         log("running \(spec.command.joined(separator: " ")) (timeout \(spec.timeout ?? "20m"))")
         let command = UserCommand(
-            arguments: spec.command, directory: repository, environment: environment, timeout: timeout,
+            arguments: arguments, directory: repository, environment: variables, timeout: timeout,
             memoryLimit: Self.memoryLimit)
         let result: CommandResult
         do {

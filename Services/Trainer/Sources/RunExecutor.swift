@@ -162,7 +162,9 @@ public struct RunExecutor: Sendable {
                     expectedSHA256: deployed.artifactSHA256),
                 recordedMetrics: deployed.metrics)
         }
-        let pipeline = TrainingPipeline(repository: directory, maxDataBytes: maxDataBytes)
+        let pipeline = TrainingPipeline(
+            repository: directory, maxDataBytes: maxDataBytes,
+            pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true))
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
         let (outcome, pipelineLines) = try await withCancellationToken { token in
             let result = try await BlockingWork.run {

@@ -28,9 +28,15 @@ public struct TrainingPipeline: Sendable {
     /// Largest data file it will read (a memory guard), in bytes.
     public let maxDataBytes: Int
 
-    public init(repository: URL, maxDataBytes: Int = 1 << 30) {
+    /// Where `train.requirements` environments are cached.
+    public let pythonEnvironments: URL
+
+    public init(repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
         self.maxDataBytes = maxDataBytes
+        self.pythonEnvironments =
+            pythonEnvironments
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
     }
 
     /// The deployed model, to compare with on the new test data.
@@ -83,8 +89,16 @@ public struct TrainingPipeline: Sendable {
 
         var onnx = try manifest.model.path.map { path in try timed("load") { try read(path, key: "model.path") } }
         if let train = manifest.train {
+            let environment = try train.requirements.map { file in
+                let requirements = try read(file, key: "train.requirements")
+                return try timed("environment") {
+                    try PythonEnvironments(root: pythonEnvironments).environment(
+                        requirements: requirements, timeout: train.resolvedTimeout ?? .seconds(1200), log: log,
+                        cancellation: cancellation)
+                }
+            }
             onnx = try timed("command") {
-                try RepositoryTraining(repository: repository, spec: train).run(
+                try RepositoryTraining(repository: repository, spec: train, environment: environment).run(
                     manifest: manifest, train: trainTable, test: testTable, log: log, cancellation: cancellation)
             }
         }
