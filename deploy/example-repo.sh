@@ -6,11 +6,13 @@
 #   deploy/example-repo.sh init DEST        main + PR #1 merged (one feature)
 #   deploy/example-repo.sh merge-next DEST  merges the next PR (#2: more features)
 #   deploy/example-repo.sh bad-pr DEST      merges a PR whose model is worse (rejected by the gates)
+#   deploy/example-repo.sh init-penguins DEST  main + PR #1 merged: the penguins repository that trains
+#                                              its own scikit-learn pipeline (deploy/example-penguins)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/example-model"
-cmd="${1:?usage: example-repo.sh init|merge-next|bad-pr DEST}"
-dest="${2:?usage: example-repo.sh init|merge-next|bad-pr DEST}"
+cmd="${1:?usage: example-repo.sh init|merge-next|bad-pr|init-penguins DEST}"
+dest="${2:?usage: example-repo.sh init|merge-next|bad-pr|init-penguins DEST}"
 
 export GIT_AUTHOR_NAME="Dana Scientist" GIT_AUTHOR_EMAIL="dana@example.com"
 export GIT_COMMITTER_NAME="Dana Scientist" GIT_COMMITTER_EMAIL="dana@example.com"
@@ -48,6 +50,18 @@ case "$cmd" in
     cp "$here/example-model-history/pr1-conveyor.yaml" "$dest/conveyor.yaml"
     stamp; git_ add -A; git_ commit -q -m "Train a linear model of temp_max on temp_min"
     merge_pr 1 add-model "Add a first temperature model"
+    ;;
+  init-penguins)
+    rm -rf "$dest"; mkdir -p "$dest/data"
+    git_ init -q
+    cp "$here/example-penguins/README.md" "$dest/"
+    cp "$here/example-penguins/data/"*.csv "$dest/data/"
+    stamp; git_ add -A; git_ commit -q -m "Palmer penguins data"
+    git_ checkout -q -b own-training
+    cp "$here/example-penguins/conveyor.yaml" "$here/example-penguins/train.py" \
+      "$here/example-penguins/requirements.txt" "$dest/"
+    stamp; git_ add -A; git_ commit -q -m "Train a scikit-learn pipeline with our own train.py"
+    merge_pr 1 own-training "Bring our own training code"
     ;;
   merge-next)
     n=$(next_number)

@@ -114,11 +114,21 @@ cmd_up() {
   psql -q "$admin_url" -tc "SELECT 1 FROM pg_database WHERE datname = 'conveyor'" | grep -q 1 ||
     psql -q "$admin_url" -c "CREATE DATABASE conveyor" >/dev/null
 
+  # EXAMPLE=penguins: the repository that trains its own scikit-learn pipeline (needs PyPI for its venv).
+  local example="${EXAMPLE:-seattle}"
   local repo="$state/example-model-repo"
+  [[ "$example" == seattle ]] || repo="$state/example-$example-repo"
   if [[ ! -d "$repo/.git" ]]; then
-    log "creating the example model repository with two merged pull requests"
-    bash deploy/example-repo.sh init "$repo" >/dev/null
-    bash deploy/example-repo.sh merge-next "$repo" >/dev/null
+    case "$example" in
+      seattle)
+        log "creating the example model repository with two merged pull requests"
+        bash deploy/example-repo.sh init "$repo" >/dev/null
+        bash deploy/example-repo.sh merge-next "$repo" >/dev/null ;;
+      penguins)
+        log "creating the penguins repository (its own train.py; the first run builds a venv from PyPI)"
+        bash deploy/example-repo.sh init-penguins "$repo" >/dev/null ;;
+      *) die "EXAMPLE must be seattle or penguins, got $example" ;;
+    esac
   fi
 
   export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/conveyor"

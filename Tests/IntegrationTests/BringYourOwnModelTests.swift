@@ -80,4 +80,68 @@ struct BringYourOwnModelTests {
         }
         _ = await trio.stop()
     }
+
+    @Test(
+        "the penguins repository's own train.py: merged, trained in a venv built from its requirements, served as onnxruntime predicts"
+    )
+    func ownTrainingCode() async throws {
+        let python = try #require(
+            ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"], "the test venv (deploy/local.sh test)")
+        let trio = try await Trio()
+        do {
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            _ = try await trio.waitForServedPR(1, timeout: 45)
+            let example = Trio.repositoryRoot.appendingPathComponent("deploy/example-penguins")
+            let start = ContinuousClock.now
+            try trio.mergePullRequest(title: "Bring our own training code") { repo in
+                for name in try FileManager.default.contentsOfDirectory(atPath: repo.path) where name != ".git" {
+                    try FileManager.default.removeItem(at: repo.appendingPathComponent(name))
+                }
+                for name in try FileManager.default.contentsOfDirectory(atPath: example.path) {
+                    try FileManager.default.copyItem(
+                        at: example.appendingPathComponent(name), to: repo.appendingPathComponent(name))
+                }
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            let served = try await trio.waitForServedPR(2, timeout: 300)
+            print("penguins: merged to served in \(ContinuousClock.now - start) (the first run builds its venv)")
+            #expect(served["format"]?.stringValue == "onnx")
+            let version = try #require(served["version"]?.stringValue)
+            let model = trio.directory.appendingPathComponent("artifacts/penguin-species/\(version)/model.onnx")
+            let test = example.appendingPathComponent("data/test.csv")
+            let oracle = try await CommandRunner.run([
+                python, Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/onnx_predict.py").path, model.path,
+                test.path,
+            ])
+            let expected = try JSONValue.parse(Array(oracle.stdout.utf8))
+            let labels = try #require(expected["labels"]?.arrayValue).compactMap(\.stringValue)
+            let probabilities = try #require(expected["probabilities"]?.arrayValue).map {
+                ($0.arrayValue ?? []).compactMap(\.doubleValue)
+            }
+            let classes = try #require(served["classes"]?.arrayValue).compactMap(\.stringValue)
+            let response = try await trio.http.request(
+                "POST", "\(trio.servingURL)/predict", body: String(decoding: try Data(contentsOf: test), as: UTF8.self),
+                contentType: "text/csv")
+            #expect(response.status.code == 200, "\(response.text)")
+            let rows = response.text.split(separator: "\n").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false)
+            }
+            #expect(rows.first?.map(String.init) == ["label"] + classes.map { "probability_\($0)" })
+            let answers = Array(rows.dropFirst())
+            #expect(answers.count == labels.count && labels.count == 69, "every test row answered")
+            for (index, (row, (label, expected))) in zip(answers, zip(labels, probabilities)).enumerated() {
+                let served = row.dropFirst().compactMap { Double($0) }
+                guard String(row.first ?? "") == label,
+                    served.count == expected.count,
+                    zip(served, expected).allSatisfy({ abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+                else {
+                    Issue.record("row \(index): served \(row), onnxruntime \(label) \(expected)")
+                    break
+                }
+            }
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
 }
