@@ -7,14 +7,25 @@ import Testing
 /// merged pull request to served predictions equal to onnxruntime's.
 @Suite("Bring your own model: a committed model.onnx, merged to served", .serialized)
 struct BringYourOwnModelTests {
-    @Test("a scikit-learn Pipeline as ONNX is gated, deployed and served with onnxruntime's predictions")
-    func pipelineReachesServing() async throws {
+    /// Runs `body` with the trio serving the example's PR #1 and the test venv's python;
+    /// a failure records the services' logs.
+    static func afterFirstDeployment(_ body: (Trio, String) async throws -> Void) async throws {
         let python = try #require(
             ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"], "the test venv (deploy/local.sh test)")
         let trio = try await Trio()
         do {
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             _ = try await trio.waitForServedPR(1, timeout: 45)
+            try await body(trio, python)
+        } catch {
+            Issue.record("\(error)\n\(trio.logs())")
+        }
+        _ = await trio.stop()
+    }
+
+    @Test("a scikit-learn Pipeline as ONNX is gated, deployed and served with onnxruntime's predictions")
+    func pipelineReachesServing() async throws {
+        try await Self.afterFirstDeployment { trio, python in
             let expectedFile = trio.directory.appendingPathComponent("expected.json")
             let export = try await CommandRunner.output([
                 python, Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/onnx_pipeline_repo.py").path,
@@ -75,22 +86,14 @@ struct BringYourOwnModelTests {
             #expect(inferStatus == 200, "\(inferred)")
             let values = inferred["outputs"]?.arrayValue?.first?["data"]?.arrayValue?.compactMap(\.doubleValue) ?? []
             #expect(values == Array(predictions.prefix(3)), "v2 infer answers as /predict does")
-        } catch {
-            Issue.record("\(error)\n\(trio.logs())")
         }
-        _ = await trio.stop()
     }
 
     @Test(
         "the penguins repository's own train.py: merged, trained in a venv built from its requirements, served as onnxruntime predicts"
     )
     func ownTrainingCode() async throws {
-        let python = try #require(
-            ProcessInfo.processInfo.environment["CONVEYOR_TEST_PYTHON"], "the test venv (deploy/local.sh test)")
-        let trio = try await Trio()
-        do {
-            _ = try await trio.get("\(trio.vcsURL)/checkout")
-            _ = try await trio.waitForServedPR(1, timeout: 45)
+        try await Self.afterFirstDeployment { trio, python in
             let example = Trio.repositoryRoot.appendingPathComponent("deploy/example-penguins")
             let start = ContinuousClock.now
             try trio.mergePullRequest(title: "Bring our own training code") { repo in
@@ -139,9 +142,6 @@ struct BringYourOwnModelTests {
                     break
                 }
             }
-        } catch {
-            Issue.record("\(error)\n\(trio.logs())")
         }
-        _ = await trio.stop()
     }
 }
