@@ -64,7 +64,7 @@ struct LearningBench: ParsableCommand {
             trainedAt: Date())
 
         let predictStart = Date()
-        let outputs = ModelTraining.outputs(of: artifact, on: testData)
+        let outputs = try ModelTraining.outputs(of: artifact, on: testData)
         let predictSeconds = Date().timeIntervalSince(predictStart)
         var result: [String: Any] = [
             "tool": "conveyor", "algo": algo, "rows": table.rowCount, "load_s": round4(loadSeconds),

@@ -45,14 +45,6 @@ public enum ModelTraining {
             log(
                 "loaded the ONNX model (\(model.model.producer.isEmpty ? "unknown producer" : model.model.producer); opsets \(model.model.opsets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \(model.model.operatorsUsed.count) operators)"
             )
-            do {
-                _ = try model.predict(
-                    rows: (0..<testData.count).map { index in
-                        (0..<testData.width).map { testData.columns[$0][index] }
-                    })
-            } catch {
-                throw DataProblem(problem: "the ONNX model does not run on the test data: \(error)")
-            }
             predictor = .onnx(model)
         } else {
             predictor = Algorithms.fit(manifest.model, data: trainData, classes: classes?.count, progress: progress)
@@ -61,7 +53,12 @@ public enum ModelTraining {
             name: manifest.name, version: "", task: manifest.task, algorithm: manifest.model.algorithm,
             target: manifest.target, features: features, classes: classes, predictor: predictor, metrics: [:],
             reference: [:], trainedAt: .distantPast)
-        let (metrics, confusion) = score(artifactShape, on: testData)
+        let (metrics, confusion): ([String: Double], [[Int]]?)
+        do {
+            (metrics, confusion) = try score(artifactShape, on: testData)
+        } catch {
+            throw DataProblem(problem: "the ONNX model does not run on the test data: \(error)")
+        }
         return TrainedModel(
             features: features, classes: classes, predictor: predictor, forecast: nil, metrics: metrics,
             confusionMatrix: confusion, reference: FeatureStatistics.reference(features: features, data: trainData),
@@ -89,16 +86,16 @@ public enum ModelTraining {
         }
         let data = try DatasetBuilder(manifest: manifest).build(
             test, file: "test data", features: artifact.features, classes: artifact.classes)
-        return score(artifact, on: data).metrics
+        return try score(artifact, on: data).metrics
     }
 
-    /// The model's outputs (a value, or class probabilities) for every row of encoded data.
-    public static func outputs(of artifact: ModelArtifact, on data: Dataset) -> [[Double]] {
+    /// The model's outputs (a value, or class probabilities) for every row of encoded data;
+    /// throws when an ONNX graph cannot run on it.
+    public static func outputs(of artifact: ModelArtifact, on data: Dataset) throws -> [[Double]] {
         if case .onnx(let model) = artifact.predictor {
             // The graph runs once on the whole batch.
             let rows = (0..<data.count).map { index in (0..<data.width).map { data.columns[$0][index] } }
-            if let outputs = try? model.predict(rows: rows) { return outputs }
-            return rows.map { _ in [Double](repeating: .nan, count: artifact.outputCount) }
+            return try model.predict(rows: rows)
         }
         var outputs = [[Double]](repeating: [], count: data.count)
         var row = [Double](repeating: 0, count: data.width)
@@ -114,8 +111,10 @@ public enum ModelTraining {
     }
 
     /// Metrics of an artifact's predictions on encoded data.
-    static func score(_ artifact: ModelArtifact, on data: Dataset) -> (metrics: [String: Double], confusion: [[Int]]?) {
-        let outputs = outputs(of: artifact, on: data)
+    static func score(_ artifact: ModelArtifact, on data: Dataset) throws -> (
+        metrics: [String: Double], confusion: [[Int]]?
+    ) {
+        let outputs = try outputs(of: artifact, on: data)
         guard let classes = artifact.classes else {
             return (finite(RegressionMetrics.all(data.target, outputs.map { $0[0] })), nil)
         }

@@ -109,11 +109,10 @@ public struct ONNXPredictor: Sendable, Equatable {
             throw DataProblem(
                 problem: "a classifier must output a label and probabilities (it has \(model.outputs.count) output)")
         }
-        guard let labelsOutput = model.outputs.first(where: { $0.elementType == .int64 || $0.elementType == .string }),
+        guard model.outputs.contains(where: { $0.elementType == .int64 || $0.elementType == .string }),
             let probabilityIndex = model.outputs.firstIndex(where: { $0.elementType == nil || $0.elementType == .float }
             )
         else { throw DataProblem(problem: "a classifier must output labels (int64 or string) and float probabilities") }
-        _ = labelsOutput
         let labels: [String]
         do {
             labels = try model.classLabels()

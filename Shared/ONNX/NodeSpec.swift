@@ -29,13 +29,12 @@ struct CompiledNode {
     let outputTypes: [ValueType]
 }
 
-/// One node as an operator sees it while compiling: attributes, input types,
-/// the values of inputs that are constants, and helpers for clear errors.
+/// One node as an operator sees it while compiling: attributes, input types
+/// and helpers for clear errors.
 struct NodeSpec {
     let node: Onnx_NodeProto
     let opset: Int
     let inputTypes: [ValueType?]
-    let constants: [ONNXTensor?]
     let attributes: [String: Onnx_AttributeProto]
 
     var label: String {
@@ -56,10 +55,6 @@ struct NodeSpec {
 
     func inputShape(_ index: Int) -> [Int?]? { index < inputTypes.count ? inputTypes[index]?.shape : nil }
 
-    func hasInput(_ index: Int) -> Bool { index < inputTypes.count && inputTypes[index] != nil }
-
-    func constant(_ index: Int) -> ONNXTensor? { index < constants.count ? constants[index] : nil }
-
     /// Requires input `index` to be one of `allowed`.
     @discardableResult
     func require(_ index: Int, in allowed: Set<ONNXElementType>) throws -> ONNXElementType {
@@ -69,6 +64,12 @@ struct NodeSpec {
             throw error("input \(index + 1) is \(type); expected \(names)")
         }
         return type
+    }
+
+    /// Axes from input 2 when the node's opset is at least `inputOpset`, from
+    /// the `axes` attribute before (Squeeze, Unsqueeze and the reductions moved them).
+    func axes(_ inputs: [ONNXValue?], fromInputAt inputOpset: Int) -> [Int]? {
+        opset >= inputOpset ? optionalTensorInput(inputs, 1)?.int64s?.map { Int($0) } : ints("axes")
     }
 
     func int(_ name: String) -> Int? { attributes[name].map { Int($0.i) } }
@@ -116,14 +117,6 @@ struct Operator: Sendable {
 
     static func key(domain: String, name: String) -> String {
         (domain == "ai.onnx" ? "" : domain) + ":" + name
-    }
-}
-
-extension ONNXValue {
-    /// The tensor this input must be.
-    func requireTensor(_ spec: String) throws -> ONNXTensor {
-        guard case .tensor(let tensor) = self else { throw ONNXError("\(spec): expected a tensor") }
-        return tensor
     }
 }
 

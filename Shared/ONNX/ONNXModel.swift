@@ -81,13 +81,11 @@ public struct ONNXModel: Sendable {
         let graph = proto.graph
         var slotOf: [String: Int] = [:]
         var types: [ValueType] = []
-        var constants: [ONNXTensor?] = []
         var initial: [ONNXValue?] = []
         func newSlot(_ name: String, _ type: ValueType, constant: ONNXTensor? = nil) throws -> Int {
             guard slotOf[name] == nil else { throw ONNXError("value \"\(name)\" is defined twice") }
             slotOf[name] = types.count
             types.append(type)
-            constants.append(constant)
             initial.append(constant.map { .tensor($0) })
             return types.count - 1
         }
@@ -136,7 +134,7 @@ public struct ONNXModel: Sendable {
             let inputIndices = node.input.map { $0.isEmpty ? -1 : slotOf[$0]! }
             let spec = NodeSpec(
                 node: node, opset: opset, inputTypes: inputIndices.map { $0 < 0 ? nil : types[$0] },
-                constants: inputIndices.map { $0 < 0 ? nil : constants[$0] }, attributes: attributes)
+                attributes: attributes)
             let compiled = try op.compile(spec)
             guard compiled.outputTypes.count >= node.output.count else {
                 throw ONNXError(

@@ -101,9 +101,6 @@ public struct ONNXTensor: Sendable, Equatable {
         default: nil
         }
     }
-
-    /// Elements in a shape, checked against the element count.
-    static func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 }
 
 /// A value flowing through a graph: a tensor, or the sequence of maps ZipMap makes.

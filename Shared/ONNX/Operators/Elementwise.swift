@@ -65,9 +65,9 @@ enum ElementwiseOperators {
             } int: {
                 Swift.max($0, 0)
             },
-            comparison("Equal", extraTypes: [.bool, .string]) { $0 == $1 },
-            comparison("Less") { $0 < $1 },
-            comparison("Greater") { $0 > $1 },
+            comparison("Equal", extraTypes: [.bool, .string], double: { $0 == $1 }, int64: { $0 == $1 }),
+            comparison("Less", double: { $0 < $1 }, int64: { $0 < $1 }),
+            comparison("Greater", double: { $0 > $1 }, int64: { $0 > $1 }),
             Operator("Not") { spec in
                 try spec.require(0, in: [.bool])
                 return CompiledNode(
@@ -201,16 +201,12 @@ enum ElementwiseOperators {
         }
     }
 
+    /// Equal, Less or Greater: numbers compared in their own type (int64
+    /// exactly, the rest as doubles), strings and booleans for equality only.
     static func comparison(
         _ name: String, extraTypes: Set<ONNXElementType> = [],
-        _ compare: @escaping @Sendable (Double, Double) -> Bool
-    ) -> Operator {
-        comparison(name, extraTypes: extraTypes, compare, strings: { _, _ in false }, bools: { _, _ in false })
-    }
-
-    static func comparison(
-        _ name: String, extraTypes: Set<ONNXElementType>, _ compare: @escaping @Sendable (Double, Double) -> Bool,
-        strings: @escaping @Sendable (String, String) -> Bool, bools: @escaping @Sendable (Bool, Bool) -> Bool
+        double compare: @escaping @Sendable (Double, Double) -> Bool,
+        int64 compareInt: @escaping @Sendable (Int64, Int64) -> Bool
     ) -> Operator {
         Operator(name) { spec in
             let type = try spec.require(0, in: numeric.union(extraTypes))
@@ -225,9 +221,7 @@ enum ElementwiseOperators {
                         (values, shape) = try Broadcast.map(x, a.shape, y, b.shape, ==)
                     case (.bool(let x), .bool(let y)): (values, shape) = try Broadcast.map(x, a.shape, y, b.shape, ==)
                     case (.int64(let x), .int64(let y)):
-                        (values, shape) = try Broadcast.map(x, a.shape, y, b.shape) {
-                            name == "Equal" ? $0 == $1 : name == "Less" ? $0 < $1 : $0 > $1
-                        }
+                        (values, shape) = try Broadcast.map(x, a.shape, y, b.shape, compareInt)
                     case (.float(let x), .float(let y)):
                         (values, shape) = try Broadcast.map(x, a.shape, y, b.shape) { compare(Double($0), Double($1)) }
                     default: (values, shape) = try Broadcast.map(a.doubles, a.shape, b.doubles, b.shape, compare)

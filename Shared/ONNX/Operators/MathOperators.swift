@@ -15,9 +15,6 @@ enum MathOperators {
 
     static let real: Set<ONNXElementType> = [.float, .double]
 
-    /// A float or double tensor's values with its type, to compute in and convert back.
-    static func values(_ tensor: ONNXTensor) -> [Double] { tensor.doubles }
-
     static func make(_ values: [Double], shape: [Int], like type: ONNXElementType) -> ONNXTensor {
         switch type {
         case .float: ONNXTensor(floats: values.map { Float($0) }, shape: shape)
@@ -237,15 +234,14 @@ enum MathOperators {
             let type = try spec.require(
                 0, in: bools ? [.float, .double, .int64, .int32, .bool] : [.float, .double, .int64, .int32])
             // ReduceSum takes axes as an input from opset 13, the others from 18.
-            let axesAsInput = spec.opset >= (name == "ReduceSum" ? 13 : 18)
-            let attributeAxes = spec.ints("axes")
+            let axesInputOpset = name == "ReduceSum" ? 13 : 18
             let keep = spec.int("keepdims", default: 1) != 0
             let noop = spec.int("noop_with_empty_axes", default: 0) != 0
             return CompiledNode(
                 kernel: { inputs in
                     let x = try tensorInput(inputs, 0)
                     let rank = x.shape.count
-                    let given = axesAsInput ? optionalTensorInput(inputs, 1)?.int64s?.map { Int($0) } : attributeAxes
+                    let given = spec.axes(inputs, fromInputAt: axesInputOpset)
                     if (given ?? []).isEmpty && noop { return [.tensor(x)] }
                     let axes = try Set(
                         (given?.isEmpty == false ? given! : Array(0..<rank)).map {

@@ -329,12 +329,10 @@ enum ShapeOperators {
     static var squeeze: Operator {
         Operator("Squeeze", attributes: ["axes"]) { spec in
             let type = try spec.inputType(0)
-            let attributeAxes = spec.ints("axes")
             return CompiledNode(
                 kernel: { inputs in
                     let data = try tensorInput(inputs, 0)
-                    let given =
-                        spec.opset >= 13 ? optionalTensorInput(inputs, 1)?.int64s?.map { Int($0) } : attributeAxes
+                    let given = spec.axes(inputs, fromInputAt: 13)
                     let rank = data.shape.count
                     let axes = try Set(
                         (given ?? data.shape.indices.filter { data.shape[$0] == 1 }).map {
@@ -352,12 +350,12 @@ enum ShapeOperators {
     static var unsqueeze: Operator {
         Operator("Unsqueeze", attributes: ["axes"]) { spec in
             let type = try spec.inputType(0)
-            let attributeAxes = spec.ints("axes")
             return CompiledNode(
                 kernel: { inputs in
                     let data = try tensorInput(inputs, 0)
-                    let given = spec.opset >= 13 ? try tensorInput(inputs, 1).int64s?.map { Int($0) } : attributeAxes
-                    guard let given else { throw ONNXError("Unsqueeze: axes are required") }
+                    guard let given = spec.axes(inputs, fromInputAt: 13) else {
+                        throw ONNXError("Unsqueeze: axes are required")
+                    }
                     let rank = data.shape.count + given.count
                     let axes = try Set(given.map { try Axes.normalize($0, rank: rank) })
                     guard axes.count == given.count else { throw ONNXError("Unsqueeze: repeated axis") }
