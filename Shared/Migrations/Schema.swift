@@ -140,5 +140,18 @@ public enum Schema {
                     CHECK (status IN ('queued','running','succeeded','rejected','failed','cancelled'));
                 ALTER TABLE training_runs ADD COLUMN cancel_requested_at timestamptz;
                 """),
+        Migration(
+            version: 9, name: "files a run's training command wrote beside its model",
+            sql: """
+                CREATE TABLE run_files (
+                    run_id bigint NOT NULL REFERENCES training_runs (id) ON DELETE CASCADE,
+                    name text NOT NULL,
+                    bytes bigint NOT NULL,
+                    sha256 text NOT NULL,
+                    content bytea NOT NULL,
+                    kept_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (run_id, name)
+                );
+                """),
     ]
 }

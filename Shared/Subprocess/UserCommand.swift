@@ -60,8 +60,11 @@ public struct UserCommand: Sendable {
     }
 
     /// Runs to completion on the calling thread; throws `Failure`, or
-    /// `CancellationError` when `cancellation` fires.
-    public func run(cancellation: CancellationToken? = nil) throws -> CommandResult {
+    /// `CancellationError` when `cancellation` fires. `onLine` sees each
+    /// line of output as the command writes it.
+    public func run(cancellation: CancellationToken? = nil, onLine: ((String) -> Void)? = nil) throws
+        -> CommandResult
+    {
         var environment = environment
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["HOME"] = environment["HOME"] ?? directory.path
@@ -90,7 +93,7 @@ public struct UserCommand: Sendable {
         do {
             result = try ChildProcess.run(
                 commandLine, in: directory, environment: environment, inheritEnvironment: false,
-                outputLimit: outputLimit, cancellation: token)
+                outputLimit: outputLimit, cancellation: token, onLine: onLine)
         } catch is CancellationError {
             if timedOut.load(ordering: .acquiring) {
                 throw Failure.timedOut(seconds: Double(timeout.components.seconds))

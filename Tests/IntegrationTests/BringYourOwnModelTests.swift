@@ -110,6 +110,7 @@ struct BringYourOwnModelTests {
             print("penguins: merged to served in \(ContinuousClock.now - start) (the first run builds its venv)")
             #expect(served["format"]?.stringValue == "onnx")
             let version = try #require(served["version"]?.stringValue)
+            try await Self.expectKeptFiles(trio, version: version)
             let model = trio.directory.appendingPathComponent("artifacts/penguin-species/\(version)/model.onnx")
             let test = example.appendingPathComponent("data/test.csv")
             let oracle = try await CommandRunner.run([
@@ -143,5 +144,63 @@ struct BringYourOwnModelTests {
                 }
             }
         }
+    }
+
+    @Test("GET /runs/{id} shows the training command's output while it runs; cancelling stops it and keeps the log")
+    func liveLog() async throws {
+        try await Self.afterFirstDeployment { trio, _ in
+            let example = Trio.repositoryRoot.appendingPathComponent("deploy/example-penguins")
+            try trio.mergePullRequest(title: "A slow train.py") { repo in
+                let manifest = try String(contentsOf: example.appendingPathComponent("conveyor.yaml"), encoding: .utf8)
+                try manifest.replacingOccurrences(of: "  requirements: requirements.txt\n", with: "").write(
+                    to: repo.appendingPathComponent("conveyor.yaml"), atomically: true, encoding: .utf8)
+                try FileManager.default.copyItem(
+                    at: example.appendingPathComponent("data"), to: repo.appendingPathComponent("data"))
+                try "import time\nprint('epoch 1 of 2', flush=True)\ntime.sleep(120)\n".write(
+                    to: repo.appendingPathComponent("train.py"), atomically: true, encoding: .utf8)
+            }
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            let id = try await eventually(timeout: 60, "run of PR #2 to show train.py's first line while running") {
+                () async throws -> Int64? in
+                let (_, runs) = try await trio.get("\(trio.trainerURL)/runs")
+                guard let run = runs.arrayValue?.first(where: { $0["pr_number"]?.integerValue == 2 }),
+                    let id = run["id"]?.integerValue
+                else { return nil }
+                let (_, detail) = try await trio.get("\(trio.trainerURL)/runs/\(id)")
+                let live = detail["log"]?.stringValue?.contains("| epoch 1 of 2") == true
+                return detail["status"]?.stringValue == "running" && live ? id : nil
+            }
+            let (status, _) = try await trio.post(
+                "\(trio.trainerURL)/runs/\(id)/cancel", body: "",
+                headers: [("Authorization", "Bearer \(Trio.adminToken)")])
+            #expect(status == 202)
+            let ended = try await eventually(timeout: 30, "the run to be recorded as cancelled") {
+                () async throws -> JSONValue? in
+                let (_, detail) = try await trio.get("\(trio.trainerURL)/runs/\(id)")
+                return detail["status"]?.stringValue == "cancelled" ? detail : nil
+            }
+            #expect(ended["log"]?.stringValue?.contains("| epoch 1 of 2") == true, "the streamed output stays")
+            let (_, info) = try await trio.get("\(trio.servingURL)/")
+            #expect(info["pull_request"]?["number"]?.integerValue == 1, "the live model is untouched")
+        }
+    }
+
+    /// The run's log has train.py's own output, and the `params.json` it wrote is kept and served.
+    static func expectKeptFiles(_ trio: Trio, version: String) async throws {
+        let (_, runs) = try await trio.get("\(trio.trainerURL)/runs")
+        let run = try #require(runs.arrayValue?.first { $0["model_version"]?.stringValue == version })
+        let id = try #require(run["id"]?.integerValue)
+        let (_, detail) = try await trio.get("\(trio.trainerURL)/runs/\(id)")
+        #expect(detail["log"]?.stringValue?.contains("| trained on") == true, "train.py's output is in the log")
+        let files = detail["files"]?.arrayValue ?? []
+        #expect(files.map { $0["name"]?.stringValue } == ["params.json"], "\(files)")
+        let params = try await trio.http.request("GET", "\(trio.trainerURL)/runs/\(id)/files/params.json")
+        #expect(params.status.code == 200)
+        #expect(params.headers[.contentType]?.hasPrefix("application/json") == true)
+        let json = try JSONValue.parse(params.body)
+        #expect(json["n_estimators"]?.integerValue == 100, "params.json as train.py wrote it")
+        #expect(files.first?["bytes"]?.integerValue == Int64(params.body.count))
+        let missing = try await trio.http.request("GET", "\(trio.trainerURL)/runs/\(id)/files/nothing.json")
+        #expect(missing.status.code == 404)
     }
 }

@@ -16,18 +16,35 @@ struct RepositoryTrainingTests {
         return try ONNXRepository.make(name, manifest: manifest, fixtures: fixtures, model: "valid", as: "valid.onnx")
     }
 
-    /// Runs the pipeline on a thread of its own (it blocks on the command).
-    static func train(_ repo: URL, environments: URL? = nil) async throws -> (
-        TrainingOutcome?, TrainingFailure?, [String]
-    ) {
+    /// Runs the pipeline on a thread of its own (it blocks on the command);
+    /// `onLine` sees each log line as it is logged.
+    static func train(
+        _ repo: URL, environments: URL? = nil, memoryLimit: Int = 8 << 30,
+        onLine: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> (TrainingOutcome?, TrainingFailure?, [String]) {
+        try await trainKeeping(repo, environments: environments, memoryLimit: memoryLimit, onLine: onLine).0
+    }
+
+    /// `train`, and the files the command kept.
+    static func trainKeeping(
+        _ repo: URL, environments: URL? = nil, memoryLimit: Int = 8 << 30,
+        onLine: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> ((TrainingOutcome?, TrainingFailure?, [String]), [RunFile]) {
         try await BlockingWork.run {
             var lines: [String] = []
+            var files: [RunFile] = []
+            let pipeline = TrainingPipeline(
+                repository: repo, pythonEnvironments: environments, commandMemoryLimit: memoryLimit)
             do {
-                let outcome = try TrainingPipeline(repository: repo, pythonEnvironments: environments).run(
-                    version: "v1", baseline: nil, log: { lines.append($0) })
-                return (outcome, nil, lines)
+                let outcome = try pipeline.run(
+                    version: "v1", baseline: nil,
+                    log: {
+                        lines.append($0)
+                        onLine($0)
+                    }, keep: { files += $0 })
+                return ((outcome, nil, lines), files)
             } catch let failure as TrainingFailure {
-                return (nil, failure, lines)
+                return ((nil, failure, lines), files)
             }
         }
     }
@@ -154,5 +171,88 @@ struct RepositoryTrainingTests {
             $0.hasPrefix("venv-") && !$0.hasSuffix(".lock")
         }
         #expect(left.count == 1, "only the good environment stays: \(left)")
+    }
+
+    @Test("output is in the log while the command still runs, capped with the cap said and the last lines kept")
+    func streamedOutput() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        // The command waits for a file the test writes only once it has seen the first line in the log:
+        // without streaming it would wait out its timeout.
+        let waits = try Self.repository(
+            command: [
+                "/bin/sh", "-c",
+                "echo \"started $CONVEYOR_OUTPUT_DIR\"; while [ ! -e \"$CONVEYOR_OUTPUT_DIR/go\" ]; do sleep 0.05; done; "
+                    + "cp valid.onnx \"$CONVEYOR_OUTPUT_DIR/model.onnx\"",
+            ],
+            timeout: "30s", fixtures: fixtures, name: "waits")
+        let (outcome, failure, _) = try await Self.train(waits) { line in
+            guard line.hasPrefix("| started ") else { return }
+            FileManager.default.createFile(atPath: String(line.dropFirst("| started ".count)) + "/go", contents: Data())
+        }
+        #expect(outcome != nil && failure == nil, "\(String(describing: failure))")
+
+        let chatty = try Self.repository(
+            command: [
+                "/bin/sh", "-c",
+                "awk 'BEGIN { for (i = 0; i < 4000; i++) printf \"line %d %080d\\n\", i, 0 }'; "
+                    + "echo 'the very last line'; cp valid.onnx \"$CONVEYOR_OUTPUT_DIR/model.onnx\"",
+            ],
+            fixtures: fixtures, name: "chatty-ok")
+        let (_, chattyFailure, lines) = try await Self.train(chatty)
+        #expect(chattyFailure == nil, "\(String(describing: chattyFailure))")
+        let output = lines.filter { $0.hasPrefix("| ") }
+        #expect(output.first?.hasPrefix("| line 0 ") == true)
+        #expect(output.last == "| the very last line", "the end of the output is kept")
+        #expect(lines.contains { $0.contains("passed the log's cap of 32 KiB") }, "the cap is said")
+        let logged = output.reduce(0) { $0 + $1.utf8.count + 1 }
+        // 32 KiB streamed, 50 tail lines of ~95 bytes and the "| " marks: far below the 372 kB written.
+        #expect(logged < 40 * 1024, "\(logged) bytes of the 372 kB of output logged")
+    }
+
+    @Test("files the command writes beside its model are kept with the run, within the limits, even when it fails")
+    func keptFiles() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        let writes = """
+            cd "$CONVEYOR_OUTPUT_DIR"; echo '{"depth": 3}' > params.json; printf 'PNG' > plot.png; \
+            mkdir plots; echo x > plots/a.txt; head -c 3000000 /dev/zero > big.bin; ln -s /etc/passwd passwd.txt; \
+            echo cache > .cached
+            """
+        let repo = try Self.repository(
+            command: ["/bin/sh", "-c", writes + "; cp \"$OLDPWD/valid.onnx\" model.onnx"], fixtures: fixtures,
+            name: "files")
+        let ((outcome, failure, lines), files) = try await Self.trainKeeping(repo)
+        #expect(outcome != nil && failure == nil, "\(String(describing: failure))")
+        #expect(files.map(\.name) == ["params.json", "plot.png"], "\(files.map(\.name))")
+        #expect(files.first.map { String(decoding: $0.content, as: UTF8.self) } == "{\"depth\": 3}\n")
+        #expect(lines.contains { $0.contains("not kept: big.bin, 3000000 bytes (over the 2097152-byte limit") })
+        #expect(lines.contains { $0.contains("not kept: plots/") })
+
+        // A failing command's files are kept too: they explain the failure.
+        let failing = try Self.repository(
+            command: ["/bin/sh", "-c", "echo 'diverged' > \"$CONVEYOR_OUTPUT_DIR/debug.txt\"; exit 1"],
+            fixtures: fixtures, name: "failing-files")
+        let ((_, failed, _), failedFiles) = try await Self.trainKeeping(failing)
+        #expect(failed?.reason.contains("exited with status 1") == true)
+        #expect(failedFiles.map(\.name) == ["debug.txt"])
+    }
+
+    @Test("the command's address space is limited (RLIMIT_AS): allocating past it fails the run")
+    func memoryLimit() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        let repo = try Self.repository(
+            command: [
+                "python3", "-c",
+                "import os, shutil; b = bytearray(1 << 29); shutil.copy('valid.onnx', os.environ['CONVEYOR_OUTPUT_DIR'] + '/model.onnx')",
+            ], fixtures: fixtures, name: "greedy")
+        let (outcome, failure, lines) = try await Self.train(repo, memoryLimit: 128 << 20)
+        #expect(outcome == nil)
+        #expect(failure?.reason.contains("MemoryError") == true, "\(String(describing: failure))")
+        #expect(lines.contains { $0.contains("memory limit 128 MiB") })
+        // The same command with room enough succeeds: the limit, not the command, failed it.
+        let (roomy, roomyFailure, _) = try await Self.train(repo, memoryLimit: 2 << 30)
+        #expect(roomy != nil, "\(String(describing: roomyFailure))")
     }
 }

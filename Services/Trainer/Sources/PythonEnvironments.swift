@@ -10,9 +10,11 @@ import Subprocess
 /// `.complete` marker exists, so a half-built one (a failed install, a killed
 /// trainer) is removed and built again, never reused. pip runs as untrusted
 /// code (a requirements file can run setup scripts): scrubbed environment,
-/// unprivileged user, timeout, output cap.
+/// unprivileged user, timeout, output cap, memory limit.
 struct PythonEnvironments {
     let root: URL
+    /// Address-space limit for venv and pip, as for the training command.
+    var memoryLimit: Int? = nil
     static let marker = ".complete"
 
     /// The environment's directory for these requirements, built if needed;
@@ -63,7 +65,7 @@ struct PythonEnvironments {
             ] {
                 _ = try UserCommand(
                     arguments: arguments, directory: staging, environment: ["HOME": staging.path],
-                    timeout: timeout
+                    timeout: timeout, memoryLimit: memoryLimit
                 ).run(cancellation: cancellation)
             }
         } catch let failure as UserCommand.Failure {
@@ -73,7 +75,11 @@ struct PythonEnvironments {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
-        FileManager.default.createFile(atPath: directory.appendingPathComponent(Self.marker).path, contents: Data())
+        guard
+            FileManager.default.createFile(atPath: directory.appendingPathComponent(Self.marker).path, contents: Data())
+        else {
+            throw TrainingFailure(stage: "environment", reason: "cannot mark \(directory.path) complete")
+        }
         let seconds = Double((ContinuousClock.now - start).components.seconds)
         log("python environment \(key) built in \(Int(seconds)) s")
         return directory

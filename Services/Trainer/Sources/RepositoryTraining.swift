@@ -9,28 +9,32 @@ import Subprocess
 /// - `CONVEYOR_TRAIN_FILE`, `CONVEYOR_TEST_FILE`: CSV files of the split Conveyor evaluates on;
 /// - `CONVEYOR_TARGET`, `CONVEYOR_TASK`, `CONVEYOR_FEATURES` (comma-separated names);
 /// - `CONVEYOR_OUTPUT_DIR`: where it must write `train.output`; other files there stay with the run.
+/// Its output is streamed into the run's log (see `CommandLog` for the cap).
 struct RepositoryTraining {
     let repository: URL
     let spec: Manifest.TrainSpec
     /// The virtual environment built from `train.requirements`, if any: its
     /// `bin` leads PATH and `python3`/`python` name its interpreter.
     let environment: URL?
-    /// Output kept in the run's log: the last lines, up to this many.
-    static let loggedLines = 200
-    /// Address-space limit for the command.
-    static let memoryLimit = 8 << 30
+    /// Address-space limit for the command (`RLIMIT_AS`), in bytes.
+    let memoryLimit: Int
 
+    /// Runs the command and returns the ONNX file it wrote; `keep` receives
+    /// the other files it wrote, whether it succeeded or not.
     func run(
-        manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, cancellation: CancellationToken?
+        manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, keep: ([RunFile]) -> Void,
+        cancellation: CancellationToken?
     ) throws -> Data {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "conveyor-train-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: output) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let home = directory.appendingPathComponent(".home", isDirectory: true)
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         // Writable by the unprivileged user the command runs as.
-        _ = chmod(output.path, 0o777)
-        let trainFile = output.appendingPathComponent("train.csv")
-        let testFile = output.appendingPathComponent("test.csv")
+        for writable in [directory, home] { _ = chmod(writable.path, 0o777) }
+        let trainFile = directory.appendingPathComponent("train.csv")
+        let testFile = directory.appendingPathComponent("test.csv")
         try train.csvText().write(to: trainFile, atomically: true, encoding: .utf8)
         try test.csvText().write(to: testFile, atomically: true, encoding: .utf8)
         for file in [trainFile, testFile] { _ = chmod(file.path, 0o644) }
@@ -38,7 +42,9 @@ struct RepositoryTraining {
             "CONVEYOR_TRAIN_FILE": trainFile.path, "CONVEYOR_TEST_FILE": testFile.path,
             "CONVEYOR_TARGET": manifest.target, "CONVEYOR_TASK": manifest.task.rawValue,
             "CONVEYOR_FEATURES": manifest.features.map(\.name).joined(separator: ","),
-            "CONVEYOR_OUTPUT_DIR": output.path, "HOME": output.path,
+            "CONVEYOR_OUTPUT_DIR": directory.path,
+            // Caches a library writes under HOME (hidden paths) are not kept with the run.
+            "HOME": home.path,
         ]
         var arguments = spec.command
         if let environment {
@@ -50,33 +56,34 @@ struct RepositoryTraining {
             }
         }
         let timeout = spec.resolvedTimeout ?? .seconds(1200)
-        log("running \(spec.command.joined(separator: " ")) (timeout \(spec.timeout ?? "20m"))")
+        log(
+            "running \(spec.command.joined(separator: " ")) (timeout \(spec.timeout ?? "20m"), memory limit \(memoryLimit >> 20) MiB)"
+        )
         let command = UserCommand(
             arguments: arguments, directory: repository, environment: variables, timeout: timeout,
-            memoryLimit: Self.memoryLimit)
-        let result: CommandResult
+            memoryLimit: memoryLimit)
+        var output = CommandLog()
         do {
-            result = try command.run(cancellation: cancellation)
+            defer {
+                output.finish(to: log)
+                keep(
+                    RunFiles.collect(
+                        in: directory, excluding: ["train.csv", "test.csv", spec.resolvedOutput], log: log))
+            }
+            // The command runs to completion inside this call: `log` does not outlive it.
+            _ = try withoutActuallyEscaping(log) { log in
+                try command.run(cancellation: cancellation) { output.append($0, to: log) }
+            }
         } catch let failure as UserCommand.Failure {
             throw TrainingFailure(stage: "command", reason: "\(spec.command.joined(separator: " ")) \(failure)")
         }
-        let lines = (result.stdout + result.stderr).split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.count > Self.loggedLines {
-            log("(the command wrote \(lines.count) lines; the last \(Self.loggedLines) follow)")
-        }
-        for line in lines.suffix(Self.loggedLines) where !line.isEmpty { log("| \(line)") }
-        let file = output.appendingPathComponent(spec.resolvedOutput)
+        let file = directory.appendingPathComponent(spec.resolvedOutput)
         guard let data = FileManager.default.contents(atPath: file.path), !data.isEmpty else {
             throw TrainingFailure(
                 stage: "command",
                 reason:
                     "train.output: the command did not write \(spec.resolvedOutput) into $CONVEYOR_OUTPUT_DIR")
         }
-        let extras =
-            (try? FileManager.default.contentsOfDirectory(atPath: output.path))?.filter {
-                !["train.csv", "test.csv", spec.resolvedOutput].contains($0)
-            } ?? []
-        if !extras.isEmpty { log("the command also wrote: \(extras.sorted().joined(separator: ", "))") }
         return data
     }
 }

@@ -15,6 +15,8 @@ public struct RunExecutor: Sendable {
     let workDirectory: URL
     let runTimeout: Duration
     let maxDataBytes: Int
+    /// Address-space limit of the repository's own training command.
+    var commandMemoryLimit = 8 << 30
     let logger: Logger
 
     /// The longest log kept per run, in characters.
@@ -25,9 +27,11 @@ public struct RunExecutor: Sendable {
     /// What the checkout and the pipeline produced.
     private struct Trained: Sendable {
         let outcome: TrainingOutcome
-        let lines: [String]
         let timings: [String: Double]
     }
+
+    /// How often a running run's log is copied into the database.
+    static let logFlushInterval = Duration.seconds(1)
 
     public func execute(_ run: ClaimedRun) async {
         let pr = run.pullRequest
@@ -38,7 +42,19 @@ public struct RunExecutor: Sendable {
         logger[metadataKey: "run"] = "\(run.id)"
         logger[metadataKey: "pr"] = "\(pr.number)"
         logger.info("training", metadata: ["commit": "\(pr.mergeCommitSHA)", "version": "\(version)"])
-        var log = ["run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)"]
+        let log = RunLog("run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)")
+        let files = KeptFiles()
+        let liveLog = Task { [store] in
+            var written = -1
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.logFlushInterval)
+                let (lines, revision) = log.snapshot
+                if revision != written, (try? await store.updateLog(run: run.id, log: Self.capped(lines))) != nil {
+                    written = revision
+                }
+            }
+        }
+        defer { liveLog.cancel() }
         let heartbeat = Task { [store, logger] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: store.lease / 3)
@@ -61,21 +77,22 @@ public struct RunExecutor: Sendable {
                 stage: "run", reason: "timed out after \(String(format: "%g", runTimeout.inSeconds)) s (RUN_TIMEOUT)")
             let trained = try await withCancelRequests(run: run.id) {
                 try await withDeadline(runTimeout, timeoutError: timeout) {
-                    try await train(run, version: version, suffix: suffix)
+                    try await train(run, version: version, suffix: suffix, log: log, files: files)
                 }
             }
             outcome = trained.outcome
-            log += trained.lines
             timings = trained.timings
             let result = trained.outcome
 
             guard result.passed else {
                 let failed = result.gates.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
                 log.append("rejected: \(failed)")
+                liveLog.cancel()
+                try await store.keep(files.all, run: run.id)
                 try await store.finish(
                     run: run.id, status: .rejected, reason: "gate failed: \(failed)", outcome: result,
                     timings: timings,
-                    log: Self.capped(log))
+                    log: Self.capped(log.lines))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
                 announcement = (.rejected, "gate failed: \(failed)", nil)
                 await announce(announcement, run: run)
@@ -86,9 +103,11 @@ public struct RunExecutor: Sendable {
                 result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
             timings["write"] = Date().timeIntervalSince(writeStart)
             log.append("artifact \(written.path.path) sha256 \(written.sha256)")
+            liveLog.cancel()
+            try await store.keep(files.all, run: run.id)
             try await store.deploy(
                 run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
-                artifactSHA256: written.sha256, timings: timings, log: Self.capped(log))
+                artifactSHA256: written.sha256, timings: timings, log: Self.capped(log.lines))
             logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
             announcement = (.succeeded, nil, version)
         } catch let lost as LeaseLost {
@@ -96,10 +115,12 @@ public struct RunExecutor: Sendable {
         } catch is RunCancelled {
             log.append("cancelled by an admin")
             logger.notice("run cancelled")
+            liveLog.cancel()
             do {
+                try await store.keep(files.all, run: run.id)
                 try await store.finish(
                     run: run.id, status: .cancelled, reason: "cancelled by an admin", outcome: outcome,
-                    timings: timings, log: Self.capped(log))
+                    timings: timings, log: Self.capped(log.lines))
                 announcement = (.cancelled, "cancelled by an admin", nil)
             } catch {
                 logger.error("could not record the cancelled run", metadata: ["error": "\(error)"])
@@ -108,10 +129,12 @@ public struct RunExecutor: Sendable {
             let reason = "\(error)"
             log.append("failed: \(reason)")
             logger.error("run failed", metadata: ["reason": "\(reason)"])
+            liveLog.cancel()
             do {
+                try await store.keep(files.all, run: run.id)
                 try await store.finish(
                     run: run.id, status: .failed, reason: reason, outcome: outcome, timings: timings,
-                    log: Self.capped(log))
+                    log: Self.capped(log.lines))
                 announcement = (.failed, reason, nil)
             } catch {
                 logger.error("could not record the failed run", metadata: ["error": "\(error)"])
@@ -144,7 +167,9 @@ public struct RunExecutor: Sendable {
     static let cancelPollInterval = Duration.milliseconds(500)
 
     /// Checkout, then the pipeline on the thread pool, compared with the deployed model.
-    private func train(_ run: ClaimedRun, version: String, suffix: String) async throws -> Trained {
+    private func train(_ run: ClaimedRun, version: String, suffix: String, log: RunLog, files: KeptFiles)
+        async throws -> Trained
+    {
         var timings: [String: Double] = [:]
         let directory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)", isDirectory: true)
         RunDirectories.removeEarlierAttempts(of: run.id, before: run.attempts, in: workDirectory)
@@ -152,7 +177,7 @@ public struct RunExecutor: Sendable {
         let cloneStart = Date()
         let mirror = try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
         timings["clone"] = Date().timeIntervalSince(cloneStart)
-        var lines = ["checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))"]
+        log.append("checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))")
 
         let deployed = try await store.deployed()
         let baseline = deployed.map { deployed in
@@ -164,22 +189,20 @@ public struct RunExecutor: Sendable {
         }
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
-            pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true))
+            pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true),
+            commandMemoryLimit: commandMemoryLimit)
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
-        let (outcome, pipelineLines) = try await withCancellationToken { token in
+        let outcome = try await withCancellationToken { token in
             let result = try await BlockingWork.run {
-                var lines: [String] = []
-                let outcome = try pipeline.run(
-                    version: version, baseline: baseline, log: { lines.append($0) },
+                try pipeline.run(
+                    version: version, baseline: baseline, log: log.append, keep: files.add,
                     progress: { _, _ in !token.isCancelled }, cancellation: token)
-                return (outcome, lines)
             }
             if token.isCancelled { throw CancellationError() }
             return result
         }
-        lines += pipelineLines
         timings.merge(outcome.timings) { $1 }
-        return Trained(outcome: outcome, lines: lines, timings: timings)
+        return Trained(outcome: outcome, timings: timings)
     }
 
     private func announce(_ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun)
@@ -193,8 +216,13 @@ public struct RunExecutor: Sendable {
                 commit: run.pullRequest.mergeCommitSHA, version: announcement.version, reason: announcement.reason))
     }
 
+    /// The log as stored: past `logLimit` characters its middle is cut, so
+    /// both the start and the verdict at the end stay.
     static func capped(_ lines: [String]) -> String {
         let text = lines.joined(separator: "\n")
-        return text.count <= logLimit ? text : String(text.prefix(logLimit)) + "\n… (log truncated)"
+        guard text.count > logLimit else { return text }
+        let half = logLimit / 2
+        return String(text.prefix(half)) + "\n… (log truncated to \(logLimit) characters) …\n"
+            + String(text.suffix(half))
     }
 }

@@ -27,7 +27,8 @@ public enum TrainerApp {
                     client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
                     emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger),
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
-                runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes, logger: logger),
+                runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
+                commandMemoryLimit: configuration.trainMemoryLimit, logger: logger),
             pollInterval: configuration.pollInterval, logger: logger)
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,

@@ -33,6 +33,8 @@ public struct TrainerConfiguration: Sendable {
     public var maxDataBytes: Int
     /// Where checkouts are made (a fresh directory per run).
     public var workDirectory: URL
+    /// Address-space limit of a repository's own training command, in bytes.
+    public var trainMemoryLimit: Int = 8 << 30
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
         let repositoryURL: String
@@ -79,6 +81,7 @@ public struct TrainerConfiguration: Sendable {
             workDirectory: URL(
                 fileURLWithPath: env.string("WORK_DIR")
                     ?? FileManager.default.temporaryDirectory
-                    .appendingPathComponent("conveyor-trainer").path))
+                    .appendingPathComponent("conveyor-trainer").path),
+            trainMemoryLimit: try env.int("TRAIN_MEMORY_LIMIT", default: 8 << 30, range: (64 << 20)...Int.max))
     }
 }

@@ -30,10 +30,15 @@ public struct TrainingPipeline: Sendable {
 
     /// Where `train.requirements` environments are cached.
     public let pythonEnvironments: URL
+    /// The address-space limit of the repository's own training command, in bytes.
+    public let commandMemoryLimit: Int
 
-    public init(repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil) {
+    public init(
+        repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil, commandMemoryLimit: Int = 8 << 30
+    ) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
         self.maxDataBytes = maxDataBytes
+        self.commandMemoryLimit = commandMemoryLimit
         self.pythonEnvironments =
             pythonEnvironments
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
@@ -51,10 +56,12 @@ public struct TrainingPipeline: Sendable {
         }
     }
 
-    /// Runs the pipeline; `log` receives a line per step.
+    /// Runs the pipeline; `log` receives a line per step (and the training
+    /// command's output as it is written), `keep` the files the command
+    /// wrote beside its model.
     public func run(
-        version: String, baseline: Baseline?, log: (String) -> Void, progress: TrainingProgress? = nil,
-        cancellation: CancellationToken? = nil
+        version: String, baseline: Baseline?, log: (String) -> Void, keep: ([RunFile]) -> Void = { _ in },
+        progress: TrainingProgress? = nil, cancellation: CancellationToken? = nil
     ) throws -> TrainingOutcome {
         var timings: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) throws -> T {
@@ -92,14 +99,17 @@ public struct TrainingPipeline: Sendable {
             let environment = try train.requirements.map { file in
                 let requirements = try read(file, key: "train.requirements")
                 return try timed("environment") {
-                    try PythonEnvironments(root: pythonEnvironments).environment(
+                    try PythonEnvironments(root: pythonEnvironments, memoryLimit: commandMemoryLimit).environment(
                         requirements: requirements, timeout: train.resolvedTimeout ?? .seconds(1200), log: log,
                         cancellation: cancellation)
                 }
             }
             onnx = try timed("command") {
-                try RepositoryTraining(repository: repository, spec: train, environment: environment).run(
-                    manifest: manifest, train: trainTable, test: testTable, log: log, cancellation: cancellation)
+                try RepositoryTraining(
+                    repository: repository, spec: train, environment: environment, memoryLimit: commandMemoryLimit
+                ).run(
+                    manifest: manifest, train: trainTable, test: testTable, log: log, keep: keep,
+                    cancellation: cancellation)
             }
         }
         let trained = try timed("train") {

@@ -39,18 +39,34 @@ struct RunController: APIController {
         }
         routes.on(
             APIRoute(
-                .get, "/runs/:id", "One run: params, metrics, gate results, stage timings and log.",
+                .get, "/runs/:id",
+                "One run: params, metrics, gate results, stage timings, log (live while it runs) and kept files.",
                 parameters: ["id": Self.runID])
         ) { _, context in
-            guard let id = Int64(try context.parameters.require("id")) else {
-                throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
-            }
+            let id = try Self.id(context)
             let rows = try await database.query(
-                "SELECT row_to_json(r)::text AS run FROM training_runs r WHERE r.id = \(id)")
+                """
+                SELECT (to_jsonb(r) || jsonb_build_object('files', coalesce(
+                    (SELECT jsonb_agg(jsonb_build_object('name', f.name, 'bytes', f.bytes, 'sha256', f.sha256)
+                        ORDER BY f.name) FROM run_files f WHERE f.run_id = r.id), '[]'::jsonb)))::text AS run
+                FROM training_runs r WHERE r.id = \(id)
+                """)
             guard let run = try rows.first?.decode("run", as: String.self) else {
                 throw APIError(.notFound, "run \(id) does not exist")
             }
             return JSONResponse.raw(Data(run.utf8))
+        }
+        routes.on(
+            APIRoute(
+                .get, "/runs/:id/files/:name", "A file the run's training command wrote beside its model.",
+                parameters: ["id": Self.runID, "name": RunFileDownload.nameSchema])
+        ) { _, context in
+            let id = try Self.id(context)
+            let name = try context.parameters.require("name")
+            guard let content = try await store.file(run: id, name: name) else {
+                throw APIError(.notFound, "run \(id) kept no file named \"\(name)\"")
+            }
+            return RunFileDownload.response(content, name: name)
         }
         routes.on(
             APIRoute(
@@ -96,9 +112,7 @@ struct RunController: APIController {
                 parameters: ["id": Self.runID], admin: true)
         ) { request, context in
             try admin.authorize(request)
-            guard let id = Int64(try context.parameters.require("id")) else {
-                throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
-            }
+            let id = try Self.id(context)
             guard let status = try await store.requestCancel(run: id) else {
                 throw APIError(.notFound, "run \(id) does not exist")
             }
@@ -109,5 +123,12 @@ struct RunController: APIController {
                 ["id": "\(id)", "status": status == "running" ? "cancelling" : status], status: .accepted)
         }
         return routes
+    }
+
+    private static func id(_ context: AppRequestContext) throws -> Int64 {
+        guard let id = Int64(try context.parameters.require("id")) else {
+            throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
+        }
+        return id
     }
 }
