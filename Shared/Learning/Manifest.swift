@@ -158,9 +158,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Absolute bounds by metric name.
     public var gates: [String: Bound]
     public var noRegression: NoRegression?
+    /// Drift and live-performance monitoring settings (all optional).
+    public var monitoring: MonitoringSpec?
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, target, features, model, gates, forecast, train
+        case name, task, data, target, features, model, gates, forecast, train, monitoring
     }
 
     enum GateKeys: String, CodingKey { case noRegression = "no_regression" }
@@ -175,6 +177,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         model = try container.decode(ModelSpec.self, forKey: .model)
         forecast = try container.decodeIfPresent(ForecastSpec.self, forKey: .forecast)
         train = try container.decodeIfPresent(TrainSpec.self, forKey: .train)
+        monitoring = try container.decodeIfPresent(MonitoringSpec.self, forKey: .monitoring)
         // `gates` mixes metric bounds with the `no_regression` rule.
         var bounds: [String: Bound] = [:]
         if container.contains(.gates) {
@@ -199,6 +202,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         try container.encode(model, forKey: .model)
         try container.encodeIfPresent(forecast, forKey: .forecast)
         try container.encodeIfPresent(train, forKey: .train)
+        try container.encodeIfPresent(monitoring, forKey: .monitoring)
         var all = gates.mapValues(GateEntry.bound)
         if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
         try container.encode(all, forKey: .gates)
@@ -246,6 +250,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     private func check() throws {
+        try monitoring?.check(features: features)
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw Problem(key: "name", problem: "must be a non-empty name without '/' or a leading '.'")
         }

@@ -27,6 +27,11 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
     /// `confusionMatrix[true][predicted]` on the test set (classification only).
     public var confusionMatrix: [[Int]]?
     public var reference: [String: FeatureStatistics]
+    /// The model's predictions on the test split (values, or predicted labels'
+    /// counts), for prediction drift; nil in artifacts trained before monitoring.
+    public var predictionReference: FeatureStatistics?
+    /// The target in the training data, for label drift once ground truth arrives.
+    public var targetReference: FeatureStatistics?
     public var trainedAt: Date
 
     enum CodingKeys: String, CodingKey {
@@ -36,6 +41,8 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         case predictor = "model"
         case confusionMatrix = "confusion_matrix"
         case trainedAt = "trained_at"
+        case predictionReference = "prediction_reference"
+        case targetReference = "target_reference"
         case legacyLinear = "linear"
     }
 
@@ -43,7 +50,8 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         name: String, version: String, task: Manifest.Task, algorithm: String, params: [String: Double] = [:],
         target: String, features: [FeatureSpec], classes: [String]? = nil, predictor: Predictor,
         forecast: ForecastModel? = nil, metrics: [String: Double], confusionMatrix: [[Int]]? = nil,
-        reference: [String: FeatureStatistics], trainedAt: Date
+        reference: [String: FeatureStatistics], predictionReference: FeatureStatistics? = nil,
+        targetReference: FeatureStatistics? = nil, trainedAt: Date
     ) {
         self.name = name
         self.version = version
@@ -58,6 +66,8 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         self.metrics = metrics
         self.confusionMatrix = confusionMatrix
         self.reference = reference
+        self.predictionReference = predictionReference
+        self.targetReference = targetReference
         self.trainedAt = trainedAt
     }
 
@@ -94,6 +104,8 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         metrics = try container.decode([String: Double].self, forKey: .metrics)
         confusionMatrix = try container.decodeIfPresent([[Int]].self, forKey: .confusionMatrix)
         reference = try container.decode([String: FeatureStatistics].self, forKey: .reference)
+        predictionReference = try container.decodeIfPresent(FeatureStatistics.self, forKey: .predictionReference)
+        targetReference = try container.decodeIfPresent(FeatureStatistics.self, forKey: .targetReference)
         trainedAt = try container.decode(Date.self, forKey: .trainedAt)
     }
 
@@ -114,6 +126,8 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         try container.encode(metrics, forKey: .metrics)
         try container.encodeIfPresent(confusionMatrix, forKey: .confusionMatrix)
         try container.encode(reference, forKey: .reference)
+        try container.encodeIfPresent(predictionReference, forKey: .predictionReference)
+        try container.encodeIfPresent(targetReference, forKey: .targetReference)
         try container.encode(trainedAt, forKey: .trainedAt)
     }
 
@@ -274,6 +288,9 @@ public struct FeatureStatistics: Codable, Sendable, Equatable {
     public var max: Double?
     /// The 0, 10, …, 100th percentiles.
     public var deciles: [Double]?
+    /// The training values binned by their percentiles, for drift tests;
+    /// absent in artifacts trained before monitoring (drift then bins by `deciles`).
+    public var histogram: Histogram?
     /// How many training rows had each category.
     public var frequencies: [String: Int]?
 
@@ -289,6 +306,15 @@ public struct FeatureStatistics: Codable, Sendable, Equatable {
         min = sorted.first
         max = sorted.last
         deciles = (0...10).map { sorted[Swift.min(sorted.count - 1, $0 * (sorted.count - 1) / 10)] }
+        histogram = Histogram(sorted: sorted)
+    }
+
+    /// Linear interpolation between order statistics (numpy's default).
+    static func quantile(_ sorted: [Double], _ fraction: Double) -> Double {
+        let position = fraction * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = Swift.min(sorted.count - 1, lower + 1)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
     }
 
     /// Statistics of a categorical feature.
@@ -296,6 +322,17 @@ public struct FeatureStatistics: Codable, Sendable, Equatable {
         count = rows
         missing = rows - frequencies.values.reduce(0, +)
         self.frequencies = frequencies
+    }
+
+    /// Statistics of a target (or of predictions): values for regression,
+    /// label counts for classification (`values` hold class indices).
+    public static func target(_ values: [Double], classes: [String]?) -> FeatureStatistics {
+        guard let classes else { return FeatureStatistics(values: values) }
+        var frequencies: [String: Int] = [:]
+        for value in values where Int(value) >= 0 && Int(value) < classes.count {
+            frequencies[classes[Int(value)], default: 0] += 1
+        }
+        return FeatureStatistics(frequencies: frequencies, rows: values.count)
     }
 
     /// Reference statistics for every feature of an encoded dataset.

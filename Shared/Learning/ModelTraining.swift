@@ -10,6 +10,9 @@ public struct TrainedModel: Sendable {
     public var metrics: [String: Double]
     public var confusionMatrix: [[Int]]?
     public var reference: [String: FeatureStatistics]
+    /// Predictions on the test split, and the training target (see `ModelArtifact`).
+    public var predictionReference: FeatureStatistics?
+    public var targetReference: FeatureStatistics?
     public var trainRows: Int
     public var testRows: Int
 }
@@ -53,15 +56,18 @@ public enum ModelTraining {
             name: manifest.name, version: "", task: manifest.task, algorithm: manifest.model.algorithm,
             target: manifest.target, features: features, classes: classes, predictor: predictor, metrics: [:],
             reference: [:], trainedAt: .distantPast)
-        let (metrics, confusion): ([String: Double], [[Int]]?)
+        let scored: Scored
         do {
-            (metrics, confusion) = try score(artifactShape, on: testData)
+            scored = try score(artifactShape, on: testData)
         } catch {
             throw DataProblem(problem: "the ONNX model does not run on the test data: \(error)")
         }
         return TrainedModel(
-            features: features, classes: classes, predictor: predictor, forecast: nil, metrics: metrics,
-            confusionMatrix: confusion, reference: FeatureStatistics.reference(features: features, data: trainData),
+            features: features, classes: classes, predictor: predictor, forecast: nil, metrics: scored.metrics,
+            confusionMatrix: scored.confusion,
+            reference: FeatureStatistics.reference(features: features, data: trainData),
+            predictionReference: scored.predictions,
+            targetReference: FeatureStatistics.target(trainData.target, classes: classes),
             trainRows: trainData.count, testRows: testData.count)
     }
 
@@ -110,20 +116,28 @@ public enum ModelTraining {
         return outputs
     }
 
+    /// An artifact's metrics on encoded data, and the distribution of its predictions there.
+    struct Scored {
+        let metrics: [String: Double]
+        let confusion: [[Int]]?
+        let predictions: FeatureStatistics
+    }
+
     /// Metrics of an artifact's predictions on encoded data.
-    static func score(_ artifact: ModelArtifact, on data: Dataset) throws -> (
-        metrics: [String: Double], confusion: [[Int]]?
-    ) {
+    static func score(_ artifact: ModelArtifact, on data: Dataset) throws -> Scored {
         let outputs = try outputs(of: artifact, on: data)
         guard let classes = artifact.classes else {
-            return (finite(RegressionMetrics.all(data.target, outputs.map { $0[0] })), nil)
+            let values = outputs.map { $0[0] }
+            return Scored(
+                metrics: finite(RegressionMetrics.all(data.target, values)), confusion: nil,
+                predictions: FeatureStatistics(values: values))
         }
         let truth = data.target.map { Int($0) }
         let predicted = outputs.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 }
-        return (
-            finite(ClassificationMetrics.all(truth, probabilities: outputs, classes: classes.count)),
-            ClassificationMetrics.confusionMatrix(truth, predicted, classes: classes.count)
-        )
+        return Scored(
+            metrics: finite(ClassificationMetrics.all(truth, probabilities: outputs, classes: classes.count)),
+            confusion: ClassificationMetrics.confusionMatrix(truth, predicted, classes: classes.count),
+            predictions: FeatureStatistics.target(predicted.map(Double.init), classes: classes))
     }
 
     private static func finite(_ metrics: [String: Double]) -> [String: Double] { metrics.filter { $0.value.isFinite } }
@@ -176,6 +190,8 @@ public enum ModelTraining {
         return TrainedModel(
             features: [], classes: nil, predictor: predictor, forecast: forecast, metrics: metrics,
             confusionMatrix: nil, reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
+            predictionReference: FeatureStatistics(values: predicted.map(\.value)),
+            targetReference: FeatureStatistics(values: trainSeries.values),
             trainRows: trainSeries.values.count, testRows: testSeries.values.count)
     }
 }

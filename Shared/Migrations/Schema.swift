@@ -153,5 +153,79 @@ public enum Schema {
                     PRIMARY KEY (run_id, name)
                 );
                 """),
+        Migration(
+            version: 10, name: "monitoring: instances in the log, feedback, drift and live-metric reports",
+            sql: """
+                -- A logged request's inputs are an array of instances lined up with its outputs
+                -- (or {"instances": [...]}); one object used to be logged as it came.
+                UPDATE prediction_log SET inputs = json_build_array(inputs)
+                WHERE json_typeof(inputs) = 'object' AND inputs->'instances' IS NULL
+                    AND inputs->'inputs' IS NULL AND inputs->'horizon' IS NULL;
+                CREATE INDEX prediction_log_time ON prediction_log (logged_at);
+                -- A JSON scalar's text as a number, or NULL when it is not one. The digit
+                -- counts keep every match within double precision (no overflow error).
+                CREATE FUNCTION conveyor_number(value text) RETURNS double precision
+                    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                    SELECT CASE WHEN value ~ '^\\s*[-+]?([0-9]{1,200}(\\.[0-9]{0,200})?|\\.[0-9]{1,200})([eE][-+]?[0-9]{1,2})?\\s*$'
+                        THEN value::double precision END
+                $$;
+                -- The requests of a monitoring window: logged in [since, until], and when
+                -- last_n is given, the newest ones holding the last last_n predictions.
+                CREATE FUNCTION conveyor_window(since timestamptz, until timestamptz, last_n bigint)
+                    RETURNS TABLE (request_id text, model_version text, inputs json, outputs json)
+                    LANGUAGE sql STABLE AS $$
+                    SELECT r.request_id, r.model_version, r.inputs, r.outputs FROM (
+                        SELECT p.*, sum(json_array_length(p.outputs)) OVER (ORDER BY p.logged_at DESC) AS seen
+                        FROM (SELECT request_id, model_version, inputs, outputs, logged_at FROM prediction_log
+                              WHERE logged_at >= since AND logged_at <= until
+                              ORDER BY logged_at DESC LIMIT last_n) p
+                    ) r WHERE last_n IS NULL OR r.seen - json_array_length(r.outputs) < last_n
+                $$;
+                CREATE TABLE prediction_feedback (
+                    request_id text NOT NULL,
+                    position integer NOT NULL,
+                    actual json NOT NULL,
+                    model_version text NOT NULL,
+                    predicted_at timestamptz NOT NULL,
+                    received_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (request_id, position)
+                );
+                CREATE TABLE monitoring_reports (
+                    id bigserial PRIMARY KEY,
+                    model_version text NOT NULL,
+                    window_kind text NOT NULL,
+                    window_size double precision NOT NULL,
+                    window_start timestamptz,
+                    window_end timestamptz NOT NULL,
+                    rows bigint NOT NULL,
+                    reference text NOT NULL,
+                    drifted_features integer NOT NULL,
+                    monitored_features integer NOT NULL,
+                    drift_share double precision NOT NULL,
+                    dataset_drift boolean NOT NULL,
+                    labelled bigint NOT NULL,
+                    live_metrics jsonb NOT NULL,
+                    training_metrics jsonb NOT NULL,
+                    duration_ms double precision NOT NULL,
+                    -- The whole report as GET /monitoring shows it.
+                    report jsonb NOT NULL,
+                    computed_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX monitoring_reports_version ON monitoring_reports (model_version, id DESC);
+                CREATE TABLE monitoring_statistics (
+                    report_id bigint NOT NULL REFERENCES monitoring_reports (id) ON DELETE CASCADE,
+                    feature text NOT NULL,
+                    kind text NOT NULL,
+                    method text NOT NULL,
+                    value double precision NOT NULL,
+                    threshold double precision NOT NULL,
+                    drifted boolean NOT NULL,
+                    statistics jsonb NOT NULL,
+                    rows bigint NOT NULL,
+                    missing_share double precision NOT NULL,
+                    out_of_range_share double precision NOT NULL,
+                    PRIMARY KEY (report_id, feature)
+                );
+                """),
     ]
 }

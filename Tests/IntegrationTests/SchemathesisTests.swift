@@ -34,12 +34,16 @@ struct SchemathesisTests {
             let runs: [(String, String, [String])] = [
                 ("vcs", trio.vcsURL, []),
                 ("trainer", trio.trainerURL, []),
-                ("serving", trio.servingURL, ["--exclude-path", "/predict"]),
+                ("serving", trio.servingURL, ["--exclude-path", "/predict", "--exclude-path", "/feedback"]),
                 // A text/csv body cannot be described by a schema (its header must name the
-                // features, its cells be in range), so only "valid input accepted" is left out here.
+                // features, its cells be in range), and feedback's actual must fit the model that
+                // answered, so only "valid input accepted" is left out here.
                 (
-                    "serving /predict", trio.servingURL,
-                    ["--include-path", "/predict", "--exclude-checks", "positive_data_acceptance"]
+                    "serving /predict and /feedback", trio.servingURL,
+                    [
+                        "--include-path", "/predict", "--include-path", "/feedback", "--exclude-checks",
+                        "positive_data_acceptance",
+                    ]
                 ),
             ]
             for (name, url, extra) in runs {

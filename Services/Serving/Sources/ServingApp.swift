@@ -15,7 +15,7 @@ public enum ServingApp {
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         return ServiceHost.application(
             name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
-            services: [database, parts.log, parts.watcher], logger: logger)
+            services: [database, parts.log, parts.watcher, parts.monitor], logger: logger)
     }
 
     /// What the application is made of, for tests that drive the router in-process.
@@ -23,6 +23,7 @@ public enum ServingApp {
         public let store: ModelStore
         public let log: PredictionLog
         public let watcher: DeploymentWatcher
+        public let monitor: DriftMonitor
         public let router: Router<AppRequestContext>
 
         public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
@@ -31,7 +32,11 @@ public enum ServingApp {
             watcher = DeploymentWatcher(
                 database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
                 pollInterval: configuration.pollInterval, logger: logger)
-            router = ServingApp.makeRouter(configuration: configuration, database: database, store: store, log: log)
+            monitor = DriftMonitor(
+                database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
+                interval: configuration.monitoringInterval, logger: logger)
+            router = ServingApp.makeRouter(
+                configuration: configuration, database: database, store: store, log: log, monitor: monitor)
         }
     }
 
@@ -39,7 +44,8 @@ public enum ServingApp {
     /// Postgres (the log spills while it is away), so an outage does not take
     /// replicas out of a load balancer.
     public static func makeRouter(
-        configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog
+        configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog,
+        monitor: DriftMonitor
     ) -> Router<AppRequestContext> {
         let scorer = PredictionScorer(
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
@@ -50,6 +56,8 @@ public enum ServingApp {
                 DeploymentController(database: database, store: store, admin: AdminToken(configuration.adminToken)),
                 PredictController(scorer: scorer),
                 InferenceController(scorer: scorer),
+                MonitoringController(monitor: monitor, admin: AdminToken(configuration.adminToken)),
+                FeedbackController(database: database, monitor: monitor, lateAfter: configuration.feedbackLateAfter),
             ])
     }
 }

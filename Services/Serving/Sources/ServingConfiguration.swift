@@ -19,6 +19,10 @@ public struct ServingConfiguration: Sendable {
     public var maxInstances: Int
     /// Where prediction log batches wait while Postgres is unreachable.
     public var spillDirectory: URL
+    /// How often drift and live metrics are computed (0 turns the timer off).
+    public var monitoringInterval: Duration = .seconds(60)
+    /// Ground truth arriving later than this after its prediction is recorded, and answered as late.
+    public var feedbackLateAfter: Duration = .seconds(24 * 3600)
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         ServingConfiguration(
@@ -33,6 +37,8 @@ public struct ServingConfiguration: Sendable {
             maxInstances: try env.int("MAX_INSTANCES", default: 1000, range: 1...100_000),
             spillDirectory: URL(
                 fileURLWithPath: env.string("PREDICTION_SPILL_DIR")
-                    ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path))
+                    ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path),
+            monitoringInterval: try env.duration("MONITORING_INTERVAL", default: .seconds(60), minimum: .zero),
+            feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)))
     }
 }

@@ -142,7 +142,9 @@ public struct TrainingPipeline: Sendable {
             name: manifest.name, version: version, task: manifest.task, algorithm: manifest.model.algorithm,
             params: manifest.model.params ?? [:], target: manifest.target, features: trained.features,
             classes: trained.classes, predictor: trained.predictor, forecast: trained.forecast, metrics: metrics,
-            confusionMatrix: trained.confusionMatrix, reference: trained.reference, trainedAt: Date())
+            confusionMatrix: trained.confusionMatrix, reference: trained.reference,
+            predictionReference: trained.predictionReference, targetReference: trained.targetReference,
+            trainedAt: Date())
         return TrainingOutcome(
             manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint, gates: gates,
             timings: timings)

@@ -74,6 +74,7 @@ struct InferenceController: APIController {
         let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
         let outputs: [InferenceTensors.Output]
         let predictions: [PredictedValue]
+        var logged = String(buffer: body)
         if let forecast = call.model.artifact.forecast {
             guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
                 throw APIError.validation([
@@ -95,6 +96,13 @@ struct InferenceController: APIController {
                 lookup(row, name).flatMap { scorer.featureValue($0, feature: name, model: call.model) }
             }
             outputs = InferenceTensors.outputs(predictions, classes: call.classes)
+            // Logged as instances (one object per row), the shape monitoring reads from every route.
+            let names = call.model.artifact.features.map(\.name)
+            let rows = JSONValue.array(
+                (0..<count).map { row in
+                    .object(Dictionary(uniqueKeysWithValues: names.map { ($0, lookup(row, $0) ?? .null) }))
+                })
+            logged = (try? JSONEncoder().encode(rows)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         }
         let id = object["id"]?.stringValue ?? call.requestID
         let response = try JSONResponse.make(
@@ -102,7 +110,7 @@ struct InferenceController: APIController {
                 modelName: call.model.artifact.name, modelVersion: call.version, id: id, outputs: outputs),
             headers: [.xRequestID: call.requestID])
         // Logged only once the answer is encoded: what is logged is what was served.
-        scorer.finish(call, inputs: String(buffer: body), outputs: predictions)
+        scorer.finish(call, inputs: logged, outputs: predictions)
         return response
     }
 

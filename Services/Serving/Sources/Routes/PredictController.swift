@@ -119,7 +119,10 @@ struct PredictController: APIController {
                     Single(prediction: outputs[0], modelVersion: call.version, requestID: call.requestID))
             }
         }
-        scorer.finish(call, inputs: String(buffer: body), outputs: outputs)
+        // One object is logged as a one-instance array: every logged input lines up with its outputs.
+        let single = call.model.artifact.forecast == nil && object["instances"] == nil
+        let text = String(buffer: body)
+        scorer.finish(call, inputs: single ? "[\(text)]" : text, outputs: outputs)
         return response
     }
 

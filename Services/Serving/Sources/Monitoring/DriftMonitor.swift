@@ -1,0 +1,159 @@
+import Foundation
+import Learning
+import Logging
+import Metrics
+import Postgres
+import ServiceLifecycle
+import Synchronization
+
+/// Computes drift and live-performance reports for every version that
+/// answered in the window, on a timer (`MONITORING_INTERVAL`) and on demand;
+/// stores them and sets the gauges. Replicas share the work through an
+/// advisory lock: one computes, the others read the stored reports.
+public final class DriftMonitor: Service, Sendable {
+    let database: PostgresClient
+    let store: ModelStore
+    let artifactsDirectory: URL
+    let interval: Duration
+    let logger: Logger
+    /// Artifacts of versions no longer live, loaded once.
+    private let versions = Mutex<[String: MonitoredVersion]>([:])
+    /// The advisory lock one replica computes under.
+    static let lockKey: Int64 = 0x636f_6e76_6d6f_6e
+
+    public init(
+        database: PostgresClient, store: ModelStore, artifactsDirectory: URL, interval: Duration, logger: Logger
+    ) {
+        self.database = database
+        self.store = store
+        self.artifactsDirectory = artifactsDirectory
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard interval > .zero else {
+            // Off: reports only on demand; the service stays until shutdown like the others.
+            try? await gracefulShutdown()
+            return
+        }
+        // A shutdown cancels the wait (and a report in progress) rather than waiting out the interval.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.interval)
+                do {
+                    let reports = try await self.compute(takeTurn: true)
+                    MonitoringGauges.set(reports.isEmpty ? try await self.latest() : reports)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.warning("monitoring report failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Computes and stores reports for the window ending now; with
+    /// `takeTurn`, only when no other replica is computing.
+    func compute(takeTurn: Bool = false) async throws -> [MonitoringReport] {
+        guard let live = store.model else { return [] }
+        let liveVersion = MonitoredVersion(
+            artifact: live.artifact,
+            manifestYAML: Self.manifest(at: artifactsDirectory, path: live.deployment.artifactPath))
+        let window = MonitoringWindow(liveVersion.spec.resolvedWindow)
+        let end = Date()
+        let start = ContinuousClock.now
+        let served = try await database.query(
+            """
+            SELECT DISTINCT model_version FROM conveyor_window(\(window.since(end)), \(end), \(window.last))
+            """
+        ).map { try $0.decode("model_version", as: String.self) }
+        var monitored: [String: MonitoredVersion] = [live.deployment.version: liveVersion]
+        for version in served where monitored[version] == nil {
+            if let loaded = try await load(version) { monitored[version] = loaded }
+        }
+        let specs = try JSONEncoder().encode(monitored.values.flatMap(\.binSpecs))
+        let specsText = String(decoding: specs, as: UTF8.self)
+        let database = database
+        let (bins, labelled) = try await database.transaction { connection -> ([PostgresRow], [PostgresRow]) in
+            if takeTurn {
+                let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
+                guard try turn.first?.decode("mine", as: Bool.self) == true else { return ([], []) }
+            }
+            let bins = try connection.query(MonitoringQueries.bins(window: window, end: end, specs: specsText))
+            let labelled = try connection.query(MonitoringQueries.liveMetrics(window: window, end: end))
+            return (Array(bins), Array(labelled))
+        }
+        if bins.isEmpty && labelled.isEmpty && takeTurn { return [] }
+        let elapsed = (ContinuousClock.now - start).milliseconds
+        var reports: [MonitoringReport] = []
+        for (version, model) in monitored.sorted(by: { $0.key < $1.key }) {
+            let report = try ReportBuilder(model: model, window: window, end: end, elapsed: elapsed).build(
+                bins: bins.filter { (try? $0.decode("version", as: String.self)) == version },
+                labelled: labelled.filter { (try? $0.decode("model_version", as: String.self)) == version })
+            guard report.rows > 0 || version == live.deployment.version else { continue }
+            reports.append(try await save(report))
+        }
+        return reports
+    }
+
+    /// The newest stored report of each version that has one, live version first.
+    func latest() async throws -> [MonitoringReport] {
+        let rows = try await database.query(
+            """
+            SELECT DISTINCT ON (model_version) id FROM monitoring_reports ORDER BY model_version, id DESC
+            """)
+        var reports: [MonitoringReport] = []
+        for row in rows {
+            if let report = try await MonitoringStore(database: database).report(id: try row.decode("id")) {
+                reports.append(report)
+            }
+        }
+        let live = store.model?.deployment.version
+        return reports.sorted {
+            ($0.modelVersion == live ? 0 : 1, $0.modelVersion) < ($1.modelVersion == live ? 0 : 1, $1.modelVersion)
+        }
+    }
+
+    private func save(_ report: MonitoringReport) async throws -> MonitoringReport {
+        try await MonitoringStore(database: database).save(report)
+    }
+
+    /// The live version's, or an earlier version's, artifact and settings.
+    func version(_ version: String) async throws -> MonitoredVersion? {
+        if let live = store.model, live.deployment.version == version {
+            return MonitoredVersion(
+                artifact: live.artifact,
+                manifestYAML: Self.manifest(at: artifactsDirectory, path: live.deployment.artifactPath))
+        }
+        return try await load(version)
+    }
+
+    /// A version's artifact and manifest from `ARTIFACTS_DIR`, cached.
+    private func load(_ version: String) async throws -> MonitoredVersion? {
+        if let cached = versions.withLock({ $0[version] }) { return cached }
+        let rows = try await database.query(
+            "SELECT artifact_path, artifact_sha256 FROM model_versions WHERE version = \(version)")
+        guard let row = rows.first else { return nil }
+        let path: String = try row.decode("artifact_path")
+        let sha: String = try row.decode("artifact_sha256")
+        let directory = artifactsDirectory.appendingPathComponent(path, isDirectory: true)
+        guard let artifact = try? ArtifactStore.load(from: directory, expectedSHA256: sha) else {
+            logger.warning("cannot load an earlier version for monitoring", metadata: ["version": "\(version)"])
+            return nil
+        }
+        let loaded = MonitoredVersion(
+            artifact: artifact, manifestYAML: Self.manifest(at: artifactsDirectory, path: path))
+        versions.withLock { $0[version] = loaded }
+        return loaded
+    }
+
+    static func manifest(at root: URL, path: String) -> String? {
+        let file = root.appendingPathComponent(path).appendingPathComponent("manifest.yaml")
+        return FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}

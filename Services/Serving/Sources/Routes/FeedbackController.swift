@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import JSON
+import Learning
+import Postgres
+import ServiceKit
+
+/// `POST /feedback`: ground truth for logged predictions, joined with them in
+/// SQL for live metrics. One `{"request_id", "actual", "position"?}`, a batch
+/// `{"feedback": [...]}`, or `text/csv` with `request_id,actual[,position]`.
+struct FeedbackController: APIController {
+    let database: PostgresClient
+    let monitor: DriftMonitor
+    let lateAfter: Duration
+    /// Most items in one batch.
+    static let maxItems = 10_000
+    /// How long an unknown request id is waited for (the prediction log's write delay, with room).
+    static let logDelay = Duration.milliseconds(250)
+
+    /// One actual for one instance of a logged request.
+    struct Item {
+        let field: String
+        let requestID: String
+        let position: Int
+        let actual: JSONValue
+    }
+
+    var endpoints: DocumentedRoutes {
+        let routes = DocumentedRoutes()
+        let controller = self
+        routes.on(
+            APIRoute(
+                .post, "/feedback",
+                "Record ground truth for logged predictions (one, a batch, or CSV); answers per item: recorded, late, duplicate or unknown.",
+                requestBody: { Self.schemas }, success: .ok)
+        ) { request, _ in
+            try await controller.record(request)
+        }
+        return routes
+    }
+
+    static let itemSchema = JSONValue.object([
+        "type": .string("object"), "required": .array([.string("request_id"), .string("actual")]),
+        "properties": .object([
+            "request_id": .object(["type": .string("string"), "minLength": .number(1), "maxLength": .number(200)]),
+            "position": .object(["type": .string("integer"), "minimum": .number(0), "maximum": .number(100_000)]),
+            "actual": .object(["type": .array([.string("number"), .string("string")])]),
+        ]),
+    ])
+
+    static var schemas: [String: JSONValue] {
+        [
+            "application/json": .object([
+                "oneOf": .array([
+                    itemSchema,
+                    .object([
+                        "type": .string("object"), "required": .array([.string("feedback")]),
+                        "properties": .object([
+                            "feedback": .object([
+                                "type": .string("array"), "items": itemSchema, "minItems": .number(1),
+                                "maxItems": .number(Double(maxItems)),
+                            ])
+                        ]),
+                    ]),
+                ])
+            ]),
+            "text/csv": .object(["type": .string("string")]),
+        ]
+    }
+
+    func record(_ request: Request) async throws -> Response {
+        let body = try await request.collectBody(upTo: 16 << 20)
+        let isCSV = (request.headers[.contentType] ?? "").lowercased().hasPrefix("text/csv")
+        let (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
+        var found = try await predictions(of: Set(items.map(\.requestID)))
+        let missing = Set(items.map(\.requestID)).subtracting(found.keys)
+        if !missing.isEmpty {
+            // Predictions reach the log within ~50 ms of their answer: ground truth sent right
+            // after a prediction is looked for once more before it is called unknown.
+            try await Task.sleep(for: Self.logDelay)
+            found.merge(try await predictions(of: missing)) { $1 }
+        }
+        var problems: [FieldProblem] = []
+        var results: [[String: JSONValue]] = []
+        var rows: [(Item, Prediction)] = []
+        for item in items {
+            guard let prediction = found[item.requestID] else {
+                results.append(Self.result(item, status: "unknown", detail: "no logged prediction has this request id"))
+                continue
+            }
+            guard item.position < prediction.instances else {
+                problems.append(
+                    FieldProblem(
+                        field: item.field + "position",
+                        problem:
+                            "request \(item.requestID) answered \(prediction.instances) instance(s): use 0 to \(prediction.instances - 1)"
+                    ))
+                continue
+            }
+            if let problem = try await check(item.actual, version: prediction.version) {
+                problems.append(FieldProblem(field: item.field + "actual", problem: problem))
+                continue
+            }
+            rows.append((item, prediction))
+        }
+        guard problems.isEmpty else { throw APIError.validation(problems) }
+        let inserted = try await insert(rows)
+        let lateCutoff = Date().addingTimeInterval(-lateAfter.milliseconds / 1000)
+        for (item, prediction) in rows {
+            if !inserted.contains(Key(requestID: item.requestID, position: item.position)) {
+                results.append(
+                    Self.result(
+                        item, status: "duplicate", detail: "this instance already has ground truth; it was kept"))
+            } else if prediction.loggedAt < lateCutoff {
+                results.append(
+                    Self.result(
+                        item, status: "late", detail: "recorded; the prediction is older than FEEDBACK_LATE_AFTER",
+                        version: prediction.version))
+            } else {
+                results.append(Self.result(item, status: "recorded", version: prediction.version))
+            }
+        }
+        if single, let only = results.first {
+            let status: HTTPResponse.Status =
+                switch only["status"]?.stringValue {
+                case "unknown": .notFound
+                case "duplicate": .conflict
+                default: .created
+                }
+            if status == .notFound || status == .conflict {
+                throw APIError(status, "\(only["request_id"]?.stringValue ?? ""): \(only["detail"]?.stringValue ?? "")")
+            }
+            return try JSONResponse.make(JSONValue.object(only), status: status)
+        }
+        let counts = Dictionary(grouping: results) { $0["status"]?.stringValue ?? "" }.mapValues {
+            JSONValue.number(Double($0.count))
+        }
+        return try JSONResponse.make(
+            JSONValue.object([
+                "recorded": counts["recorded"] ?? .number(0), "late": counts["late"] ?? .number(0),
+                "duplicate": counts["duplicate"] ?? .number(0), "unknown": counts["unknown"] ?? .number(0),
+                "results": .array(results.map(JSONValue.object)),
+            ]))
+    }
+
+    static func result(_ item: Item, status: String, detail: String? = nil, version: String? = nil) -> [String:
+        JSONValue]
+    {
+        var result: [String: JSONValue] = [
+            "request_id": .string(item.requestID), "position": .number(Double(item.position)),
+            "status": .string(status),
+        ]
+        if let detail { result["detail"] = .string(detail) }
+        if let version { result["model_version"] = .string(version) }
+        return result
+    }
+
+    /// The logged request an id names.
+    struct Prediction {
+        let version: String
+        let loggedAt: Date
+        let instances: Int
+    }
+
+    struct Key: Hashable {
+        let requestID: String
+        let position: Int
+    }
+
+    private func predictions(of ids: Set<String>) async throws -> [String: Prediction] {
+        guard !ids.isEmpty else { return [:] }
+        let list = try PostgresJSON(encoding: Array(ids))
+        let rows = try await database.query(
+            """
+            SELECT request_id, model_version, logged_at, json_array_length(outputs) AS instances FROM prediction_log
+            WHERE request_id IN (SELECT json_array_elements_text(\(list)::json))
+            """)
+        var found: [String: Prediction] = [:]
+        for row in rows {
+            found[try row.decode("request_id")] = Prediction(
+                version: try row.decode("model_version"), loggedAt: try row.decode("logged_at"),
+                instances: try row.decode("instances"))
+        }
+        return found
+    }
+
+    /// A problem with an actual value for the version that made the prediction, or nil.
+    private func check(_ actual: JSONValue, version: String) async throws -> String? {
+        let classes = try await monitor.version(version)?.artifact.classes
+        switch (actual, classes) {
+        case (.number(let value), nil) where value.isFinite: return nil
+        case (.string(let text), nil):
+            return Double(text).map { $0.isFinite } == true ? nil : "must be a number (the model predicts a value)"
+        case (.string(let label), let classes?):
+            return classes.contains(label)
+                ? nil : "\"\(label)\" is not a class of \(version) (\(classes.joined(separator: ", ")))"
+        case (.number(let value), let classes?):
+            let label = value == value.rounded() ? String(Int(value)) : String(value)
+            return classes.contains(label)
+                ? nil : "must be one of the classes of \(version) (\(classes.joined(separator: ", ")))"
+        default: return "must be a number or a class label"
+        }
+    }
+
+    /// Inserts what is new; returns the keys inserted (the rest were duplicates).
+    private func insert(_ rows: [(Item, Prediction)]) async throws -> Set<Key> {
+        guard !rows.isEmpty else { return [] }
+        let values = rows.map { item, prediction -> JSONValue in
+            return .object([
+                "request_id": .string(item.requestID), "position": .number(Double(item.position)),
+                "actual": item.actual,
+                "model_version": .string(prediction.version),
+                "predicted_at": .string(ISO8601DateFormatter().string(from: prediction.loggedAt)),
+            ])
+        }
+        let payload = try PostgresJSON(encoding: JSONValue.array(values))
+        let inserted = try await database.query(
+            """
+            INSERT INTO prediction_feedback (request_id, position, actual, model_version, predicted_at)
+            SELECT r.request_id, r.position, r.actual, r.model_version, r.predicted_at
+            FROM json_to_recordset(\(payload)::json)
+                AS r(request_id text, position integer, actual json, model_version text, predicted_at timestamptz)
+            ON CONFLICT (request_id, position) DO NOTHING
+            RETURNING request_id, position
+            """)
+        return Set(
+            try inserted.map { Key(requestID: try $0.decode("request_id"), position: try $0.decode("position")) })
+    }
+}

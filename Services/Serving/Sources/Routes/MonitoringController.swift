@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import JSON
+import ServiceKit
+
+/// `GET /monitoring` (the newest drift and live-performance report of each
+/// version) and `POST /monitoring/reports` (admin: compute one now).
+struct MonitoringController: APIController {
+    let monitor: DriftMonitor
+    let admin: AdminToken
+
+    var endpoints: DocumentedRoutes {
+        let routes = DocumentedRoutes()
+        let (monitor, admin) = (monitor, admin)
+        routes.on(
+            APIRoute(
+                .get, "/monitoring",
+                "Drift (per feature and for the prediction) and live metrics from ground truth, newest report per version."
+            )
+        ) { _, _ in
+            try JSONResponse.make(MonitoringAnswer(reports: try await monitor.latest(), interval: monitor.interval))
+        }
+        routes.on(
+            APIRoute(
+                .post, "/monitoring/reports", "Compute the reports for the current window now.", success: .created,
+                admin: true)
+        ) { request, _ in
+            try admin.authorize(request)
+            let reports = try await monitor.compute()
+            MonitoringGauges.set(reports)
+            return try JSONResponse.make(
+                MonitoringAnswer(reports: reports, interval: monitor.interval), status: .created)
+        }
+        return routes
+    }
+}
+
+/// The body of `GET /monitoring`.
+struct MonitoringAnswer: Encodable {
+    let reports: [MonitoringReport]
+    let interval: Duration
+
+    enum CodingKeys: String, CodingKey {
+        case reports
+        case intervalSeconds = "interval_seconds"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reports, forKey: .reports)
+        try container.encode(interval.milliseconds / 1000, forKey: .intervalSeconds)
+    }
+}
