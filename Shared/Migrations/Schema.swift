@@ -227,5 +227,83 @@ public enum Schema {
                     PRIMARY KEY (report_id, feature)
                 );
                 """),
+        Migration(
+            version: 11, name: "prediction log partitioned by day, with retention",
+            sql: """
+                ALTER TABLE prediction_log RENAME TO prediction_log_unpartitioned;
+                ALTER SEQUENCE prediction_log_id_seq OWNED BY NONE;
+                ALTER INDEX prediction_log_pkey RENAME TO prediction_log_unpartitioned_pkey;
+                ALTER INDEX prediction_log_request RENAME TO prediction_log_unpartitioned_request;
+                ALTER INDEX prediction_log_version RENAME TO prediction_log_unpartitioned_version;
+                ALTER INDEX prediction_log_time RENAME TO prediction_log_unpartitioned_time;
+                CREATE TABLE prediction_log (
+                    id bigint NOT NULL DEFAULT nextval('prediction_log_id_seq'),
+                    logged_at timestamptz NOT NULL,
+                    request_id text NOT NULL,
+                    model_version text NOT NULL,
+                    inputs json NOT NULL,
+                    outputs json NOT NULL,
+                    latency_us bigint NOT NULL,
+                    PRIMARY KEY (id, logged_at)
+                ) PARTITION BY RANGE (logged_at);
+                ALTER SEQUENCE prediction_log_id_seq OWNED BY prediction_log.id;
+                -- Unique per request (a unique index must hold the partition key; a replay keeps logged_at).
+                CREATE UNIQUE INDEX prediction_log_request ON prediction_log (request_id, logged_at);
+                CREATE INDEX prediction_log_version ON prediction_log (model_version, logged_at);
+                CREATE INDEX prediction_log_time ON prediction_log (logged_at);
+                -- Rows no daily partition takes (a clock far off); partitions are made days ahead.
+                CREATE TABLE prediction_log_default PARTITION OF prediction_log DEFAULT;
+
+                -- Makes the daily partition holding `day` (UTC), moving any rows the default
+                -- partition holds for it; a no-op when it exists.
+                CREATE FUNCTION conveyor_prediction_partition(day date) RETURNS boolean LANGUAGE plpgsql AS $$
+                DECLARE
+                    name text := 'prediction_log_' || to_char(day, 'YYYYMMDD');
+                    low timestamptz := (day::timestamp AT TIME ZONE 'UTC');
+                    high timestamptz := ((day + 1)::timestamp AT TIME ZONE 'UTC');
+                BEGIN
+                    IF to_regclass(name) IS NOT NULL THEN RETURN false; END IF;
+                    EXECUTE format('CREATE TABLE %I (LIKE prediction_log INCLUDING DEFAULTS)', name);
+                    EXECUTE format(
+                        'WITH moved AS (DELETE FROM prediction_log_default WHERE logged_at >= $1 AND logged_at < $2 RETURNING *) '
+                        'INSERT INTO %I SELECT * FROM moved', name) USING low, high;
+                    EXECUTE format('ALTER TABLE prediction_log ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                        name, low, high);
+                    RETURN true;
+                END $$;
+
+                -- Partitions for today and the next `ahead` days; drops those wholly older than
+                -- `retention_days` (NULL keeps everything). Returns the partitions dropped.
+                CREATE FUNCTION conveyor_prediction_retention(retention_days integer, ahead integer DEFAULT 3)
+                    RETURNS SETOF text LANGUAGE plpgsql AS $$
+                DECLARE
+                    partition record;
+                    today date := (now() AT TIME ZONE 'UTC')::date;
+                BEGIN
+                    -- Replicas take turns: two never create the same partition at once.
+                    PERFORM pg_advisory_xact_lock(7262);
+                    FOR offset_days IN 0..ahead LOOP
+                        PERFORM conveyor_prediction_partition(today + offset_days);
+                    END LOOP;
+                    IF retention_days IS NULL THEN RETURN; END IF;
+                    DELETE FROM prediction_log_default
+                    WHERE logged_at < ((today - retention_days)::timestamp AT TIME ZONE 'UTC');
+                    FOR partition IN
+                        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                        WHERE i.inhparent = 'prediction_log'::regclass AND c.relname ~ '^prediction_log_[0-9]{8}$'
+                            AND to_date(substring(c.relname FROM 16), 'YYYYMMDD') + 1 <= today - retention_days
+                    LOOP
+                        EXECUTE format('DROP TABLE %I', partition.relname);
+                        RETURN NEXT partition.relname;
+                    END LOOP;
+                END $$;
+
+                -- Partitions for the days already logged, then the rows, then the old table goes.
+                SELECT conveyor_prediction_partition(day) FROM (
+                    SELECT DISTINCT (logged_at AT TIME ZONE 'UTC')::date AS day FROM prediction_log_unpartitioned) d;
+                SELECT conveyor_prediction_retention(NULL);
+                INSERT INTO prediction_log SELECT * FROM prediction_log_unpartitioned;
+                DROP TABLE prediction_log_unpartitioned;
+                """),
     ]
 }

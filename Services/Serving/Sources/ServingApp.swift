@@ -15,7 +15,7 @@ public enum ServingApp {
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         return ServiceHost.application(
             name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
-            services: [database, parts.log, parts.watcher, parts.monitor], logger: logger)
+            services: [database, parts.log, parts.watcher, parts.monitor, parts.retention], logger: logger)
     }
 
     /// What the application is made of, for tests that drive the router in-process.
@@ -24,6 +24,7 @@ public enum ServingApp {
         public let log: PredictionLog
         public let watcher: DeploymentWatcher
         public let monitor: DriftMonitor
+        public let retention: PredictionLogRetention
         public let router: Router<AppRequestContext>
 
         public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
@@ -35,6 +36,8 @@ public enum ServingApp {
             monitor = DriftMonitor(
                 database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
                 interval: configuration.monitoringInterval, logger: logger)
+            retention = PredictionLogRetention(
+                database: database, days: configuration.predictionRetentionDays, logger: logger)
             router = ServingApp.makeRouter(
                 configuration: configuration, database: database, store: store, log: log, monitor: monitor)
         }

@@ -21,6 +21,8 @@ public struct ServingConfiguration: Sendable {
     public var spillDirectory: URL
     /// How often drift and live metrics are computed (0 turns the timer off).
     public var monitoringInterval: Duration = .seconds(60)
+    /// Days of `prediction_log` kept (whole daily partitions are dropped); nil keeps everything.
+    public var predictionRetentionDays: Int? = 30
     /// Ground truth arriving later than this after its prediction is recorded, and answered as late.
     public var feedbackLateAfter: Duration = .seconds(24 * 3600)
 
@@ -39,6 +41,12 @@ public struct ServingConfiguration: Sendable {
                 fileURLWithPath: env.string("PREDICTION_SPILL_DIR")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path),
             monitoringInterval: try env.duration("MONITORING_INTERVAL", default: .seconds(60), minimum: .zero),
+            predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
             feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)))
     }
+}
+
+extension Int {
+    /// nil for 0 ("no limit" in settings).
+    fileprivate var nonZero: Int? { self == 0 ? nil : self }
 }

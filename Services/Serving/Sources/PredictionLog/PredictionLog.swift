@@ -157,7 +157,7 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
                     try connection.execute(
                         """
                         INSERT INTO prediction_log (\(columns)) SELECT \(columns) FROM prediction_log_replay
-                        ON CONFLICT (request_id) DO NOTHING
+                        ON CONFLICT (request_id, logged_at) DO NOTHING
                         """)
                 }
                 claim.finish()
