@@ -4,6 +4,8 @@
 #   deploy/local.sh up     build (release) and run Postgres, the GitHub sandbox,
 #                          vcs, trainer and serving on the example model; Ctrl-C stops all
 #   deploy/local.sh test   install what is missing and run every test
+#   deploy/local.sh traffic  (beside a running `up`) predictions, ground truth and a drifted
+#                          phase for the example, so GET /monitoring and the gauges move
 #
 # Works on a fresh Debian 12 as root (apt packages are installed when missing)
 # or as a user who already has them. PostgreSQL refuses to run as root, so as
@@ -156,11 +158,14 @@ cmd_up() {
   Conveyor is running (logs in .local/logs, Ctrl-C stops everything):
     vcs      http://127.0.0.1:8080   GET /checkout
     trainer  http://127.0.0.1:8001   GET /runs
-    serving  http://127.0.0.1:8000   GET /, POST /predict, GET /deployments
+    serving  http://127.0.0.1:8000   GET /, POST /predict, GET /deployments, GET /monitoring
     sandbox  http://127.0.0.1:9090   the example model repository's pull requests
 
   Try a prediction:
     curl -s -XPOST localhost:8000/predict -H 'content-type: application/json' -d @deploy/example-model/sample-request.json
+
+  Traffic with ground truth and a drifted phase (then GET /monitoring, /metrics):
+    deploy/local.sh traffic
 
   Merge another pull request into the example repository and sync:
     bash deploy/example-repo.sh merge-next .local/example-model-repo && curl -s localhost:8080/checkout
@@ -176,5 +181,6 @@ MSG
 case "${1:-}" in
   up) cmd_up ;;
   test) cmd_test ;;
-  *) echo "usage: deploy/local.sh up|test" >&2; exit 2 ;;
+  traffic) ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" python3 deploy/traffic.py "${SERVING_URL:-http://127.0.0.1:8000}" ;;
+  *) echo "usage: deploy/local.sh up|test|traffic" >&2; exit 2 ;;
 esac

@@ -318,11 +318,11 @@ public struct CSVTable: Sendable {
 /// multiplication gives the correctly rounded result); anything else falls
 /// back to `strtod`. Written by hand because number parsing dominated CSV
 /// loading (measured 3× faster than `Double(String)` on friedman_200k.csv).
-enum NumberParser {
+public enum NumberParser {
     /// Decimal text (with surrounding spaces) to `Double`; nil for anything
     /// else: hex floats, `inf`, `nan`, which `Double(String)` would accept and
     /// JSON refuses.
-    static func parse(_ text: String) -> Double? {
+    public static func parse(_ text: String) -> Double? {
         var bytes = Array(text.utf8)
         return bytes.withUnsafeMutableBufferPointer { parse(UnsafeBufferPointer($0), 0, $0.count) }
     }

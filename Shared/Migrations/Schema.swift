@@ -156,31 +156,10 @@ public enum Schema {
         Migration(
             version: 10, name: "monitoring: instances in the log, feedback, drift and live-metric reports",
             sql: """
-                -- A logged request's inputs are an array of instances lined up with its outputs
-                -- (or {"instances": [...]}); one object used to be logged as it came.
-                UPDATE prediction_log SET inputs = json_build_array(inputs)
-                WHERE json_typeof(inputs) = 'object' AND inputs->'instances' IS NULL
-                    AND inputs->'inputs' IS NULL AND inputs->'horizon' IS NULL;
-                CREATE INDEX prediction_log_time ON prediction_log (logged_at);
-                -- A JSON scalar's text as a number, or NULL when it is not one. The digit
-                -- counts keep every match within double precision (no overflow error).
-                CREATE FUNCTION conveyor_number(value text) RETURNS double precision
-                    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-                    SELECT CASE WHEN value ~ '^\\s*[-+]?([0-9]{1,200}(\\.[0-9]{0,200})?|\\.[0-9]{1,200})([eE][-+]?[0-9]{1,2})?\\s*$'
-                        THEN value::double precision END
-                $$;
-                -- The requests of a monitoring window: logged in [since, until], and when
-                -- last_n is given, the newest ones holding the last last_n predictions.
-                CREATE FUNCTION conveyor_window(since timestamptz, until timestamptz, last_n bigint)
-                    RETURNS TABLE (request_id text, model_version text, inputs json, outputs json)
-                    LANGUAGE sql STABLE AS $$
-                    SELECT r.request_id, r.model_version, r.inputs, r.outputs FROM (
-                        SELECT p.*, sum(json_array_length(p.outputs)) OVER (ORDER BY p.logged_at DESC) AS seen
-                        FROM (SELECT request_id, model_version, inputs, outputs, logged_at FROM prediction_log
-                              WHERE logged_at >= since AND logged_at <= until
-                              ORDER BY logged_at DESC LIMIT last_n) p
-                    ) r WHERE last_n IS NULL OR r.seen - json_array_length(r.outputs) < last_n
-                $$;
+                -- From now on a logged request's inputs are an array of instances in canonical
+                -- form, lined up with its outputs. Earlier rows held the body verbatim: they are
+                -- kept, set aside under "unmonitored", and monitoring does not read them.
+                UPDATE prediction_log SET inputs = json_build_object('unmonitored', inputs);
                 CREATE TABLE prediction_feedback (
                     request_id text NOT NULL,
                     position integer NOT NULL,
@@ -190,6 +169,7 @@ public enum Schema {
                     received_at timestamptz NOT NULL DEFAULT now(),
                     PRIMARY KEY (request_id, position)
                 );
+                CREATE INDEX prediction_feedback_time ON prediction_feedback (predicted_at);
                 CREATE TABLE monitoring_reports (
                     id bigserial PRIMARY KEY,
                     model_version text NOT NULL,
@@ -235,7 +215,6 @@ public enum Schema {
                 ALTER INDEX prediction_log_pkey RENAME TO prediction_log_unpartitioned_pkey;
                 ALTER INDEX prediction_log_request RENAME TO prediction_log_unpartitioned_request;
                 ALTER INDEX prediction_log_version RENAME TO prediction_log_unpartitioned_version;
-                ALTER INDEX prediction_log_time RENAME TO prediction_log_unpartitioned_time;
                 CREATE TABLE prediction_log (
                     id bigint NOT NULL DEFAULT nextval('prediction_log_id_seq'),
                     logged_at timestamptz NOT NULL,
@@ -244,13 +223,15 @@ public enum Schema {
                     inputs json NOT NULL,
                     outputs json NOT NULL,
                     latency_us bigint NOT NULL,
+                    -- How many predictions the request answered (monitoring windows count them).
+                    instances integer GENERATED ALWAYS AS (json_array_length(outputs)) STORED,
                     PRIMARY KEY (id, logged_at)
                 ) PARTITION BY RANGE (logged_at);
                 ALTER SEQUENCE prediction_log_id_seq OWNED BY prediction_log.id;
                 -- Unique per request (a unique index must hold the partition key; a replay keeps logged_at).
                 CREATE UNIQUE INDEX prediction_log_request ON prediction_log (request_id, logged_at);
                 CREATE INDEX prediction_log_version ON prediction_log (model_version, logged_at);
-                CREATE INDEX prediction_log_time ON prediction_log (logged_at);
+                CREATE INDEX prediction_log_time ON prediction_log (logged_at) INCLUDE (instances);
                 -- Rows no daily partition takes (a clock far off); partitions are made days ahead.
                 CREATE TABLE prediction_log_default PARTITION OF prediction_log DEFAULT;
 
@@ -263,10 +244,12 @@ public enum Schema {
                     high timestamptz := ((day + 1)::timestamp AT TIME ZONE 'UTC');
                 BEGIN
                     IF to_regclass(name) IS NOT NULL THEN RETURN false; END IF;
-                    EXECUTE format('CREATE TABLE %I (LIKE prediction_log INCLUDING DEFAULTS)', name);
+                    EXECUTE format('CREATE TABLE %I (LIKE prediction_log INCLUDING DEFAULTS INCLUDING GENERATED)', name);
                     EXECUTE format(
                         'WITH moved AS (DELETE FROM prediction_log_default WHERE logged_at >= $1 AND logged_at < $2 RETURNING *) '
-                        'INSERT INTO %I SELECT * FROM moved', name) USING low, high;
+                        'INSERT INTO %I (id, logged_at, request_id, model_version, inputs, outputs, latency_us) '
+                        'SELECT id, logged_at, request_id, model_version, inputs, outputs, latency_us FROM moved',
+                        name) USING low, high;
                     EXECUTE format('ALTER TABLE prediction_log ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
                         name, low, high);
                     RETURN true;
@@ -302,8 +285,21 @@ public enum Schema {
                 SELECT conveyor_prediction_partition(day) FROM (
                     SELECT DISTINCT (logged_at AT TIME ZONE 'UTC')::date AS day FROM prediction_log_unpartitioned) d;
                 SELECT conveyor_prediction_retention(NULL);
-                INSERT INTO prediction_log SELECT * FROM prediction_log_unpartitioned;
+                INSERT INTO prediction_log (id, logged_at, request_id, model_version, inputs, outputs, latency_us)
+                SELECT id, logged_at, request_id, model_version, inputs, outputs, latency_us
+                FROM prediction_log_unpartitioned;
                 DROP TABLE prediction_log_unpartitioned;
+
+                -- Where a monitoring window of the last `last_n` predictions up to `until` starts
+                -- (an index-only walk back over (logged_at, instances)); NULL when the log is empty.
+                CREATE FUNCTION conveyor_window_start(until timestamptz, last_n bigint) RETURNS timestamptz
+                    LANGUAGE sql STABLE AS $$
+                    SELECT min(logged_at) FROM (
+                        SELECT logged_at, instances, sum(instances) OVER (ORDER BY logged_at DESC) AS seen
+                        FROM (SELECT logged_at, instances FROM prediction_log WHERE logged_at <= until
+                              ORDER BY logged_at DESC LIMIT last_n) newest
+                    ) counted WHERE seen - instances < last_n
+                $$;
                 """),
     ]
 }

@@ -45,22 +45,20 @@ public enum DriftAnalysis {
     public static func histogram(of reference: FeatureStatistics) -> Histogram? {
         if let histogram = reference.histogram { return histogram }
         guard let deciles = reference.deciles, deciles.count == 11 else { return nil }
+        // Edges: the distinct inner deciles. A bin from edge a to edge b holds the tenths between
+        // their first places among the deciles (ties at a value put their mass at that value).
         var edges: [Double] = []
-        var counts: [Int] = [0]
+        for decile in deciles[1...9] where edges.last.map({ decile > $0 }) ?? true { edges.append(decile) }
+        let first = edges.map { edge in deciles.firstIndex { $0 >= edge } ?? 10 }
+        let present = reference.count - reference.missing
+        var counts: [Int] = []
         var means: [Double] = []
-        let share = (reference.count - reference.missing) / 10
-        for index in 1...9 {
-            if edges.last.map({ deciles[index] > $0 }) ?? true {
-                edges.append(deciles[index])
-                counts.append(0)
-            }
-            counts[counts.count - 2] += share
-        }
-        counts[counts.count - 1] += share
-        var lower = deciles[0]
-        for edge in edges + [deciles[10]] {
-            means.append((lower + edge) / 2)
-            lower = edge
+        var lowerPlace = 0
+        var lowerValue = deciles[0]
+        for (edge, place) in zip(edges + [deciles[10]], first + [10]) {
+            counts.append(present * (place - lowerPlace) / 10)
+            means.append((lowerValue + edge) / 2)
+            (lowerPlace, lowerValue) = (place, edge)
         }
         return Histogram(edges: edges, counts: counts, means: means)
     }
@@ -86,7 +84,11 @@ public enum DriftAnalysis {
         let (groupedReference, groupedLive) = DriftStatistics.regroup(reference: histogram.counts, live: liveCounts)
         let psi = DriftStatistics.psi(reference: groupedReference, live: groupedLive)
         let statistics = ["ks": ks, "ks_p_value": pValue, "wasserstein": wasserstein, "psi": psi]
-        let method = test?.method ?? .default(categorical: false, referenceCount: histogram.total)
+        // Decile-only references (artifacts from before monitoring) are read with KS alone:
+        // their CDF is known at the deciles, their distances would be guesses.
+        let method =
+            test?.method
+            ?? (reference.histogram == nil ? .ks : .default(categorical: false, referenceCount: histogram.total))
         let value =
             switch method {
             case .ks: pValue

@@ -63,33 +63,52 @@ public final class DriftMonitor: Service, Sendable {
         let window = MonitoringWindow(liveVersion.spec.resolvedWindow)
         let end = Date()
         let start = ContinuousClock.now
+        // Where the window starts: an index-only walk back for "last N", the clock for "minutes".
+        let since: Date
+        if let last = window.last {
+            let found = try await database.query("SELECT conveyor_window_start(\(end), \(last)) AS start")
+            since = try found.first?.decodeIfPresent("start", as: Date.self) ?? end
+        } else {
+            since = window.since(end)
+        }
+        // The versions live at some point in the window (a lagging replica gets 10 minutes).
         let served = try await database.query(
             """
-            SELECT DISTINCT model_version FROM conveyor_window(\(window.since(end)), \(end), \(window.last))
+            SELECT DISTINCT version FROM (
+                SELECT version, deployed_at, lead(deployed_at) OVER (ORDER BY id) AS replaced_at FROM deployments) d
+            WHERE deployed_at <= \(end) AND (replaced_at IS NULL OR replaced_at >= \(since.addingTimeInterval(-600)))
             """
-        ).map { try $0.decode("model_version", as: String.self) }
+        ).map { try $0.decode("version", as: String.self) }
         var monitored: [String: MonitoredVersion] = [live.deployment.version: liveVersion]
         for version in served where monitored[version] == nil {
             if let loaded = try await load(version) { monitored[version] = loaded }
         }
-        let specs = try JSONEncoder().encode(monitored.values.flatMap(\.binSpecs))
-        let specsText = String(decoding: specs, as: UTF8.self)
+        let ordered = monitored.sorted { $0.key < $1.key }
+        let query = BinsQuery(versions: ordered.map(\.value), since: since, until: end)
         let database = database
         let (bins, labelled) = try await database.transaction { connection -> ([PostgresRow], [PostgresRow]) in
             if takeTurn {
                 let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
                 guard try turn.first?.decode("mine", as: Bool.self) == true else { return ([], []) }
             }
-            let bins = try connection.query(MonitoringQueries.bins(window: window, end: end, specs: specsText))
-            let labelled = try connection.query(MonitoringQueries.liveMetrics(window: window, end: end))
+            // The aggregation hashes a row per bin and category: room enough not to spill to disk.
+            try connection.execute("SET LOCAL work_mem = '64MB'")
+            // Parsing each logged request's JSON is the cost: let Postgres's workers share it
+            // (the planner underrates the row count behind the JSON filter and would not).
+            try connection.execute("SET LOCAL parallel_setup_cost = 0")
+            try connection.execute("SET LOCAL parallel_tuple_cost = 0")
+            let bins = try connection.query(query.query)
+            let labelled = try connection.query(MonitoringQueries.liveMetrics(since: since, until: end))
             return (Array(bins), Array(labelled))
         }
         if bins.isEmpty && labelled.isEmpty && takeTurn { return [] }
         let elapsed = (ContinuousClock.now - start).milliseconds
         var reports: [MonitoringReport] = []
-        for (version, model) in monitored.sorted(by: { $0.key < $1.key }) {
-            let report = try ReportBuilder(model: model, window: window, end: end, elapsed: elapsed).build(
-                bins: bins.filter { (try? $0.decode("version", as: String.self)) == version },
+        for (version, model) in ordered {
+            let report = try ReportBuilder(
+                model: model, window: window, start: since, end: end, elapsed: elapsed
+            ).build(
+                bins: bins.filter { (try? $0.decode("version", as: String.self)) == version }, query: query,
                 labelled: labelled.filter { (try? $0.decode("model_version", as: String.self)) == version })
             guard report.rows > 0 || version == live.deployment.version else { continue }
             reports.append(try await save(report))

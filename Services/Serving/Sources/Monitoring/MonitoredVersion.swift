@@ -33,37 +33,4 @@ struct MonitoredVersion: Sendable {
         }
         return list
     }
-
-    /// The bins SQL sorts values into, as `json_to_recordset` reads them.
-    var binSpecs: [[String: JSONScalar]] {
-        monitored.map { name, statistics, categorical in
-            var spec: [String: JSONScalar] = [
-                "version": .string(artifact.version), "feature": .string(name), "numeric": .bool(!categorical),
-            ]
-            if !categorical, let histogram = DriftAnalysis.histogram(of: statistics) {
-                spec["edges"] = .numbers(histogram.edges)
-                spec["lo"] = .number(statistics.min ?? -Double.greatestFiniteMagnitude)
-                spec["hi"] = .number(statistics.max ?? Double.greatestFiniteMagnitude)
-            }
-            return spec
-        }
-    }
-}
-
-/// The few JSON shapes the bin specs need (encoded for a `::json` parameter).
-enum JSONScalar: Encodable, Sendable {
-    case string(String)
-    case bool(Bool)
-    case number(Double)
-    case numbers([Double])
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .numbers(let value): try container.encode(value)
-        }
-    }
 }

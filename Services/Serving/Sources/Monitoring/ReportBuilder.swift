@@ -7,28 +7,31 @@ import Postgres
 struct ReportBuilder {
     let model: MonitoredVersion
     let window: MonitoringWindow
+    let start: Date
     let end: Date
     let elapsed: Double
 
-    func build(bins: [PostgresRow], labelled: [PostgresRow]) throws -> MonitoringReport {
+    func build(bins: [PostgresRow], query: BinsQuery, labelled: [PostgresRow]) throws -> MonitoringReport {
         var live: [String: LiveBins] = [:]
         var rowsByFeature: [String: Int] = [:]
         for row in bins {
-            let feature: String = try row.decode("feature")
+            guard let index = query.column(ofGrouping: try row.decode("grouping")) else { continue }
+            let column = query.columns[index]
             let count: Int = try row.decode("n")
-            rowsByFeature[feature, default: 0] += count
-            guard let bucket = try row.decodeIfPresent("bucket", as: String.self) else { continue }
-            var entry = live[feature] ?? LiveBins()
-            if let bin = Int(bucket), model.monitored.contains(where: { $0.name == feature && !$0.categorical }) {
+            rowsByFeature[column.name, default: 0] += count
+            guard let bucket = try row.decodeIfPresent("b\(index)", as: String.self) else { continue }
+            var entry = live[column.name] ?? LiveBins()
+            if let bin = Int(bucket), model.monitored.contains(where: { $0.name == column.name && !$0.categorical }) {
                 entry.counts[bin, default: 0] += count
-                entry.sums[bin, default: 0] += try row.decode("total", as: Double.self)
-                entry.outOfRange += try row.decode("outside", as: Int.self)
+                entry.sums[bin, default: 0] += try row.decodeIfPresent("s\(index)", as: Double.self) ?? 0
+                entry.outOfRange += try row.decode("o\(index)", as: Int.self)
             } else {
                 entry.categories[bucket, default: 0] += count
             }
-            live[feature] = entry
+            live[column.name] = entry
         }
-        // Every answered instance has a prediction: its count is the window's rows.
+        // Every answered instance has a prediction: its count is the window's rows; a
+        // feature's count below it is its missing values.
         let rows = rowsByFeature[""] ?? 0
         var features: [FeatureDrift] = []
         var prediction: FeatureDrift?
@@ -59,7 +62,7 @@ struct ReportBuilder {
             artifact.classes.map { LiveMetrics.classification(groups, classes: $0) } ?? LiveMetrics.regression(groups)
         return MonitoringReport(
             modelVersion: artifact.version, windowKind: window.kind, windowSize: window.size,
-            windowStart: window.minutes == nil ? nil : window.since(end), windowEnd: end, rows: rows,
+            windowStart: rows == 0 && window.last != nil ? nil : start, windowEnd: end, rows: rows,
             reference: model.reference, features: features, prediction: prediction, driftedFeatures: drifted,
             driftShare: share, datasetDrift: rows > 0 && !features.isEmpty && share >= model.spec.resolvedDriftShare,
             labelled: groups.reduce(0) { $0 + $1.count }, liveMetrics: metrics, trainingMetrics: artifact.metrics,

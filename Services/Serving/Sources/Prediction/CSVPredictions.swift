@@ -30,12 +30,13 @@ struct CSVPredictions {
         var columns: [String: Int] = [:]
         for feature in features { columns[feature.name] = table.column(feature.name) }
         let field: (Int) -> String = { "rows[\($0)] (line \(table.line(ofRow: $0)))." }
-        let outputs = try scorer.predict(call, count: table.rowCount, field: field) { row, name in
+        let scored = try scorer.predict(call, count: table.rowCount, field: field) { row, name in
             guard let column = columns[name] else { return nil }
             let text = table.field(row: row, column: column)
             return CSVTable.isMissing(text) ? .missing : .text(text)
         }
-        scorer.finish(call, inputs: Self.inputsJSON(table, columns: columns), outputs: outputs)
+        let outputs = scored.outputs
+        scorer.finish(call, inputs: scored.loggedInputs, outputs: outputs)
         return Response(
             status: .ok, headers: PredictionScorer.headers(call, contentType: "text/csv; charset=utf-8"),
             body: .init(byteBuffer: ByteBuffer(string: Self.render(outputs, classes: call.classes))))
@@ -66,9 +67,4 @@ struct CSVPredictions {
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// The rows as JSON objects of their feature fields, for the prediction log.
-    static func inputsJSON(_ table: CSVTable, columns: [String: Int]) -> String {
-        let rows = (0..<table.rowCount).map { row in columns.mapValues { table.field(row: row, column: $0) } }
-        return (try? JSONEncoder().encode(rows)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-    }
 }

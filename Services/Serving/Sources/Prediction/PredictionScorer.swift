@@ -52,17 +52,38 @@ final class PredictionScorer: Sendable {
         }
     }
 
+    /// The answers of a call, and its instances as the log keeps them (`LoggedInstance`).
+    struct Scored {
+        let outputs: [PredictedValue]
+        let loggedInputs: String
+    }
+
     /// Predicts `count` instances whose feature values `lookup` gives, or
     /// throws 422 listing every problem of every instance (named by `field`).
     func predict(
         _ call: Call, count: Int, field: (Int) -> String, lookup: (Int, String) -> FeatureValue?
-    ) throws -> [PredictedValue] {
+    ) throws -> Scored {
         var problems: [FieldProblem] = []
         var predictions: [PredictedValue] = []
         predictions.reserveCapacity(count)
         let classes = call.classes
+        let features = call.model.artifact.features
+        var logged = "["
         for index in 0..<count {
-            switch call.model.encoder.encode({ lookup(index, $0) }) {
+            var instance = LoggedInstance()
+            var position = 0
+            let encoded = call.model.encoder.encode { name in
+                let value = lookup(index, name)
+                // The encoder asks for the features in order.
+                if position < features.count {
+                    instance.append(features[position], value)
+                    position += 1
+                }
+                return value
+            }
+            if index > 0 { logged += "," }
+            logged += instance.json
+            switch encoded {
             case .vector(let row):
                 let output = call.model.artifact.output(encoded: row)
                 guard Self.isFinite(output) else {
@@ -80,7 +101,7 @@ final class PredictionScorer: Sendable {
             }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
-        return predictions
+        return Scored(outputs: predictions, loggedInputs: logged + "]")
     }
 
     /// Whether every number of an output is finite.

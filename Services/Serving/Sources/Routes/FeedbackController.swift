@@ -97,11 +97,13 @@ struct FeedbackController: APIController {
                     ))
                 continue
             }
-            if let problem = try await check(item.actual, version: prediction.version) {
-                problems.append(FieldProblem(field: item.field + "actual", problem: problem))
-                continue
+            switch try await canonical(item.actual, version: prediction.version) {
+            case .failure(let mismatch):
+                problems.append(FieldProblem(field: item.field + "actual", problem: mismatch.problem))
+            case .success(let actual):
+                let stored = Item(field: item.field, requestID: item.requestID, position: item.position, actual: actual)
+                rows.append((stored, prediction))
             }
-            rows.append((item, prediction))
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
         let inserted = try await insert(rows)
@@ -184,42 +186,60 @@ struct FeedbackController: APIController {
         return found
     }
 
-    /// A problem with an actual value for the version that made the prediction, or nil.
-    private func check(_ actual: JSONValue, version: String) async throws -> String? {
+    /// Why an actual value does not fit the model that made the prediction.
+    struct Mismatch: Error {
+        let problem: String
+    }
+
+    /// The actual value as stored: a JSON number for a regression, the class
+    /// label's string for a classifier (so monitoring's SQL casts it safely).
+    private func canonical(_ actual: JSONValue, version: String) async throws -> Result<JSONValue, Mismatch> {
         let classes = try await monitor.version(version)?.artifact.classes
         switch (actual, classes) {
-        case (.number(let value), nil) where value.isFinite: return nil
+        case (.number(let value), nil) where value.isFinite: return .success(.number(value))
         case (.string(let text), nil):
-            return Double(text).map { $0.isFinite } == true ? nil : "must be a number (the model predicts a value)"
+            guard let value = NumberParser.parse(text), value.isFinite else {
+                return .failure(
+                    Mismatch(problem: "must be a number (the model predicts a value), got \"\(text.prefix(40))\""))
+            }
+            return .success(.number(value))
         case (.string(let label), let classes?):
-            return classes.contains(label)
-                ? nil : "\"\(label)\" is not a class of \(version) (\(classes.joined(separator: ", ")))"
+            guard classes.contains(label) else {
+                return .failure(
+                    Mismatch(
+                        problem:
+                            "\"\(label.prefix(40))\" is not a class of \(version) (\(classes.joined(separator: ", ")))")
+                )
+            }
+            return .success(.string(label))
         case (.number(let value), let classes?):
-            let label = value == value.rounded() ? String(Int(value)) : String(value)
-            return classes.contains(label)
-                ? nil : "must be one of the classes of \(version) (\(classes.joined(separator: ", ")))"
-        default: return "must be a number or a class label"
+            let label = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+            guard classes.contains(label) else {
+                return .failure(
+                    Mismatch(problem: "must be one of the classes of \(version) (\(classes.joined(separator: ", ")))"))
+            }
+            return .success(.string(label))
+        default: return .failure(Mismatch(problem: "must be a number or a class label"))
         }
     }
 
     /// Inserts what is new; returns the keys inserted (the rest were duplicates).
     private func insert(_ rows: [(Item, Prediction)]) async throws -> Set<Key> {
         guard !rows.isEmpty else { return [] }
-        let values = rows.map { item, prediction -> JSONValue in
-            return .object([
+        let values = rows.map { item, _ -> JSONValue in
+            .object([
                 "request_id": .string(item.requestID), "position": .number(Double(item.position)),
                 "actual": item.actual,
-                "model_version": .string(prediction.version),
-                "predicted_at": .string(ISO8601DateFormatter().string(from: prediction.loggedAt)),
             ])
         }
         let payload = try PostgresJSON(encoding: JSONValue.array(values))
+        // The prediction's version and exact time come from the log itself: live metrics join on them.
         let inserted = try await database.query(
             """
             INSERT INTO prediction_feedback (request_id, position, actual, model_version, predicted_at)
-            SELECT r.request_id, r.position, r.actual, r.model_version, r.predicted_at
-            FROM json_to_recordset(\(payload)::json)
-                AS r(request_id text, position integer, actual json, model_version text, predicted_at timestamptz)
+            SELECT r.request_id, r.position, r.actual, p.model_version, p.logged_at
+            FROM json_to_recordset(\(payload)::json) AS r(request_id text, position integer, actual json)
+            JOIN prediction_log p ON p.request_id = r.request_id
             ON CONFLICT (request_id, position) DO NOTHING
             RETURNING request_id, position
             """)

@@ -92,17 +92,11 @@ struct InferenceController: APIController {
             let (count, lookup) = try InferenceTensors.instances(tensors, features: call.model.artifact.features)
             try scorer.checkCount(count, field: "inputs[*].shape[0]")
             let field: (Int) -> String = { "instance \($0): " }
-            predictions = try scorer.predict(call, count: count, field: field) { row, name in
+            let scored = try scorer.predict(call, count: count, field: field) { row, name in
                 lookup(row, name).flatMap { scorer.featureValue($0, feature: name, model: call.model) }
             }
+            (predictions, logged) = (scored.outputs, scored.loggedInputs)
             outputs = InferenceTensors.outputs(predictions, classes: call.classes)
-            // Logged as instances (one object per row), the shape monitoring reads from every route.
-            let names = call.model.artifact.features.map(\.name)
-            let rows = JSONValue.array(
-                (0..<count).map { row in
-                    .object(Dictionary(uniqueKeysWithValues: names.map { ($0, lookup(row, $0) ?? .null) }))
-                })
-            logged = (try? JSONEncoder().encode(rows)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         }
         let id = object["id"]?.stringValue ?? call.requestID
         let response = try JSONResponse.make(

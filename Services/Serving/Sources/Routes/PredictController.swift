@@ -80,6 +80,7 @@ struct PredictController: APIController {
         }
         let response: Response
         let outputs: [PredictedValue]
+        var logged = String(buffer: body)
         if let forecast = call.model.artifact.forecast {
             let horizon = try Self.horizon(object, forecast: forecast)
             let values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
@@ -99,16 +100,18 @@ struct PredictController: APIController {
                     notObjects.map { FieldProblem(field: "instances[\($0)]", problem: "must be an object") })
             }
             let field: (Int) -> String = { "instances[\($0)]." }
-            outputs = try scorer.predict(call, count: instances.count, field: field) { index, name in
+            let scored = try scorer.predict(call, count: instances.count, field: field) { index, name in
                 scorer.featureValue(instances[index][name], feature: name, model: call.model)
             }
+            (outputs, logged) = (scored.outputs, scored.loggedInputs)
             response = try JSONResponse.make(
                 Batch(predictions: outputs, modelVersion: call.version, requestID: call.requestID))
         } else {
             let field: (Int) -> String = { _ in "" }
-            outputs = try scorer.predict(call, count: 1, field: field) { _, name in
+            let scored = try scorer.predict(call, count: 1, field: field) { _, name in
                 scorer.featureValue(object[name], feature: name, model: call.model)
             }
+            (outputs, logged) = (scored.outputs, scored.loggedInputs)
             if case .value(let value) = outputs[0].output {
                 // The common case, written directly: JSONEncoder was a large share of a one-row request.
                 let body =
@@ -119,10 +122,7 @@ struct PredictController: APIController {
                     Single(prediction: outputs[0], modelVersion: call.version, requestID: call.requestID))
             }
         }
-        // One object is logged as a one-instance array: every logged input lines up with its outputs.
-        let single = call.model.artifact.forecast == nil && object["instances"] == nil
-        let text = String(buffer: body)
-        scorer.finish(call, inputs: single ? "[\(text)]" : text, outputs: outputs)
+        scorer.finish(call, inputs: logged, outputs: outputs)
         return response
     }
 

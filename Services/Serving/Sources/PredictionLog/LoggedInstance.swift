@@ -1,0 +1,39 @@
+import JSON
+import Learning
+
+/// An instance as the prediction log keeps it: one JSON object of the
+/// features the model read, each value in its canonical form (a number, or
+/// null, for numeric features; a string for categories and dates; true or
+/// false), whatever route and format it came in. Monitoring's SQL casts these
+/// values without checking them again, so nothing a client sent verbatim
+/// (a CSV cell, `1e-400`, an unknown key) reaches a cast.
+struct LoggedInstance {
+    private var text = "{"
+    private var first = true
+
+    mutating func append(_ feature: FeatureSpec, _ value: FeatureValue?) {
+        text += first ? "" : ","
+        first = false
+        text += JSONText.quoted(feature.name)
+        text += ":"
+        text += Self.canonical(value ?? .missing, type: feature.type)
+    }
+
+    var json: String { text + "}" }
+
+    static func canonical(_ value: FeatureValue, type: FeatureSpec.Kind) -> String {
+        switch (type, value) {
+        case (_, .missing), (_, .invalid): return "null"
+        case (.numeric, .number(let number)): return number.isFinite ? "\(number)" : "null"
+        case (.numeric, .text(let text)):
+            return NumberParser.parse(text).map { $0.isFinite ? "\($0)" : "null" } ?? "null"
+        case (.numeric, .bool(let flag)): return flag ? "1" : "0"
+        case (.boolean, .bool(let flag)): return flag ? "true" : "false"
+        case (_, .number(let number)):
+            return JSONText.quoted(
+                number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number))
+        case (_, .text(let text)): return JSONText.quoted(text)
+        case (_, .bool(let flag)): return JSONText.quoted(String(flag))
+        }
+    }
+}
