@@ -67,12 +67,15 @@ struct MonitoringTests {
     }
 
     /// The Seattle example trained, deployed and served by one replica with the monitoring timer off.
-    static func exampleServing(_ name: String) async throws -> (ServingFixture, LaunchedProcess, String, String) {
+    static func exampleServing(_ name: String, settings: [String: String] = [:]) async throws -> (
+        ServingFixture, LaunchedProcess, String, String
+    ) {
         let fixture = try await ServingFixture()
         let manifest = try String(contentsOf: example.appendingPathComponent("conveyor.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "data/seattle-weather.csv", with: "data.csv")
         let version = try await fixture.deploy(manifest: manifest, csv: try exampleCSV(), pr: 1)
-        let (process, url) = try await fixture.launchServing(name, settings: ["MONITORING_INTERVAL": "0"])
+        let (process, url) = try await fixture.launchServing(
+            name, settings: ["MONITORING_INTERVAL": "0"].merging(settings) { $1 })
         try await fixture.waitForVersion(version, at: url)
         return (fixture, process, url, version)
     }
@@ -149,6 +152,41 @@ struct MonitoringTests {
         #expect(metrics.contains("conveyor_feature_drift{"))
     }
 
+    @Test(
+        "PREDICTION_ID_FIELD: a business id is logged with the instance, never fed to the model, and names it in POST /feedback"
+    )
+    func businessID() async throws {
+        let (fixture, process, url, _) = try await Self.exampleServing(
+            "business-id", settings: ["PREDICTION_ID_FIELD": "customer"])
+        defer {
+            _ = process.terminate()
+            Task { await fixture.shutdown() }
+        }
+        let row = #"{"temp_min": 5, "precipitation": 1, "wind": 3, "weather": "rain""#
+        let (_, plain) = try await fixture.json("POST", "\(url)/predict", body: row + "}")
+        let (status, batch) = try await fixture.json(
+            "POST", "\(url)/predict",
+            body: #"{"instances": [\#(row), "customer": "c-1"}, \#(row), "customer": 42}]}"#)
+        try #require(status == 200, "\(batch)")
+        let predictions = try #require(batch["predictions"]?.arrayValue)
+        #expect(
+            predictions.map(\.doubleValue) == [plain["prediction"]?.doubleValue, plain["prediction"]?.doubleValue],
+            "the id is not a model input")
+        let requestID = try #require(batch["request_id"]?.stringValue)
+        let (recorded, answer) = try await fixture.json(
+            "POST", "\(url)/feedback", body: #"{"id": 42, "actual": 11.5}"#)
+        #expect(recorded == 201, "\(answer)")
+        #expect(answer["request_id"]?.stringValue == requestID)
+        #expect(answer["position"]?.integerValue == 1, "the instance that carried the id")
+        let (unknown, missing) = try await fixture.json(
+            "POST", "\(url)/feedback", body: #"{"id": "nobody", "actual": 11.5}"#)
+        #expect(unknown == 404, "\(missing)")
+        let csv = try await fixture.request(
+            "POST", "\(url)/feedback", body: "id,actual\nc-1,9.5\nnobody,3\n", contentType: "text/csv")
+        let csvAnswer = try JSONValue.parse(csv.body)
+        #expect(csvAnswer["recorded"]?.integerValue == 1 && csvAnswer["unknown"]?.integerValue == 1, "\(csv.text)")
+    }
+
     static func firstProblem(_ error: JSONValue) -> String? {
         error["error"]?["problems"]?.arrayValue?.first?["field"]?.stringValue
     }
@@ -223,6 +261,11 @@ struct MonitoringTests {
         let live = try #require(report["live_metrics"]?["rmse"]?.doubleValue)
         #expect(abs(live - rmse) < 1e-9, "live \(live), direct \(rmse)")
         #expect(report["training_metrics"]?["rmse"]?.doubleValue != nil, "side by side with training")
+        // Label drift: the 150 actuals against the training target's distribution.
+        let label = try #require(report["label"], "label drift once ground truth arrives")
+        #expect(label["rows"]?.integerValue == 150)
+        #expect(label["method"]?.stringValue == "wasserstein", "1169 training targets")
+        #expect(label["statistics"]?["ks"]?.doubleValue != nil)
     }
 }
 

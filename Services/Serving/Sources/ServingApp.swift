@@ -12,6 +12,13 @@ public enum ServingApp {
         -> some ApplicationProtocol
     {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
+        if configuration.predictionIDField != nil {
+            // Feedback by business id looks predictions up by content: a GIN index over the
+            // logged instances (built once; writes wait while it builds on an existing log).
+            try await database.query(
+                "CREATE INDEX IF NOT EXISTS prediction_log_ids ON prediction_log USING gin ((inputs::jsonb) jsonb_path_ops)"
+            )
+        }
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         return ServiceHost.application(
             name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
@@ -51,7 +58,8 @@ public enum ServingApp {
         monitor: DriftMonitor
     ) -> Router<AppRequestContext> {
         let scorer = PredictionScorer(
-            store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
+            store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances,
+            idField: configuration.predictionIDField)
         return ServiceRouter.build(
             title: "Conveyor serving",
             readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
@@ -60,7 +68,9 @@ public enum ServingApp {
                 PredictController(scorer: scorer),
                 InferenceController(scorer: scorer),
                 MonitoringController(monitor: monitor, admin: AdminToken(configuration.adminToken)),
-                FeedbackController(database: database, monitor: monitor, lateAfter: configuration.feedbackLateAfter),
+                FeedbackController(
+                    database: database, monitor: monitor, lateAfter: configuration.feedbackLateAfter,
+                    idField: configuration.predictionIDField),
             ])
     }
 }

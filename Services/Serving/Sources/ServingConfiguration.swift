@@ -21,6 +21,9 @@ public struct ServingConfiguration: Sendable {
     public var spillDirectory: URL
     /// How often drift and live metrics are computed (0 turns the timer off).
     public var monitoringInterval: Duration = .seconds(60)
+    /// A field of each instance logged as its business id (never fed to the model), by which
+    /// `POST /feedback` can name a prediction instead of its request id.
+    public var predictionIDField: String? = nil
     /// Days of `prediction_log` kept (whole daily partitions are dropped); nil keeps everything.
     public var predictionRetentionDays: Int? = 30
     /// Ground truth arriving later than this after its prediction is recorded, and answered as late.
@@ -41,6 +44,7 @@ public struct ServingConfiguration: Sendable {
                 fileURLWithPath: env.string("PREDICTION_SPILL_DIR")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path),
             monitoringInterval: try env.duration("MONITORING_INTERVAL", default: .seconds(60), minimum: .zero),
+            predictionIDField: env.string("PREDICTION_ID_FIELD"),
             predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
             feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)))
     }

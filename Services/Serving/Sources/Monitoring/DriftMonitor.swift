@@ -86,10 +86,12 @@ public final class DriftMonitor: Service, Sendable {
         let ordered = monitored.sorted { $0.key < $1.key }
         let query = BinsQuery(versions: ordered.map(\.value), since: since, until: end)
         let database = database
-        let (bins, labelled) = try await database.transaction { connection -> ([PostgresRow], [PostgresRow]) in
+        let labelQuery = MonitoringQueries.labels(versions: ordered.map(\.value), since: since, until: end)
+        let (bins, labelled, labels) = try await database.transaction {
+            connection -> ([PostgresRow], [PostgresRow], [PostgresRow]) in
             if takeTurn {
                 let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
-                guard try turn.first?.decode("mine", as: Bool.self) == true else { return ([], []) }
+                guard try turn.first?.decode("mine", as: Bool.self) == true else { return ([], [], []) }
             }
             // The aggregation hashes a row per bin and category: room enough not to spill to disk.
             try connection.execute("SET LOCAL work_mem = '64MB'")
@@ -99,7 +101,8 @@ public final class DriftMonitor: Service, Sendable {
             try connection.execute("SET LOCAL parallel_tuple_cost = 0")
             let bins = try connection.query(query.query)
             let labelled = try connection.query(MonitoringQueries.liveMetrics(since: since, until: end))
-            return (Array(bins), Array(labelled))
+            let labels = try connection.query(labelQuery)
+            return (Array(bins), Array(labelled), Array(labels))
         }
         if bins.isEmpty && labelled.isEmpty && takeTurn { return [] }
         let elapsed = (ContinuousClock.now - start).milliseconds
@@ -109,7 +112,8 @@ public final class DriftMonitor: Service, Sendable {
                 model: model, window: window, start: since, end: end, elapsed: elapsed
             ).build(
                 bins: bins.filter { (try? $0.decode("version", as: String.self)) == version }, query: query,
-                labelled: labelled.filter { (try? $0.decode("model_version", as: String.self)) == version })
+                labelled: labelled.filter { (try? $0.decode("model_version", as: String.self)) == version },
+                labels: labels.filter { (try? $0.decode("version", as: String.self)) == version })
             guard report.rows > 0 || version == live.deployment.version else { continue }
             reports.append(try await save(report))
         }

@@ -9,7 +9,7 @@ enum MonitoringGauges {
     static func set(_ reports: [MonitoringReport]) {
         for report in reports {
             let version = ("model_version", report.modelVersion)
-            for drift in report.features + (report.prediction.map { [$0] } ?? []) {
+            for drift in report.features + [report.prediction, report.label].compactMap({ $0 }) {
                 Gauge(
                     label: "conveyor_feature_drift",
                     dimensions: [version, ("feature", drift.feature), ("method", drift.method.rawValue)]

@@ -46,4 +46,40 @@ enum MonitoringQueries {
         GROUP BY 1, 2, 3
         """
     }
+
+    /// Per version: the ground truth of the window's predictions binned like
+    /// the training target (label drift): `width_bucket` by the target's
+    /// percentile edges for a regression, the class for a classifier.
+    static func labels(versions: [MonitoredVersion], since: Date, until: Date) -> PostgresQuery {
+        var parameters: [String?] = []
+        func parameter(_ value: (some PostgresEncodable)?) -> String {
+            parameters.append(value?.postgresText)
+            return "$\(parameters.count)"
+        }
+        var buckets: [String] = []
+        var numbers: [String] = []
+        for version in versions {
+            guard let target = version.artifact.targetReference else { continue }
+            let tag = parameter(version.artifact.version)
+            if target.frequencies != nil {
+                buckets.append("WHEN \(tag) THEN actual#>>'{}'")
+            } else if let histogram = DriftAnalysis.histogram(of: target) {
+                let edges = "{" + histogram.edges.map { "\($0)" }.joined(separator: ",") + "}"
+                let value = "(actual#>>'{}')::double precision"
+                buckets.append("WHEN \(tag) THEN width_bucket(\(value), \(parameter(edges))::double precision[])::text")
+                numbers.append("WHEN \(tag) THEN \(value)")
+            }
+        }
+        let bucket = buckets.isEmpty ? "NULL::text" : "CASE model_version \(buckets.joined(separator: " ")) END"
+        let number =
+            numbers.isEmpty ? "NULL::double precision" : "CASE model_version \(numbers.joined(separator: " ")) END"
+        // Stored actuals are canonical (a number for a regression, a class label's string otherwise).
+        let sql = """
+            SELECT model_version AS version, \(bucket) AS bucket, count(*) AS n, sum(\(number)) AS total
+            FROM prediction_feedback
+            WHERE predicted_at >= \(parameter(since)) AND predicted_at <= \(parameter(until))
+            GROUP BY 1, 2
+            """
+        return PostgresQuery(unsafeSQL: sql, parameters: parameters)
+    }
 }

@@ -15,6 +15,8 @@ struct MonitoringReport: Codable, Sendable {
     let reference: String
     let features: [FeatureDrift]
     let prediction: FeatureDrift?
+    /// The ground truth's drift from the training target (once feedback arrives).
+    let label: FeatureDrift?
     let driftedFeatures: Int
     let driftShare: Double
     let datasetDrift: Bool
@@ -26,7 +28,7 @@ struct MonitoringReport: Codable, Sendable {
     var computedAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, rows, reference, features, prediction, labelled
+        case id, rows, reference, features, prediction, label, labelled
         case modelVersion = "model_version"
         case windowKind = "window_kind"
         case windowSize = "window_size"

@@ -10,7 +10,10 @@ struct MonitoringStore {
     func save(_ report: MonitoringReport) async throws -> MonitoringReport {
         let live = try PostgresJSON(encoding: report.liveMetrics)
         let training = try PostgresJSON(encoding: report.trainingMetrics)
-        let rows = report.features.map { ($0.feature, $0) } + (report.prediction.map { [("", $0)] } ?? [])
+        // The prediction is stored under "", the label under "\u{1}label" (neither can be a feature name).
+        let rows =
+            report.features.map { ($0.feature, $0) } + (report.prediction.map { [("", $0)] } ?? [])
+            + (report.label.map { [("\u{1}label", $0)] } ?? [])
         let statistics = try rows.map { ($0, $1, try PostgresJSON(encoding: $1.statistics)) }
         var stamped = report
         stamped.computedAt = Date()

@@ -11,7 +11,9 @@ struct ReportBuilder {
     let end: Date
     let elapsed: Double
 
-    func build(bins: [PostgresRow], query: BinsQuery, labelled: [PostgresRow]) throws -> MonitoringReport {
+    func build(bins: [PostgresRow], query: BinsQuery, labelled: [PostgresRow], labels: [PostgresRow]) throws
+        -> MonitoringReport
+    {
         var live: [String: LiveBins] = [:]
         var rowsByFeature: [String: Int] = [:]
         for row in bins {
@@ -58,14 +60,37 @@ struct ReportBuilder {
                 actualSquares: try row.decodeIfPresent("actual_squares"))
         }
         let artifact = model.artifact
+        let labelDrift = try self.labelDrift(labels)
         let metrics =
             artifact.classes.map { LiveMetrics.classification(groups, classes: $0) } ?? LiveMetrics.regression(groups)
         return MonitoringReport(
             modelVersion: artifact.version, windowKind: window.kind, windowSize: window.size,
             windowStart: rows == 0 && window.last != nil ? nil : start, windowEnd: end, rows: rows,
-            reference: model.reference, features: features, prediction: prediction, driftedFeatures: drifted,
+            reference: model.reference, features: features, prediction: prediction, label: labelDrift,
+            driftedFeatures: drifted,
             driftShare: share, datasetDrift: rows > 0 && !features.isEmpty && share >= model.spec.resolvedDriftShare,
             labelled: groups.reduce(0) { $0 + $1.count }, liveMetrics: metrics, trainingMetrics: artifact.metrics,
             durationMilliseconds: elapsed)
+    }
+
+    /// Label drift: the window's ground truth against the training target.
+    private func labelDrift(_ rows: [PostgresRow]) throws -> FeatureDrift? {
+        guard let target = model.artifact.targetReference, !rows.isEmpty else { return nil }
+        var live = LiveBins()
+        var total = 0
+        for row in rows {
+            let count: Int = try row.decode("n")
+            total += count
+            guard let bucket = try row.decodeIfPresent("bucket", as: String.self) else { continue }
+            if target.frequencies != nil {
+                live.categories[bucket, default: 0] += count
+            } else if let bin = Int(bucket) {
+                live.counts[bin, default: 0] += count
+                live.sums[bin, default: 0] += try row.decodeIfPresent("total", as: Double.self) ?? 0
+            }
+        }
+        return target.frequencies != nil
+            ? DriftAnalysis.categorical("label", reference: target, live: live, rows: total, test: nil)
+            : DriftAnalysis.numeric("label", reference: target, live: live, rows: total, test: nil)
     }
 }

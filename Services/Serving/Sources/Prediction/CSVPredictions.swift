@@ -29,6 +29,7 @@ struct CSVPredictions {
         try scorer.checkCount(table.rowCount, field: "rows")
         var columns: [String: Int] = [:]
         for feature in features { columns[feature.name] = table.column(feature.name) }
+        if let idField = scorer.idField, columns[idField] == nil { columns[idField] = table.column(idField) }
         let field: (Int) -> String = { "rows[\($0)] (line \(table.line(ofRow: $0)))." }
         let scored = try scorer.predict(call, count: table.rowCount, field: field) { row, name in
             guard let column = columns[name] else { return nil }

@@ -13,12 +13,15 @@ final class PredictionScorer: Sendable {
     let log: PredictionLog
     let maxBodyBytes: Int
     let maxInstances: Int
+    /// `PREDICTION_ID_FIELD`: a field of each instance logged as its business id, never a model input.
+    let idField: String?
 
-    init(store: ModelStore, log: PredictionLog, maxBodyBytes: Int, maxInstances: Int) {
+    init(store: ModelStore, log: PredictionLog, maxBodyBytes: Int, maxInstances: Int, idField: String? = nil) {
         self.store = store
         self.log = log
         self.maxBodyBytes = maxBodyBytes
         self.maxInstances = maxInstances
+        self.idField = idField
     }
 
     /// A request in progress: the model it answers with (to the end, even
@@ -80,6 +83,9 @@ final class PredictionScorer: Sendable {
                     position += 1
                 }
                 return value
+            }
+            if let idField, !features.contains(where: { $0.name == idField }), let id = lookup(index, idField) {
+                instance.appendID(idField, id)
             }
             if index > 0 { logged += "," }
             logged += instance.json

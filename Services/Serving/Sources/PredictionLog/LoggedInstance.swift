@@ -19,6 +19,21 @@ struct LoggedInstance {
         text += Self.canonical(value ?? .missing, type: feature.type)
     }
 
+    /// The request's business id (`PREDICTION_ID_FIELD`), kept as a string beside the features.
+    mutating func appendID(_ field: String, _ value: FeatureValue) {
+        let id: String
+        switch value {
+        case .text(let text): id = text
+        case .number(let number):
+            id = number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+        case .bool(let flag): id = String(flag)
+        case .missing, .invalid: return
+        }
+        text += first ? "" : ","
+        first = false
+        text += JSONText.quoted(field) + ":" + JSONText.quoted(id)
+    }
+
     var json: String { text + "}" }
 
     static func canonical(_ value: FeatureValue, type: FeatureSpec.Kind) -> String {

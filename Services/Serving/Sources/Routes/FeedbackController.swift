@@ -12,6 +12,8 @@ struct FeedbackController: APIController {
     let database: PostgresClient
     let monitor: DriftMonitor
     let lateAfter: Duration
+    /// `PREDICTION_ID_FIELD`: when set, an item may name its prediction by business id (`id`).
+    let idField: String?
     /// Most items in one batch.
     static let maxItems = 10_000
     /// How long an unknown request id is waited for (the prediction log's write delay, with room).
@@ -20,9 +22,11 @@ struct FeedbackController: APIController {
     /// One actual for one instance of a logged request.
     struct Item {
         let field: String
-        let requestID: String
-        let position: Int
+        var requestID: String
+        var position: Int
         let actual: JSONValue
+        /// The business id naming the prediction instead of `requestID`, until resolved.
+        var id: String? = nil
     }
 
     var endpoints: DocumentedRoutes {
@@ -40,9 +44,11 @@ struct FeedbackController: APIController {
     }
 
     static let itemSchema = JSONValue.object([
-        "type": .string("object"), "required": .array([.string("request_id"), .string("actual")]),
+        "type": .string("object"), "required": .array([.string("actual")]),
+        "description": .string("Names the prediction by request_id, or by id when PREDICTION_ID_FIELD is set."),
         "properties": .object([
             "request_id": .object(["type": .string("string"), "minLength": .number(1), "maxLength": .number(200)]),
+            "id": .object(["type": .array([.string("string"), .string("number")])]),
             "position": .object(["type": .string("integer"), "minimum": .number(0), "maximum": .number(100_000)]),
             "actual": .object(["type": .array([.string("number"), .string("string")])]),
         ]),
@@ -71,7 +77,8 @@ struct FeedbackController: APIController {
     func record(_ request: Request) async throws -> Response {
         let body = try await request.collectBody(upTo: 16 << 20)
         let isCSV = (request.headers[.contentType] ?? "").lowercased().hasPrefix("text/csv")
-        let (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
+        var (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
+        items = try await resolveIDs(items)
         var found = try await predictions(of: Set(items.map(\.requestID)))
         let missing = Set(items.map(\.requestID)).subtracting(found.keys)
         if !missing.isEmpty {
@@ -154,7 +161,56 @@ struct FeedbackController: APIController {
         ]
         if let detail { result["detail"] = .string(detail) }
         if let version { result["model_version"] = .string(version) }
+        if let id = item.id {
+            result["id"] = .string(id)
+            if status == "unknown" { result["request_id"] = nil }
+        }
         return result
+    }
+
+    /// Replaces business ids with the request id and position of the newest
+    /// prediction that carried each; one no prediction carried stays unknown.
+    private func resolveIDs(_ items: [Item]) async throws -> [Item] {
+        let ids = Set(items.compactMap(\.id))
+        guard !ids.isEmpty else { return items }
+        guard let idField else {
+            throw APIError.validation([
+                FieldProblem(field: "id", problem: "needs PREDICTION_ID_FIELD set on serving; use request_id")
+            ])
+        }
+        var found = try await predictions(ofIDs: ids, field: idField)
+        let missing = ids.subtracting(found.keys)
+        if !missing.isEmpty {
+            // As for request ids: the log may not have the prediction yet.
+            try await Task.sleep(for: Self.logDelay)
+            found.merge(try await predictions(ofIDs: missing, field: idField)) { $1 }
+        }
+        return items.map { item in
+            guard let id = item.id else { return item }
+            var resolved = item
+            // An id no prediction carried keeps a request id that matches nothing: answered unknown.
+            (resolved.requestID, resolved.position) = found[id] ?? ("id:" + id, 0)
+            return resolved
+        }
+    }
+
+    /// The request id and position of the newest prediction carrying each business id.
+    private func predictions(ofIDs ids: Set<String>, field: String) async throws -> [String: (String, Int)] {
+        let list = try PostgresJSON(encoding: Array(ids))
+        let rows = try await database.query(
+            """
+            SELECT DISTINCT ON (k.key) k.key, p.request_id, e.position - 1 AS position
+            FROM json_array_elements_text(\(list)::json) AS k(key)
+            JOIN prediction_log p ON p.inputs::jsonb @> jsonb_build_array(jsonb_build_object(\(field)::text, k.key))
+            CROSS JOIN LATERAL jsonb_array_elements(p.inputs::jsonb) WITH ORDINALITY AS e(instance, position)
+            WHERE e.instance->>\(field) = k.key
+            ORDER BY k.key, p.logged_at DESC, e.position DESC
+            """)
+        var found: [String: (String, Int)] = [:]
+        for row in rows {
+            found[try row.decode("key")] = (try row.decode("request_id"), try row.decode("position"))
+        }
+        return found
     }
 
     /// The logged request an id names.

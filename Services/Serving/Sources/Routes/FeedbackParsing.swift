@@ -41,10 +41,18 @@ extension FeedbackController {
     private static func item(_ fields: [String: JSONValue], field: String) throws -> Item {
         var problems: [FieldProblem] = []
         let requestID = fields["request_id"]?.stringValue ?? ""
-        if requestID.isEmpty || requestID.count > 200 {
+        let id: String? =
+            switch fields["id"] {
+            case .string(let text): text
+            case .number(let number):
+                number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+            default: nil
+            }
+        if (requestID.isEmpty && (id ?? "").isEmpty) || requestID.count > 200 {
             problems.append(
-                FieldProblem(field: field + "request_id", problem: "is required: the request_id /predict answered with")
-            )
+                FieldProblem(
+                    field: field + "request_id",
+                    problem: "is required: the request_id /predict answered with (or id, the business id)"))
         }
         var position = 0
         if let value = fields["position"] {
@@ -62,7 +70,8 @@ extension FeedbackController {
             problems.append(FieldProblem(field: field + "actual", problem: "is required: a number or a class label"))
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
-        return Item(field: field, requestID: requestID, position: position, actual: actual)
+        return Item(
+            field: field, requestID: requestID, position: position, actual: actual, id: requestID.isEmpty ? id : nil)
     }
 
     /// The items of a CSV body with a `request_id` and an `actual` column (and optionally `position`).
@@ -73,10 +82,12 @@ extension FeedbackController {
         } catch {
             throw APIError(.badRequest, "the CSV does not parse: \(error)")
         }
-        guard let id = table.header.firstIndex(of: "request_id"), let actual = table.header.firstIndex(of: "actual")
-        else {
+        let idColumn = table.header.firstIndex(of: "request_id")
+        let businessColumn = table.header.firstIndex(of: "id")
+        guard idColumn != nil || businessColumn != nil, let actual = table.header.firstIndex(of: "actual") else {
             throw APIError.validation([
-                FieldProblem(field: "header", problem: "needs request_id and actual columns (position is optional)")
+                FieldProblem(
+                    field: "header", problem: "needs request_id (or id) and actual columns (position is optional)")
             ])
         }
         guard table.rowCount >= 1, table.rowCount <= maxItems else {
@@ -87,16 +98,20 @@ extension FeedbackController {
         var problems: [FieldProblem] = []
         for row in 0..<table.rowCount {
             let field = "line \(row + 2): "
-            let requestID = table.field(row: row, column: id)
+            let requestID = idColumn.map { table.field(row: row, column: $0) } ?? ""
+            let business = requestID.isEmpty ? businessColumn.map { table.field(row: row, column: $0) } : nil
             let value = table.field(row: row, column: actual)
             let position = positionColumn.map { Int(table.field(row: row, column: $0)) } ?? 0
-            if requestID.isEmpty { problems.append(FieldProblem(field: field + "request_id", problem: "is empty")) }
+            if requestID.isEmpty && (business ?? "").isEmpty {
+                problems.append(FieldProblem(field: field + "request_id", problem: "is empty"))
+            }
             if value.isEmpty { problems.append(FieldProblem(field: field + "actual", problem: "is empty")) }
             guard let position, position >= 0 else {
                 problems.append(FieldProblem(field: field + "position", problem: "must be a whole number from 0"))
                 continue
             }
-            items.append(Item(field: field, requestID: requestID, position: position, actual: .string(value)))
+            items.append(
+                Item(field: field, requestID: requestID, position: position, actual: .string(value), id: business))
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
         return items
