@@ -53,7 +53,7 @@ INSERT INTO prediction_feedback (request_id, position, actual, model_version, pr
 SELECT p.request_id, 0, to_json(s.temp_max), 'bench', p.logged_at
 FROM prediction_log p JOIN seattle_rows s ON s.n = (substring(p.request_id FROM 7)::bigint * 7919) % 1461
 WHERE substring(p.request_id FROM 7)::bigint % 10 = 0;
-ANALYZE;
+VACUUM ANALYZE;
 SQL
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q '"version":"bench"' && break

@@ -13,12 +13,12 @@ public enum ChildProcess {
     /// `inheritEnvironment: false` gives the child `environment` alone (for
     /// code we do not trust with our secrets). Past `outputLimit` bytes of
     /// stdout and stderr together the child's process group is killed and the
-    /// result says so. `onLine` sees each line of stdout and stderr as it
-    /// arrives (for a live log), on the calling thread.
+    /// result says so. `onOutput` sees each chunk of stdout (stream 0) and
+    /// stderr (stream 1) as it arrives (for a live log), on the calling thread.
     public static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
         inheritEnvironment: Bool = true, outputLimit: Int? = nil, cancellation: CancellationToken? = nil,
-        onLine: ((String) -> Void)? = nil
+        onOutput: ((_ stream: Int, _ bytes: ArraySlice<UInt8>) -> Void)? = nil
     ) throws -> CommandResult {
         if cancellation?.isCancelled == true { throw CancellationError() }
         precondition(!arguments.isEmpty)
@@ -77,7 +77,8 @@ public enum ChildProcess {
         }
         let registered = cancellation?.register(pid) ?? true
         if !registered { kill(-pid, SIGKILL) }
-        let (stdout, stderr, overLimit) = drain(outPipe[0], errPipe[0], limit: outputLimit ?? Int.max, onLine: onLine)
+        let (stdout, stderr, overLimit) = drain(
+            outPipe[0], errPipe[0], limit: outputLimit ?? Int.max, onOutput: onOutput)
         if overLimit { kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -98,13 +99,9 @@ public enum ChildProcess {
     /// Reads both pipes until EOF, so a chatty child cannot fill one and
     /// stall; stops at `limit` bytes in all (the third value says so).
     private static func drain(
-        _ first: Int32, _ second: Int32, limit: Int, onLine: ((String) -> Void)?
+        _ first: Int32, _ second: Int32, limit: Int, onOutput: ((Int, ArraySlice<UInt8>) -> Void)?
     ) -> ([UInt8], [UInt8], Bool) {
         var outputs: [[UInt8]] = [[], []]
-        var lines = [OutputLines(), OutputLines()]
-        defer {
-            if let onLine { for index in 0..<2 { lines[index].finish(onLine) } }
-        }
         var total = 0
         var open = [true, true]
         let fds = [first, second]
@@ -121,7 +118,7 @@ public enum ChildProcess {
                 let count = read(fds[index], &buffer, buffer.count)
                 if count > 0 {
                     outputs[index].append(contentsOf: buffer[0..<count])
-                    if let onLine { lines[index].append(buffer[0..<count], onLine) }
+                    onOutput?(index, buffer[0..<count])
                     total += count
                     if total > limit { return (outputs[0], outputs[1], true) }
                 } else if count == 0 || errno != EINTR {

@@ -60,9 +60,11 @@ public struct UserCommand: Sendable {
     }
 
     /// Runs to completion on the calling thread; throws `Failure`, or
-    /// `CancellationError` when `cancellation` fires. `onLine` sees each
-    /// line of output as the command writes it.
-    public func run(cancellation: CancellationToken? = nil, onLine: ((String) -> Void)? = nil) throws
+    /// `CancellationError` when `cancellation` fires. `onOutput` sees each
+    /// chunk of output (stream 0 stdout, 1 stderr) as the command writes it.
+    public func run(
+        cancellation: CancellationToken? = nil, onOutput: ((_ stream: Int, _ bytes: ArraySlice<UInt8>) -> Void)? = nil
+    ) throws
         -> CommandResult
     {
         var environment = environment
@@ -93,7 +95,7 @@ public struct UserCommand: Sendable {
         do {
             result = try ChildProcess.run(
                 commandLine, in: directory, environment: environment, inheritEnvironment: false,
-                outputLimit: outputLimit, cancellation: token, onLine: onLine)
+                outputLimit: outputLimit, cancellation: token, onOutput: onOutput)
         } catch is CancellationError {
             if timedOut.load(ordering: .acquiring) {
                 throw Failure.timedOut(seconds: Double(timeout.components.seconds))

@@ -72,7 +72,7 @@ struct RepositoryTraining {
             }
             // The command runs to completion inside this call: `log` does not outlive it.
             _ = try withoutActuallyEscaping(log) { log in
-                try command.run(cancellation: cancellation) { output.append($0, to: log) }
+                try command.run(cancellation: cancellation) { output.append($1, stream: $0, to: log) }
             }
         } catch let failure as UserCommand.Failure {
             throw TrainingFailure(stage: "command", reason: "\(spec.command.joined(separator: " ")) \(failure)")
