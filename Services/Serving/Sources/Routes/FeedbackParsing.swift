@@ -54,6 +54,13 @@ extension FeedbackController {
                     field: field + "request_id",
                     problem: "is required: the request_id /predict answered with (or id, the business id)"))
         }
+        if let value = fields["request_id"], value.stringValue == nil {
+            problems.append(FieldProblem(field: field + "request_id", problem: "must be a string"))
+        }
+        if let value = fields["id"], id == nil {
+            problems.append(
+                FieldProblem(field: field + "id", problem: "must be a string or a number, got \(value.kindName)"))
+        }
         var position = 0
         if let value = fields["position"] {
             if let number = value.integerValue, number >= 0, number <= 100_000 {
