@@ -10,6 +10,9 @@ training years, sent in batches of 50 with their true temp_max as feedback:
   2. temp_min 8 °C warmer: temp_min and the prediction drift, live RMSE rises;
   3. the weather mix flipped (sun <-> rain, fog <-> drizzle): weather drifts.
 After each phase it prints GET /monitoring's verdict. Standard library only.
+The prediction drifts from phase 1 on, and rightly: its reference is the
+model's predictions on the test split, the warmer year 2015, while this
+traffic comes from 2012-2014.
 """
 import csv
 import json
