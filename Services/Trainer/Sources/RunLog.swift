@@ -20,13 +20,6 @@ final class RunLog: Sendable {
         }
     }
 
-    func append(contentsOf lines: [String]) {
-        state.withLock {
-            $0.lines += lines
-            $0.revision += 1
-        }
-    }
-
     var lines: [String] { state.withLock { $0.lines } }
 
     /// The lines and their revision, read together.

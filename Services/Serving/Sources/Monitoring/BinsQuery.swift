@@ -20,12 +20,8 @@ struct BinsQuery {
     let query: PostgresQuery
 
     init(versions: [MonitoredVersion], since: Date, until: Date) {
-        var parameters: [String?] = []
-        func parameter(_ value: (some PostgresEncodable)?) -> String {
-            parameters.append(value?.postgresText)
-            return "$\(parameters.count)"
-        }
-        let range = "logged_at >= \(parameter(since)) AND logged_at <= \(parameter(until))"
+        var parameters = SQLParameters()
+        let range = "logged_at >= \(parameters.add(since)) AND logged_at <= \(parameters.add(until))"
         // Columns: each feature name once, with the kind its first version gives it; a version
         // that disagrees on a kind is not monitored for that feature.
         var columns: [Column] = []
@@ -48,7 +44,7 @@ struct BinsQuery {
                 guard let (_, statistics, categorical) = version.monitored.first(where: { $0.name == column.name }),
                     column.name.isEmpty || categorical == column.categorical
                 else { continue }
-                let tag = parameter(version.artifact.version)
+                let tag = parameters.add(version.artifact.version)
                 let value: String
                 if column.name.isEmpty {
                     value =
@@ -62,11 +58,10 @@ struct BinsQuery {
                     continue
                 }
                 guard let histogram = DriftAnalysis.histogram(of: statistics) else { continue }
-                let edges = "{" + histogram.edges.map { "\($0)" }.joined(separator: ",") + "}"
-                buckets.append("WHEN \(tag) THEN width_bucket(\(value), \(parameter(edges))::double precision[])::text")
+                buckets.append("WHEN \(tag) THEN \(parameters.bucket(value, by: histogram))")
                 values.append("WHEN \(tag) THEN \(value)")
-                let low = parameter(statistics.min ?? -Double.greatestFiniteMagnitude)
-                let high = parameter(statistics.max ?? Double.greatestFiniteMagnitude)
+                let low = parameters.add(statistics.min ?? -Double.greatestFiniteMagnitude)
+                let high = parameters.add(statistics.max ?? Double.greatestFiniteMagnitude)
                 outside.append("WHEN \(tag) THEN \(value) < \(low) OR \(value) > \(high)")
             }
             func cases(_ branches: [String], _ otherwise: String) -> String {
@@ -96,7 +91,7 @@ struct BinsQuery {
             FROM b GROUP BY GROUPING SETS (\(sets))
             """
         self.columns = columns + [Column(name: "", categorical: false)]
-        self.query = PostgresQuery(unsafeSQL: sql, parameters: parameters)
+        self.query = PostgresQuery(unsafeSQL: sql, parameters: parameters.values)
     }
 
     /// Which column a result row counts: the one set bit of GROUPING that is clear.

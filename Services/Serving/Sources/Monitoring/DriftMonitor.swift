@@ -56,10 +56,7 @@ public final class DriftMonitor: Service, Sendable {
     /// Computes and stores reports for the window ending now; with
     /// `takeTurn`, only when no other replica is computing.
     func compute(takeTurn: Bool = false) async throws -> [MonitoringReport] {
-        guard let live = store.model else { return [] }
-        let liveVersion = MonitoredVersion(
-            artifact: live.artifact,
-            manifestYAML: Self.manifest(at: artifactsDirectory, path: live.deployment.artifactPath))
+        guard let live = store.model, let liveVersion = try await version(live.deployment.version) else { return [] }
         let window = MonitoringWindow(liveVersion.spec.resolvedWindow)
         let end = Date()
         let start = ContinuousClock.now
@@ -81,7 +78,7 @@ public final class DriftMonitor: Service, Sendable {
         ).map { try $0.decode("version", as: String.self) }
         var monitored: [String: MonitoredVersion] = [live.deployment.version: liveVersion]
         for version in served where monitored[version] == nil {
-            if let loaded = try await load(version) { monitored[version] = loaded }
+            if let loaded = try await self.version(version) { monitored[version] = loaded }
         }
         let ordered = monitored.sorted { $0.key < $1.key }
         let query = BinsQuery(versions: ordered.map(\.value), since: since, until: end)
@@ -122,16 +119,7 @@ public final class DriftMonitor: Service, Sendable {
 
     /// The newest stored report of each version that has one, live version first.
     func latest() async throws -> [MonitoringReport] {
-        let rows = try await database.query(
-            """
-            SELECT DISTINCT ON (model_version) id FROM monitoring_reports ORDER BY model_version, id DESC
-            """)
-        var reports: [MonitoringReport] = []
-        for row in rows {
-            if let report = try await MonitoringStore(database: database).report(id: try row.decode("id")) {
-                reports.append(report)
-            }
-        }
+        let reports = try await MonitoringStore(database: database).latest()
         let live = store.model?.deployment.version
         return reports.sorted {
             ($0.modelVersion == live ? 0 : 1, $0.modelVersion) < ($1.modelVersion == live ? 0 : 1, $1.modelVersion)
@@ -142,19 +130,23 @@ public final class DriftMonitor: Service, Sendable {
         try await MonitoringStore(database: database).save(report)
     }
 
-    /// The live version's, or an earlier version's, artifact and settings.
+    /// The live version's, or an earlier version's, artifact and settings,
+    /// made once per version (an artifact never changes): feedback asks for
+    /// them per item.
     func version(_ version: String) async throws -> MonitoredVersion? {
+        if let cached = versions.withLock({ $0[version] }) { return cached }
         if let live = store.model, live.deployment.version == version {
-            return MonitoredVersion(
+            let loaded = MonitoredVersion(
                 artifact: live.artifact,
                 manifestYAML: Self.manifest(at: artifactsDirectory, path: live.deployment.artifactPath))
+            versions.withLock { $0[version] = loaded }
+            return loaded
         }
         return try await load(version)
     }
 
     /// A version's artifact and manifest from `ARTIFACTS_DIR`, cached.
     private func load(_ version: String) async throws -> MonitoredVersion? {
-        if let cached = versions.withLock({ $0[version] }) { return cached }
         let rows = try await database.query(
             "SELECT artifact_path, artifact_sha256 FROM model_versions WHERE version = \(version)")
         guard let row = rows.first else { return nil }

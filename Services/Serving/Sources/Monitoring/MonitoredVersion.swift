@@ -11,6 +11,9 @@ struct MonitoredVersion: Sendable {
     /// What the reference is: "histogram" (percentile bins), or "deciles" for
     /// artifacts trained before monitoring, whose drift is coarser.
     let reference: String
+    /// The features drift is computed for, with the prediction as "" (its
+    /// reference is the predictions on the test split).
+    let monitored: [(name: String, statistics: FeatureStatistics, categorical: Bool)]
 
     init(artifact: ModelArtifact, manifestYAML: String?) {
         self.artifact = artifact
@@ -20,17 +23,12 @@ struct MonitoredVersion: Sendable {
             numeric.allSatisfy({ $0.histogram != nil }) && artifact.predictionReference != nil
             ? "histogram"
             : "deciles (trained before monitoring: no percentile bins or prediction reference; KS resolution 0.1)"
-    }
-
-    /// The features drift is computed for, with the prediction as "" (its
-    /// reference is the predictions on the test split).
-    var monitored: [(name: String, statistics: FeatureStatistics, categorical: Bool)] {
-        var list = artifact.features.compactMap { feature -> (String, FeatureStatistics, Bool)? in
+        var monitored = artifact.features.compactMap { feature -> (String, FeatureStatistics, Bool)? in
             artifact.reference[feature.name].map { (feature.name, $0, feature.type == .categorical) }
         }
         if let prediction = artifact.predictionReference {
-            list.append(("", prediction, artifact.classes != nil))
+            monitored.append(("", prediction, artifact.classes != nil))
         }
-        return list
+        self.monitored = monitored
     }
 }

@@ -51,22 +51,17 @@ enum MonitoringQueries {
     /// the training target (label drift): `width_bucket` by the target's
     /// percentile edges for a regression, the class for a classifier.
     static func labels(versions: [MonitoredVersion], since: Date, until: Date) -> PostgresQuery {
-        var parameters: [String?] = []
-        func parameter(_ value: (some PostgresEncodable)?) -> String {
-            parameters.append(value?.postgresText)
-            return "$\(parameters.count)"
-        }
+        var parameters = SQLParameters()
         var buckets: [String] = []
         var numbers: [String] = []
         for version in versions {
             guard let target = version.artifact.targetReference else { continue }
-            let tag = parameter(version.artifact.version)
+            let tag = parameters.add(version.artifact.version)
             if target.frequencies != nil {
                 buckets.append("WHEN \(tag) THEN actual#>>'{}'")
             } else if let histogram = DriftAnalysis.histogram(of: target) {
-                let edges = "{" + histogram.edges.map { "\($0)" }.joined(separator: ",") + "}"
                 let value = "(actual#>>'{}')::double precision"
-                buckets.append("WHEN \(tag) THEN width_bucket(\(value), \(parameter(edges))::double precision[])::text")
+                buckets.append("WHEN \(tag) THEN \(parameters.bucket(value, by: histogram))")
                 numbers.append("WHEN \(tag) THEN \(value)")
             }
         }
@@ -77,9 +72,9 @@ enum MonitoringQueries {
         let sql = """
             SELECT model_version AS version, \(bucket) AS bucket, count(*) AS n, sum(\(number)) AS total
             FROM prediction_feedback
-            WHERE predicted_at >= \(parameter(since)) AND predicted_at <= \(parameter(until))
+            WHERE predicted_at >= \(parameters.add(since)) AND predicted_at <= \(parameters.add(until))
             GROUP BY 1, 2
             """
-        return PostgresQuery(unsafeSQL: sql, parameters: parameters)
+        return PostgresQuery(unsafeSQL: sql, parameters: parameters.values)
     }
 }

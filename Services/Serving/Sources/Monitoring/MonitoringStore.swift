@@ -50,13 +50,19 @@ struct MonitoringStore {
         return saved
     }
 
-    /// A stored report.
-    func report(id: Int64) async throws -> MonitoringReport? {
-        let rows = try await database.query("SELECT report::text AS report FROM monitoring_reports WHERE id = \(id)")
-        guard let text = try rows.first?.decode("report", as: String.self) else { return nil }
-        var report = try Self.decoder.decode(MonitoringReport.self, from: Data(text.utf8))
-        report.id = id
-        return report
+    /// The newest stored report of each version that has one.
+    func latest() async throws -> [MonitoringReport] {
+        let rows = try await database.query(
+            """
+            SELECT DISTINCT ON (model_version) id, report::text AS report FROM monitoring_reports
+            ORDER BY model_version, id DESC
+            """)
+        return try rows.map { row in
+            var report = try Self.decoder.decode(
+                MonitoringReport.self, from: Data(try row.decode("report", as: String.self).utf8))
+            report.id = try row.decode("id")
+            return report
+        }
     }
 
     static let encoder: JSONEncoder = {

@@ -71,6 +71,8 @@ final class PredictionScorer: Sendable {
         predictions.reserveCapacity(count)
         let classes = call.classes
         let features = call.model.artifact.features
+        // The business id, unless a feature has its name (then it is a model input, logged as one).
+        let loggedID = idField.flatMap { field in features.contains { $0.name == field } ? nil : field }
         var logged = "["
         for index in 0..<count {
             var instance = LoggedInstance()
@@ -84,7 +86,7 @@ final class PredictionScorer: Sendable {
                 }
                 return value
             }
-            if let idField, !features.contains(where: { $0.name == idField }), let id = lookup(index, idField) {
+            if let idField = loggedID, let id = lookup(index, idField) {
                 instance.appendID(idField, id)
             }
             if index > 0 { logged += "," }

@@ -79,14 +79,9 @@ struct FeedbackController: APIController {
         let isCSV = (request.headers[.contentType] ?? "").lowercased().hasPrefix("text/csv")
         var (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
         items = try await resolveIDs(items)
-        var found = try await predictions(of: Set(items.map(\.requestID)))
-        let missing = Set(items.map(\.requestID)).subtracting(found.keys)
-        if !missing.isEmpty {
-            // Predictions reach the log within ~50 ms of their answer: ground truth sent right
-            // after a prediction is looked for once more before it is called unknown.
-            try await Task.sleep(for: Self.logDelay)
-            found.merge(try await predictions(of: missing)) { $1 }
-        }
+        // A business id no prediction carried is unknown already: its placeholder is not looked up.
+        let requestIDs = Set(items.filter { $0.id == nil || !$0.requestID.hasPrefix(Self.unresolved) }.map(\.requestID))
+        let found = try await Self.lookingTwice(requestIDs) { try await predictions(of: $0) }
         var problems: [FieldProblem] = []
         var results: [[String: JSONValue]] = []
         var rows: [(Item, Prediction)] = []
@@ -178,20 +173,33 @@ struct FeedbackController: APIController {
                 FieldProblem(field: "id", problem: "needs PREDICTION_ID_FIELD set on serving; use request_id")
             ])
         }
-        var found = try await predictions(ofIDs: ids, field: idField)
-        let missing = ids.subtracting(found.keys)
-        if !missing.isEmpty {
-            // As for request ids: the log may not have the prediction yet.
-            try await Task.sleep(for: Self.logDelay)
-            found.merge(try await predictions(ofIDs: missing, field: idField)) { $1 }
-        }
+        let found = try await Self.lookingTwice(ids) { try await predictions(ofIDs: $0, field: idField) }
         return items.map { item in
             guard let id = item.id else { return item }
             var resolved = item
             // An id no prediction carried keeps a request id that matches nothing: answered unknown.
-            (resolved.requestID, resolved.position) = found[id] ?? ("id:" + id, 0)
+            (resolved.requestID, resolved.position) = found[id] ?? (Self.unresolved + id, 0)
             return resolved
         }
+    }
+
+    /// The request id an unresolved business id is given (it matches no logged request).
+    static let unresolved = "id:"
+
+    /// Looks `keys` up, and those not found once more after `logDelay`:
+    /// predictions reach the log within ~50 ms of their answer, so ground
+    /// truth sent right after one is not called unknown too early.
+    private static func lookingTwice<Value>(
+        _ keys: Set<String>, _ lookup: (Set<String>) async throws -> [String: Value]
+    ) async throws -> [String: Value] {
+        guard !keys.isEmpty else { return [:] }
+        var found = try await lookup(keys)
+        let missing = keys.subtracting(found.keys)
+        if !missing.isEmpty {
+            try await Task.sleep(for: logDelay)
+            found.merge(try await lookup(missing)) { $1 }
+        }
+        return found
     }
 
     /// The request id and position of the newest prediction carrying each business id.
