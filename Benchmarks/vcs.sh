@@ -58,7 +58,8 @@ echo "== target-postgres (Python) < stream.jsonl" >&2
 create_database python_target >/dev/null
 cat >"$work/target-postgres.json" <<JSON
 {"postgres_host": "127.0.0.1", "postgres_port": $pg_port, "postgres_database": "python_target",
- "postgres_username": "postgres", "postgres_password": "", "postgres_schema": "public"}
+ "postgres_username": "postgres", "postgres_password": "", "postgres_schema": "public",
+ "disable_collection": true}
 JSON
 start=$(date +%s.%N)
 "$venv/bin/target-postgres" -c "$work/target-postgres.json" <"$work/stream.jsonl" >/dev/null 2>"$work/python-target.log"

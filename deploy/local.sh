@@ -60,6 +60,18 @@ ensure_test_python() {
     "$venv/bin/pip" install -q --no-deps xgboost
   fi
   export CONVEYOR_TEST_PYTHON="$venv/bin/python"
+  # datamill's Singer loader (PyPI singer-target-postgres 0.2.4), which
+  # SingerDatamillTests compares `vcs target` with. Its own venv: it pins
+  # jsonschema 2.6, which schemathesis cannot share. Its psycopg2 2.8.5 pin
+  # predates Python 3.11 wheels, so the current binary driver stands in.
+  local singer="${CONVEYOR_SINGER_VENV:-$root/.local/singer-venv}"
+  if ! "$singer/bin/python" -c "import target_postgres, psycopg2" 2>/dev/null; then
+    log "installing singer-target-postgres into $singer"
+    rm -rf "$singer"; python3 -m venv "$singer"
+    "$singer/bin/pip" install -q --no-deps singer-target-postgres==0.2.4
+    "$singer/bin/pip" install -q psycopg2-binary "arrow==0.15.5" "singer-python==5.9.0"
+  fi
+  export CONVEYOR_SINGER_TARGET_POSTGRES="$singer/bin/target-postgres"
 }
 
 cmd_test() {

@@ -17,15 +17,32 @@ struct JSONParser {
     static let maxDepth = 512
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// When recording: each object's keys in document order, by the object's path.
+    private var keyOrder: [[String]: [String]]?
+    private var path: [String] = []
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, recordingKeyOrder: Bool = false) {
+        self.bytes = bytes
+        if recordingKeyOrder { keyOrder = [:] }
+    }
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
         var parser = JSONParser(bytes)
-        parser.skipWhitespace()
-        let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        return try parser.document()
+    }
+
+    /// Parses and also returns every object's keys in the order the document lists them.
+    static func parseKeepingKeyOrder(_ bytes: UnsafeBufferPointer<UInt8>) throws -> (JSONValue, JSONKeyOrder) {
+        var parser = JSONParser(bytes, recordingKeyOrder: true)
+        let value = try parser.document()
+        return (value, JSONKeyOrder(keys: parser.keyOrder ?? [:]))
+    }
+
+    private mutating func document() throws -> JSONValue {
+        skipWhitespace()
+        let value = try value(depth: 0)
+        skipWhitespace()
+        guard index == bytes.count else { throw error("unexpected data after the JSON value") }
         return value
     }
 
@@ -68,6 +85,7 @@ struct JSONParser {
         guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
         index += 1
         var fields: [String: JSONValue] = [:]
+        if keyOrder != nil { keyOrder?[path] = [] }
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -81,7 +99,14 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            fields[key] = try value(depth: depth)
+            if keyOrder != nil {
+                if fields[key] == nil { keyOrder?[path, default: []].append(key) }
+                path.append(key)
+                fields[key] = try value(depth: depth)
+                path.removeLast()
+            } else {
+                fields[key] = try value(depth: depth)
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -106,7 +131,13 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            items.append(try value(depth: depth))
+            if keyOrder != nil {
+                path.append(String(items.count))
+                items.append(try value(depth: depth))
+                path.removeLast()
+            } else {
+                items.append(try value(depth: depth))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {

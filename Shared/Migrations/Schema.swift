@@ -9,8 +9,10 @@ public enum Schema {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "singer pull_requests and state",
+            // `IF NOT EXISTS` was added after this shipped (a no-op where it ran):
+            // datamill's target-postgres may have created pull_requests first.
             sql: """
-                CREATE TABLE pull_requests (
+                CREATE TABLE IF NOT EXISTS pull_requests (
                     id bigint PRIMARY KEY,
                     number bigint,
                     state text,
@@ -33,9 +35,9 @@ public enum Schema {
                     _sdc_batched_at timestamptz,
                     _sdc_table_version bigint
                 );
-                CREATE INDEX pull_requests_merged ON pull_requests (base__ref, merged_at DESC, number DESC)
+                CREATE INDEX IF NOT EXISTS pull_requests_merged ON pull_requests (base__ref, merged_at DESC, number DESC)
                     WHERE merged_at IS NOT NULL;
-                CREATE TABLE singer_state (
+                CREATE TABLE IF NOT EXISTS singer_state (
                     tap text PRIMARY KEY,
                     state jsonb NOT NULL,
                     updated_at timestamptz NOT NULL DEFAULT now()

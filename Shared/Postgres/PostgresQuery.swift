@@ -62,4 +62,15 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    /// Quotes a string constant the way libpq's `PQescapeLiteral` does, for the
+    /// few statements that take no parameters (`COMMENT ON … IS`): quotes
+    /// doubled, and with backslashes doubled under an `E` prefix. NUL cannot
+    /// be in a Postgres string, so it is dropped.
+    public static func quoteLiteral(_ text: String) -> String {
+        let clean = text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "") : text
+        let quoted = clean.replacingOccurrences(of: "'", with: "''")
+        guard quoted.contains("\\") else { return "'" + quoted + "'" }
+        return "E'" + quoted.replacingOccurrences(of: "\\", with: "\\\\") + "'"
+    }
 }

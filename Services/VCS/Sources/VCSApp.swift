@@ -16,6 +16,9 @@ public enum VCSApp {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
         let http = CurlHTTPClient(concurrency: 2)
         let loader = SingerPostgresLoader()
+        // The pull_requests tables and their target-postgres comments exist before
+        // anything loads, so datamill's loader can continue in them from the start.
+        try await loader.prepare(PullRequestsStream.layout, database: database)
         let sync = PullRequestSync(
             tap: makeTap(configuration: configuration, http: http, logger: logger), database: database,
             loader: loader, logger: logger)

@@ -76,10 +76,11 @@ struct WebhookController: APIController {
         }
         let layout = PullRequestsStream.layout
         let staged: StagedRecord
-        let sequence = SingerTarget.sequenceNow()
         do {
-            let flat = try layout.flatten(PullRequestsStream.transform(pull), sequence: sequence)
-            staged = StagedRecord(flat: flat, receivedAt: Date().postgresText, sequence: sequence, tableVersion: nil)
+            let flat = try layout.flatten(
+                PullRequestsStream.transform(pull), sequence: SingerTarget.sequenceNow(),
+                receivedAt: Date().postgresText, tableVersion: nil)
+            staged = StagedRecord(flat: flat)
         } catch let rejection as RecordRejection {
             context.logger.error(
                 "rejected record",
@@ -99,7 +100,6 @@ struct WebhookController: APIController {
                     ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
                     """)
                 guard inserted.count == 1 else { return false }
-                try loader.prepare(layout, on: connection)
                 _ = try loader.load([staged], layout: layout, on: connection)
                 if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
                 return true

@@ -4,7 +4,10 @@ import JSON
 /// One line of a Singer stream (https://hub.meltano.com/singer/spec):
 /// SCHEMA, RECORD, STATE, or ACTIVATE_VERSION.
 public enum SingerMessage: Sendable, Equatable {
-    case schema(stream: String, schema: JSONValue, keyProperties: [String], bookmarkProperties: [String])
+    /// `keyOrder` keeps the order the schema lists properties in (datamill creates columns in that order).
+    case schema(
+        stream: String, schema: JSONValue, keyProperties: [String], bookmarkProperties: [String],
+        keyOrder: JSONKeyOrder = .sorted)
     case record(stream: String, record: JSONValue, timeExtracted: String?, version: Int64?)
     case state(JSONValue)
     case activateVersion(stream: String, version: Int64)
@@ -18,6 +21,7 @@ public enum SingerMessage: Sendable, Equatable {
 
     /// Parses one line of the stream (`line` numbers the error).
     public static func parse(_ bytes: some Sequence<UInt8>, line: Int) throws -> SingerMessage {
+        let bytes = Array(bytes)
         guard let json = try? JSONValue.parse(bytes), case .object(let object) = json else {
             throw ParseError(line: line, problem: "is not a JSON object")
         }
@@ -32,10 +36,12 @@ public enum SingerMessage: Sendable, Equatable {
             guard let schema = object["schema"], schema.objectValue != nil else {
                 throw ParseError(line: line, problem: "schema must be an object")
             }
+            let keyOrder = try? JSONValue.parseKeepingKeyOrder(bytes).1.relative(to: ["schema"])
             return .schema(
                 stream: try string("stream"), schema: schema,
                 keyProperties: object["key_properties"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                bookmarkProperties: object["bookmark_properties"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                bookmarkProperties: object["bookmark_properties"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                keyOrder: keyOrder ?? .sorted)
         case "RECORD":
             guard let record = object["record"] else { throw ParseError(line: line, problem: "record is missing") }
             return .record(
@@ -58,7 +64,7 @@ public enum SingerMessage: Sendable, Equatable {
     public func line() throws -> Data {
         var object: [String: JSONValue]
         switch self {
-        case .schema(let stream, let schema, let keys, let bookmarks):
+        case .schema(let stream, let schema, let keys, let bookmarks, _):
             object = [
                 "type": "SCHEMA", "stream": .string(stream), "schema": schema,
                 "key_properties": .array(keys.map { .string($0) }),

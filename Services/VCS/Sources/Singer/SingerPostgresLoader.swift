@@ -2,175 +2,173 @@ import Foundation
 import Postgres
 import Synchronization
 
-/// A flattened record with the target's metadata, ready to load.
+/// A flattened record ready to load.
 public struct StagedRecord: Sendable {
     public let flat: FlatRecord
-    /// `_sdc_received_at` (text, as Postgres takes it).
-    public let receivedAt: String?
-    public let sequence: Int64
-    public let tableVersion: Int64?
+
+    public init(flat: FlatRecord) { self.flat = flat }
 }
 
-/// Loads Singer streams into Postgres in the target-postgres layout. Tables
-/// are created and evolved (new columns, widened types) from the schema; a
-/// batch is COPYed into staging tables and merged in the caller's
-/// transaction: per key the newest `_sdc_sequence` wins, and a winning
-/// record's child rows replace the old ones.
+/// Loads Singer streams into Postgres in the layout of datamill's
+/// `singer-target-postgres` (names, child tables, split columns, table
+/// comments: see `SingerTableLayout` and `SingerTableUpsert`). A batch is
+/// COPYed into staging tables and merged in the caller's transaction: per
+/// key the newest `_sdc_sequence` wins (a tie goes to the later record, as
+/// in datamill), and a winning record's child rows replace the old ones.
 public final class SingerPostgresLoader: Sendable {
-    /// Layouts whose tables are known to be in shape, so a batch skips the catalog.
-    private let prepared = Mutex<[String: SingerTableLayout]>([:])
+    /// Tables known to be in shape per stream, so a batch skips the catalog.
+    private let prepared = Mutex<[String: (layout: SingerTableLayout, tables: [SingerRemoteTable])]>([:])
 
     public init() {}
 
     /// Creates or evolves the tables of `layout` (once per layout and process).
     /// Call it inside the caller's transaction, and `reset()` if that fails.
-    public func prepare(_ layout: SingerTableLayout, on connection: PostgresConnection) throws {
-        if prepared.withLock({ $0[layout.stream] == layout }) { return }
-        do {
-            try connection.query("SELECT pg_advisory_xact_lock(hashtext(\("singer:" + layout.table)))")
-            let keys = layout.keyColumns
-            try ensure(
-                table: layout.table,
-                columns: layout.columns.map { ($0.name, $0.type) } + SingerTableLayout.metadataColumns,
-                primaryKey: keys.map(\.name), on: connection)
-            for child in Self.allChildren(layout.children) {
-                try ensure(
-                    table: child.table, columns: Self.childColumns(child, keys: keys), primaryKey: [], on: connection)
-                if !keys.isEmpty {
-                    let index = PostgresQuery.quoteIdentifier(String("\(child.table)_source".prefix(63)))
-                    let columns = keys.map { PostgresQuery.quoteIdentifier("_sdc_source_key_\($0.name)") }
-                    try connection.execute(
-                        "CREATE INDEX IF NOT EXISTS \(index) ON \(PostgresQuery.quoteIdentifier(child.table)) (\(columns.joined(separator: ", ")))"
-                    )
-                }
-            }
+    @discardableResult
+    func prepare(_ layout: SingerTableLayout, on connection: PostgresConnection) throws -> [SingerRemoteTable] {
+        if let known = prepared.withLock({ $0[layout.stream] }), known.layout == layout { return known.tables }
+        try connection.query("SELECT pg_advisory_xact_lock(hashtext(\("singer:" + layout.stream)))")
+        var names = try tableNames(on: connection)
+        var tables: [SingerRemoteTable] = []
+        for table in layout.tables {
+            let name = names[table.path] ?? Self.newTableName(table.path, taken: Set(names.values))
+            names[table.path] = name
+            tables.append(try SingerTableUpsert(connection: connection, table: table, name: name).run())
         }
-        prepared.withLock { $0[layout.stream] = layout }
+        prepared.withLock { $0[layout.stream] = (layout, tables) }
+        return tables
+    }
+
+    /// Prepares the tables of `layout` in a transaction of their own (`vcs` does this at start,
+    /// so the tables and their comments exist before any loader, this one or datamill's, writes).
+    public func prepare(_ layout: SingerTableLayout, database: PostgresClient) async throws {
+        do {
+            try await database.transaction { connection in _ = try self.prepare(layout, on: connection) }
+        } catch {
+            reset()
+            throw error
+        }
     }
 
     /// Forgets what was prepared (after a failed transaction may have undone it).
     public func reset() { prepared.withLock { $0.removeAll() } }
 
-    /// Merges a batch of one stream; returns how many records won (inserted or updated).
+    /// The table each stream path is loaded into, from the table comments (datamill's table mapping cache).
+    private func tableNames(on connection: PostgresConnection) throws -> [[String]: String] {
+        let rows = try connection.query(
+            """
+            SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS comment
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+              AND obj_description(c.oid, 'pg_class') LIKE '{%'
+            """)
+        var names: [[String]: String] = [:]
+        for row in rows {
+            let name: String = try row.decode("name")
+            guard let comment: String = try row.decodeIfPresent("comment"),
+                let metadata = try? SingerTableMetadata(comment: comment, table: name)
+            else { continue }
+            names[metadata.path] = name
+        }
+        return names
+    }
+
+    /// datamill's `add_table_mapping_helper`: the path's canonical name, `__<n>` on a clash.
+    static func newTableName(_ path: [String], taken: Set<String>) -> String {
+        let raw = SingerIdentifier.canonical(path.joined(separator: SingerIdentifier.separator))
+        var name = SingerIdentifier.truncated(raw)
+        var counter = 0
+        while taken.contains(name) {
+            counter += 1
+            name = SingerIdentifier.truncated(raw, suffix: SingerIdentifier.separator + String(counter))
+        }
+        return name
+    }
+
+    /// Merges a batch of one stream; returns how many records won (inserted or replaced).
     public func load(_ records: [StagedRecord], layout: SingerTableLayout, on connection: PostgresConnection) throws
         -> Int
     {
         guard !records.isEmpty else { return 0 }
-        let batchedAt = Date().postgresText
-        let target = PostgresQuery.quoteIdentifier(layout.table)
-        let rootColumns = layout.columns.map(\.name) + SingerTableLayout.metadataColumns.map(\.0)
-        let quoted = rootColumns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
-        let keys = layout.keyColumns.map { PostgresQuery.quoteIdentifier($0.name) }
-        try connection.execute(
-            "DROP TABLE IF EXISTS _singer_stage; CREATE TEMP TABLE _singer_stage (LIKE \(target)) ON COMMIT DROP")
-        try connection.copyIn(
-            table: "_singer_stage", columns: rootColumns,
-            rows: records.lazy.map { record in
-                record.flat.values + [
-                    record.receivedAt, String(record.sequence), batchedAt, record.tableVersion.map { String($0) },
-                ]
-            })
-        guard !keys.isEmpty else {
-            return try connection.execute("INSERT INTO \(target) (\(quoted)) SELECT \(quoted) FROM _singer_stage")
-                .affectedRows
-        }
+        let tables = try prepare(layout, on: connection)
+        let batchedAt = layout.rootSlot(SingerTableLayout.batchedAt, .dateTime).map { ($0, Date().postgresText) }
+        let root = tables[0]
+        let target = PostgresQuery.quoteIdentifier(root.name)
+        let quoted = root.columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
+        try stage(
+            "_singer_stage", like: root,
+            rows: records.lazy.enumerated().flatMap { order, record in
+                record.flat.rows[0].lazy.map { row in
+                    var row = row
+                    if let (slot, text) = batchedAt { row[slot] = text }
+                    return (row, order)
+                }
+            }, on: connection)
+        let keys = root.keyColumns.map(PostgresQuery.quoteIdentifier)
         let keyList = keys.joined(separator: ", ")
         let keyMatch = { (left: String, right: String) in
             keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
         }
+        // `_sdc_sequence` is in whole seconds (datamill's unit); within a second the
+        // later `_sdc_received_at` (`time_extracted`, to the microsecond) wins, then the later record.
+        let sequence = PostgresQuery.quoteIdentifier(root.sequenceColumn)
+        let received = root.receivedColumn.map(PostgresQuery.quoteIdentifier)
+        let newer =
+            received.map { "(t.\(sequence) > w.\(sequence) OR (t.\(sequence) = w.\(sequence) AND t.\($0) > w.\($0)))" }
+            ?? "t.\(sequence) > w.\(sequence)"
         try connection.execute(
             """
             DROP TABLE IF EXISTS _singer_winners;
             CREATE TEMP TABLE _singer_winners ON COMMIT DROP AS
-              SELECT DISTINCT ON (\(keyList)) * FROM _singer_stage ORDER BY \(keyList), _sdc_sequence DESC;
+              SELECT DISTINCT ON (\(keyList)) * FROM _singer_stage
+              ORDER BY \(keyList), \(sequence) DESC NULLS LAST, \(received.map { "\($0) DESC NULLS LAST, " } ?? "")_singer_order DESC;
             DELETE FROM _singer_winners w USING \(target) t
-              WHERE \(keyMatch("t", "w")) AND t._sdc_sequence > w._sdc_sequence;
+              WHERE \(keyMatch("t", "w")) AND \(newer);
+            DELETE FROM \(target) t USING _singer_winners w WHERE \(keyMatch("t", "w"));
             """)
-        for child in Self.allChildren(layout.children) {
-            let columns = Self.childColumns(child, keys: layout.keyColumns).map(\.0)
-            let childTable = PostgresQuery.quoteIdentifier(child.table)
-            let childQuoted = columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
-            let sourceMatch = layout.keyColumns.map {
-                "c.\(PostgresQuery.quoteIdentifier("_sdc_source_key_\($0.name)")) = w.\(PostgresQuery.quoteIdentifier($0.name))"
-            }.joined(separator: " AND ")
-            try connection.execute(
-                "DROP TABLE IF EXISTS _singer_child; CREATE TEMP TABLE _singer_child (LIKE \(childTable)) ON COMMIT DROP"
-            )
-            try connection.copyIn(
-                table: "_singer_child", columns: columns,
-                rows: records.lazy.flatMap { $0.flat.children[child.table] ?? [] })
+        for (index, child) in tables.enumerated().dropFirst() {
+            let childTable = PostgresQuery.quoteIdentifier(child.name)
+            let childColumns = child.columns.map(PostgresQuery.quoteIdentifier)
+            let sourceMatch = zip(child.keyColumns, keys).map { "c.\(PostgresQuery.quoteIdentifier($0)) = w.\($1)" }
+                .joined(separator: " AND ")
+            try stage(
+                "_singer_child", like: child,
+                rows: records.lazy.enumerated().flatMap { order, record in
+                    record.flat.rows[index].lazy.map { ($0, order) }
+                }, on: connection)
             try connection.execute(
                 """
                 DELETE FROM \(childTable) c USING _singer_winners w WHERE \(sourceMatch);
-                INSERT INTO \(childTable) (\(childQuoted))
-                  SELECT \(columns.map { "c.\(PostgresQuery.quoteIdentifier($0))" }.joined(separator: ", "))
-                  FROM _singer_child c JOIN _singer_winners w ON \(sourceMatch) AND c._sdc_sequence = w._sdc_sequence;
+                INSERT INTO \(childTable) (\(childColumns.joined(separator: ", ")))
+                  SELECT \(childColumns.map { "c.\($0)" }.joined(separator: ", "))
+                  FROM _singer_child c JOIN _singer_winners w ON \(sourceMatch) AND c._singer_order = w._singer_order;
                 """)
         }
-        let updates = rootColumns.filter { name in !layout.keyProperties.contains(name) }
-            .map { "\(PostgresQuery.quoteIdentifier($0)) = EXCLUDED.\(PostgresQuery.quoteIdentifier($0))" }
-            .joined(separator: ", ")
-        return try connection.execute(
-            """
-            INSERT INTO \(target) (\(quoted)) SELECT \(quoted) FROM _singer_winners
-            ON CONFLICT (\(keyList)) DO UPDATE SET \(updates)
-            """
-        ).affectedRows
+        return try connection.execute("INSERT INTO \(target) (\(quoted)) SELECT \(quoted) FROM _singer_winners")
+            .affectedRows
     }
 
-    static func allChildren(_ children: [SingerTableLayout.Child]) -> [SingerTableLayout.Child] {
-        children.flatMap { [$0] + allChildren($0.children) }
-    }
-
-    /// Source keys, `_sdc_sequence`, `_sdc_level_<n>_id` up to the child's level, then the element columns.
-    static func childColumns(_ child: SingerTableLayout.Child, keys: [SingerTableLayout.Column])
-        -> [(String, SingerTableLayout.ColumnType)]
-    {
-        keys.map { ("_sdc_source_key_\($0.name)", $0.type) } + [("_sdc_sequence", .bigint)]
-            + (0...child.level).map { ("_sdc_level_\($0)_id", .bigint) } + child.columns.map { ($0.name, $0.type) }
-    }
-
-    /// Creates the table, or adds missing columns and widens types that no longer fit.
-    private func ensure(
-        table: String, columns: [(String, SingerTableLayout.ColumnType)], primaryKey: [String],
+    /// COPYs rows (slot values, and the record's place in the batch) into a temporary copy of `table`.
+    private func stage(
+        _ stage: String, like table: SingerRemoteTable, rows: some Sequence<([String?], Int)>,
         on connection: PostgresConnection
     ) throws {
-        let quotedTable = PostgresQuery.quoteIdentifier(table)
-        let existing = try connection.query(
+        try connection.execute(
             """
-            SELECT column_name, data_type FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name = \(table)
+            DROP TABLE IF EXISTS \(stage);
+            CREATE TEMP TABLE \(stage) (LIKE \(PostgresQuery.quoteIdentifier(table.name))) ON COMMIT DROP;
+            ALTER TABLE \(stage) ADD COLUMN _singer_order bigint;
             """)
-        if existing.count == 0 {
-            var definitions = columns.map { "\(PostgresQuery.quoteIdentifier($0.0)) \($0.1.rawValue)" }
-            if !primaryKey.isEmpty {
-                definitions.append(
-                    "PRIMARY KEY (\(primaryKey.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")))")
-            }
-            try connection.execute("CREATE TABLE IF NOT EXISTS \(quotedTable) (\(definitions.joined(separator: ", ")))")
-            return
-        }
-        var types: [String: String] = [:]
-        for row in existing { types[try row.decode("column_name")] = try row.decode("data_type") }
-        for (name, type) in columns {
-            let column = PostgresQuery.quoteIdentifier(name)
-            guard let current = types[name] else {
-                try connection.execute("ALTER TABLE \(quotedTable) ADD COLUMN IF NOT EXISTS \(column) \(type.rawValue)")
-                continue
-            }
-            if let widened = Self.widened(current: current, wanted: type) {
-                try connection.execute(
-                    "ALTER TABLE \(quotedTable) ALTER COLUMN \(column) TYPE \(widened) USING \(column)::\(widened)")
-            }
-        }
-    }
-
-    /// The type a column must become to hold values of `wanted`, or nil when it already can.
-    static func widened(current: String, wanted: SingerTableLayout.ColumnType) -> String? {
-        let currentType = current == "timestamp with time zone" ? "timestamptz" : current
-        if currentType == wanted.rawValue || currentType == "text" { return nil }
-        if currentType == "double precision", wanted == .bigint { return nil }
-        if currentType == "bigint", wanted == .double { return "double precision" }
-        return "text"
+        let width = table.columns.count
+        try connection.copyIn(
+            table: stage, columns: table.columns + ["_singer_order"],
+            rows: rows.lazy.map { slots, order in
+                var values = [String?](repeating: nil, count: width + 1)
+                for (slot, value) in slots.enumerated() where value != nil {
+                    let column = table.slotColumns[slot]
+                    if values[column] == nil { values[column] = value }
+                }
+                values[width] = String(order)
+                return values
+            })
     }
 }

@@ -32,9 +32,6 @@ public final class SingerTarget {
     private var buffers: [String: [StagedRecord]] = [:]
     private var buffered = 0
     private var pendingState: JSONValue?
-    private var lastSequence: Int64 = 0
-    /// The last extraction time seen and the read-order offset within it.
-    private var extraction: (base: Int64, offset: Int64) = (0, 0)
     private var receivedText: String?
     private var receivedSecond = 0.0
 
@@ -52,8 +49,8 @@ public final class SingerTarget {
     /// Handles one message; loads when a batch is full.
     public func handle(_ message: SingerMessage, isolation: isolated (any Actor)? = #isolation) async throws {
         switch message {
-        case .schema(let stream, let schema, let keys, _):
-            let layout = try SingerTableLayout(stream: stream, schema: schema, keyProperties: keys)
+        case .schema(let stream, let schema, let keys, _, let keyOrder):
+            let layout = try SingerTableLayout(stream: stream, schema: schema, keyProperties: keys, keyOrder: keyOrder)
             if let previous = layouts[stream], previous != layout { try await flush() }
             layouts[stream] = layout
         case .record(let stream, let record, let timeExtracted, let version):
@@ -62,10 +59,10 @@ public final class SingerTarget {
             }
             summary.records += 1
             do {
-                let sequence = sequence(extractedAt: timeExtracted)
-                let flat = try layout.flatten(record, sequence: sequence)
-                buffers[stream, default: []].append(
-                    StagedRecord(flat: flat, receivedAt: receivedAt(), sequence: sequence, tableVersion: version))
+                let flat = try layout.flatten(
+                    record, sequence: sequence(extractedAt: timeExtracted),
+                    receivedAt: timeExtracted ?? receivedAt(), tableVersion: version)
+                buffers[stream, default: []].append(StagedRecord(flat: flat))
                 buffered += 1
             } catch let rejection as RecordRejection {
                 summary.rejected += 1
@@ -97,7 +94,6 @@ public final class SingerTarget {
             let upserted = try await database.transaction { connection in
                 var upserted = 0
                 for (layout, records) in batches {
-                    try loader.prepare(layout, on: connection)
                     upserted += try loader.load(records, layout: layout, on: connection)
                 }
                 if let stateJSON {
@@ -176,29 +172,17 @@ public final class SingerTarget {
         }
     }
 
-    /// `_sdc_sequence` of a record: when it was extracted from the source (its
-    /// `time_extracted`, in nanoseconds since 1970, plus its place in the read
-    /// order), so the later observation of GitHub wins however late a page is
-    /// loaded; the load time for records without one.
+    /// `_sdc_sequence` of a record, in seconds since 1970 as datamill writes
+    /// it: when it was extracted from the source (its `time_extracted`), so
+    /// the later observation of GitHub wins however late a page is loaded; the
+    /// load time for records without one. Within a second the later record wins.
     private func sequence(extractedAt text: String?) -> Int64 {
-        guard let text, let date = Date(postgresText: text) else { return nextSequence() }
-        let base = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) * 1000
-        if base == extraction.base {
-            extraction.offset = min(extraction.offset + 1, 999)
-        } else {
-            extraction = (base, 0)
-        }
-        return base + extraction.offset
+        guard let text, let date = Date(postgresText: text) else { return Self.sequenceNow() }
+        return Int64(date.timeIntervalSince1970.rounded(.down))
     }
 
-    /// `_sdc_sequence`: nanoseconds since 1970, strictly increasing within the process.
-    private func nextSequence() -> Int64 {
-        lastSequence = max(Self.sequenceNow(), lastSequence + 1)
-        return lastSequence
-    }
-
-    /// The time-based `_sdc_sequence` of a record received now (microsecond resolution, in nanoseconds).
-    static func sequenceNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) * 1000 }
+    /// The `_sdc_sequence` of a record received now (seconds since 1970).
+    static func sequenceNow() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
 
     /// `_sdc_received_at`, formatted at most once a millisecond.
     private func receivedAt() -> String? {
