@@ -145,6 +145,30 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// `gates.shadow`: before deploy, the candidate answers the live model's
+    /// last `requests` logged instances, and these bound how differently.
+    public struct ShadowGate: Codable, Sendable, Equatable {
+        /// How many logged instances to replay (default 1000).
+        public var requests: Int?
+        /// Fewer logged instances than this: the gate passes and says why (default 1).
+        public var minRequests: Int?
+        public var maxLabelDisagreement: Double?
+        public var maxProbabilityShift: Double?
+        public var maxMeanAbsDiff: Double?
+        public var maxFailureShare: Double?
+
+        public static let defaultRequests = 1000
+
+        enum CodingKeys: String, CodingKey {
+            case requests
+            case minRequests = "min_requests"
+            case maxLabelDisagreement = "max_label_disagreement"
+            case maxProbabilityShift = "max_probability_shift"
+            case maxMeanAbsDiff = "max_mean_abs_diff"
+            case maxFailureShare = "max_failure_share"
+        }
+    }
+
     public var name: String
     public var task: Task
     public var data: DataSource
@@ -158,6 +182,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Absolute bounds by metric name.
     public var gates: [String: Bound]
     public var noRegression: NoRegression?
+    public var shadow: ShadowGate?
     /// Drift and live-performance monitoring settings (all optional).
     public var monitoring: MonitoringSpec?
 
@@ -165,7 +190,10 @@ public struct Manifest: Codable, Sendable, Equatable {
         case name, task, data, target, features, model, gates, forecast, train, monitoring
     }
 
-    enum GateKeys: String, CodingKey { case noRegression = "no_regression" }
+    enum GateKeys: String, CodingKey {
+        case noRegression = "no_regression"
+        case shadow
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -186,6 +214,7 @@ public struct Manifest: Codable, Sendable, Equatable {
                 switch entry {
                 case .bound(let bound): bounds[key] = bound
                 case .noRegression(let rule): noRegression = rule
+                case .shadow(let gate): shadow = gate
                 }
             }
         }
@@ -205,16 +234,20 @@ public struct Manifest: Codable, Sendable, Equatable {
         try container.encodeIfPresent(monitoring, forKey: .monitoring)
         var all = gates.mapValues(GateEntry.bound)
         if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
+        if let shadow { all[GateKeys.shadow.rawValue] = .shadow(shadow) }
         try container.encode(all, forKey: .gates)
     }
 
     private enum GateEntry: Codable {
         case bound(Bound)
         case noRegression(NoRegression)
+        case shadow(ShadowGate)
 
         init(from decoder: any Decoder) throws {
             if decoder.codingPath.last?.stringValue == GateKeys.noRegression.rawValue {
                 self = .noRegression(try NoRegression(from: decoder))
+            } else if decoder.codingPath.last?.stringValue == GateKeys.shadow.rawValue {
+                self = .shadow(try ShadowGate(from: decoder))
             } else {
                 self = .bound(try Bound(from: decoder))
             }
@@ -224,6 +257,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             switch self {
             case .bound(let bound): try bound.encode(to: encoder)
             case .noRegression(let rule): try rule.encode(to: encoder)
+            case .shadow(let gate): try gate.encode(to: encoder)
             }
         }
     }
@@ -251,6 +285,9 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     private func check() throws {
         try monitoring?.check(features: features)
+        if let requests = shadow?.requests, !(1...100_000).contains(requests) {
+            throw Problem(key: "gates.shadow.requests", problem: "must be between 1 and 100000")
+        }
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw Problem(key: "name", problem: "must be a non-empty name without '/' or a leading '.'")
         }

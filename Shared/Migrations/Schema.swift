@@ -303,5 +303,10 @@ public enum Schema {
                     ) counted WHERE seen - instances < last_n
                 $$;
                 """),
+        Migration(
+            version: 12, name: "shadow replay of logged requests in training runs",
+            sql: """
+                ALTER TABLE training_runs ADD COLUMN shadow jsonb;
+                """),
     ]
 }

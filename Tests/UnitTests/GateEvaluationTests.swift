@@ -1,3 +1,4 @@
+import Foundation
 import Learning
 import Testing
 
@@ -51,5 +52,58 @@ struct GateEvaluationTests {
         #expect(GateEvaluation.evaluate(manifest: manifest, metrics: ["r2": 0.1], deployedMetrics: nil)[0].passed)
         let worse = GateEvaluation.evaluate(manifest: manifest, metrics: ["r2": 0.7], deployedMetrics: ["r2": 0.9])
         #expect(!worse[0].passed)
+    }
+}
+
+@Suite("Shadow replay")
+struct ShadowReplayUnitTests {
+    /// y = 2x + 1 fitted exactly; the live answers are that line shifted by `offset` on every request.
+    static func regression() throws -> ModelArtifact {
+        let rows = (0..<50).map { "\($0),\(2 * $0 + 1)" }.joined(separator: "\n")
+        let table = try CSVTable(bytes: Array("x,y\n\(rows)\n".utf8))
+        let manifest = try GateEvaluationTests.manifest("  rmse: {max: 1}")
+        let trained = try ModelTraining.train(manifest: manifest, train: table, test: table, log: { _ in })
+        return ModelArtifact(
+            name: "m", version: "v2", task: .regression, algorithm: "linear_regression", target: "y",
+            features: trained.features, predictor: trained.predictor, metrics: trained.metrics,
+            reference: trained.reference, trainedAt: Date())
+    }
+
+    @Test("regression: the mean and quantiles of |candidate − live|; refused instances are counted with their problem")
+    func regressionDifferences() throws {
+        let candidate = try Self.regression()
+        var requests = (0..<100).map { index in
+            ShadowRequest(
+                values: ["x": .number(Double(index))],
+                answer: .value(2 * Double(index) + 1 + (index < 90 ? 0.5 : 3)))
+        }
+        requests.append(ShadowRequest(values: ["x": .missing], answer: .value(1)))
+        let comparison = ShadowReplay.compare(candidate: candidate, liveVersion: "v1", requests: requests)
+        #expect(comparison.requests == 101)
+        #expect(comparison.failures == 1)
+        #expect(comparison.problems.first?.problem.hasPrefix("x: ") == true)
+        let mean = try #require(comparison.meanAbsoluteDifference)
+        #expect(abs(mean - (90 * 0.5 + 10 * 3) / 100) < 1e-6)
+        #expect(abs((comparison.absoluteDifference?.p50 ?? 0) - 0.5) < 1e-6)
+        #expect(abs((comparison.absoluteDifference?.max ?? 0) - 3) < 1e-6)
+        #expect(comparison.labelDisagreement == nil)
+
+        let gate = try #require(
+            try GateEvaluationTests.manifest("  shadow: {max_mean_abs_diff: 0.5, max_failure_share: 0.05}").shadow)
+        let results = GateEvaluation.shadow(gate, comparison)
+        #expect(results.map(\.gate) == ["shadow.max_mean_abs_diff", "shadow.max_failure_share"])
+        #expect(results.map(\.passed) == [false, true])
+        let few = GateEvaluation.shadow(
+            try #require(
+                try GateEvaluationTests.manifest("  shadow: {min_requests: 500, max_mean_abs_diff: 0.1}").shadow),
+            comparison)
+        #expect(few.map(\.passed) == [true])
+        #expect(few.first?.detail.contains("not compared") == true)
+        #expect(GateEvaluation.shadow(gate, nil).map(\.passed) == [true])
+    }
+
+    @Test("gates.shadow: requests out of range is refused with the key named")
+    func requestsBounds() throws {
+        #expect(throws: Manifest.Problem.self) { try GateEvaluationTests.manifest("  shadow: {requests: 0}") }
     }
 }

@@ -55,5 +55,41 @@ public enum GateEvaluation {
         return results
     }
 
+    /// `gates.shadow`: bounds on how differently the candidate answers the live model's logged requests.
+    public static func shadow(_ gate: Manifest.ShadowGate, _ comparison: ShadowComparison?) -> [GateResult] {
+        let minimum = gate.minRequests ?? 1
+        guard let comparison, comparison.requests >= minimum else {
+            let detail =
+                comparison.map {
+                    "only \($0.requests) logged requests of \($0.liveVersion) (min_requests \(minimum)): not compared"
+                } ?? "no logged requests of a live model to replay: not compared"
+            return [
+                GateResult(
+                    gate: "shadow", metric: "shadow_requests", value: Double(comparison?.requests ?? 0),
+                    threshold: Double(minimum), passed: true, detail: detail)
+            ]
+        }
+        let bounds: [(String, Double?, Double?)] = [
+            ("label_disagreement", gate.maxLabelDisagreement, comparison.labelDisagreement),
+            ("probability_shift", gate.maxProbabilityShift, comparison.meanProbabilityShift),
+            ("mean_abs_diff", gate.maxMeanAbsDiff, comparison.meanAbsoluteDifference),
+            ("failure_share", gate.maxFailureShare, comparison.failureShare),
+        ]
+        return bounds.compactMap { name, bound, value in
+            guard let bound else { return nil }
+            guard let value else {
+                return GateResult(
+                    gate: "shadow.max_\(name)", metric: "shadow_\(name)", value: .nan, threshold: bound, passed: true,
+                    detail: "shadow \(name) not comparable: the live model answers differently in kind")
+            }
+            return GateResult(
+                gate: "shadow.max_\(name)", metric: "shadow_\(name)", value: value, threshold: bound,
+                passed: value <= bound,
+                detail:
+                    "shadow \(name) \(format(value)) on \(comparison.requests) requests of \(comparison.liveVersion) must be ≤ \(format(bound))"
+            )
+        }
+    }
+
     static func format(_ value: Double) -> String { String(format: "%.4g", value) }
 }

@@ -180,12 +180,21 @@ public struct RunExecutor: Sendable {
         log.append("checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))")
 
         let deployed = try await store.deployed()
+        var replay: (version: String, requests: [ShadowRequest])?
+        if let deployed {
+            // As many of the live version's logged requests as the candidate's gates.shadow asks for.
+            let manifest = FileManager.default.contents(atPath: directory.appendingPathComponent("conveyor.yaml").path)
+                .flatMap { try? Manifest.parse(String(decoding: $0, as: UTF8.self)) }
+            let limit = manifest?.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
+            let requests = try await store.loggedRequests(version: deployed.version, limit: limit)
+            if !requests.isEmpty { replay = (deployed.version, requests) }
+        }
         let baseline = deployed.map { deployed in
             TrainingPipeline.Baseline(
                 artifact: try? ArtifactStore.load(
                     from: artifactsDirectory.appendingPathComponent(deployed.artifactPath),
                     expectedSHA256: deployed.artifactSHA256),
-                recordedMetrics: deployed.metrics)
+                recordedMetrics: deployed.metrics, replay: replay)
         }
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,

@@ -17,6 +17,8 @@ public struct TrainingOutcome: Sendable {
     public let fingerprint: DataFingerprint
     public let gates: [GateResult]
     public let timings: [String: Double]
+    /// How the candidate answered the live model's logged requests (nil when there were none).
+    public let shadow: ShadowComparison?
     public var passed: Bool { gates.allSatisfy(\.passed) }
 }
 
@@ -49,10 +51,16 @@ public struct TrainingPipeline: Sendable {
         public let artifact: ModelArtifact?
         /// Its recorded metrics, used when it cannot score the new test data.
         public let recordedMetrics: [String: Double]
+        /// Its version and its most recent logged instances, newest first, for the shadow replay.
+        public let replay: (version: String, requests: [ShadowRequest])?
 
-        public init(artifact: ModelArtifact?, recordedMetrics: [String: Double]) {
+        public init(
+            artifact: ModelArtifact?, recordedMetrics: [String: Double],
+            replay: (version: String, requests: [ShadowRequest])? = nil
+        ) {
             self.artifact = artifact
             self.recordedMetrics = recordedMetrics
+            self.replay = replay
         }
     }
 
@@ -135,9 +143,7 @@ public struct TrainingPipeline: Sendable {
             log("deployed model \(artifact.version) scored on this test data")
             return scored
         }
-        let gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
-        for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
-
+        var gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         let artifact = ModelArtifact(
             name: manifest.name, version: version, task: manifest.task, algorithm: manifest.model.algorithm,
             params: manifest.model.params ?? [:], target: manifest.target, features: trained.features,
@@ -145,9 +151,39 @@ public struct TrainingPipeline: Sendable {
             confusionMatrix: trained.confusionMatrix, reference: trained.reference,
             predictionReference: trained.predictionReference, targetReference: trained.targetReference,
             trainedAt: Date())
+        // The shadow replay: the candidate answers the live model's recent real requests.
+        var shadow: ShadowComparison?
+        if let replay = baseline?.replay, !replay.requests.isEmpty, manifest.task != .forecast {
+            let limit = manifest.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
+            let comparison = try timed("shadow") {
+                ShadowReplay.compare(
+                    candidate: artifact, liveVersion: replay.version, requests: Array(replay.requests.prefix(limit)))
+            }
+            shadow = comparison
+            log(Self.describe(comparison))
+        }
+        if let gate = manifest.shadow { gates += GateEvaluation.shadow(gate, shadow) }
+        for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
         return TrainingOutcome(
             manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint, gates: gates,
-            timings: timings)
+            timings: timings, shadow: shadow)
+    }
+
+    /// The shadow replay's log line.
+    static func describe(_ comparison: ShadowComparison) -> String {
+        var parts = ["\(comparison.requests) logged requests of \(comparison.liveVersion) replayed"]
+        if let disagreement = comparison.labelDisagreement {
+            parts.append("label disagreement \(GateEvaluation.format(disagreement))")
+        }
+        if let shift = comparison.meanProbabilityShift {
+            parts.append("probability shift \(GateEvaluation.format(shift))")
+        }
+        if let difference = comparison.meanAbsoluteDifference {
+            parts.append("mean |difference| \(GateEvaluation.format(difference))")
+        }
+        parts.append("\(comparison.failures) the candidate refused")
+        if let first = comparison.problems.first { parts.append("e.g. \(first.problem) (\(first.count)×)") }
+        return "shadow: " + parts.joined(separator: ", ")
     }
 
     private func loadTables(_ manifest: Manifest) throws -> (CSVTable, CSVTable, [Data]) {

@@ -235,6 +235,7 @@ public struct TrainingStore: Sendable {
     ) async throws {
         let metrics = try outcome.map { try PostgresJSON(encoding: $0.artifact.metrics) }
         let gates = try outcome.map { try PostgresJSON(encoding: $0.gates) }
+        let shadow = try outcome?.shadow.map { try PostgresJSON(encoding: $0) }
         let params = try outcome.map { try PostgresJSON(encoding: $0.manifest.model) }
         let timingsJSON = try PostgresJSON(encoding: timings)
         let name = outcome?.manifest.name
@@ -243,6 +244,7 @@ public struct TrainingStore: Sendable {
             """
             UPDATE training_runs SET status = \(status.rawValue), reason = \(reason), model_name = \(name),
                 params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
+                shadow = \(shadow)::jsonb,
                 timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now(), lease_expires_at = NULL
             WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
             """)
@@ -258,6 +260,7 @@ public struct TrainingStore: Sendable {
         let artifact = outcome.artifact
         let metrics = try PostgresJSON(encoding: artifact.metrics)
         let gates = try PostgresJSON(encoding: outcome.gates)
+        let shadow = try outcome.shadow.map { try PostgresJSON(encoding: $0) }
         let params = try PostgresJSON(encoding: outcome.manifest.model)
         let timingsJSON = try PostgresJSON(encoding: timings)
         let pr = run.pullRequest
@@ -268,6 +271,7 @@ public struct TrainingStore: Sendable {
                 """
                 UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),
                     params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
+                    shadow = \(shadow)::jsonb,
                     timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now(),
                     lease_expires_at = NULL
                 WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running'

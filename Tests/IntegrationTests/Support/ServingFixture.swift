@@ -129,15 +129,18 @@ enum ServingData {
         """
 
     /// label is "high" when x + y > 1, else "low"; 400 rows.
-    static let classificationCSV: String = {
+    static let classificationCSV = classificationCSV(flipped: false)
+
+    /// The classification rows, with every label swapped when `flipped`.
+    static func classificationCSV(flipped: Bool) -> String {
         var lines = ["x,y,label"]
         for i in 0..<400 {
             let x = Double((i * 37) % 100) / 100
             let y = Double((i * 61) % 100) / 100
-            lines.append("\(x),\(y),\(x + y > 1 ? "high" : "low")")
+            lines.append("\(x),\(y),\((x + y > 1) != flipped ? "high" : "low")")
         }
         return lines.joined(separator: "\n") + "\n"
-    }()
+    }
 
     static let classificationManifest = """
         name: sides

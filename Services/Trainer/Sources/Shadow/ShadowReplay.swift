@@ -1,0 +1,106 @@
+import Foundation
+import Learning
+
+/// How a candidate answers the live model's recent real requests, scored in
+/// process before it may be deployed (`gates.shadow` bounds it).
+public struct ShadowComparison: Codable, Sendable, Equatable {
+    /// The version that answered the requests.
+    public var liveVersion: String
+    /// Logged instances replayed.
+    public var requests: Int
+    /// Instances the candidate could not answer (e.g. a category it never saw).
+    public var failures: Int
+    public var failureShare: Double
+    /// The candidate's validation problems on real requests, by "field: problem", most frequent first (at most 10).
+    public var problems: [Problem]
+    /// Regression: |candidate − live| over the instances both answered with a number.
+    public var meanAbsoluteDifference: Double?
+    public var absoluteDifference: Quantiles?
+    /// Classification: share of instances where the candidate's label differs from the live one.
+    public var labelDisagreement: Double?
+    /// Classification: mean total-variation distance between the two probability distributions.
+    public var meanProbabilityShift: Double?
+
+    /// A validation problem and how many requests had it.
+    public struct Problem: Codable, Sendable, Equatable {
+        public var problem: String
+        public var count: Int
+    }
+
+    /// The distribution of a difference.
+    public struct Quantiles: Codable, Sendable, Equatable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var max: Double
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case liveVersion = "live_version"
+        case requests, failures
+        case failureShare = "failure_share"
+        case problems
+        case meanAbsoluteDifference = "mean_abs_diff"
+        case absoluteDifference = "abs_diff"
+        case labelDisagreement = "label_disagreement"
+        case meanProbabilityShift = "mean_probability_shift"
+    }
+}
+
+/// Replays logged requests through a candidate model.
+public enum ShadowReplay {
+    public static func compare(candidate: ModelArtifact, liveVersion: String, requests: [ShadowRequest])
+        -> ShadowComparison
+    {
+        let encoder = candidate.encoder
+        var failures = 0
+        var problems: [String: Int] = [:]
+        var differences: [Double] = []
+        var labelled = 0
+        var disagreements = 0
+        var shift = 0.0
+        for request in requests {
+            switch encoder.encode({ request.values[$0] }) {
+            case .problems(let found):
+                failures += 1
+                for problem in Set(found.map { "\($0.field): \($0.problem)" }) { problems[problem, default: 0] += 1 }
+            case .vector(let row):
+                switch (candidate.output(encoded: row), request.answer) {
+                case (.value(let value), .value(let live)):
+                    if value.isFinite, live.isFinite { differences.append(abs(value - live)) }
+                case (.label(let label, let probabilities), .label(let liveLabel, let liveProbabilities)):
+                    labelled += 1
+                    if label != liveLabel { disagreements += 1 }
+                    let candidateProbabilities = Dictionary(
+                        zip(candidate.classes ?? [], probabilities), uniquingKeysWith: { first, _ in first })
+                    let classes = Set(candidateProbabilities.keys).union(liveProbabilities.keys)
+                    shift +=
+                        0.5
+                        * classes.reduce(0) { total, name in
+                            total + abs((candidateProbabilities[name] ?? 0) - (liveProbabilities[name] ?? 0))
+                        }
+                default:
+                    break  // a different kind of model: only failures are comparable
+                }
+            }
+        }
+        differences.sort()
+        func quantile(_ q: Double) -> Double {
+            differences[min(differences.count - 1, Int((q * Double(differences.count - 1)).rounded()))]
+        }
+        return ShadowComparison(
+            liveVersion: liveVersion, requests: requests.count, failures: failures,
+            failureShare: requests.isEmpty ? 0 : Double(failures) / Double(requests.count),
+            problems: problems.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(10).map {
+                ShadowComparison.Problem(problem: $0.key, count: $0.value)
+            },
+            meanAbsoluteDifference: differences.isEmpty
+                ? nil : differences.reduce(0, +) / Double(differences.count),
+            absoluteDifference: differences.isEmpty
+                ? nil
+                : ShadowComparison.Quantiles(
+                    p50: quantile(0.5), p90: quantile(0.9), p99: quantile(0.99), max: differences.last!),
+            labelDisagreement: labelled == 0 ? nil : Double(disagreements) / Double(labelled),
+            meanProbabilityShift: labelled == 0 ? nil : shift / Double(labelled))
+    }
+}
