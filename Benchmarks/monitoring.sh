@@ -19,7 +19,7 @@ source Benchmarks/lib/common.sh
 
 echo "== the example model, monitored over the last $rows predictions" >&2
 cp -r deploy/example-model "$work/repo"
-printf '\nmonitoring:\n  window: {last: %s}\n' "$rows" >>"$work/repo/conveyor.yaml"
+sed -i "s/^monitoring:/monitoring:\\n  window: {last: $rows}/" "$work/repo/conveyor.yaml"
 line=$("$bin/trainer" train --repo "$work/repo" --version bench --output "$work/artifacts" | grep '^artifact:')
 sha=$(echo "$line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
 

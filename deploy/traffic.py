@@ -9,7 +9,11 @@ training years, sent in batches of 50 with their true temp_max as feedback:
   1. as the data is: no drift;
   2. temp_min 8 °C warmer: temp_min and the prediction drift, live RMSE rises;
   3. the weather mix flipped (sun <-> rain, fog <-> drizzle): weather drifts.
-After each phase it prints GET /monitoring's verdict. Standard library only.
+After each phase it prints GET /monitoring's verdict, its rollback rules as the
+trainer evaluated them, and the newest deployment. The example's manifest rolls
+a version back when its live RMSE passes 6 over 200 labelled predictions, so
+phase 2 makes the trainer roll the live version (PR #2) back to PR #1's within
+ROLLBACK_CHECK_INTERVAL. Standard library only.
 The prediction drifts from phase 1 on, and rightly: its reference is the
 model's predictions on the test split, the warmer year 2015, while this
 traffic comes from 2012-2014.
@@ -19,6 +23,7 @@ import json
 import os
 import random
 import sys
+import time
 import urllib.request
 
 url = (sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000").rstrip("/")
@@ -57,6 +62,11 @@ def phase(name, change):
           f"{report.get('dataset_drift')}, drifting {drifted or 'nothing'}, prediction drift "
           f"{(report.get('prediction') or {}).get('drifted')}, live RMSE {report.get('live_metrics', {}).get('rmse')}"
           f" (training {report.get('training_metrics', {}).get('rmse')})")
+    for rule in call("GET", "/monitoring").get("rules", []):
+        print(f"  rule {rule['rule']} on {rule['model_version']}: {rule['value']} ({rule['bound']}, "
+              f"{rule['samples']} samples) {rule['verdict']}{': ' + rule['action'] if rule.get('action') else ''}")
+    newest = call("GET", "/deployments?limit=1")[0]
+    print(f"  live: {newest['version']} ({newest['kind']}: {newest['reason']})")
 
 
 def warmer(row):
@@ -66,4 +76,5 @@ def warmer(row):
 flip = {"sun": "rain", "rain": "sun", "fog": "drizzle", "drizzle": "fog"}
 phase("1 as the data is", lambda row: row)
 phase("2 temp_min 8 °C warmer", warmer)
+time.sleep(12)  # the trainer checks the rules every ROLLBACK_CHECK_INTERVAL (10 s by default)
 phase("3 weather mix flipped", lambda row: row | {"weather": flip.get(row["weather"], row["weather"])})

@@ -308,5 +308,28 @@ public enum Schema {
             sql: """
                 ALTER TABLE training_runs ADD COLUMN shadow jsonb;
                 """),
+        Migration(
+            version: 13, name: "rollback rules: deployment kinds, bad versions, rule evaluations",
+            sql: """
+                ALTER TABLE deployments ADD COLUMN kind text NOT NULL DEFAULT 'deploy'
+                    CHECK (kind IN ('deploy', 'rollback'));
+                UPDATE deployments SET kind = 'rollback' WHERE reason = 'rollback';
+                ALTER TABLE model_versions ADD COLUMN marked_bad_at timestamptz, ADD COLUMN marked_bad_reason text;
+                -- Each monitoring report's rules, as the trainer evaluated them.
+                CREATE TABLE rule_evaluations (
+                    id bigserial PRIMARY KEY,
+                    report_id bigint NOT NULL REFERENCES monitoring_reports (id) ON DELETE CASCADE,
+                    model_version text NOT NULL,
+                    rule text NOT NULL,
+                    value double precision,
+                    bound text NOT NULL,
+                    samples bigint,
+                    verdict text NOT NULL CHECK (verdict IN ('ok', 'tripped', 'insufficient', 'unavailable')),
+                    action text,
+                    evaluated_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX rule_evaluations_report ON rule_evaluations (report_id);
+                CREATE INDEX rule_evaluations_version ON rule_evaluations (model_version, id DESC);
+                """),
     ]
 }

@@ -9,6 +9,18 @@ import Testing
 actor ReceivedPosts {
     private(set) var bodies: [JSONValue] = []
     func append(_ body: JSONValue) { bodies.append(body) }
+
+    /// A loopback server whose `POST /hook` bodies land in the returned list.
+    static func hook() async throws -> (LoopbackServer, ReceivedPosts) {
+        let received = ReceivedPosts()
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            await received.append((try? JSONValue.parse(body.readableBytesView)) ?? .null)
+            return .ok
+        }
+        return (try await LoopbackServer.start(router), received)
+    }
 }
 
 @Suite("trainer: detection, notifications, limits and secrets", .serialized)
@@ -26,7 +38,7 @@ struct TrainerOperationsTests {
             #expect(run["status"]?.stringValue == "succeeded")
             let log = try await eventually(timeout: 10, "the notification failure in the log") {
                 let text = try String(contentsOf: trio.trainer.logFile, encoding: .utf8)
-                return text.contains("run notification webhook failed") ? text : nil
+                return text.contains("notification webhook failed") ? text : nil
             }
             #expect(!log.isEmpty)
         } catch {
@@ -37,14 +49,7 @@ struct TrainerOperationsTests {
 
     @Test("deployed and failed runs are announced to the webhook and by e-mail through a loopback SMTP server")
     func notifications() async throws {
-        let received = ReceivedPosts()
-        let router = Router()
-        router.post("/hook") { request, _ -> HTTPResponse.Status in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            await received.append((try? JSONValue.parse(body.readableBytesView)) ?? .null)
-            return .ok
-        }
-        let hook = try await LoopbackServer.start(router)
+        let (hook, received) = try await ReceivedPosts.hook()
         defer { hook.task.cancel() }
         let smtpPort = try FreePort.find()
         let mailDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)")

@@ -87,4 +87,13 @@ struct LiveHistoryTests {
     func previous(_ events: [String], _ expected: String?) {
         #expect(Self.history(events).previous?.version == expected)
     }
+
+    @Test("a version marked bad is skipped; the newest deployment's kind is known")
+    func skipsBad() {
+        let history = LiveHistory(
+            [("v1", "m", false), ("v2", "m", false), ("v3", "m", false)], bad: ["v2"])
+        #expect(history.previous?.version == "v1")
+        #expect(!history.liveIsRollback)
+        #expect(Self.history(["v1", "v2", "<v1"]).liveIsRollback)
+    }
 }

@@ -67,33 +67,37 @@ public struct RunNotifier: Sendable {
     }
 
     public func announce(_ announcement: RunAnnouncement) async {
+        let details = [
+            "Run: \(announcement.run)", "Status: \(announcement.status.rawValue)",
+            "Pull request: #\(announcement.prNumber)",
+            "Commit: \(announcement.commit)", announcement.version.map { "Version: \($0)" },
+            announcement.reason.map { "Reason: \($0)" },
+        ].compactMap { $0 }
+        await send(announcement, subject: announcement.text, details: details, about: "run \(announcement.run)")
+    }
+
+    /// Posts `payload` to the webhook and mails `subject` with `details`; failures are logged, never thrown.
+    func send(_ payload: some Encodable, subject: String, details: [String], about: String) async {
         if let webhookURL {
             do {
-                let body = try JSONEncoder().encode(announcement)
+                let body = try JSONEncoder().encode(payload)
                 try await client.send(
                     CurlRequest(
                         method: .post, url: webhookURL, headers: [.contentType: "application/json"],
                         body: Array(body), timeout: .seconds(10))
                 ).expectSuccess()
             } catch {
-                logger.warning(
-                    "run notification webhook failed", metadata: ["error": "\(error)", "run": "\(announcement.run)"])
+                logger.warning("notification webhook failed", metadata: ["error": "\(error)", "about": "\(about)"])
             }
         }
         if let smtpURL, !emailTo.isEmpty {
             do {
-                let details = [
-                    "Run: \(announcement.run)", "Status: \(announcement.status.rawValue)",
-                    "Pull request: #\(announcement.prNumber)",
-                    "Commit: \(announcement.commit)", announcement.version.map { "Version: \($0)" },
-                    announcement.reason.map { "Reason: \($0)" },
-                ].compactMap { $0 }.joined(separator: "\n")
                 try await client.sendMail(
-                    MailMessage(from: emailFrom, to: emailTo, subject: announcement.text, body: details), url: smtpURL,
-                    timeout: .seconds(15))
+                    MailMessage(
+                        from: emailFrom, to: emailTo, subject: subject, body: details.joined(separator: "\n")),
+                    url: smtpURL, timeout: .seconds(15))
             } catch {
-                logger.warning(
-                    "run notification e-mail failed", metadata: ["error": "\(error)", "run": "\(announcement.run)"])
+                logger.warning("notification e-mail failed", metadata: ["error": "\(error)", "about": "\(about)"])
             }
         }
     }

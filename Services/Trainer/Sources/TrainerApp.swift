@@ -16,6 +16,12 @@ public enum TrainerApp {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
         let http = CurlHTTPClient(concurrency: 1)
         let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
+        let notifier = RunNotifier(
+            client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
+            emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger)
+        let rollbackMonitor = RollbackMonitor(
+            database: database, artifactsDirectory: configuration.artifactsDirectory,
+            interval: configuration.rollbackCheckInterval, notifier: notifier, logger: logger)
         let worker = TrainerWorker(
             database: database, store: store,
             executor: RunExecutor(
@@ -23,9 +29,7 @@ public enum TrainerApp {
                 checkout: SourceCheckout(
                     repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken,
                     workDirectory: configuration.workDirectory),
-                notifier: RunNotifier(
-                    client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
-                    emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger),
+                notifier: notifier,
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
                 commandMemoryLimit: configuration.trainMemoryLimit, logger: logger),
@@ -33,7 +37,7 @@ public enum TrainerApp {
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,
             router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),
-            services: [database, http, worker], logger: logger)
+            services: [database, http, worker, rollbackMonitor], logger: logger)
     }
 
     /// The routes: runs, and the shared health and metrics routes.

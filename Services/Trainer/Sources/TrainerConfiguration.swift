@@ -19,6 +19,8 @@ public struct TrainerConfiguration: Sendable {
     public var pollInterval: Duration
     /// How long a claimed run stays claimed without a heartbeat.
     public var runLease: Duration
+    /// How often rollback rules are checked against new monitoring reports (zero: never).
+    public var rollbackCheckInterval: Duration = .seconds(10)
     public var githubToken: String?
     public var adminToken: String?
     /// Receives a JSON POST (Slack-compatible `text`) when a run ends.
@@ -70,6 +72,7 @@ public struct TrainerConfiguration: Sendable {
             modelBranch: env.string("MODEL_BRANCH") ?? "main",
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             runLease: try env.duration("RUN_LEASE", default: .seconds(60), minimum: .milliseconds(100)),
+            rollbackCheckInterval: try env.duration("ROLLBACK_CHECK_INTERVAL", default: .seconds(10), minimum: .zero),
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
             notifyWebhookURL: env.string("NOTIFY_WEBHOOK_URL"),

@@ -32,10 +32,18 @@ public struct MonitoringSpec: Codable, Sendable, Equatable {
     /// Per-feature tests by feature name; `prediction` for the model's output.
     public var features: [String: Test]?
     public var prediction: Test?
+    /// `rollback_when`: rules on the live version, by name (see `RollbackRule`).
+    public var rollbackWhen: [String: RollbackBound]?
 
     enum CodingKeys: String, CodingKey {
         case window, features, prediction
         case driftShare = "drift_share"
+        case rollbackWhen = "rollback_when"
+    }
+
+    /// The rollback rules, by name; the manifest's check has refused any that does not parse.
+    public var rollbackRules: [RollbackRule] {
+        (rollbackWhen ?? [:]).sorted { $0.key < $1.key }.compactMap { try? $0.value.rule(named: $0.key) }
     }
 
     public init(
@@ -73,6 +81,7 @@ public struct MonitoringSpec: Codable, Sendable, Equatable {
             try test.check(categorical: feature.type == .categorical, key: "monitoring.features.\(name)")
         }
         try prediction?.check(categorical: nil, key: "monitoring.prediction")
+        for (name, bound) in rollbackWhen ?? [:] { _ = try bound.rule(named: name) }
     }
 }
 

@@ -25,7 +25,9 @@ final class Trio: Sendable {
 
     var modelRepository: URL { directory.appendingPathComponent("model-repo") }
 
-    init(pollInterval: String = "60s", trainerSettings: [String: String] = [:]) async throws {
+    init(
+        pollInterval: String = "60s", trainerSettings: [String: String] = [:], servingSettings: [String: String] = [:]
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "conveyor-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -60,7 +62,7 @@ final class Trio: Sendable {
             "serving",
             environment: common.merging([
                 "PORT": "\(ports[3])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
-            ]) { $1 },
+            ]) { $1 }.merging(servingSettings) { $1 },
             logDirectory: directory)
         vcsURL = "http://127.0.0.1:\(ports[1])"
         trainerURL = "http://127.0.0.1:\(ports[2])"
@@ -76,6 +78,21 @@ final class Trio: Sendable {
             "trainer",
             environment: trainerEnvironment.merging(["PORT": "\(try FreePort.find())"]) { $1 }.merging(settings) { $1 },
             logDirectory: directory, logName: logName)
+    }
+
+    /// Starts one more serving replica on the same database and artifacts; returns it and its URL.
+    func launchServing(_ logName: String, settings: [String: String] = [:]) async throws -> (LaunchedProcess, String) {
+        let port = try FreePort.find()
+        let replica = try LaunchedProcess(
+            "serving",
+            environment: [
+                "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "ADMIN_TOKEN": Self.adminToken, "PORT": "\(port)",
+                "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
+                "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill-\(logName)").path,
+            ].merging(settings) { $1 }, logDirectory: directory, logName: logName)
+        let url = "http://127.0.0.1:\(port)"
+        try await http.waitUntilLive(url)
+        return (replica, url)
     }
 
     /// Merges a pull request into the model repository whose branch makes `change` to the files.

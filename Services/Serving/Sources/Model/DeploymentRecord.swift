@@ -16,6 +16,10 @@ public struct DeploymentRecord: Sendable, Codable {
     public let artifactSHA256: String
     public let metricsJSON: String
     public let gatesJSON: String?
+    /// `deploy`, or `rollback` (by an admin or by a rollback rule).
+    public let kind: String
+    /// Set when a rollback rule rolled this version back; it is not redeployed automatically.
+    public let markedBadReason: String?
 
     enum CodingKeys: String, CodingKey {
         case deploymentID = "deployment_id"
@@ -33,11 +37,14 @@ public struct DeploymentRecord: Sendable, Codable {
         case artifactSHA256 = "artifact_sha256"
         case metricsJSON = "metrics"
         case gatesJSON = "gates"
+        case kind
+        case markedBadReason = "marked_bad"
     }
 
     static let selectSQL = """
         SELECT d.id, d.version, d.model_name, d.reason, d.deployed_at, mv.pr_number, mv.pr_title, mv.pr_author,
-               mv.commit_sha, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates
+               mv.commit_sha, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates,
+               d.kind, mv.marked_bad_reason
         FROM deployments d JOIN model_versions mv ON mv.version = d.version
         """
 
@@ -55,6 +62,8 @@ public struct DeploymentRecord: Sendable, Codable {
         artifactSHA256 = try row.decode("artifact_sha256")
         metricsJSON = try row.decode("metrics")
         gatesJSON = try row.decodeIfPresent("gates")
+        kind = try row.decode("kind")
+        markedBadReason = try row.decodeIfPresent("marked_bad_reason")
     }
 
     /// The newest deployment, if any.

@@ -3,6 +3,7 @@ import Learning
 import Logging
 import Metrics
 import Postgres
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -32,24 +33,9 @@ public final class DriftMonitor: Service, Sendable {
     }
 
     public func run() async throws {
-        guard interval > .zero else {
-            // Off: reports only on demand; the service stays until shutdown like the others.
-            try? await gracefulShutdown()
-            return
-        }
-        // A shutdown cancels the wait (and a report in progress) rather than waiting out the interval.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: self.interval)
-                do {
-                    let reports = try await self.compute(takeTurn: true)
-                    MonitoringGauges.set(reports.isEmpty ? try await self.latest() : reports)
-                } catch is CancellationError {
-                    return
-                } catch {
-                    self.logger.warning("monitoring report failed", metadata: ["error": "\(error)"])
-                }
-            }
+        await PeriodicWork.run(every: interval, logger: logger, failure: "monitoring report failed") {
+            let reports = try await self.compute(takeTurn: true)
+            MonitoringGauges.set(reports.isEmpty ? try await self.latest() : reports)
         }
     }
 

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
+import JSON
 import Migrations
 import Postgres
 import ServiceKit
 
 /// `GET /` (the deployed model, JSON or an HTML page for browsers),
-/// `GET /deployments`, `POST /deployments/rollback`.
+/// `GET /deployments`, `POST /deployments/rollback`, `POST /deployments` (an explicit redeploy).
 struct DeploymentController: APIController {
     let database: PostgresClient
     let store: ModelStore
@@ -43,28 +44,44 @@ struct DeploymentController: APIController {
             let version = try await Self.rollback(database)
             return try JSONResponse.make(["rolled_back_to": version], status: .accepted)
         }
+        routes.on(
+            APIRoute(
+                .post, "/deployments",
+                "Deploy an earlier version on every replica, even one a rollback rule marked bad (the mark is cleared).",
+                requestBody: APIRoute.json(
+                    .object([
+                        "type": .string("object"), "required": .array([.string("version")]),
+                        "properties": .object([
+                            "version": .object(["type": .string("string"), "minLength": .number(1)])
+                        ]),
+                    ])), success: .accepted, admin: true)
+        ) { request, _ in
+            try admin.authorize(request)
+            let body = try await request.collectBody(upTo: 4096)
+            guard let json = try? JSONValue.parse(body.readableBytesView) else {
+                throw APIError(.badRequest, "the body must be JSON like {\"version\": \"…\"}")
+            }
+            guard let version = json["version"]?.stringValue, !version.isEmpty else {
+                throw APIError.validation([FieldProblem(field: "version", problem: "is required (a version name)")])
+            }
+            try await Self.redeploy(database, version: version)
+            return try JSONResponse.make(["deployed": version], status: .accepted)
+        }
         return routes
     }
 
     /// Re-deploys the version that was live before the current one, walking
-    /// back the history of live versions (v3 → v2 → v1, never forward again);
-    /// every serving replica follows through NOTIFY. 409 when nothing is earlier.
+    /// back the history of live versions (v3 → v2 → v1, never forward again)
+    /// past versions a rollback rule marked bad; every serving replica follows
+    /// through NOTIFY. 409 when nothing is earlier.
     static func rollback(_ database: PostgresClient) async throws -> String {
         let target: String? = try await database.transaction { connection in
-            try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
-            let history = try connection.query("SELECT version, model_name, reason FROM deployments ORDER BY id")
-                .map {
-                    (
-                        try $0.decode("version", as: String.self), try $0.decode("model_name", as: String.self),
-                        try $0.decode("reason", as: String.self)
-                    )
-                }
-            let live = LiveHistory(history.map { (version: $0.0, model: $0.1, isRollback: $0.2 == "rollback") })
+            let live = try LiveHistory.load(connection)
             guard let previous = live.previous else { return nil }
             try connection.query(
                 """
-                INSERT INTO deployments (model_name, version, reason)
-                VALUES (\(previous.model), \(previous.version), 'rollback')
+                INSERT INTO deployments (model_name, version, reason, kind)
+                VALUES (\(previous.model), \(previous.version), 'rollback', 'rollback')
                 """)
             try connection.notify(Schema.deploymentsChannel, payload: previous.version)
             return previous.version
@@ -72,23 +89,25 @@ struct DeploymentController: APIController {
         guard let target else { throw APIError(.conflict, "there is no earlier version to roll back to") }
         return target
     }
-}
 
-/// The versions that were live, oldest first, replayed from the deployments:
-/// a deployment pushes its version; a rollback pops back to the version it restored.
-struct LiveHistory {
-    private(set) var stack: [(version: String, model: String)] = []
-
-    init(_ deployments: [(version: String, model: String, isRollback: Bool)]) {
-        for deployment in deployments {
-            if deployment.isRollback, let index = stack.lastIndex(where: { $0.version == deployment.version }) {
-                stack.removeSubrange((index + 1)...)
-            } else {
-                stack.append((deployment.version, deployment.model))
-            }
+    /// Deploys `version` as an admin's explicit choice, clearing a bad mark. 404 for an unknown version.
+    static func redeploy(_ database: PostgresClient, version: String) async throws {
+        let found: Bool = try await database.transaction { connection in
+            try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
+            let rows = try connection.query(
+                """
+                UPDATE model_versions SET marked_bad_at = NULL, marked_bad_reason = NULL
+                WHERE version = \(version) RETURNING model_name
+                """)
+            guard let model: String = try rows.first?.decode("model_name") else { return false }
+            try connection.query(
+                """
+                INSERT INTO deployments (model_name, version, reason, kind)
+                VALUES (\(model), \(version), 'redeployed by an admin', 'deploy')
+                """)
+            try connection.notify(Schema.deploymentsChannel, payload: version)
+            return true
         }
+        guard found else { throw APIError(.notFound, "no model version \"\(version)\"") }
     }
-
-    /// The version live before the current one, if any.
-    var previous: (version: String, model: String)? { stack.count >= 2 ? stack[stack.count - 2] : nil }
 }

@@ -18,7 +18,10 @@ struct MonitoringController: APIController {
                 "Drift (per feature and for the prediction) and live metrics from ground truth, newest report per version."
             )
         ) { _, _ in
-            try JSONResponse.make(MonitoringAnswer(reports: try await monitor.latest(), interval: monitor.interval))
+            let reports = try await monitor.latest()
+            let rules = try await RuleEvaluationRecord.latest(
+                monitor.database, versions: Array(Set(reports.map(\.modelVersion))).sorted())
+            return try JSONResponse.make(MonitoringAnswer(reports: reports, interval: monitor.interval, rules: rules))
         }
         routes.on(
             APIRoute(
@@ -39,15 +42,18 @@ struct MonitoringController: APIController {
 struct MonitoringAnswer: Encodable {
     let reports: [MonitoringReport]
     let interval: Duration
+    /// The rollback rules of each version, as the trainer last evaluated them.
+    var rules: [RuleEvaluationRecord] = []
 
     enum CodingKeys: String, CodingKey {
-        case reports
+        case reports, rules
         case intervalSeconds = "interval_seconds"
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(reports, forKey: .reports)
+        try container.encode(rules, forKey: .rules)
         try container.encode(interval.milliseconds / 1000, forKey: .intervalSeconds)
     }
 }
