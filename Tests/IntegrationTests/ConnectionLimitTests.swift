@@ -53,4 +53,33 @@ struct ConnectionLimitTests {
         #expect(status == 200, "the service keeps answering")
         await fixture.shutdown()
     }
+
+    @Test("a body that cannot be read (a broken chunk) is a 400 saying so, not a 413; HOST binds the given address")
+    func unreadableBodyAndBindAddress() async throws {
+        let fixture = try await ServingFixture()
+        try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
+        let (process, url) = try await fixture.launchServing("serving", settings: ["HOST": "127.0.0.1"])
+        defer { _ = process.terminate() }
+        let port = Int(url.split(separator: ":").last!)!
+
+        let broken = try await Self.raw(
+            port: port,
+            request:
+                "POST /predict HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\nab\\r\\nZZ\\r\\n"
+        )
+        #expect(broken.reply.hasPrefix("HTTP/1.1 400"), "\(broken.reply.prefix(300))")
+        #expect(broken.reply.contains("could not be read"), "\(broken.reply)")
+
+        // The listening socket is bound to 127.0.0.1 only (/proc/net/tcp: local address, port, state 0A = LISTEN).
+        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        let listening = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, fields[3] == "0A" else { return nil }
+            let local = fields[1].split(separator: ":")
+            guard local.count == 2, Int(local[1], radix: 16) == port else { return nil }
+            return String(local[0])
+        }
+        #expect(listening == ["0100007F"], "bound to \(listening) (0100007F is 127.0.0.1)")
+        await fixture.shutdown()
+    }
 }

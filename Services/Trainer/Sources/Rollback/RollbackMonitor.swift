@@ -101,7 +101,7 @@ public final class RollbackMonitor: Service, Sendable {
             var action: String?
             var announcement: RollbackAnnouncement?
             if !tripped.isEmpty {
-                let window = "\(start.map { $0.postgresText } ?? "the start") to \(end.postgresText)"
+                let window = "\(start?.formatted(.iso8601) ?? "the start") to \(end.formatted(.iso8601))"
                 let reason =
                     "automatic rollback of \(live.version): \(tripped.map(\.summary).joined(separator: "; ")) in the window \(window) (report \(reportID))"
                 if history.liveIsRollback {
