@@ -6,7 +6,8 @@ import Testing
 
 @Suite("Gates")
 struct GateEvaluationTests {
-    static func manifest(_ gates: String) throws -> Manifest {
+    /// A one-feature regression manifest with `gates` (and a `monitoring:` block when given).
+    static func manifest(_ gates: String, monitoring: String? = nil) throws -> Manifest {
         try Manifest.parse(
             """
             name: m
@@ -17,6 +18,7 @@ struct GateEvaluationTests {
             model: {algorithm: linear_regression}
             gates:
             \(gates)
+            \(monitoring.map { "monitoring:\n" + $0 } ?? "")
             """)
     }
 

@@ -8,18 +8,8 @@ import Testing
 struct RollbackRuleUnitTests {
     static func rules(_ yaml: String) throws -> [RollbackRule] {
         try #require(
-            try Manifest.parse(
-                """
-                name: m
-                task: regression
-                data: {path: d.csv, split: {test_fraction: 0.2}}
-                target: y
-                features: [{name: x, type: numeric}]
-                model: {algorithm: linear_regression}
-                monitoring:
-                  rollback_when: \(yaml)
-                """
-            ).monitoring?.rollbackRules)
+            try GateEvaluationTests.manifest("  rmse: {max: 9}", monitoring: "  rollback_when: \(yaml)").monitoring?
+                .rollbackRules)
     }
 
     static let report = try! JSONValue.parse(
