@@ -63,8 +63,8 @@ def phase(name, change):
           f"{(report.get('prediction') or {}).get('drifted')}, live RMSE {report.get('live_metrics', {}).get('rmse')}"
           f" (training {report.get('training_metrics', {}).get('rmse')})")
     for rule in call("GET", "/monitoring").get("rules", []):
-        print(f"  rule {rule['rule']} on {rule['model_version']}: {rule['value']} ({rule['bound']}, "
-              f"{rule['samples']} samples) {rule['verdict']}{': ' + rule['action'] if rule.get('action') else ''}")
+        print(f"  rule {rule['rule']} on {rule['model_version']}: {rule.get('value')} ({rule['bound']}, "
+              f"{rule.get('samples')} samples) {rule['verdict']}{': ' + rule['action'] if rule.get('action') else ''}")
     newest = call("GET", "/deployments?limit=1")[0]
     print(f"  live: {newest['version']} ({newest['kind']}: {newest['reason']})")
 

@@ -21,6 +21,20 @@ struct RuleEvaluationRecord: Encodable, Sendable {
         case evaluatedAt = "evaluated_at"
     }
 
+    /// Every key always present (null when a figure is missing), so the shape does not vary.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reportID, forKey: .reportID)
+        try container.encode(modelVersion, forKey: .modelVersion)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(value, forKey: .value)
+        try container.encode(bound, forKey: .bound)
+        try container.encode(samples, forKey: .samples)
+        try container.encode(verdict, forKey: .verdict)
+        try container.encode(action, forKey: .action)
+        try container.encode(evaluatedAt, forKey: .evaluatedAt)
+    }
+
     /// The evaluations of the newest evaluated report of each of `versions`.
     static func latest(_ database: PostgresClient, versions: [String]) async throws -> [RuleEvaluationRecord] {
         guard !versions.isEmpty else { return [] }
