@@ -34,42 +34,60 @@ final class Trio: Sendable {
         databaseURL = try await TestPostgres.freshDatabase()
         try await Self.exampleRepo("init", directory.appendingPathComponent("model-repo"))
         let artifacts = directory.appendingPathComponent("artifacts").path
-        let ports = try (0..<4).map { _ in try FreePort.find() }
         let common = [
             "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "GITHUB_REPOSITORY": "conveyor/example-model",
             "ADMIN_TOKEN": Self.adminToken,
         ]
-        sandbox = try LaunchedProcess(
-            "github-sandbox",
-            environment: common.merging([
-                "PORT": "\(ports[0])", "SANDBOX_REPO_PATH": directory.appendingPathComponent("model-repo").path,
-            ]) { $1 },
-            logDirectory: directory)
-        vcs = try LaunchedProcess(
-            "vcs",
-            environment: common.merging(["PORT": "\(ports[1])", "GITHUB_API_URL": "http://127.0.0.1:\(ports[0])"]) {
-                $1
-            },
-            logDirectory: directory)
-        trainerEnvironment = common.merging([
-            "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
-            "MODEL_REPO_URL": directory.appendingPathComponent("model-repo").path,
+        let repository = directory.appendingPathComponent("model-repo").path
+        let directory = directory
+        let client = CurlHTTPClient(concurrency: 1)
+        defer { Task { await client.shutdown() } }
+        let sandboxURL: String
+        (sandbox, sandboxURL) = try await Self.launchLive("github-sandbox", directory: directory, client: client) {
+            common.merging(["PORT": "\($0)", "SANDBOX_REPO_PATH": repository]) { $1 }
+        }
+        (vcs, vcsURL) = try await Self.launchLive("vcs", directory: directory, client: client) {
+            common.merging(["PORT": "\($0)", "GITHUB_API_URL": sandboxURL]) { $1 }
+        }
+        let trainerEnvironment = common.merging([
+            "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "MODEL_REPO_URL": repository,
             "WORK_DIR": directory.appendingPathComponent("work").path,
         ]) { $1 }.merging(trainerSettings) { $1 }
-        trainer = try LaunchedProcess(
-            "trainer", environment: trainerEnvironment.merging(["PORT": "\(ports[2])"]) { $1 }, logDirectory: directory)
-        serving = try LaunchedProcess(
-            "serving",
-            environment: common.merging([
-                "PORT": "\(ports[3])", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval,
-            ]) { $1 }.merging(servingSettings) { $1 },
-            logDirectory: directory)
-        vcsURL = "http://127.0.0.1:\(ports[1])"
-        trainerURL = "http://127.0.0.1:\(ports[2])"
-        servingURL = "http://127.0.0.1:\(ports[3])"
-        for url in ["http://127.0.0.1:\(ports[0])", vcsURL, trainerURL, servingURL] {
-            try await http.waitUntilLive(url)
+        self.trainerEnvironment = trainerEnvironment
+        (trainer, trainerURL) = try await Self.launchLive("trainer", directory: directory, client: client) {
+            trainerEnvironment.merging(["PORT": "\($0)"]) { $1 }
         }
+        (serving, servingURL) = try await Self.launchLive("serving", directory: directory, client: client) {
+            common.merging(["PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval]) { $1 }
+                .merging(servingSettings) { $1 }
+        }
+    }
+
+    /// Launches `name` on a fresh port and waits until it answers `/health/live`.
+    /// A process that exits first (another process took its port between the
+    /// probe and its bind, an ephemeral-port race under parallel tests) is
+    /// launched again on another port; its log is in the error if it keeps failing.
+    private static func launchLive(
+        _ name: String, directory: URL, client: CurlHTTPClient, environment: (Int) -> [String: String]
+    ) async throws -> (LaunchedProcess, String) {
+        var lastLog = ""
+        for _ in 0..<3 {
+            let port = try FreePort.find()
+            let process = try LaunchedProcess(name, environment: environment(port), logDirectory: directory)
+            let url = "http://127.0.0.1:\(port)"
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline, process.isRunning {
+                let answer = try? await client.send(CurlRequest(url: "\(url)/health/live", timeout: .seconds(2)))
+                if answer?.status == .ok { return (process, url) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            lastLog = process.logTail()
+            if process.isRunning {
+                _ = process.terminate()
+                throw HarnessError("\(name) did not become live within 60 s:\n\(lastLog)")
+            }
+        }
+        throw HarnessError("\(name) exited at start three times; its last log:\n\(lastLog)")
     }
 
     /// Starts one more trainer (a replica, or a replacement for a crashed one).

@@ -66,9 +66,9 @@ public final class RollbackMonitor: Service, Sendable {
 
     /// Evaluates the newest unevaluated report of the live version, rolling back when a rule trips.
     func check() async throws {
-        guard let live = try await liveVersion(), let rules = try await rules(of: live.version, path: live.path),
-            !rules.isEmpty
-        else { return }
+        guard let live = try await liveVersion() else { return }
+        let rules = rules(of: live.version, path: live.path)
+        guard !rules.isEmpty else { return }
         let announcement: RollbackAnnouncement? = try await database.transaction { connection in
             let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
             guard try turn.first?.decode("mine", as: Bool.self) == true else { return nil }
@@ -164,14 +164,16 @@ public final class RollbackMonitor: Service, Sendable {
     }
 
     /// The version's rollback rules, from the manifest stored beside its artifact.
-    private func rules(of version: String, path: String) async throws -> [RollbackRule]? {
+    private func rules(of version: String, path: String) -> [RollbackRule] {
         if let cached = rules.withLock({ $0[version] }) { return cached }
         let file = artifactsDirectory.appendingPathComponent(path).appendingPathComponent("manifest.yaml")
         guard let data = FileManager.default.contents(atPath: file.path) else {
+            // Said once per version: an artifact without its manifest has no rules to check.
             logger.warning(
                 "no manifest beside the live artifact; its rollback rules are unknown",
                 metadata: ["version": "\(version)"])
-            return nil
+            rules.withLock { $0[version] = [] }
+            return []
         }
         let found = (try? Manifest.parse(String(decoding: data, as: UTF8.self)))?.monitoring?.rollbackRules ?? []
         rules.withLock { $0[version] = found }
