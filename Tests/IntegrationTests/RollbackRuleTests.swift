@@ -104,6 +104,18 @@ struct RollbackRuleTests {
             #expect(rule?["samples"]?.integerValue == 20)
             let metrics = try await trio.http.send(CurlRequest(method: .get, url: "\(trio.trainerURL)/metrics"))
             #expect(metrics.text.contains("conveyor_automatic_rollbacks_total 1"), "\(metrics.text.prefix(400))")
+            // The trainer's and vcs's own work, as an operator scrapes it.
+            for line in [
+                #"conveyor_runs_total{outcome="succeeded"} 3"#, #"conveyor_run_stage_seconds_count{stage="train"} 3"#,
+                #"conveyor_notifications_total{channel="webhook",result="sent"} 4"#, "conveyor_run_queue_depth 0",
+            ] {
+                #expect(metrics.text.contains(line), "\(line) in:\n\(metrics.text.prefix(3000))")
+            }
+            let vcsMetrics = try await trio.http.send(CurlRequest(method: .get, url: "\(trio.vcsURL)/metrics")).text
+            for line in [#"conveyor_vcs_syncs_total{outcome="succeeded"} 3"#, "conveyor_vcs_sync_seconds_count 3"] {
+                #expect(vcsMetrics.contains(line), "\(line) in:\n\(vcsMetrics.prefix(3000))")
+            }
+            #expect(vcsMetrics.contains(#"conveyor_vcs_records_total{result="upserted"}"#))
 
             // No flapping: v2 (restored by the rollback) trips the same rule, and stays.
             try await Self.badFeedback(trio, url: trio.servingURL)

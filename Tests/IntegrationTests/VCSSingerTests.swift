@@ -175,6 +175,14 @@ struct VCSSingerTests {
             #expect(
                 try await vcs.count("SELECT count(*)::bigint AS n FROM pull_requests WHERE merged_at IS NOT NULL") == 1)
             #expect(try await vcs.count("SELECT count(*)::bigint AS n FROM webhook_deliveries") == 1)
+            let metrics = try await vcs.http.send(CurlRequest(method: .get, url: "\(vcs.vcsURL)/metrics")).text
+            for line in [
+                #"conveyor_webhook_deliveries_total{event="pull_request",result="applied"} 1"#,
+                #"conveyor_webhook_deliveries_total{event="pull_request",result="duplicate"} 1"#,
+                #"conveyor_webhook_deliveries_total{event="pull_request",result="bad_signature"} 1"#,
+            ] {
+                #expect(metrics.contains(line), "\(line) in:\n\(metrics.prefix(3000))")
+            }
         } catch {
             Issue.record("\(error)\n\(vcs.logs())")
         }

@@ -95,7 +95,7 @@ public struct RunExecutor: Sendable {
                     log: Self.capped(log.lines))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
                 announcement = (.rejected, "gate failed: \(failed)", nil)
-                await announce(announcement, run: run)
+                await announce(announcement, run: run, timings: timings)
                 return
             }
             let writeStart = Date()
@@ -140,7 +140,7 @@ public struct RunExecutor: Sendable {
                 logger.error("could not record the failed run", metadata: ["error": "\(error)"])
             }
         }
-        await announce(announcement, run: run)
+        await announce(announcement, run: run, timings: timings)
     }
 
     /// Runs `work` while polling for an admin's cancel request; a request
@@ -214,9 +214,11 @@ public struct RunExecutor: Sendable {
         return Trained(outcome: outcome, timings: timings)
     }
 
-    private func announce(_ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun)
-        async
-    {
+    private func announce(
+        _ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun,
+        timings: [String: Double]
+    ) async {
+        if let announcement { TrainerMetrics.run(outcome: announcement.status, timings: timings) }
         guard let announcement, let notifier else { return }
         await notifier.announce(
             RunAnnouncement(

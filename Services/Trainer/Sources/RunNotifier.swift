@@ -86,7 +86,9 @@ public struct RunNotifier: Sendable {
                         method: .post, url: webhookURL, headers: [.contentType: "application/json"],
                         body: Array(body), timeout: .seconds(10))
                 ).expectSuccess()
+                TrainerMetrics.notification(channel: "webhook", sent: true)
             } catch {
+                TrainerMetrics.notification(channel: "webhook", sent: false)
                 logger.warning("notification webhook failed", metadata: ["error": "\(error)", "about": "\(about)"])
             }
         }
@@ -96,7 +98,9 @@ public struct RunNotifier: Sendable {
                     MailMessage(
                         from: emailFrom, to: emailTo, subject: subject, body: details.joined(separator: "\n")),
                     url: smtpURL, timeout: .seconds(15))
+                TrainerMetrics.notification(channel: "email", sent: true)
             } catch {
+                TrainerMetrics.notification(channel: "email", sent: false)
                 logger.warning("notification e-mail failed", metadata: ["error": "\(error)", "about": "\(about)"])
             }
         }

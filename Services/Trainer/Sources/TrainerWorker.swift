@@ -47,6 +47,9 @@ public struct TrainerWorker: Service, CustomStringConvertible {
                     logger.warning(
                         "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
                 }
+                if let (depth, oldest) = try? await store.queueStatistics() {
+                    TrainerMetrics.queue(depth: depth, oldestSeconds: oldest)
+                }
                 guard let run = try await store.claimQueuedRun() else { return }
                 // Let a started run finish even during shutdown: its result is recorded.
                 await Task { await executor.execute(run) }.value

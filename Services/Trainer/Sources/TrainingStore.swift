@@ -228,6 +228,18 @@ public struct TrainingStore: Sendable {
         return rows.affectedRows == 1
     }
 
+    /// How many runs wait in the queue, and how long the oldest has waited (seconds).
+    public func queueStatistics() async throws -> (depth: Int, oldestSeconds: Double) {
+        let rows = try await database.query(
+            """
+            SELECT count(*)::int AS depth,
+                   coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+            FROM training_runs WHERE status = 'queued'
+            """)
+        guard let row = rows.first else { return (0, 0) }
+        return (try row.decode("depth"), try row.decode("oldest"))
+    }
+
     /// Records a run that ended without a deployment.
     public func finish(
         run: Int64, status: RunOutcome, reason: String, outcome: TrainingOutcome?, timings: [String: Double],

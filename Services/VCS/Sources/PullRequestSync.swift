@@ -67,6 +67,23 @@ public actor PullRequestSync {
 
     private func performSync() async throws -> SyncSummary {
         let started = ContinuousClock.now
+        do {
+            let summary = try await syncOnce(started: started)
+            VCSMetrics.sync(succeeded: true, seconds: summary.durationSeconds)
+            VCSMetrics.records(
+                fetched: summary.recordsFetched, upserted: summary.recordsUpserted, rejected: summary.rejected,
+                notModified: summary.notModified)
+            return summary
+        } catch {
+            let elapsed = ContinuousClock.now - started
+            VCSMetrics.sync(
+                succeeded: false,
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            throw error
+        }
+    }
+
+    private func syncOnce(started: ContinuousClock.Instant) async throws -> SyncSummary {
         let key = Self.stateKey(repository: tap.repository)
         let state = try await Self.storedState(database, key: key)
         let target = SingerTarget(database: database, loader: loader, stateKey: key, logger: logger)

@@ -72,6 +72,9 @@ public struct GitHubAPIClient: Sendable {
             let problem: String
             do {
                 let response = try await client.send(CurlRequest(url: url, headers: headers, timeout: .seconds(30)))
+                if let remaining = response.header(.xRateLimitRemaining).flatMap(Double.init) {
+                    VCSMetrics.rateLimitRemaining(remaining)
+                }
                 if let reported = rateLimitWait(response) {
                     // A reset in the past or `Retry-After: 0` must not turn into hammering.
                     let wait = max(minimumRateLimitWait.inSeconds, reported)
@@ -96,6 +99,7 @@ public struct GitHubAPIClient: Sendable {
                             "url": "\(shown)", "status": "\(response.status.code)",
                             "wait_s": "\(String(format: "%.1f", wait))",
                         ])
+                    VCSMetrics.rateLimitWait(seconds: wait)
                     try await Task.sleep(for: .seconds(wait))
                     attempt -= 1  // waiting out a limit is not a failed attempt; `waits` bounds those
                     continue

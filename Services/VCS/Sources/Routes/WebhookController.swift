@@ -32,7 +32,20 @@ struct WebhookController: APIController {
                 .post, "/webhook",
                 "GitHub webhook (X-Hub-Signature-256 checked, deliveries applied once). Headers X-GitHub-Event, X-GitHub-Delivery and X-Hub-Signature-256 are required.",
                 requestBody: APIRoute.json(.object(["type": .string("object")])))
-        ) { request, context in try await handle(request, context: context) }
+        ) { request, context in
+            do {
+                return try await handle(request, context: context)
+            } catch let error as APIError {
+                let result =
+                    switch error.status {
+                    case .unauthorized: "bad_signature"
+                    case .forbidden: "refused"
+                    default: "invalid"
+                    }
+                VCSMetrics.webhook(event: request.headers[.xGitHubEvent], result: result)
+                throw error
+            }
+        }
     }
 
     func handle(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -56,9 +69,11 @@ struct WebhookController: APIController {
             ])
         }
         if event == "ping" {
+            VCSMetrics.webhook(event: event, result: "pong")
             return try JSONResponse.make(Reply(status: "pong", delivery: delivery, detail: nil))
         }
         guard event == "pull_request" else {
+            VCSMetrics.webhook(event: event, result: "ignored")
             return try JSONResponse.make(
                 Reply(status: "ignored", delivery: delivery, detail: "event \"\(event)\" is not used"),
                 status: .accepted)
@@ -114,6 +129,7 @@ struct WebhookController: APIController {
                 "delivery": "\(delivery)", "pr": "\(staged.flat.key.joined())", "merged": "\(merged)",
                 "applied": "\(applied)",
             ])
+        VCSMetrics.webhook(event: event, result: applied ? "applied" : "duplicate")
         return try JSONResponse.make(
             Reply(status: applied ? "applied" : "duplicate", delivery: delivery, detail: nil),
             status: .ok)
