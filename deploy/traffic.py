@@ -12,8 +12,9 @@ training years, sent in batches of 50 with their true temp_max as feedback:
 After each phase it prints GET /monitoring's verdict, its rollback rules as the
 trainer evaluated them, and the newest deployment. The example's manifest rolls
 a version back when its live RMSE passes 6 over 200 labelled predictions, so
-phase 2 makes the trainer roll the live version (PR #2) back to PR #1's within
-ROLLBACK_CHECK_INTERVAL. Standard library only.
+phase 2 makes the trainer roll the live version back to the one before it within
+ROLLBACK_CHECK_INTERVAL (merge another PR first, see the README, so that there is
+one). Standard library only.
 The prediction drifts from phase 1 on, and rightly: its reference is the
 model's predictions on the test split, the warmer year 2015, while this
 traffic comes from 2012-2014.
