@@ -361,6 +361,12 @@ public struct FeatureStatistics: Codable, Sendable, Equatable {
 /// directory is written under a temporary name, fsynced and renamed into
 /// place, and never modified afterwards; its content hash detects tampering.
 public enum ArtifactStore {
+    /// The `conveyor.yaml` stored beside the artifact at `path` (relative to `root`), if readable.
+    public static func manifestYAML(root: URL, path: String) -> String? {
+        let file = root.appendingPathComponent(path).appendingPathComponent("manifest.yaml")
+        return FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     public static let modelFile = "model.json"
     /// The decoder's user-info key for the directory `model.json` is read from.
     static let directoryKey = CodingUserInfoKey(rawValue: "conveyor.artifactDirectory")!

@@ -137,6 +137,10 @@ struct RollbackRuleTests {
                 "\(trio.servingURL)/deployments", body: #"{"version": "no-such-version"}"#,
                 headers: [("Authorization", "Bearer \(Trio.adminToken)")])
             #expect(unknown == 404)
+            let (badBody, _) = try await trio.post(
+                "\(trio.servingURL)/deployments", body: #"{"version": 3}"#,
+                headers: [("Authorization", "Bearer \(Trio.adminToken)")])
+            #expect(badBody == 422, "a version that is not a string names the field")
             let (accepted, _) = try await trio.post(
                 "\(trio.servingURL)/deployments", body: #"{"version": "\#(v3)"}"#,
                 headers: [("Authorization", "Bearer \(Trio.adminToken)")])

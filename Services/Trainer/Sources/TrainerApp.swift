@@ -20,7 +20,7 @@ public enum TrainerApp {
             client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
             emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger)
         let rollbackMonitor = RollbackMonitor(
-            database: database, artifactsDirectory: configuration.artifactsDirectory,
+            database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
             interval: configuration.rollbackCheckInterval, notifier: notifier, logger: logger)
         let worker = TrainerWorker(
             database: database, store: store,

@@ -124,7 +124,7 @@ public final class DriftMonitor: Service, Sendable {
         if let live = store.model, live.deployment.version == version {
             let loaded = MonitoredVersion(
                 artifact: live.artifact,
-                manifestYAML: Self.manifest(at: artifactsDirectory, path: live.deployment.artifactPath))
+                manifestYAML: ArtifactStore.manifestYAML(root: artifactsDirectory, path: live.deployment.artifactPath))
             versions.withLock { $0[version] = loaded }
             return loaded
         }
@@ -144,14 +144,9 @@ public final class DriftMonitor: Service, Sendable {
             return nil
         }
         let loaded = MonitoredVersion(
-            artifact: artifact, manifestYAML: Self.manifest(at: artifactsDirectory, path: path))
+            artifact: artifact, manifestYAML: ArtifactStore.manifestYAML(root: artifactsDirectory, path: path))
         versions.withLock { $0[version] = loaded }
         return loaded
-    }
-
-    static func manifest(at root: URL, path: String) -> String? {
-        let file = root.appendingPathComponent(path).appendingPathComponent("manifest.yaml")
-        return FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 

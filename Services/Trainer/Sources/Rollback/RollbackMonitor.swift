@@ -38,6 +38,7 @@ struct RollbackAnnouncement: Encodable, Sendable {
 /// and there is no rollback past the first deployment.
 public final class RollbackMonitor: Service, Sendable {
     let database: PostgresClient
+    let store: TrainingStore
     let artifactsDirectory: URL
     let interval: Duration
     let notifier: RunNotifier?
@@ -49,9 +50,11 @@ public final class RollbackMonitor: Service, Sendable {
     static let lockKey: Int64 = 0x636f_6e76_726f_6c6c
 
     public init(
-        database: PostgresClient, artifactsDirectory: URL, interval: Duration, notifier: RunNotifier?, logger: Logger
+        database: PostgresClient, store: TrainingStore, artifactsDirectory: URL, interval: Duration,
+        notifier: RunNotifier?, logger: Logger
     ) {
         self.database = database
+        self.store = store
         self.artifactsDirectory = artifactsDirectory
         self.interval = interval
         self.notifier = notifier
@@ -66,8 +69,8 @@ public final class RollbackMonitor: Service, Sendable {
 
     /// Evaluates the newest unevaluated report of the live version, rolling back when a rule trips.
     func check() async throws {
-        guard let live = try await liveVersion() else { return }
-        let rules = rules(of: live.version, path: live.path)
+        guard let live = try await store.deployed() else { return }
+        let rules = rules(of: live.version, path: live.artifactPath)
         guard !rules.isEmpty else { return }
         let announcement: RollbackAnnouncement? = try await database.transaction { connection in
             let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
@@ -152,22 +155,10 @@ public final class RollbackMonitor: Service, Sendable {
             ], about: "rollback of \(announcement.fromVersion)")
     }
 
-    /// The newest deployment's version and artifact path.
-    private func liveVersion() async throws -> (version: String, path: String)? {
-        let rows = try await database.query(
-            """
-            SELECT d.version, mv.artifact_path FROM deployments d JOIN model_versions mv ON mv.version = d.version
-            ORDER BY d.id DESC LIMIT 1
-            """)
-        guard let row = rows.first else { return nil }
-        return (try row.decode("version"), try row.decode("artifact_path"))
-    }
-
     /// The version's rollback rules, from the manifest stored beside its artifact.
     private func rules(of version: String, path: String) -> [RollbackRule] {
         if let cached = rules.withLock({ $0[version] }) { return cached }
-        let file = artifactsDirectory.appendingPathComponent(path).appendingPathComponent("manifest.yaml")
-        guard let data = FileManager.default.contents(atPath: file.path) else {
+        guard let yaml = ArtifactStore.manifestYAML(root: artifactsDirectory, path: path) else {
             // Said once per version: an artifact without its manifest has no rules to check.
             logger.warning(
                 "no manifest beside the live artifact; its rollback rules are unknown",
@@ -175,7 +166,7 @@ public final class RollbackMonitor: Service, Sendable {
             rules.withLock { $0[version] = [] }
             return []
         }
-        let found = (try? Manifest.parse(String(decoding: data, as: UTF8.self)))?.monitoring?.rollbackRules ?? []
+        let found = (try? Manifest.parse(yaml))?.monitoring?.rollbackRules ?? []
         rules.withLock { $0[version] = found }
         return found
     }

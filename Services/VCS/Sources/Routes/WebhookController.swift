@@ -90,12 +90,12 @@ struct WebhookController: APIController {
             ])
         }
         let layout = PullRequestsStream.layout
-        let staged: StagedRecord
+        let staged: FlatRecord
         do {
             let flat = try layout.flatten(
                 PullRequestsStream.transform(pull), sequence: SingerTarget.sequenceNow(),
                 receivedAt: Date().postgresText, tableVersion: nil)
-            staged = StagedRecord(flat: flat)
+            staged = flat
         } catch let rejection as RecordRejection {
             context.logger.error(
                 "rejected record",
@@ -126,7 +126,7 @@ struct WebhookController: APIController {
         context.logger.info(
             "webhook",
             metadata: [
-                "delivery": "\(delivery)", "pr": "\(staged.flat.key.joined())", "merged": "\(merged)",
+                "delivery": "\(delivery)", "pr": "\(staged.key.joined())", "merged": "\(merged)",
                 "applied": "\(applied)",
             ])
         VCSMetrics.webhook(event: event, result: applied ? "applied" : "duplicate")

@@ -2,13 +2,6 @@ import Foundation
 import Postgres
 import Synchronization
 
-/// A flattened record ready to load.
-public struct StagedRecord: Sendable {
-    public let flat: FlatRecord
-
-    public init(flat: FlatRecord) { self.flat = flat }
-}
-
 /// Loads Singer streams into Postgres in the layout of datamill's
 /// `singer-target-postgres` (names, child tables, split columns, table
 /// comments: see `SingerTableLayout` and `SingerTableUpsert`). A batch is
@@ -85,7 +78,7 @@ public final class SingerPostgresLoader: Sendable {
     }
 
     /// Merges a batch of one stream; returns how many records won (inserted or replaced).
-    public func load(_ records: [StagedRecord], layout: SingerTableLayout, on connection: PostgresConnection) throws
+    public func load(_ records: [FlatRecord], layout: SingerTableLayout, on connection: PostgresConnection) throws
         -> Int
     {
         guard !records.isEmpty else { return 0 }
@@ -97,7 +90,7 @@ public final class SingerPostgresLoader: Sendable {
         try stage(
             "_singer_stage", like: root,
             rows: records.lazy.enumerated().flatMap { order, record in
-                record.flat.rows[0].lazy.map { row in
+                record.rows[0].lazy.map { row in
                     var row = row
                     if let (slot, text) = batchedAt { row[slot] = text }
                     return (row, order)
@@ -133,7 +126,7 @@ public final class SingerPostgresLoader: Sendable {
             try stage(
                 "_singer_child", like: child,
                 rows: records.lazy.enumerated().flatMap { order, record in
-                    record.flat.rows[index].lazy.map { ($0, order) }
+                    record.rows[index].lazy.map { ($0, order) }
                 }, on: connection)
             try connection.execute(
                 """

@@ -29,7 +29,7 @@ public final class SingerTarget {
     public private(set) var summary = TargetSummary()
 
     private var layouts: [String: SingerTableLayout] = [:]
-    private var buffers: [String: [StagedRecord]] = [:]
+    private var buffers: [String: [FlatRecord]] = [:]
     private var buffered = 0
     private var pendingState: JSONValue?
     private var receivedText: String?
@@ -62,7 +62,7 @@ public final class SingerTarget {
                 let flat = try layout.flatten(
                     record, sequence: sequence(extractedAt: timeExtracted),
                     receivedAt: timeExtracted ?? receivedAt(), tableVersion: version)
-                buffers[stream, default: []].append(StagedRecord(flat: flat))
+                buffers[stream, default: []].append(flat)
                 buffered += 1
             } catch let rejection as RecordRejection {
                 summary.rejected += 1
@@ -134,7 +134,7 @@ public final class SingerTarget {
     /// Loads each record under its own savepoint, in one transaction with the
     /// STATE; returns how many were upserted and the refused ones' keys and reasons.
     private func loadOneByOne(
-        _ batches: [(SingerTableLayout, [StagedRecord])], stateJSON: PostgresJSON?,
+        _ batches: [(SingerTableLayout, [FlatRecord])], stateJSON: PostgresJSON?,
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> (Int, [(String, String)]) {
         let stateKey = self.stateKey
@@ -153,7 +153,7 @@ public final class SingerTarget {
                         } catch let error as PostgresError where error.isDataError {
                             try connection.execute("ROLLBACK TO SAVEPOINT singer_record")
                             refused.append(
-                                ("\(layout.stream) \(record.flat.key.joined(separator: ","))", error.description))
+                                ("\(layout.stream) \(record.key.joined(separator: ","))", error.description))
                         }
                     }
                 }
