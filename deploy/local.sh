@@ -19,6 +19,8 @@ die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
 packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv libgomp1)
+# Tests also need promtool (Debian's prometheus package) for the alert rules and /metrics.
+test_packages=(prometheus)
 ensure_packages() {
   local missing=()
   for p in "${packages[@]}"; do
@@ -75,6 +77,7 @@ ensure_test_python() {
 }
 
 cmd_test() {
+  packages+=("${test_packages[@]}")
   ensure_packages
   ensure_test_python
   export PG_BIN="$(pg_bin)"
@@ -146,6 +149,8 @@ cmd_up() {
   fi
 
   export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/conveyor"
+  CONVEYOR_COMMIT="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  export CONVEYOR_COMMIT
   export GITHUB_REPOSITORY="conveyor/example-model" GITHUB_API_URL="http://127.0.0.1:9090"
   export ARTIFACTS_DIR="$state/artifacts" MODEL_REPO_URL="$repo" WORK_DIR="$state/work"
   export ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" LOG_LEVEL="${LOG_LEVEL:-info}"

@@ -15,6 +15,7 @@ public final class PostgresClient: Service, Sendable {
     private let maxConnections: Int
     private let threads: NIOThreadPool
     private let state = Mutex(PoolState())
+    private let gauges = PostgresPoolMetrics()
     private let listener: PostgresListener
 
     private struct PoolState {
@@ -84,7 +85,7 @@ public final class PostgresClient: Service, Sendable {
 
     /// Closes idle connections, the listener and fails waiters; in-flight calls finish first.
     public func shutdown() async {
-        let (idle, waiters) = state.withLock { state in
+        let (idle, waiters) = pool { state in
             state.isShutdown = true
             defer {
                 state.idle = []
@@ -96,6 +97,16 @@ public final class PostgresClient: Service, Sendable {
         for waiter in waiters { waiter.continuation.resume(throwing: PostgresError.shutdown) }
         await listener.stop()
         try? await threads.shutdownGracefully()
+    }
+
+    /// Changes the pool's state under its lock, then publishes the pool gauges.
+    private func pool<T>(_ body: (inout PoolState) throws -> T) rethrows -> T {
+        let (value, inUse, waiting) = try state.withLock { state in
+            let value = try body(&state)
+            return (value, state.open - state.idle.count, state.waiters.count)
+        }
+        gauges.publish(inUse: inUse, waiting: waiting)
+        return value
     }
 
     // MARK: - Checkout
@@ -110,7 +121,7 @@ public final class PostgresClient: Service, Sendable {
     private func acquire() async throws -> PostgresConnection {
         while true {
             try Task.checkCancellation()
-            let decision: Checkout = state.withLock { state in
+            let decision: Checkout = pool { state in
                 if state.isShutdown { return .shutdown }
                 if let connection = state.idle.popLast() { return .reuse(connection) }
                 if state.open < maxConnections {
@@ -124,6 +135,7 @@ public final class PostgresClient: Service, Sendable {
                 // A server restart leaves idle connections dead: drop them here
                 // rather than fail the caller's statement.
                 if connection.isUsableWhenIdle { return connection }
+                gauges.reconnected()
                 connection.close()
                 freeSlot()
             case .create: return try await openConnection()
@@ -138,13 +150,13 @@ public final class PostgresClient: Service, Sendable {
 
     /// Waits for a released connection; cancelling the task stops the wait.
     private func waitForConnection() async throws -> PostgresConnection? {
-        let id = state.withLock { state in
+        let id = pool { state in
             state.nextWaiter += 1
             return state.nextWaiter
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let failure: Error? = state.withLock { state in
+                let failure: Error? = pool { state in
                     if state.isShutdown { return PostgresError.shutdown }
                     if Task.isCancelled { return CancellationError() }
                     state.waiters.append((id, continuation))
@@ -153,7 +165,7 @@ public final class PostgresClient: Service, Sendable {
                 if let failure { continuation.resume(throwing: failure) }
             }
         } onCancel: {
-            let waiter = state.withLock { state in
+            let waiter = pool { state in
                 state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
             }
             waiter?.continuation.resume(throwing: CancellationError())
@@ -176,7 +188,7 @@ public final class PostgresClient: Service, Sendable {
             freeSlot()
             return
         }
-        let waiter: CheckedContinuation<PostgresConnection?, Error>? = state.withLock { state in
+        let waiter: CheckedContinuation<PostgresConnection?, Error>? = pool { state in
             if state.isShutdown {
                 state.open -= 1
                 return nil
@@ -187,13 +199,13 @@ public final class PostgresClient: Service, Sendable {
         }
         if let waiter {
             waiter.resume(returning: connection)
-        } else if state.withLock({ $0.isShutdown }) {
+        } else if pool({ $0.isShutdown }) {
             connection.close()
         }
     }
 
     private func freeSlot() {
-        let waiter: CheckedContinuation<PostgresConnection?, Error>? = state.withLock { state in
+        let waiter: CheckedContinuation<PostgresConnection?, Error>? = pool { state in
             if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.open -= 1
             return nil

@@ -141,7 +141,10 @@ public final class PostgresListener: Sendable {
                     }
                 }
                 try listenOnNewChannels(connection, reconnected: hasConnected)
-                if hasConnected { logger.info("listener reconnected") }
+                if hasConnected {
+                    logger.info("listener reconnected")
+                    PostgresPoolMetrics().reconnected()
+                }
                 hasConnected = true
                 failures = 0
                 try receive(on: connection)

@@ -15,11 +15,29 @@ public enum ServiceHost {
     /// The process-wide Prometheus registry behind `/metrics`.
     public static let registry = PrometheusCollectorRegistry()
 
-    /// Installs JSON logging and Prometheus metrics; call once at start.
-    public static func bootstrap(logLevel: Logger.Level) {
+    /// Installs JSON logging and Prometheus metrics, and publishes the build
+    /// info of `service`; call once at start.
+    public static func bootstrap(service: String, logLevel: Logger.Level) {
         LogSetup.bootstrap(level: logLevel)
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Training stages and syncs take seconds to an hour: the default buckets stop at 10 s.
+        let long: [Duration] =
+            [100, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
+            .map { .milliseconds($0) } + [.seconds(1800), .seconds(3600)]
+        factory.durationHistogramBuckets = ["conveyor_run_stage_seconds": long, "conveyor_vcs_sync_seconds": long]
+        factory.nameAndLabelSanitizer = { name, labels in (prometheusNames[name] ?? name, labels) }
+        MetricsSystem.bootstrap(factory)
+        BuildInfo.publish(service: service)
     }
+
+    /// Hummingbird's metric names in Prometheus's conventions (counters end in
+    /// `_total`, a duration says its unit), so `promtool check metrics` finds
+    /// nothing to lint but missing help texts (swift-metrics carries none).
+    static let prometheusNames = [
+        "hb.requests": "http_server_requests_total",
+        "hb.request.errors": "http_server_request_errors_total",
+        "http.server.request.duration": "http_server_request_duration_seconds",
+    ]
 
     /// The readiness problem of a database that does not answer, if any.
     public static func checkDatabase(_ database: PostgresClient) async -> [String] {

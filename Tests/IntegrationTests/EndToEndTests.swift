@@ -90,8 +90,8 @@ struct EndToEndTests {
         let docs = try await trio.http.send(CurlRequest(url: "\(trio.servingURL)/docs"))
         #expect(docs.status == 200 && docs.text.contains("/predict"))
         let metrics = try await trio.http.send(CurlRequest(url: "\(trio.servingURL)/metrics"))
-        #expect(metrics.text.contains("serving_model_swaps_total"))
-        #expect(metrics.text.contains("serving_predictions_total"))
+        #expect(metrics.text.contains("conveyor_model_swaps_total"))
+        #expect(metrics.text.contains("conveyor_predictions_total"))
 
         // Every step is on record: runs, deployments, and the predictions served.
         let (runsStatus, runs) = try await trio.get("\(trio.trainerURL)/runs")

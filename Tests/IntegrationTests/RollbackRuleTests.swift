@@ -106,7 +106,8 @@ struct RollbackRuleTests {
             #expect(metrics.text.contains("conveyor_automatic_rollbacks_total 1"), "\(metrics.text.prefix(400))")
             // The trainer's and vcs's own work, as an operator scrapes it.
             for line in [
-                #"conveyor_runs_total{outcome="succeeded"} 3"#, #"conveyor_run_stage_seconds_count{stage="train"} 3"#,
+                #"conveyor_runs_total{kind="merge",outcome="succeeded"} 3"#,
+                #"conveyor_run_stage_seconds_count{stage="train"} 3"#,
                 #"conveyor_notifications_total{channel="webhook",result="sent"} 4"#, "conveyor_run_queue_depth 0",
             ] {
                 #expect(metrics.text.contains(line), "\(line) in:\n\(metrics.text.prefix(3000))")

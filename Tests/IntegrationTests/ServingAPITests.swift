@@ -214,18 +214,22 @@ struct ServingAPITests {
         _ = try await fixture.json("POST", "\(url)/predict", body: #"{"a": "x"}"#)
         let after = try await eventually(timeout: 10, "metrics to count the requests") {
             let text = try await scrape()
-            return value(text, "hb_requests", containing: ["/predict", "\"200\""])
-                >= value(before, "hb_requests", containing: ["/predict", "\"200\""]) + 5 ? text : nil
+            return value(text, "http_server_requests_total", containing: ["/predict", "\"200\""])
+                >= value(before, "http_server_requests_total", containing: ["/predict", "\"200\""]) + 5 ? text : nil
         }
-        #expect(value(after, "hb_requests", containing: ["/predict", "\"422\""]) >= 1)
+        #expect(value(after, "http_server_requests_total", containing: ["/predict", "\"422\""]) >= 1)
         #expect(
-            value(after, "serving_predictions_total", containing: ["model_version"])
-                == value(before, "serving_predictions_total", containing: ["model_version"]) + 5)
-        #expect(after.contains("http_server_request_duration_bucket"))
-        #expect(value(after, "serving_model_swaps_total") >= 1)
-        #expect(after.contains("serving_model_load_seconds"))
-        #expect(after.contains("serving_prediction_log_queue_depth"))
-        #expect(after.contains("serving_prediction_log_written_total"))
+            value(after, "conveyor_predictions_total", containing: ["model_version"])
+                == value(before, "conveyor_predictions_total", containing: ["model_version"]) + 5)
+        #expect(after.contains("http_server_request_duration_seconds_bucket"))
+        #expect(
+            value(after, "conveyor_prediction_rejections_total", containing: ["\"invalid_input\""])
+                == value(before, "conveyor_prediction_rejections_total", containing: ["\"invalid_input\""]) + 1)
+        #expect(value(after, "conveyor_live_model_info", containing: ["version=\""]) == 1)
+        #expect(value(after, "conveyor_model_swaps_total") >= 1)
+        #expect(after.contains("conveyor_model_load_seconds"))
+        #expect(after.contains("conveyor_prediction_log_queue_depth"))
+        #expect(after.contains("conveyor_prediction_log_written_total"))
         await fixture.shutdown()
     }
 }

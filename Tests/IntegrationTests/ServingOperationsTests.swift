@@ -93,7 +93,7 @@ struct ServingOperationsTests {
         #expect(try distinct.first?.decode("n", as: Int64.self) == logged)
         let metrics = String(decoding: try await fixture.request("GET", "\(url)/metrics").body, as: UTF8.self)
         let spilled = metrics.split(separator: "\n").first {
-            $0.hasPrefix("serving_prediction_log_spilled_batches_total")
+            $0.hasPrefix("conveyor_prediction_log_spilled_batches_total")
         }
         #expect(
             (spilled?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0,

@@ -30,7 +30,7 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
             if let repo { environment["SANDBOX_REPO_PATH"] = repo }
             var configuration = try SandboxConfiguration.fromEnvironment(EnvironmentReader(environment))
             if let port { configuration.port = port }
-            ServiceHost.bootstrap(logLevel: configuration.logLevel)
+            ServiceHost.bootstrap(service: "github-sandbox", logLevel: configuration.logLevel)
             let logger = Logger(label: "github-sandbox")
             configuration.server.host = host
             let app = ServiceHost.application(

@@ -24,7 +24,7 @@ struct ServingCommand: AsyncParsableCommand {
         let env = EnvironmentReader()
         var configuration = try ServingConfiguration.fromEnvironment(env)
         if let port { configuration.port = port }
-        ServiceHost.bootstrap(logLevel: configuration.logLevel)
+        ServiceHost.bootstrap(service: "serving", logLevel: configuration.logLevel)
         let app = try await ServingApp.buildApplication(configuration: configuration, logger: Logger(label: "serving"))
         try await app.runService()
     }

@@ -20,6 +20,7 @@ public enum ServingApp {
             )
         }
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
+        ServingMetrics.declare()
         return ServiceHost.application(
             name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
             services: [database, parts.log, parts.watcher, parts.monitor, parts.retention], logger: logger)

@@ -31,7 +31,7 @@ struct TrainerCommand: AsyncParsableCommand {
             let env = EnvironmentReader()
             var configuration = try TrainerConfiguration.fromEnvironment(env)
             if let port { configuration.port = port }
-            ServiceHost.bootstrap(logLevel: configuration.logLevel)
+            ServiceHost.bootstrap(service: "trainer", logLevel: configuration.logLevel)
             let app = try await TrainerApp.buildApplication(
                 configuration: configuration, logger: Logger(label: "trainer"))
             try await app.runService()

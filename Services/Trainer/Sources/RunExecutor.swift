@@ -65,6 +65,7 @@ public struct RunExecutor: Sendable {
             }
         }
         defer { heartbeat.cancel() }
+        if run.attempts > 1 { TrainerMetrics.leaseTakeover() }
         var timings: [String: Double] = [:]
         var outcome: TrainingOutcome?
         var announcement: (status: RunOutcome, reason: String?, version: String?)?
@@ -85,7 +86,9 @@ public struct RunExecutor: Sendable {
             let result = trained.outcome
 
             guard result.passed else {
-                let failed = result.gates.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
+                let failedGates = result.gates.filter { !$0.passed }
+                TrainerMetrics.rejected(gates: failedGates.map(\.gate))
+                let failed = failedGates.map(\.detail).joined(separator: "; ")
                 log.append("rejected: \(failed)")
                 liveLog.cancel()
                 try await store.keep(files.all, run: run.id)
@@ -127,6 +130,7 @@ public struct RunExecutor: Sendable {
             }
         } catch {
             let reason = "\(error)"
+            TrainerMetrics.failed(stage: (error as? TrainingFailure)?.stage ?? "other")
             log.append("failed: \(reason)")
             logger.error("run failed", metadata: ["reason": "\(reason)"])
             liveLog.cancel()
@@ -218,7 +222,9 @@ public struct RunExecutor: Sendable {
         _ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun,
         timings: [String: Double]
     ) async {
-        if let announcement { TrainerMetrics.run(outcome: announcement.status, timings: timings) }
+        if let announcement {
+            TrainerMetrics.run(kind: run.kind, outcome: announcement.status, timings: timings)
+        }
         guard let announcement, let notifier else { return }
         await notifier.announce(
             RunAnnouncement(

@@ -22,8 +22,11 @@ public enum TrainerApp {
         let rollbackMonitor = RollbackMonitor(
             database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
             interval: configuration.rollbackCheckInterval, notifier: notifier, logger: logger)
+        let statusGauges = TrainerStatusGauges(
+            store: store, interval: configuration.statusInterval, runTimeout: configuration.runTimeout, logger: logger)
+        TrainerMetrics.declare()
         let worker = TrainerWorker(
-            database: database, store: store,
+            database: database, store: store, statusGauges: statusGauges,
             executor: RunExecutor(
                 store: store,
                 checkout: SourceCheckout(
@@ -37,7 +40,7 @@ public enum TrainerApp {
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,
             router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),
-            services: [database, http, worker, rollbackMonitor], logger: logger)
+            services: [database, http, worker, rollbackMonitor, statusGauges], logger: logger)
     }
 
     /// The routes: runs, and the shared health and metrics routes.

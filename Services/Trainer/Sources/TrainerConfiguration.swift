@@ -21,6 +21,8 @@ public struct TrainerConfiguration: Sendable {
     public var runLease: Duration
     /// How often rollback rules are checked against new monitoring reports (zero: never).
     public var rollbackCheckInterval: Duration = .seconds(10)
+    /// How often the fleet gauges (queue, failures in a row, deployed version) are read from Postgres.
+    public var statusInterval: Duration = .seconds(15)
     public var githubToken: String?
     public var adminToken: String?
     /// Receives a JSON POST (Slack-compatible `text`) when a run ends.
@@ -73,6 +75,7 @@ public struct TrainerConfiguration: Sendable {
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             runLease: try env.duration("RUN_LEASE", default: .seconds(60), minimum: .milliseconds(100)),
             rollbackCheckInterval: try env.duration("ROLLBACK_CHECK_INTERVAL", default: .seconds(10), minimum: .zero),
+            statusInterval: try env.duration("STATUS_INTERVAL", default: .seconds(15), minimum: .zero),
             githubToken: env.string("GITHUB_TOKEN"),
             adminToken: env.string("ADMIN_TOKEN"),
             notifyWebhookURL: env.string("NOTIFY_WEBHOOK_URL"),

@@ -13,6 +13,8 @@ public struct TrainerWorker: Service, CustomStringConvertible {
 
     let database: PostgresClient
     let store: TrainingStore
+    /// Refreshed after each queueing and run, besides its own interval.
+    let statusGauges: TrainerStatusGauges
     let executor: RunExecutor
     let pollInterval: Duration
     let logger: Logger
@@ -47,9 +49,7 @@ public struct TrainerWorker: Service, CustomStringConvertible {
                     logger.warning(
                         "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
                 }
-                if let (depth, oldest) = try? await store.queueStatistics() {
-                    TrainerMetrics.queue(depth: depth, oldestSeconds: oldest)
-                }
+                try? await statusGauges.refresh()
                 guard let run = try await store.claimQueuedRun() else { return }
                 // Let a started run finish even during shutdown: its result is recorded.
                 await Task { await executor.execute(run) }.value

@@ -29,6 +29,14 @@ public struct ClaimedRun: Sendable {
     public let pullRequest: MergedPullRequest
     /// How many trainers have claimed it (more than one means a lease expired).
     public let attempts: Int
+    /// Why it was queued: a merge, or an admin's retrain request.
+    public let kind: RunKind
+}
+
+/// Why a run was queued (the `kind` label of `conveyor_runs_total`).
+public enum RunKind: String, Sendable {
+    case merge
+    case retrain
 }
 
 /// The run's lease passed to another trainer: this one's result is discarded.
@@ -160,7 +168,7 @@ public struct TrainingStore: Sendable {
                 WHERE id = (SELECT id FROM training_runs
                             WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, pr_number, merge_commit_sha, merged_at, attempts
+                RETURNING id, pr_number, merge_commit_sha, merged_at, attempts, reason
                 """)
             guard let row = rows.first else { return nil }
             let sha: String = try row.decode("merge_commit_sha")
@@ -173,7 +181,8 @@ public struct TrainingStore: Sendable {
                     number: try row.decode("pr_number"), title: try pull?.decodeIfPresent("title"),
                     author: try pull?.decodeIfPresent("user__login"), mergeCommitSHA: sha,
                     mergedAt: try row.decode("merged_at")),
-                attempts: try row.decode("attempts"))
+                attempts: try row.decode("attempts"),
+                kind: try row.decodeIfPresent("reason", as: String.self) == "retrain requested" ? .retrain : .merge)
         }
     }
 
@@ -226,18 +235,6 @@ public struct TrainingStore: Sendable {
             WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
             """)
         return rows.affectedRows == 1
-    }
-
-    /// How many runs wait in the queue, and how long the oldest has waited (seconds).
-    public func queueStatistics() async throws -> (depth: Int, oldestSeconds: Double) {
-        let rows = try await database.query(
-            """
-            SELECT count(*)::int AS depth,
-                   coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
-            FROM training_runs WHERE status = 'queued'
-            """)
-        guard let row = rows.first else { return (0, 0) }
-        return (try row.decode("depth"), try row.decode("oldest"))
     }
 
     /// Records a run that ended without a deployment.

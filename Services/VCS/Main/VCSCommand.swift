@@ -27,7 +27,7 @@ struct VCSCommand: AsyncParsableCommand {
         func run() async throws {
             var configuration = try VCSConfiguration.fromEnvironment()
             if let port { configuration.port = port }
-            ServiceHost.bootstrap(logLevel: configuration.logLevel)
+            ServiceHost.bootstrap(service: "vcs", logLevel: configuration.logLevel)
             let app = try await VCSApp.buildApplication(configuration: configuration, logger: Logger(label: "vcs"))
             try await app.runService()
         }

@@ -70,6 +70,8 @@ public actor PullRequestSync {
         do {
             let summary = try await syncOnce(started: started)
             VCSMetrics.sync(succeeded: true, seconds: summary.durationSeconds)
+            VCSMetrics.pages(summary.pages)
+            VCSMetrics.succeeded(at: Date(), bookmark: summary.bookmark)
             VCSMetrics.records(
                 fetched: summary.recordsFetched, upserted: summary.recordsUpserted, rejected: summary.rejected,
                 notModified: summary.notModified)

@@ -25,6 +25,7 @@ public enum VCSApp {
         let router = makeRouter(
             database: database, sync: sync, loader: loader, webhookSecret: configuration.webhookSecret,
             logger: logger)
+        VCSMetrics.declare()
         var services: [any Service] = [database, http]
         if let interval = configuration.syncInterval {
             services.append(PeriodicSync(sync: sync, interval: interval, logger: logger))

@@ -43,8 +43,8 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
             let previous = store.model?.deployment.version
             store.swap(to: LoadedModel(artifact: artifact, deployment: deployment))
             let elapsed = ContinuousClock.now - start
-            Counter(label: "serving_model_swaps_total").increment()
-            Timer(label: "serving_model_load_seconds").recordNanoseconds(
+            Counter(label: "conveyor_model_swaps_total").increment()
+            Timer(label: "conveyor_model_load_seconds").recordNanoseconds(
                 elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             logger.info(
                 "model swapped",
@@ -53,6 +53,7 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
                     "reason": "\(deployment.reason)", "load": "\(elapsed)",
                 ])
         } catch {
+            Counter(label: "conveyor_model_load_failures_total").increment()
             logger.error(
                 "could not load the deployed model; the current one keeps serving", metadata: ["error": "\(error)"])
         }

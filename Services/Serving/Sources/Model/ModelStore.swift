@@ -1,6 +1,7 @@
 import Foundation
 import Learning
 import Metrics
+import ServiceKit
 import Synchronization
 
 /// A deployed model ready to answer, with what `GET /` shows about it.
@@ -10,7 +11,7 @@ public struct LoadedModel: Sendable {
     public let deployment: DeploymentRecord
     /// Names of numeric features: a JSON string there is a type error, not a value.
     let numericFeatures: Set<String>
-    /// `serving_predictions_total{model_version=…}`, made once per model rather than per request.
+    /// `conveyor_predictions_total{model_version=…}`, made once per model rather than per request.
     let predictions: Counter
 
     public init(artifact: ModelArtifact, deployment: DeploymentRecord) {
@@ -19,7 +20,7 @@ public struct LoadedModel: Sendable {
         self.deployment = deployment
         self.numericFeatures = Set(artifact.features.filter { $0.type == .numeric }.map(\.name))
         self.predictions = Counter(
-            label: "serving_predictions_total", dimensions: [("model_version", deployment.version)])
+            label: "conveyor_predictions_total", dimensions: [("model_version", deployment.version)])
     }
 }
 
@@ -27,6 +28,8 @@ public struct LoadedModel: Sendable {
 /// requests that already took the old model finish on it.
 public final class ModelStore: Sendable {
     private let current = Mutex<LoadedModel?>(nil)
+    /// `conveyor_live_model_info{model,version} 1`: which version this replica answers with.
+    private let liveInfo = InfoGauge(label: "conveyor_live_model_info")
 
     public init() {}
 
@@ -36,5 +39,6 @@ public final class ModelStore: Sendable {
     /// Makes `model` the one new requests use.
     public func swap(to model: LoadedModel) {
         current.withLock { $0 = model }
+        liveInfo.set([("model", model.artifact.name), ("version", model.deployment.version)])
     }
 }

@@ -32,12 +32,12 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
     private let outage = Atomic<Bool>(false)
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
-    private let dropped = Counter(label: "serving_prediction_log_dropped_total")
-    private let written = Counter(label: "serving_prediction_log_written_total")
-    private let spilled = Counter(label: "serving_prediction_log_spilled_batches_total")
-    private let replayed = Counter(label: "serving_prediction_log_replayed_batches_total")
-    private let depth = Gauge(label: "serving_prediction_log_queue_depth")
-    private let spillFiles = Gauge(label: "serving_prediction_log_spill_files")
+    private let dropped = Counter(label: "conveyor_prediction_log_dropped_total")
+    private let written = Counter(label: "conveyor_prediction_log_written_total")
+    private let spilled = Counter(label: "conveyor_prediction_log_spilled_batches_total")
+    private let replayed = Counter(label: "conveyor_prediction_log_replayed_batches_total")
+    private let depth = Gauge(label: "conveyor_prediction_log_queue_depth")
+    private let spillFiles = Gauge(label: "conveyor_prediction_log_spill_files")
     static let batchSize = 5000
     static let columns = ["logged_at", "request_id", "model_version", "inputs", "outputs", "latency_us"]
 

@@ -55,8 +55,10 @@ struct InferenceController: APIController {
                 errors: .inferenceProtocol)
         ) { request, context in
             try await Self.protocolErrors {
-                _ = try Self.served(context, store: store)
-                return try await infer(request, context: context)
+                try await PredictionRejections.counting {
+                    _ = try Self.served(context, store: store)
+                    return try await infer(request, context: context)
+                }
             }
         }
         return routes

@@ -60,7 +60,9 @@ struct PredictController: APIController {
                 .post, "/predict",
                 "Predict one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",
                 requestBody: { PredictSchemas.predictContent(store.model?.artifact, maxInstances: maxInstances) })
-        ) { request, context in try await predict(request, context: context) }
+        ) { request, context in
+            try await PredictionRejections.counting { try await predict(request, context: context) }
+        }
     }
 
     func predict(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -70,10 +70,12 @@ public struct GitHubAPIClient: Sendable {
         while true {
             attempt += 1
             let problem: String
+            let cause: String
             do {
                 let response = try await client.send(CurlRequest(url: url, headers: headers, timeout: .seconds(30)))
                 if let remaining = response.header(.xRateLimitRemaining).flatMap(Double.init) {
-                    VCSMetrics.rateLimitRemaining(remaining)
+                    VCSMetrics.rateLimit(
+                        remaining: remaining, limit: response.header(.xRateLimitLimit).flatMap(Double.init))
                 }
                 if let reported = rateLimitWait(response) {
                     // A reset in the past or `Retry-After: 0` must not turn into hammering.
@@ -111,8 +113,10 @@ public struct GitHubAPIClient: Sendable {
                     }
                     let type = response.header(.contentType) ?? "no content type"
                     problem = "the body is not JSON (\(response.body.count) bytes, \(type))"
+                    cause = "not_json"
                 } else if response.status.kind == .serverError {
                     problem = "HTTP \(response.status.code)"
+                    cause = "server_error"
                 } else {
                     let message =
                         (try? JSONValue.parse(response.body))?["message"]?.stringValue
@@ -121,10 +125,12 @@ public struct GitHubAPIClient: Sendable {
                 }
             } catch let error as CurlError where error.isTransient {
                 problem = "\(error)"
+                cause = "network"
             }
             guard attempt < attempts else {
                 throw Failure(url: shown, problem: "\(problem), after \(attempts) attempts")
             }
+            VCSMetrics.retry(cause: cause)
             let delay = backoff.inSeconds * Double(1 << (attempt - 1)) * Double.random(in: 0.5...1.5)
             logger.warning(
                 "GitHub request failed; retrying",

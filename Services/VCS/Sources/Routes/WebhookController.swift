@@ -106,23 +106,25 @@ struct WebhookController: APIController {
         }
         let merged = payload["action"]?.stringValue == "closed" && pull["merged"]?.boolValue == true
         let loader = self.loader
-        let applied: Bool
+        let loaded: SingerLoadResult?
         do {
-            applied = try await database.transaction { connection in
+            loaded = try await database.transaction { connection in
                 let inserted = try connection.query(
                     """
                     INSERT INTO webhook_deliveries (delivery_id, event) VALUES (\(delivery), \(event))
                     ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
                     """)
-                guard inserted.count == 1 else { return false }
-                _ = try loader.load([staged], layout: layout, on: connection)
+                guard inserted.count == 1 else { return nil }
+                let loaded = try loader.load([staged], layout: layout, on: connection)
                 if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
-                return true
+                return loaded
             }
         } catch {
             loader.reset()
             throw error
         }
+        let applied = loaded != nil
+        if let loaded { VCSMetrics.singerRows(loaded.rowsByTable) }
         context.logger.info(
             "webhook",
             metadata: [

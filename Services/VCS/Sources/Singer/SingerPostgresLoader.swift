@@ -79,9 +79,10 @@ public final class SingerPostgresLoader: Sendable {
 
     /// Merges a batch of one stream; returns how many records won (inserted or replaced).
     public func load(_ records: [FlatRecord], layout: SingerTableLayout, on connection: PostgresConnection) throws
-        -> Int
+        -> SingerLoadResult
     {
-        guard !records.isEmpty else { return 0 }
+        guard !records.isEmpty else { return SingerLoadResult() }
+        var result = SingerLoadResult()
         let tables = try prepare(layout, on: connection)
         let batchedAt = layout.rootSlot(SingerTableLayout.batchedAt, .dateTime).map { ($0, Date().postgresText) }
         let root = tables[0]
@@ -128,16 +129,21 @@ public final class SingerPostgresLoader: Sendable {
                 rows: records.lazy.enumerated().flatMap { order, record in
                     record.rows[index].lazy.map { ($0, order) }
                 }, on: connection)
-            try connection.execute(
+            let inserted = try connection.execute(
                 """
                 DELETE FROM \(childTable) c USING _singer_winners w WHERE \(sourceMatch);
                 INSERT INTO \(childTable) (\(childColumns.joined(separator: ", ")))
                   SELECT \(childColumns.map { "c.\($0)" }.joined(separator: ", "))
                   FROM _singer_child c JOIN _singer_winners w ON \(sourceMatch) AND c._singer_order = w._singer_order;
-                """)
+                """
+            ).affectedRows
+            result.rowsByTable[child.name, default: 0] += inserted
         }
-        return try connection.execute("INSERT INTO \(target) (\(quoted)) SELECT \(quoted) FROM _singer_winners")
-            .affectedRows
+        result.upserted = try connection.execute(
+            "INSERT INTO \(target) (\(quoted)) SELECT \(quoted) FROM _singer_winners"
+        ).affectedRows
+        result.rowsByTable[root.name, default: 0] += result.upserted
+        return result
     }
 
     /// COPYs rows (slot values, and the record's place in the batch) into a temporary copy of `table`.
@@ -163,5 +169,18 @@ public final class SingerPostgresLoader: Sendable {
                 values[width] = String(order)
                 return values
             })
+    }
+}
+
+/// What one `load` wrote: the stream's records upserted (rows of its root
+/// table) and the rows written to each of its tables, children included.
+public struct SingerLoadResult: Sendable {
+    public var upserted = 0
+    public var rowsByTable: [String: Int] = [:]
+
+    /// Adds another load's counts (a batch with several streams).
+    public mutating func add(_ other: SingerLoadResult) {
+        upserted += other.upserted
+        rowsByTable.merge(other.rowsByTable, uniquingKeysWith: +)
     }
 }

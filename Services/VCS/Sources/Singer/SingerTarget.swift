@@ -91,10 +91,10 @@ public final class SingerTarget {
         let stateKey = self.stateKey
         let loader = self.loader
         do {
-            let upserted = try await database.transaction { connection in
-                var upserted = 0
+            let loaded = try await database.transaction { connection in
+                var loaded = SingerLoadResult()
                 for (layout, records) in batches {
-                    upserted += try loader.load(records, layout: layout, on: connection)
+                    loaded.add(try loader.load(records, layout: layout, on: connection))
                 }
                 if let stateJSON {
                     try connection.query(
@@ -103,17 +103,19 @@ public final class SingerTarget {
                         ON CONFLICT (tap) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
                         """)
                 }
-                return upserted
+                return loaded
             }
-            summary.upserted += upserted
+            summary.upserted += loaded.upserted
+            VCSMetrics.singerRows(loaded.rowsByTable)
         } catch let error as PostgresError where error.isDataError {
             // Postgres refused a value the schema allowed (SQLSTATE class 22/23): load the
             // records one by one so only the offending ones are rejected, and the bookmark moves.
             loader.reset()
             logger.warning(
                 "a batch was refused as data; loading its records one by one", metadata: ["error": "\(error)"])
-            let (upserted, refused) = try await loadOneByOne(batches, stateJSON: stateJSON)
-            summary.upserted += upserted
+            let (loaded, refused) = try await loadOneByOne(batches, stateJSON: stateJSON)
+            summary.upserted += loaded.upserted
+            VCSMetrics.singerRows(loaded.rowsByTable)
             for (key, problem) in refused {
                 summary.rejected += 1
                 let text = "stream and key \(key): \(problem)"
@@ -132,23 +134,23 @@ public final class SingerTarget {
     }
 
     /// Loads each record under its own savepoint, in one transaction with the
-    /// STATE; returns how many were upserted and the refused ones' keys and reasons.
+    /// STATE; returns what was loaded and the refused ones' keys and reasons.
     private func loadOneByOne(
         _ batches: [(SingerTableLayout, [FlatRecord])], stateJSON: PostgresJSON?,
         isolation: isolated (any Actor)? = #isolation
-    ) async throws -> (Int, [(String, String)]) {
+    ) async throws -> (SingerLoadResult, [(String, String)]) {
         let stateKey = self.stateKey
         let loader = self.loader
         do {
             return try await database.transaction { connection in
-                var upserted = 0
+                var loaded = SingerLoadResult()
                 var refused: [(String, String)] = []
                 for (layout, records) in batches {
                     try loader.prepare(layout, on: connection)
                     for record in records {
                         try connection.execute("SAVEPOINT singer_record")
                         do {
-                            upserted += try loader.load([record], layout: layout, on: connection)
+                            loaded.add(try loader.load([record], layout: layout, on: connection))
                             try connection.execute("RELEASE SAVEPOINT singer_record")
                         } catch let error as PostgresError where error.isDataError {
                             try connection.execute("ROLLBACK TO SAVEPOINT singer_record")
@@ -164,7 +166,7 @@ public final class SingerTarget {
                         ON CONFLICT (tap) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
                         """)
                 }
-                return (upserted, refused)
+                return (loaded, refused)
             }
         } catch {
             loader.reset()

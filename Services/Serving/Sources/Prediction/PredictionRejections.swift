@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import Metrics
+
+/// `conveyor_prediction_rejections_total{reason}`: prediction requests
+/// (`POST /predict`, `POST /v2/models/{name}/infer`) answered with an error,
+/// by why: `malformed` (400: not JSON, wrong shape), `too_large` (413),
+/// `unsupported_type` (415), `invalid_input` (422: a feature missing, out of
+/// range, of the wrong type…), `no_model` (503), `not_found` (404: another
+/// model's name) or `other`.
+enum PredictionRejections {
+    /// Runs `handler`, counting the error it throws (rethrown unchanged).
+    static func counting(_ handler: () async throws -> Response) async throws -> Response {
+        do {
+            return try await handler()
+        } catch let error as any HTTPResponseError {
+            Counter(label: "conveyor_prediction_rejections_total", dimensions: [("reason", reason(error.status))])
+                .increment()
+            throw error
+        }
+    }
+
+    static func reason(_ status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: "malformed"
+        case 404: "not_found"
+        case 413: "too_large"
+        case 415: "unsupported_type"
+        case 422: "invalid_input"
+        case 503: "no_model"
+        default: "other"
+        }
+    }
+
+    /// Creates every series at zero, so an alert on their rate works from the first scrape.
+    static func declare() {
+        for reason in ["malformed", "not_found", "too_large", "unsupported_type", "invalid_input", "no_model", "other"]
+        {
+            Counter(label: "conveyor_prediction_rejections_total", dimensions: [("reason", reason)]).increment(by: 0)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import Metrics
+
+/// Serving's counters that exist before their first event, so alert rules
+/// and the dashboard find every series from the first scrape.
+enum ServingMetrics {
+    static func declare() {
+        PredictionRejections.declare()
+        for label in [
+            "conveyor_model_swaps_total", "conveyor_model_load_failures_total", "conveyor_prediction_log_dropped_total",
+            "conveyor_prediction_log_written_total", "conveyor_prediction_log_spilled_batches_total",
+            "conveyor_prediction_log_replayed_batches_total",
+        ] {
+            Counter(label: label).increment(by: 0)
+        }
+    }
+}
