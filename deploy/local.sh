@@ -19,8 +19,9 @@ die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
 packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv libgomp1)
-# Tests also need promtool (Debian's prometheus package) for the alert rules and /metrics.
-test_packages=(prometheus)
+# Tests also need promtool (Debian's prometheus package) for the alert rules and /metrics,
+# and a real browser for the dashboard: Debian's chromium and its WebDriver.
+test_packages=(prometheus chromium chromium-driver fonts-dejavu-core)
 ensure_packages() {
   local missing=()
   for p in "${packages[@]}"; do
@@ -49,15 +50,16 @@ as_pg() {
 # aiosmtpd), the OpenAPI validator the serving tests run (openapi-spec-validator)
 # schemathesis, which SchemathesisTests runs against every service, and the
 # ONNX oracles (onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools,
-# lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests).
+# lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests), and Selenium,
+# which drives Chromium in DashboardBrowserTests.
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium" 2>/dev/null; then
     log "installing the test tools into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis \
-      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas
+      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium
     # xgboost without its multi-GPU NCCL wheel (300 MB, unused on a CPU).
     "$venv/bin/pip" install -q --no-deps xgboost
   fi
@@ -172,7 +174,11 @@ cmd_up() {
   curl -fsS http://127.0.0.1:8000/; echo
   cat <<MSG
 
-  Conveyor is running (logs in .local/logs, Ctrl-C stops everything):
+  Conveyor is running (logs in .local/logs, Ctrl-C stops everything).
+
+  Dashboard: open http://127.0.0.1:8000 in a browser (timeline, metrics by version,
+  compare, runs, a predict form); API docs at http://127.0.0.1:8000/docs.
+
     vcs      http://127.0.0.1:8080   GET /checkout
     trainer  http://127.0.0.1:8001   GET /runs
     serving  http://127.0.0.1:8000   GET /, POST /predict, GET /deployments, GET /monitoring

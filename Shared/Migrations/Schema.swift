@@ -331,5 +331,15 @@ public enum Schema {
                 CREATE INDEX rule_evaluations_report ON rule_evaluations (report_id);
                 CREATE INDEX rule_evaluations_version ON rule_evaluations (model_version, id DESC);
                 """),
+        Migration(
+            version: 14, name: "indexes the dashboard reads by",
+            sql: """
+                -- Each timeline row finds its pull request by merge commit; runs filter by status;
+                -- a version page lists its deployments; the metric charts order versions by creation.
+                CREATE INDEX IF NOT EXISTS pull_requests_merge_commit ON pull_requests (merge_commit_sha);
+                CREATE INDEX training_runs_status ON training_runs (status, id DESC);
+                CREATE INDEX deployments_version ON deployments (version, id DESC);
+                CREATE INDEX model_versions_created ON model_versions (created_at DESC, version DESC);
+                """),
     ]
 }

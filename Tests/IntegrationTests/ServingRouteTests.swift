@@ -203,7 +203,7 @@ struct ServingRouteTests {
             let missing = try await client.send(.get, "/nowhere")
             #expect(missing.status == 404)
             #expect(missing.json["error"]?["status"]?.integerValue == 404)
-            let wrongMethod = try await client.send(.get, "/predict")
+            let wrongMethod = try await client.send(.get, "/feedback")
             #expect(wrongMethod.status == 405)
             #expect(wrongMethod.headers[.allow] == "POST")
             #expect(wrongMethod.json["error"]?["status"]?.integerValue == 405)

@@ -61,17 +61,22 @@ public enum ServingApp {
         let scorer = PredictionScorer(
             store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances,
             idField: configuration.predictionIDField)
+        let dashboard = Dashboard(
+            database: database, models: store, artifactsDirectory: configuration.artifactsDirectory,
+            githubRepository: configuration.githubRepository)
         return ServiceRouter.build(
             title: "Conveyor serving",
             readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
             controllers: [
-                DeploymentController(database: database, store: store, admin: AdminToken(configuration.adminToken)),
+                DeploymentController(
+                    database: database, store: store, admin: AdminToken(configuration.adminToken), dashboard: dashboard),
+                DashboardController(dashboard: dashboard),
                 PredictController(scorer: scorer),
                 InferenceController(scorer: scorer),
                 MonitoringController(monitor: monitor, admin: AdminToken(configuration.adminToken)),
                 FeedbackController(
                     database: database, monitor: monitor, lateAfter: configuration.feedbackLateAfter,
                     idField: configuration.predictionIDField),
-            ])
+            ], nav: Dashboard.nav)
     }
 }

@@ -28,6 +28,8 @@ public struct ServingConfiguration: Sendable {
     public var predictionRetentionDays: Int? = 30
     /// Ground truth arriving later than this after its prediction is recorded, and answered as late.
     public var feedbackLateAfter: Duration = .seconds(24 * 3600)
+    /// `owner/name` on github.com: the dashboard links pull requests and commits there (none when unset).
+    public var githubRepository: String? = nil
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         ServingConfiguration(
@@ -46,7 +48,19 @@ public struct ServingConfiguration: Sendable {
             monitoringInterval: try env.duration("MONITORING_INTERVAL", default: .seconds(60), minimum: .zero),
             predictionIDField: env.string("PREDICTION_ID_FIELD"),
             predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
-            feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)))
+            feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)),
+            githubRepository: try Self.repository(env.string("GITHUB_REPOSITORY")))
+    }
+
+    /// `owner/name`, letters, digits, `-`, `_` and `.` only (it goes into links).
+    static func repository(_ value: String?) throws -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let allowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || "-_.".contains(c)) }
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(allowed) }) else {
+            throw ConfigurationError(variable: "GITHUB_REPOSITORY", problem: "\"\(value)\" is not owner/name")
+        }
+        return value
     }
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 
-/// Builds the OpenAPI 3.1 document behind `/openapi.json` and the page at
-/// `/docs` from the routes a service registered.
+/// Builds the OpenAPI 3.1 document behind `/openapi.json` (and so `/docs`)
+/// from the routes a service registered.
 public enum APIDocument {
     static let problemsSchema: JSONValue = .object([
         "type": .string("array"),
@@ -75,7 +75,8 @@ public enum APIDocument {
             for (name, schema) in route.query.sorted(by: { $0.key < $1.key }) {
                 parameters.append(
                     .object([
-                        "name": .string(name), "in": .string("query"), "required": .bool(false), "schema": schema,
+                        "name": .string(name), "in": .string("query"),
+                        "required": .bool(route.requiredQuery.contains(name)), "schema": schema,
                     ]))
             }
             if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
@@ -95,23 +96,19 @@ public enum APIDocument {
             ]),
         ])
     }
+}
 
-    /// A self-contained HTML page listing the routes (no external scripts).
-    public static func page(title: String, routes: [APIRoute], document: JSONValue) -> String {
-        let rows = routes.map { route in
-            "<tr><td><code>\(route.method.rawValue)</code></td><td><code>\(HTMLText.escape(route.path))</code></td>"
-                + "<td>\(HTMLText.escape(route.summary))" + (route.admin ? " <em>(admin token)</em>" : "")
-                + "</td></tr>"
-        }.joined(separator: "\n")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(document)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return """
-            <!doctype html><html><head><meta charset="utf-8"><title>\(HTMLText.escape(title))</title>
-            <style>body{font-family:sans-serif;margin:2em}td{padding:.3em 1em;border-bottom:1px solid #ddd}</style>
-            </head><body><h1>\(HTMLText.escape(title))</h1><table>\(rows)</table>
-            <h2>OpenAPI document</h2><pre>\(HTMLText.escape(json))</pre></body></html>
-            """
+extension APIDocument {
+    /// The interactive `/docs` page for `routes`, generated from their OpenAPI document.
+    public static func page(
+        title: String, routes: [APIRoute], nav: [PageRenderer.NavLink] = [PageRenderer.NavLink("API", "/docs")]
+    ) -> String {
+        // A fixed template: a parse error is a programming error every docs test shows.
+        let pages = try! PageRenderer(
+            service: title.replacingOccurrences(of: "Conveyor ", with: ""), nav: nav,
+            templates: ["docs": DocsPage.template])
+        let document = document(title: title, routes: routes)
+        return pages.render("docs", title: title, page: DocsPage.operations(of: document))
     }
 }
 

@@ -29,13 +29,16 @@ public struct APIRoute: Sendable {
     /// Whether it needs `Authorization: Bearer $ADMIN_TOKEN`.
     public let admin: Bool
     public let errors: ErrorShape
+    /// Query parameters the route cannot do without.
+    public let requiredQuery: Set<String>
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, _ summary: String,
         requestBody: (@Sendable () -> [String: JSONValue])? = nil, success: HTTPResponse.Status = .ok,
-        parameters: [String: JSONValue] = [:], query: [String: JSONValue] = [:], admin: Bool = false,
-        errors: ErrorShape = .conveyor
+        parameters: [String: JSONValue] = [:], query: [String: JSONValue] = [:], requiredQuery: Set<String> = [],
+        admin: Bool = false, errors: ErrorShape = .conveyor
     ) {
+        self.requiredQuery = requiredQuery
         self.method = method
         self.path = path
         self.summary = summary

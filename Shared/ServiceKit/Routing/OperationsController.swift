@@ -11,6 +11,7 @@ struct OperationsController: APIController {
     let title: String
     let readiness: ReadinessCheck
     let catalog: RouteCatalog
+    let nav: [PageRenderer.NavLink]
 
     private struct HealthStatus: Encodable {
         let status: String
@@ -42,11 +43,17 @@ struct OperationsController: APIController {
         routes.on(APIRoute(.get, "/openapi.json", "This service's OpenAPI 3.1 document.")) { _, _ in
             try JSONResponse.make(APIDocument.document(title: title, routes: catalog.routes))
         }
-        routes.on(APIRoute(.get, "/docs", "The routes as an HTML page.")) { _, _ in
-            let current = catalog.routes
-            let html = APIDocument.page(
-                title: title, routes: current, document: APIDocument.document(title: title, routes: current))
-            return HTMLResponse.make(html)
+        let nav = nav
+        routes.on(
+            APIRoute(.get, "/docs", "Interactive API documentation generated from /openapi.json (HTML).")
+        ) { _, _ in
+            HTMLResponse.make(APIDocument.page(title: title, routes: catalog.routes, nav: nav))
+        }
+        routes.on(APIRoute(.get, "/static/conveyor.css", "The pages' stylesheet.")) { _, _ in
+            StaticAsset.response(Stylesheet.css, type: "text/css; charset=utf-8")
+        }
+        routes.on(APIRoute(.get, "/static/docs.js", "The script behind /docs's \"try it\" forms.")) { _, _ in
+            StaticAsset.response(DocsPage.script, type: "text/javascript; charset=utf-8")
         }
         return routes
     }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Metrics
+import Synchronization
 
 /// `conveyor_prediction_rejections_total{reason}`: prediction requests
 /// (`POST /predict`, `POST /v2/models/{name}/infer`) answered with an error,
@@ -9,11 +10,22 @@ import Metrics
 /// range, of the wrong type…), `no_model` (503), `not_found` (404: another
 /// model's name) or `other`.
 enum PredictionRejections {
+    /// Requests this replica answered and refused since it started (the dashboard's 4xx share).
+    static let answered = Atomic<Int>(0)
+    static let refused = Atomic<Int>(0)
+
     /// Runs `handler`, counting the error it throws (rethrown unchanged).
     static func counting(_ handler: () async throws -> Response) async throws -> Response {
         do {
-            return try await handler()
+            let response = try await handler()
+            if response.status.code < 400 {
+                answered.add(1, ordering: .relaxed)
+            } else if response.status.code < 500 {
+                refused.add(1, ordering: .relaxed)
+            }
+            return response
         } catch let error as any HTTPResponseError {
+            if (400..<500).contains(error.status.code) { refused.add(1, ordering: .relaxed) }
             Counter(label: "conveyor_prediction_rejections_total", dimensions: [("reason", reason(error.status))])
                 .increment()
             throw error

@@ -11,21 +11,21 @@ struct DeploymentController: APIController {
     let database: PostgresClient
     let store: ModelStore
     let admin: AdminToken
+    let dashboard: Dashboard
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
-        let (database, store, admin) = (database, store, admin)
+        let (database, store, admin, dashboard) = (database, store, admin, dashboard)
         routes.on(
             APIRoute(
                 .get, "/",
-                "The deployed model: version, pull request, commit, metrics, gates, features (HTML for browsers).")
+                "The deployed model: version, pull request, commit, metrics, gates, features (for browsers: the dashboard)."
+            )
         ) { request, _ in
+            // Browsers get the dashboard (also before the first deployment); API clients the JSON.
+            if (request.headers[.accept] ?? "").contains("text/html") { return try await dashboard.home() }
             guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-            let description = ModelDescription(model)
-            if (request.headers[.accept] ?? "").contains("text/html") {
-                return HTMLResponse.make(ModelPage.html(description))
-            }
-            return try JSONResponse.make(description)
+            return try JSONResponse.make(ModelDescription(model))
         }
         routes.on(
             APIRoute(

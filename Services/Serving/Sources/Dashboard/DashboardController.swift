@@ -1,0 +1,80 @@
+import Hummingbird
+import JSON
+import ServiceKit
+
+/// The dashboard's routes (HTML for browsers; `GET /` is negotiated in
+/// `DeploymentController`): versions, compare, runs, the predict form and its script.
+struct DashboardController: APIController {
+    let dashboard: Dashboard
+
+    var endpoints: DocumentedRoutes {
+        let routes = DocumentedRoutes()
+        let dashboard = dashboard
+        routes.on(
+            APIRoute(
+                .get, "/versions/:version",
+                "Everything recorded about a deployed version: metrics, gates, features, data, timings, log (HTML).")
+        ) { _, context in
+            try await dashboard.version(try context.parameters.require("version"))
+        }
+        routes.on(
+            APIRoute(
+                .get, "/compare", "Two versions side by side: metrics, parameters, features, data, gates (HTML).",
+                query: [
+                    "a": .object(["type": .string("string"), "minLength": .number(1)]),
+                    "b": .object(["type": .string("string"), "minLength": .number(1)]),
+                ], requiredQuery: ["a", "b"])
+        ) { request, _ in
+            try await dashboard.compare(
+                a: request.uri.queryParameters["a"].map(String.init),
+                b: request.uri.queryParameters["b"].map(String.init))
+        }
+        routes.on(
+            APIRoute(
+                .get, "/runs", "Every training run, newest first, filterable by status (HTML; JSON is the trainer's).",
+                query: [
+                    "status": .object([
+                        "type": .string("string"), "enum": .array(RunsPage.statuses.map(JSONValue.string)),
+                    ]),
+                    "before": .object(["type": .string("integer"), "minimum": .number(1)]),
+                ])
+        ) { request, _ in
+            let status = request.uri.queryParameters["status"].map(String.init)
+            if let status, !RunsPage.statuses.contains(status) {
+                throw APIError.validation([
+                    FieldProblem(
+                        field: "status", problem: "must be one of \(RunsPage.statuses.joined(separator: ", "))")
+                ])
+            }
+            var before: Int64?
+            if let text = request.uri.queryParameters["before"] {
+                guard let value = Int64(text), value >= 1 else {
+                    throw APIError.validation([FieldProblem(field: "before", problem: "must be a run id (≥ 1)")])
+                }
+                before = value
+            }
+            return try await dashboard.runs(status: status, before: before)
+        }
+        routes.on(
+            APIRoute(
+                .get, "/runs/:id", "One training run: outcome, reason, gates, log (HTML).",
+                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])])
+        ) { _, context in
+            guard let id = Int64(try context.parameters.require("id")), id >= 1 else {
+                throw APIError.validation([FieldProblem(field: "id", problem: "must be a run id (≥ 1)")])
+            }
+            return try await dashboard.run(id)
+        }
+        routes.on(
+            APIRoute(.get, "/predict", "A form built from the live model's features that calls POST /predict (HTML).")
+        ) { _, _ in
+            dashboard.predict()
+        }
+        routes.on(APIRoute(.get, "/static/dashboard.js", "The dashboard's script (compare picking, the predict form)."))
+        {
+            _, _ in
+            StaticAsset.response(DashboardScript.source, type: "text/javascript; charset=utf-8")
+        }
+        return routes
+    }
+}

@@ -1,0 +1,162 @@
+/// `/static/dashboard.js`: the interaction the pages need and nothing more —
+/// picking two versions on the timeline to compare, and the predict form
+/// (submit to the JSON API, show the answer, errors beside their fields, a
+/// forecast's chart). Text from answers is set with `textContent`, never as HTML.
+enum DashboardScript {
+    static let source = #"""
+        "use strict";
+        (function () {
+          const svgNS = "http://www.w3.org/2000/svg";
+
+          // Timeline: keep at most two versions picked; the button opens /compare.
+          const button = document.getElementById("compare-picked");
+          if (button) {
+            const picks = Array.from(document.querySelectorAll("input.pick"));
+            const picked = [];
+            picks.forEach(function (box) {
+              box.addEventListener("change", function () {
+                const index = picked.indexOf(box);
+                if (box.checked && index < 0) picked.push(box);
+                if (!box.checked && index >= 0) picked.splice(index, 1);
+                while (picked.length > 2) { const dropped = picked.shift(); dropped.checked = false; }
+                button.disabled = picked.length !== 2;
+              });
+            });
+            button.addEventListener("click", function () {
+              if (picked.length !== 2) return;
+              // Older version first (the timeline lists newest first).
+              const [first, second] = picked.slice().sort(function (a, b) { return picks.indexOf(b) - picks.indexOf(a); });
+              window.location.href = "/compare?a=" + encodeURIComponent(first.value) + "&b=" + encodeURIComponent(second.value);
+            });
+          }
+
+          const form = document.getElementById("predict-form");
+          if (!form) return;
+          const result = document.getElementById("result");
+          const errorBox = document.getElementById("result-error");
+
+          function clearErrors() {
+            form.querySelectorAll(".field-error").forEach(function (span) { span.textContent = ""; });
+            errorBox.hidden = true;
+            errorBox.textContent = "";
+          }
+
+          function body() {
+            if (form.dataset.forecast === "true") {
+              const horizon = form.querySelector("[name=horizon]").value;
+              return { horizon: horizon === "" ? null : Number(horizon) };
+            }
+            const instance = {};
+            form.querySelectorAll("[data-kind]").forEach(function (input) {
+              if (input.dataset.kind === "bool") instance[input.name] = input.checked;
+              else if (input.value === "") instance[input.name] = null;
+              else if (input.dataset.kind === "number") instance[input.name] = Number(input.value);
+              else instance[input.name] = input.value;
+            });
+            return instance;
+          }
+
+          function point(svg, x, y, cls, title) {
+            const circle = document.createElementNS(svgNS, "circle");
+            circle.setAttribute("cx", x.toFixed(1)); circle.setAttribute("cy", y.toFixed(1));
+            circle.setAttribute("r", "3"); circle.setAttribute("class", cls);
+            const tip = document.createElementNS(svgNS, "title"); tip.textContent = title; circle.appendChild(tip);
+            svg.appendChild(circle);
+          }
+
+          function line(svg, points, cls) {
+            if (points.length < 2) return;
+            const poly = document.createElementNS(svgNS, "polyline");
+            poly.setAttribute("class", cls);
+            poly.setAttribute("points", points.map(function (p) { return p[0].toFixed(1) + "," + p[1].toFixed(1); }).join(" "));
+            svg.appendChild(poly);
+          }
+
+          function label(svg, x, y, text, anchor) {
+            const node = document.createElementNS(svgNS, "text");
+            node.setAttribute("x", x); node.setAttribute("y", y); node.setAttribute("text-anchor", anchor || "middle");
+            node.textContent = text; svg.appendChild(node);
+          }
+
+          // The recent history (grey) followed by the forecast (dashed).
+          function forecastChart(history, forecast) {
+            const all = history.concat(forecast).filter(function (p) { return p.value !== null; });
+            const values = all.map(function (p) { return p.value; });
+            let low = Math.min.apply(null, values), high = Math.max.apply(null, values);
+            if (high - low < 1e-9) { low -= 1; high += 1; }
+            const left = 52, right = 548, top = 12, bottom = 186, count = Math.max(1, all.length - 1);
+            const x = function (i) { return left + (right - left) * i / count; };
+            const y = function (v) { return bottom - (bottom - top) * (v - low) / (high - low); };
+            const svg = document.createElementNS(svgNS, "svg");
+            svg.setAttribute("class", "chart forecast-chart"); svg.setAttribute("viewBox", "0 0 560 220");
+            svg.setAttribute("width", "560"); svg.setAttribute("height", "220");
+            const h = history.map(function (p, i) { return [x(i), y(p.value), p]; });
+            const f = forecast.map(function (p, i) { return [x(history.length + i), y(p.value), p]; });
+            line(svg, h, "history"); line(svg, (h.length ? [h[h.length - 1]] : []).concat(f), "forecast");
+            h.forEach(function (p) { point(svg, p[0], p[1], "history-point", p[2].date + ": " + p[2].value); });
+            f.forEach(function (p) { point(svg, p[0], p[1], "forecast-point", p[2].date + ": " + p[2].value); });
+            label(svg, left, 202, all.length ? all[0].date : "", "start");
+            label(svg, right, 202, all.length ? all[all.length - 1].date : "", "end");
+            label(svg, left - 6, top + 8, high.toFixed(1), "end"); label(svg, left - 6, bottom, low.toFixed(1), "end");
+            return svg;
+          }
+
+          function show(answer) {
+            result.hidden = false;
+            document.getElementById("result-version").textContent = answer.model_version || "";
+            document.getElementById("result-request").textContent = answer.request_id || "";
+            const value = document.getElementById("result-value");
+            const probabilities = document.getElementById("result-probabilities");
+            const chart = document.getElementById("result-chart");
+            probabilities.textContent = ""; chart.textContent = "";
+            if (answer.forecast) {
+              value.textContent = answer.forecast.length + " steps from " + answer.forecast[0].date;
+              const history = JSON.parse(document.getElementById("history").dataset.history || "[]");
+              chart.appendChild(forecastChart(history, answer.forecast));
+              return;
+            }
+            const prediction = answer.prediction;
+            if (prediction !== null && typeof prediction === "object") {
+              value.textContent = prediction.label;
+              Object.keys(prediction.probabilities || {}).forEach(function (name) {
+                const p = prediction.probabilities[name];
+                const row = document.createElement("div"); row.className = "probability"; row.dataset.class = name;
+                const tag = document.createElement("span"); tag.textContent = name; tag.style.width = "8em";
+                const bar = document.createElement("span"); bar.className = "bar"; bar.style.width = Math.round(p * 300) + "px";
+                const share = document.createElement("span"); share.textContent = (p * 100).toFixed(1) + "%";
+                row.append(tag, bar, share); probabilities.appendChild(row);
+              });
+            } else {
+              value.textContent = String(prediction);
+            }
+          }
+
+          form.addEventListener("submit", async function (event) {
+            event.preventDefault();
+            clearErrors();
+            try {
+              const response = await fetch("/predict", {
+                method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
+                body: JSON.stringify(body())
+              });
+              const answer = await response.json();
+              if (response.ok) { show(answer); return; }
+              result.hidden = true;
+              const problems = (answer.error && answer.error.problems) || [];
+              let placed = 0;
+              problems.forEach(function (problem) {
+                const span = form.querySelector('.field-error[data-field="' + CSS.escape(problem.field) + '"]');
+                if (span) { span.textContent = problem.problem; placed += 1; }
+              });
+              if (placed < problems.length || problems.length === 0) {
+                errorBox.hidden = false;
+                errorBox.textContent = (answer.error && answer.error.message) || ("HTTP " + response.status);
+              }
+            } catch (error) {
+              errorBox.hidden = false;
+              errorBox.textContent = String(error);
+            }
+          });
+        })();
+        """#
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Learning
+
+/// `GET /predict` for browsers: a form generated from the live model's
+/// feature schema, pre-filled with the training data's medians and most
+/// frequent categories, that posts to the JSON API (`/static/dashboard.js`)
+/// and shows the answer, per-class probabilities, or for a forecast the
+/// recent history followed by the forecast as a line chart.
+struct PredictPage {
+    struct Option {
+        let value: String
+        let selected: Bool
+    }
+
+    struct Field {
+        let name: String
+        let isNumber: Bool
+        let isSelect: Bool
+        let isCheckbox: Bool
+        let isDate: Bool
+        let min: String?
+        let max: String?
+        let value: String
+        let checked: Bool
+        let options: [Option]
+        let hint: String
+    }
+
+    let modelName: String
+    let version: String
+    let task: String
+    let isForecast: Bool
+    let maxHorizon: Int
+    let fields: [Field]
+    /// `[{"date", "value"}]` of the recent history a forecast continues (JSON, escaped into an attribute).
+    let historyJSON: String
+
+    init(_ model: LoadedModel) {
+        let artifact = model.artifact
+        modelName = artifact.name
+        version = model.deployment.version
+        task = artifact.task.rawValue
+        isForecast = artifact.forecast != nil
+        maxHorizon = artifact.forecast?.maxHorizon ?? 0
+        fields = artifact.forecast == nil ? artifact.features.map { Self.field($0, artifact.reference[$0.name]) } : []
+        historyJSON = artifact.forecast.map(Self.history) ?? "[]"
+    }
+
+    static func field(_ spec: FeatureSpec, _ reference: FeatureStatistics?) -> Field {
+        let median = reference?.deciles.flatMap { $0.count == 11 ? $0[5] : nil } ?? reference?.mean
+        let mode = reference?.frequencies?.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+        var hint = [
+            spec.min.map { "min \(DashboardFormat.number($0))" }, spec.max.map { "max \(DashboardFormat.number($0))" },
+        ]
+        .compactMap { $0 }.joined(separator: ", ")
+        if spec.missing == .impute || spec.missing == .native {
+            hint += hint.isEmpty ? "may be left empty" : "; may be left empty"
+        }
+        switch spec.type {
+        case .numeric:
+            let value = median.map { Swift.min(spec.max ?? $0, Swift.max(spec.min ?? $0, $0)) }
+            return Field(
+                name: spec.name, isNumber: true, isSelect: false, isCheckbox: false, isDate: false,
+                min: spec.min.map(DashboardFormat.number), max: spec.max.map(DashboardFormat.number),
+                value: value.map(DashboardFormat.number) ?? "", checked: false, options: [], hint: hint)
+        case .categorical:
+            let categories = spec.categories ?? reference?.frequencies.map { Array($0.keys).sorted() } ?? []
+            let chosen = mode ?? categories.first
+            return Field(
+                name: spec.name, isNumber: false, isSelect: true, isCheckbox: false, isDate: false, min: nil, max: nil,
+                value: chosen ?? "", checked: false,
+                options: categories.map { Option(value: $0, selected: $0 == chosen) }, hint: hint)
+        case .boolean:
+            return Field(
+                name: spec.name, isNumber: false, isSelect: false, isCheckbox: true, isDate: false, min: nil, max: nil,
+                value: "", checked: mode == "true", options: [], hint: hint)
+        case .date:
+            let day = median.map { CalendarDay(ordinal: Int($0.rounded())).description } ?? ""
+            return Field(
+                name: spec.name, isNumber: false, isSelect: false, isCheckbox: false, isDate: true, min: nil, max: nil,
+                value: day, checked: false, options: [], hint: hint)
+        }
+    }
+
+    /// The last 60 observed values with their dates.
+    static func history(_ forecast: ForecastModel) -> String {
+        guard let last = CalendarDay(forecast.lastDate) else { return "[]" }
+        let recent = forecast.history.suffix(60)
+        let points = recent.enumerated().map { index, value in
+            let day = CalendarDay(ordinal: last.ordinal - (recent.count - 1 - index) * forecast.step)
+            return "{\"date\":\"\(day)\",\"value\":\(value.isFinite ? "\(value)" : "null")}"
+        }
+        return "[" + points.joined(separator: ",") + "]"
+    }
+
+    static let template = """
+        {{> head}}
+        {{#page}}
+        <h1>Predict with {{modelName}} <code id="version">{{version}}</code></h1>
+        <p class="muted">A {{task}} model. The form is built from its feature schema and filled with typical values
+        from its training data; it calls <code>POST /predict</code> like any client.</p>
+        <form class="predict" id="predict-form" data-forecast="{{isForecast}}" novalidate>
+        {{#isForecast}}<label for="horizon">horizon (steps, 1 to {{maxHorizon}})</label>
+        <input id="horizon" name="horizon" type="number" min="1" max="{{maxHorizon}}" step="1" value="7" data-kind="number">
+        <span class="field-error" data-field="horizon"></span>
+        <div id="history" data-history="{{historyJSON}}"></div>{{/isForecast}}
+        {{#fields}}<label for="field-{{name}}">{{name}}</label>
+        {{#isNumber}}<input id="field-{{name}}" name="{{name}}" type="number" step="any" {{#min}}min="{{.}}"{{/min}} {{#max}}max="{{.}}"{{/max}} value="{{value}}" data-kind="number">{{/isNumber}}
+        {{#isSelect}}<select id="field-{{name}}" name="{{name}}" data-kind="text">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/options}}</select>{{/isSelect}}
+        {{#isCheckbox}}<input id="field-{{name}}" name="{{name}}" type="checkbox"{{#checked}} checked{{/checked}} data-kind="bool">{{/isCheckbox}}
+        {{#isDate}}<input id="field-{{name}}" name="{{name}}" type="date" value="{{value}}" data-kind="text">{{/isDate}}
+        <span class="small muted">{{hint}}</span> <span class="field-error" data-field="{{name}}"></span>
+        {{/fields}}
+        <p><button type="submit" id="predict-submit">Predict</button></p>
+        </form>
+        <section id="result" hidden><h2>Answer</h2>
+        <p><strong id="result-value"></strong></p>
+        <div id="result-probabilities"></div>
+        <div id="result-chart"></div>
+        <p class="small muted">version <code id="result-version"></code> · request <code id="result-request"></code></p></section>
+        <p id="result-error" class="worse" hidden></p>
+        {{/page}}
+        <script src="/static/dashboard.js"></script>
+        {{> foot}}
+        """
+}
+
+/// `GET /runs` for browsers: every training run, newest first, filterable by status.
+struct RunsPage {
+    struct Filter {
+        let href: String
+        let label: String
+        let active: Bool
+    }
+
+    let runs: [TimelineEntry]
+    let filters: [Filter]
+    let status: String?
+    let nextBefore: Int64?
+
+    static let statuses = ["queued", "running", "succeeded", "rejected", "failed", "cancelled"]
+
+    static let template = """
+        {{> head}}
+        {{#page}}
+        <h1>Training runs{{#status}} · {{.}}{{/status}}</h1>
+        <p id="filters">{{#filters}}<a href="{{href}}" class="{{#active}}state state-live{{/active}}">{{label}}</a> {{/filters}}</p>
+        <table id="runs"><tr><th>run</th><th>pull request</th><th>state</th><th>why</th><th>duration</th><th>stages</th><th>queued</th></tr>
+        {{#runs}}<tr class="run" data-run="{{runID}}" data-state="{{state}}"><td><a href="{{href}}">{{runID}}</a></td>
+        <td>#{{prNumber}} <span class="pr-title">{{prTitle}}</span></td><td><span class="state {{stateClass}}">{{state}}</span></td>
+        <td class="small">{{reason}}</td><td class="num">{{duration}}</td><td class="small muted">{{stages}}</td><td class="small muted">{{created}}</td></tr>{{/runs}}
+        </table>
+        {{#nextBefore}}<p><a href="/runs?before={{.}}{{#status}}&amp;status={{.}}{{/status}}" id="older">older runs</a></p>{{/nextBefore}}
+        {{/page}}
+        {{> foot}}
+        """
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Mustache
+
+/// A training run as a line of the timeline and the runs page: what happened
+/// to the pull request's model (deployed, rejected, failed, rolled back…) and why.
+struct TimelineEntry: Sendable {
+    let runID: Int64
+    let prNumber: Int64
+    let prTitle: String
+    let prAuthor: String
+    let prURL: String?
+    let commit: String
+    let state: String
+    let stateClass: String
+    let version: String?
+    let href: String
+    let reason: String
+    let created: String
+    let duration: String
+    let stages: String
+    let isLive: Bool
+
+    init(_ run: DashboardStore.Run, liveVersion: String?, repository: GitHubLinks) {
+        runID = run.id
+        prNumber = run.prNumber
+        prTitle = run.prTitle ?? ""
+        prAuthor = run.prAuthor ?? ""
+        prURL = repository.pullRequest(run.prNumber)
+        commit = String(run.commit.prefix(7))
+        version = run.version
+        isLive = run.version != nil && run.version == liveVersion
+        let state: String
+        switch run.status {
+        case "succeeded" where run.markedBadReason != nil: state = "rolled back"
+        case "succeeded": state = isLive ? "live" : "deployed"
+        default: state = run.status
+        }
+        self.state = state
+        stateClass = state == "rolled back" ? "state-rolled-back" : "state-" + state
+        href = run.version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
+        reason = run.markedBadReason ?? run.reason ?? ""
+        created = DashboardFormat.date(run.createdAt)
+        if let started = run.startedAt, let finished = run.finishedAt {
+            duration = DashboardFormat.seconds(finished.timeIntervalSince(started))
+        } else {
+            duration = ""
+        }
+        stages = run.timings.sorted { $0.key < $1.key }.map { "\($0.key) \(DashboardFormat.seconds($0.value))" }
+            .joined(separator: " · ")
+    }
+}
+
+/// The pull request and commit a version came from, with their GitHub links
+/// (the `pullRequest` partial draws it).
+struct PullRequestReference: Sendable {
+    let number: Int64
+    let title: String
+    let author: String
+    let url: String?
+    let commit: String
+    let commitURL: String?
+
+    init(number: Int64, title: String?, author: String?, commit: String, links: GitHubLinks) {
+        self.number = number
+        self.title = title ?? ""
+        self.author = author ?? ""
+        url = links.pullRequest(number)
+        self.commit = commit
+        commitURL = links.commit(commit)
+    }
+
+    /// The `pullRequest` partial.
+    static let template = """
+        Pull request {{#url}}<a href="{{url}}">#{{number}}</a>{{/url}}{{^url}}#{{number}}{{/url}}
+        <span class="pr-title">{{title}}</span> by {{author}} at commit
+        {{#commitURL}}<a href="{{commitURL}}"><code>{{commit}}</code></a>{{/commitURL}}{{^commitURL}}<code>{{commit}}</code>{{/commitURL}}
+        """
+}
+
+/// Links to the pull request and commit on GitHub, when serving knows the
+/// repository (`GITHUB_REPOSITORY`); none otherwise (a sandbox or another host).
+struct GitHubLinks: Sendable {
+    let repository: String?
+
+    func pullRequest(_ number: Int64) -> String? {
+        repository.map { "https://github.com/\($0)/pull/\(number)" }
+    }
+
+    func commit(_ sha: String) -> String? {
+        repository.map { "https://github.com/\($0)/commit/\(sha)" }
+    }
+}
+
+/// Template lookups by name without reflection: swift-mustache reads a plain
+/// struct through `Mirror` on every `{{name}}`, which made a 200-row runs page
+/// take 96 ms in a release build (`Benchmarks/dashboard.sh`); rows of the
+/// timeline and the runs page answer directly.
+extension TimelineEntry: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "runID": runID
+        case "prNumber": prNumber
+        case "prTitle": prTitle
+        case "prAuthor": prAuthor
+        case "prURL": prURL as Any?
+        case "commit": commit
+        case "state": state
+        case "stateClass": stateClass
+        case "version": version as Any?
+        case "href": href
+        case "reason": reason
+        case "created": created
+        case "duration": duration
+        case "stages": stages
+        case "isLive": isLive
+        default: nil
+        }
+    }
+}

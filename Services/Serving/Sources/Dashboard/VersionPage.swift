@@ -1,0 +1,122 @@
+import Foundation
+import Learning
+
+/// `GET /versions/{version}`: everything recorded about a deployed version.
+struct VersionPage {
+    let version: String
+    let modelName: String
+    let state: String
+    let stateClass: String
+    let markedBadReason: String?
+    let pullRequest: PullRequestReference
+    let created: String
+    let dataSHA256: String
+    let dataRows: String
+    let params: [VersionDetails.Pair]
+    let metrics: [VersionDetails.Pair]
+    let gates: [VersionDetails.Gate]
+    let features: [VersionDetails.Feature]
+    let heatMap: VersionDetails.HeatMap?
+    let timings: [VersionDetails.Pair]
+    let log: String
+    let runID: Int64?
+    let deployments: [HomePage.DeploymentLine]
+    let artifactMissing: Bool
+
+    static func build(
+        _ version: DashboardStore.Version, store: DashboardStore, artifacts: VersionArtifacts, liveVersion: String?,
+        links: GitHubLinks
+    ) async throws -> VersionPage {
+        async let run = version.runID.asyncMap { try await store.run(id: $0) }
+        async let deployments = store.deployments(limit: 50, version: version.version)
+        let artifact = await artifacts.artifact(
+            version: version.version, path: version.artifactPath, sha256: version.artifactSHA256)
+        let record = try await run ?? nil
+        let state =
+            version.markedBadReason != nil ? "rolled back" : version.version == liveVersion ? "live" : "deployed"
+        return VersionPage(
+            version: version.version, modelName: version.modelName, state: state,
+            stateClass: "state-" + state.replacingOccurrences(of: " ", with: "-"),
+            markedBadReason: version.markedBadReason,
+            pullRequest: PullRequestReference(
+                number: version.prNumber, title: version.prTitle, author: version.prAuthor, commit: version.commit,
+                links: links), created: DashboardFormat.date(version.createdAt),
+            dataSHA256: version.dataSHA256 ?? "–", dataRows: version.dataRows.map(String.init) ?? "–",
+            params: VersionDetails.flatten(version.params),
+            metrics: version.metrics.sorted { $0.key < $1.key }.map {
+                VersionDetails.Pair(name: $0.key, value: DashboardFormat.number($0.value))
+            }, gates: VersionDetails.gates(version.gates), features: artifact.map(VersionDetails.features) ?? [],
+            heatMap: VersionDetails.heatMap(artifact),
+            timings: (record?.timings ?? [:]).sorted { $0.key < $1.key }.map {
+                VersionDetails.Pair(name: $0.key, value: DashboardFormat.seconds($0.value))
+            }, log: record?.log ?? "", runID: version.runID,
+            deployments: try await deployments.map {
+                HomePage.DeploymentLine(
+                    id: $0.id, version: $0.version, kind: $0.kind, reason: $0.reason,
+                    when: DashboardFormat.date($0.deployedAt))
+            }, artifactMissing: artifact == nil)
+    }
+
+    static let template = """
+        {{> head}}
+        {{#page}}
+        <h1>{{modelName}} <code id="version">{{version}}</code> <span class="state {{stateClass}}">{{state}}</span></h1>
+        {{#markedBadReason}}<p class="worse">{{.}}</p>{{/markedBadReason}}
+        <p>{{#pullRequest}}{{> pullRequest}}{{/pullRequest}} · trained {{created}}{{#runID}} · <a href="/runs/{{.}}">run {{.}}</a>{{/runID}}</p>
+        <p class="small">Data sha256 <code>{{dataSHA256}}</code> · {{dataRows}} rows</p>
+        <div class="cards">
+        <div class="card"><h2>Metrics</h2><table id="metrics">{{#metrics}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/metrics}}</table></div>
+        <div class="card"><h2>Parameters</h2><table id="params">{{#params}}<tr><td><code>{{name}}</code></td><td>{{value}}</td></tr>{{/params}}</table></div>
+        <div class="card"><h2>Stage timings</h2><table>{{#timings}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/timings}}</table></div>
+        </div>
+        <h2>Gates</h2>
+        <table id="gates"><tr><th>gate</th><th>metric</th><th>value</th><th>bound</th><th></th><th>detail</th></tr>
+        {{#gates}}<tr><td>{{gate}}</td><td>{{metric}}</td><td class="num">{{value}}</td><td class="num">{{threshold}}</td>
+        <td><span class="state {{stateClass}}">{{state}}</span></td><td class="small">{{detail}}</td></tr>{{/gates}}</table>
+        {{#heatMap}}<h2>Confusion matrix (test split)</h2>{{> heatmap}}{{/heatMap}}
+        <h2>Features</h2>
+        {{#artifactMissing}}<p class="worse">The artifact cannot be read from the artifacts volume.</p>{{/artifactMissing}}
+        {{> features}}
+        <h2>Deployments of this version</h2>
+        <table>{{#deployments}}<tr><td>{{id}}</td><td>{{kind}}</td><td class="small">{{reason}}</td><td class="small muted">{{when}}</td></tr>{{/deployments}}</table>
+        <h2>Run log</h2><pre id="log">{{log}}</pre>
+        {{/page}}
+        {{> foot}}
+        """
+}
+
+/// `GET /runs/{id}` for browsers: a run's outcome, reason, gates and log
+/// (rejected and failed runs have no version page).
+struct RunPage {
+    let run: TimelineEntry
+    let metrics: [VersionDetails.Pair]
+    let gates: [VersionDetails.Gate]
+    let log: String
+
+    init(_ run: DashboardStore.Run, liveVersion: String?, links: GitHubLinks) {
+        self.run = TimelineEntry(run, liveVersion: liveVersion, repository: links)
+        metrics = run.metrics.sorted { $0.key < $1.key }.map {
+            VersionDetails.Pair(name: $0.key, value: DashboardFormat.number($0.value))
+        }
+        gates = VersionDetails.gates(run.gates)
+        log = run.log ?? ""
+    }
+
+    static let template = """
+        {{> head}}
+        {{#page}}{{#run}}
+        <h1>Run {{runID}} <span class="state {{stateClass}}" id="run-state">{{state}}</span></h1>
+        <p>Pull request {{#prURL}}<a href="{{prURL}}">#{{prNumber}}</a>{{/prURL}}{{^prURL}}#{{prNumber}}{{/prURL}}
+        <span class="pr-title">{{prTitle}}</span> by {{prAuthor}} · commit <code>{{commit}}</code> · queued {{created}}
+        {{#duration}} · took {{.}}{{/duration}}{{#version}} · <a href="/versions/{{.}}">version {{.}}</a>{{/version}}</p>
+        <p id="reason">{{reason}}</p><p class="small muted">{{stages}}</p>
+        {{/run}}
+        <h2>Metrics</h2><table>{{#metrics}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/metrics}}</table>
+        <h2>Gates</h2>
+        <table id="gates">{{#gates}}<tr><td>{{gate}}</td><td class="num">{{value}}</td><td class="num">{{threshold}}</td>
+        <td><span class="state {{stateClass}}">{{state}}</span></td><td class="small">{{detail}}</td></tr>{{/gates}}</table>
+        <h2>Log</h2><pre id="log">{{log}}</pre>
+        {{/page}}
+        {{> foot}}
+        """
+}

@@ -1,0 +1,64 @@
+import Foundation
+import ServiceKit
+import Testing
+
+@testable import ServingService
+
+/// The dashboard's pure parts: escaping through the templates, chart geometry
+/// and the compare page's better/worse verdicts.
+@Suite("Dashboard rendering")
+struct DashboardRenderingTests {
+    @Test("text from a pull request is escaped by the templates, in text and in attributes")
+    func escaping() throws {
+        let pages = try PageRenderer(
+            service: "serving", nav: [.init("Home", "/")],
+            templates: ["t": #"{{> head}}<p title="{{title}}">{{#page}}{{text}}{{/page}}</p>{{> foot}}"#])
+        let html = pages.render(
+            "t", title: #"x" onmouseover="alert(1)"#, page: ["text": "<script>alert(1)</script> & 'q'"])
+        #expect(!html.contains("<script>alert"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;q&#39;"))
+        #expect(!html.contains(#"" onmouseover="#))
+    }
+
+    @Test("a line chart puts one point per value, in order, inside the plot; bounds become dashed lines")
+    func lineChart() {
+        let chart = SVGChart.lines(
+            title: "rmse",
+            series: [
+                .init(lineClass: "series", pointClass: "point", points: [(0, 3.0, "a"), (1, 2.0, "b"), (2, 4.0, "c")])
+            ],
+            xLabels: ["a", "b", "c"], bounds: [("rmse.max", 5)])
+        #expect(chart.dots.count == 3)
+        let xs = chart.dots.compactMap { Double($0.x) }
+        let ys = chart.dots.compactMap { Double($0.y) }
+        #expect(xs == xs.sorted() && xs.first == 52 && xs.last == 548)
+        // SVG y grows downwards: the largest value is highest.
+        #expect(ys[2] < ys[0] && ys[0] < ys[1])
+        #expect(ys.allSatisfy { $0 >= 12 && $0 <= 186 })
+        #expect(chart.bounds.count == 1 && Double(chart.bounds[0].y)! < ys[2])
+    }
+
+    @Test("a density histogram: bars span their bins' values and the densest bin is the tallest")
+    func histogram() {
+        // Bins: below 1, [1,2), [2,4), at or above 4; min 0, max 8.
+        let chart = SVGChart.histogram(title: "x", edges: [1, 2, 4], counts: [10, 10, 10, 10], min: 0, max: 8)
+        #expect(chart.bars.count == 4)
+        let heights = chart.bars.compactMap { Double($0.height) }
+        // Widths 1, 1, 2, 4 with equal counts: densities 10, 10, 5, 2.5.
+        #expect(abs(heights[0] - heights[1]) < 0.2 && abs(heights[2] - heights[0] / 2) < 0.2)
+        #expect(abs(heights[3] - heights[0] / 4) < 0.2)
+        #expect(SVGChart.histogram(title: "x", edges: [1], counts: [1], min: 0, max: 2).bars.isEmpty)
+    }
+
+    @Test("compare: lower is better for errors, higher for r2 and accuracy; differences are b − a")
+    func verdicts() {
+        let rows = ComparePage.metricRows(
+            ["rmse": 3.0, "r2": 0.8, "accuracy": 0.9, "mae": 1], ["rmse": 2.5, "r2": 0.7, "accuracy": 0.95, "mae": 1])
+        let verdicts = Dictionary(uniqueKeysWithValues: rows.map { ($0.metric, $0.verdict) })
+        #expect(verdicts == ["rmse": "better", "r2": "worse", "accuracy": "better", "mae": "same"])
+        #expect(rows.first { $0.metric == "rmse" }?.difference == "-0.5")
+        #expect(
+            ComparePage.differences(["a": "1", "b": "2"], ["b": "3", "c": "4"]).map(\.change)
+                == ["removed", "changed", "added"])
+    }
+}
