@@ -50,16 +50,17 @@ as_pg() {
 # aiosmtpd), the OpenAPI validator the serving tests run (openapi-spec-validator)
 # schemathesis, which SchemathesisTests runs against every service, and the
 # ONNX oracles (onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools,
-# lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests), and Selenium,
-# which drives Chromium in DashboardBrowserTests.
+# lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests), Selenium,
+# which drives Chromium in DashboardBrowserTests, and Triton's own client
+# (tritonclient[http]: TritonClientTests).
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium, tritonclient.http" 2>/dev/null; then
     log "installing the test tools into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis \
-      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium
+      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium "tritonclient[http]"
     # xgboost without its multi-GPU NCCL wheel (300 MB, unused on a CPU).
     "$venv/bin/pip" install -q --no-deps xgboost
   fi

@@ -50,6 +50,13 @@ public struct APIRoute: Sendable {
         self.errors = errors
     }
 
+    /// The schema of an id in a path or query: a positive integer, bounded at
+    /// 2^53 - 1 (exact in a JSON number, and within Int64).
+    public static let positiveID = JSONValue.object([
+        "type": .string("integer"), "format": .string("int64"), "minimum": .number(1),
+        "maximum": .number(9_007_199_254_740_991),
+    ])
+
     /// A JSON request body with `schema`.
     public static func json(_ schema: JSONValue) -> @Sendable () -> [String: JSONValue] {
         { ["application/json": schema] }

@@ -7,6 +7,9 @@ import ServiceKit
 struct DashboardController: APIController {
     let dashboard: Dashboard
 
+    /// Run ids as `APIRoute.positiveID` documents them.
+    static let ids: ClosedRange<Int64> = 1...9_007_199_254_740_991
+
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let dashboard = dashboard
@@ -36,7 +39,7 @@ struct DashboardController: APIController {
                     "status": .object([
                         "type": .string("string"), "enum": .array(RunsPage.statuses.map(JSONValue.string)),
                     ]),
-                    "before": .object(["type": .string("integer"), "minimum": .number(1)]),
+                    "before": APIRoute.positiveID,
                 ])
         ) { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init)
@@ -48,8 +51,10 @@ struct DashboardController: APIController {
             }
             var before: Int64?
             if let text = request.uri.queryParameters["before"] {
-                guard let value = Int64(text), value >= 1 else {
-                    throw APIError.validation([FieldProblem(field: "before", problem: "must be a run id (≥ 1)")])
+                guard let value = Int64(text), Self.ids.contains(value) else {
+                    throw APIError.validation([
+                        FieldProblem(field: "before", problem: "must be a run id (1 to 2^53 - 1)")
+                    ])
                 }
                 before = value
             }
@@ -58,10 +63,10 @@ struct DashboardController: APIController {
         routes.on(
             APIRoute(
                 .get, "/runs/:id", "One training run: outcome, reason, gates, log (HTML).",
-                parameters: ["id": .object(["type": .string("integer"), "minimum": .number(1)])])
+                parameters: ["id": APIRoute.positiveID])
         ) { _, context in
-            guard let id = Int64(try context.parameters.require("id")), id >= 1 else {
-                throw APIError.validation([FieldProblem(field: "id", problem: "must be a run id (≥ 1)")])
+            guard let id = Int64(try context.parameters.require("id")), Self.ids.contains(id) else {
+                throw APIError.validation([FieldProblem(field: "id", problem: "must be a run id (1 to 2^53 - 1)")])
             }
             return try await dashboard.run(id)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import JSON
 import Learning
@@ -17,7 +18,8 @@ struct InferenceController: APIController {
         routes.on(APIRoute(.get, "/v2", "Open Inference Protocol: server metadata.", errors: .inferenceProtocol)) {
             _, _ in
             try JSONResponse.make(
-                InferenceMessages.ServerMetadata(name: "conveyor-serving", version: "2", extensions: []))
+                InferenceMessages.ServerMetadata(
+                    name: "conveyor-serving", version: "2", extensions: ["binary_tensor_data"]))
         }
         routes.on(APIRoute(.get, "/v2/health/live", "Open Inference Protocol: liveness.", errors: .inferenceProtocol)) {
             _, _ in try JSONResponse.make(["live": true])
@@ -67,16 +69,27 @@ struct InferenceController: APIController {
     func infer(_ request: Request, context: AppRequestContext) async throws -> Response {
         let call = try scorer.begin(context)
         let body = try await scorer.body(of: request)
-        guard case .object(let object) = (try? JSONValue.parse(body.readableBytesView)) ?? .null else {
+        // The binary tensor data extension: a JSON header, then raw input bytes.
+        let headerLength = request.headers[Self.binaryHeader]
+        let bytes = Array(body.readableBytesView)
+        let (json, binary) =
+            try headerLength.map { try BinaryTensorData.split(bytes, headerLength: $0) } ?? (bytes[...], [])
+        guard case .object(var object) = (try? JSONValue.parse(json)) ?? .null else {
             throw APIError(.badRequest, "the body must be a JSON object with \"inputs\"")
         }
-        guard case .array(let rawInputs) = object["inputs"] ?? .null, !rawInputs.isEmpty else {
+        guard case .array(var rawInputs) = object["inputs"] ?? .null, !rawInputs.isEmpty else {
             throw APIError.validation([FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")])
+        }
+        var logged = String(buffer: body)
+        if headerLength != nil {
+            rawInputs = try BinaryTensorData.attach(rawInputs, binary: binary)
+            object["inputs"] = .array(rawInputs)
+            // Logged as the equivalent JSON request (the log holds text).
+            logged = String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
         }
         let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
         let outputs: [InferenceTensors.Output]
         let predictions: [PredictedValue]
-        var logged = String(buffer: body)
         if let forecast = call.model.artifact.forecast {
             guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
                 throw APIError.validation([
@@ -101,13 +114,82 @@ struct InferenceController: APIController {
             outputs = InferenceTensors.outputs(predictions, classes: call.classes)
         }
         let id = object["id"]?.stringValue ?? call.requestID
-        let response = try JSONResponse.make(
-            InferenceMessages.Reply(
-                modelName: call.model.artifact.name, modelVersion: call.version, id: id, outputs: outputs),
-            headers: [.xRequestID: call.requestID])
+        let (selected, binaryNames) = try Self.requestedOutputs(object, available: outputs)
+        let response: Response
+        if binaryNames.isEmpty {
+            response = try JSONResponse.make(
+                InferenceMessages.Reply(
+                    modelName: call.model.artifact.name, modelVersion: call.version, id: id, outputs: selected),
+                headers: [.xRequestID: call.requestID])
+        } else {
+            response = try Self.binaryReply(
+                selected, binary: binaryNames, model: call.model.artifact.name, version: call.version, id: id,
+                requestID: call.requestID)
+        }
         // Logged only once the answer is encoded: what is logged is what was served.
         scorer.finish(call, inputs: logged, outputs: predictions)
         return response
+    }
+
+    static let binaryHeader = HTTPField.Name(BinaryTensorData.headerName)!
+
+    /// The outputs a request asks for (all when it names none) and which of them go as
+    /// binary data: `parameters.binary_data_output`, or an output's own `parameters.binary_data`.
+    static func requestedOutputs(_ request: [String: JSONValue], available: [InferenceTensors.Output]) throws
+        -> ([InferenceTensors.Output], Set<String>)
+    {
+        let allBinary = request["parameters"]?["binary_data_output"]?.boolValue ?? false
+        guard let requested = request["outputs"] else {
+            return (available, allBinary ? Set(available.map(\.name)) : [])
+        }
+        guard case .array(let items) = requested else {
+            throw APIError.validation([FieldProblem(field: "outputs", problem: "must be an array of {\"name\"}")])
+        }
+        var selected: [InferenceTensors.Output] = []
+        var binary: Set<String> = []
+        var problems: [FieldProblem] = []
+        for (index, item) in items.enumerated() {
+            guard let name = item["name"]?.stringValue, let output = available.first(where: { $0.name == name }) else {
+                problems.append(
+                    FieldProblem(
+                        field: "outputs[\(index)].name",
+                        problem: "must be one of \(available.map(\.name).joined(separator: ", "))"))
+                continue
+            }
+            selected.append(output)
+            if item["parameters"]?["binary_data"]?.boolValue ?? allBinary { binary.insert(name) }
+        }
+        guard problems.isEmpty else { throw APIError.validation(problems) }
+        return (selected, binary)
+    }
+
+    /// A JSON header (`Inference-Header-Content-Length` bytes) followed by the binary outputs in order.
+    static func binaryReply(
+        _ outputs: [InferenceTensors.Output], binary: Set<String>, model: String, version: String, id: String,
+        requestID: String
+    ) throws -> Response {
+        var tail: [UInt8] = []
+        let headers = outputs.map { output -> InferenceMessages.OutputHeader in
+            guard binary.contains(output.name) else {
+                return .init(
+                    name: output.name, datatype: output.datatype, shape: output.shape, data: output.data,
+                    parameters: nil)
+            }
+            let bytes = BinaryTensorData.encode(output)
+            tail += bytes
+            return .init(
+                name: output.name, datatype: output.datatype, shape: output.shape, data: nil,
+                parameters: .init(binaryDataSize: bytes.count))
+        }
+        let header = try JSONEncoder().encode(
+            InferenceMessages.BinaryReply(modelName: model, modelVersion: version, id: id, outputs: headers))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream", binaryHeader: String(header.count),
+                .xRequestID: requestID,
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(header) + tail)))
     }
 
     /// The loaded model when `{name}` names it; 404 otherwise.
@@ -126,8 +208,14 @@ struct InferenceController: APIController {
         do {
             return try await body()
         } catch let error as APIError {
+            // Clients of this protocol (tritonclient) show only `error`: name the first problems in it.
+            var message = error.message
+            if error.problems.count > 1 {
+                message += ": " + error.problems.prefix(3).map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
+                if error.problems.count > 3 { message += "; …" }
+            }
             return try JSONResponse.make(
-                InferenceMessages.ProtocolError(error: error.message, problems: error.problems), status: error.status)
+                InferenceMessages.ProtocolError(error: message, problems: error.problems), status: error.status)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Learning
 import ONNX
 import ServiceKit
@@ -95,6 +96,33 @@ enum InferenceMessages {
         let modelVersion: String
         let id: String
         let outputs: [InferenceTensors.Output]
+
+        enum CodingKeys: String, CodingKey {
+            case modelName = "model_name"
+            case modelVersion = "model_version"
+            case id, outputs
+        }
+    }
+
+    /// An output in a binary reply's JSON header: its data is either inline or after the header.
+    struct OutputHeader: Encodable {
+        struct Parameters: Encodable {
+            let binaryDataSize: Int
+            enum CodingKeys: String, CodingKey { case binaryDataSize = "binary_data_size" }
+        }
+        let name: String
+        let datatype: String
+        let shape: [Int]
+        let data: [JSONValue]?
+        let parameters: Parameters?
+    }
+
+    /// The JSON header of a reply whose outputs (some or all) follow as binary data.
+    struct BinaryReply: Encodable {
+        let modelName: String
+        let modelVersion: String
+        let id: String
+        let outputs: [OutputHeader]
 
         enum CodingKeys: String, CodingKey {
             case modelName = "model_name"

@@ -13,11 +13,8 @@ struct RunController: APIController {
     /// The largest `POST /runs` body.
     static let maxBody = 64 * 1024
 
-    /// A run id in a path: a positive integer (bounded at 2^53 - 1, exact in a JSON number).
-    static let runID = JSONValue.object([
-        "type": .string("integer"), "format": .string("int64"), "minimum": .number(1),
-        "maximum": .number(9_007_199_254_740_991),
-    ])
+    /// A run id in a path.
+    static let runID = APIRoute.positiveID
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()

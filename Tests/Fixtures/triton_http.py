@@ -1,0 +1,133 @@
+"""The Open Inference Protocol over HTTP as Triton's own client library
+(PyPI tritonclient[http]) speaks it, against a running serving: health and
+metadata, infer with binary tensors (the client's default, BYTES included)
+and with JSON tensors, requested outputs, batches — each answer equal to
+POST /predict for the same rows — and malformed binary bodies.
+
+    python triton_http.py BASE_URL MODEL regression|classification
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import tritonclient.http as httpclient
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+def post(base, path, body, headers=None):
+    request = urllib.request.Request(base + path, data=body, method="POST",
+                                     headers=headers or {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def predict(base, rows):
+    status, body = post(base, "/predict", json.dumps({"instances": rows}).encode())
+    assert status == 200, body
+    return json.loads(body)["predictions"]
+
+
+def main():
+    base, model, mode = sys.argv[1:4]
+    client = httpclient.InferenceServerClient(url=base.replace("http://", ""))
+    check(client.is_server_live() and client.is_server_ready(), "server live and ready")
+    check(client.is_model_ready(model), "model ready")
+    check("binary_tensor_data" in client.get_server_metadata()["extensions"], "the extension is advertised")
+    metadata = client.get_model_metadata(model)
+    check(metadata["name"] == model, f"model metadata names {metadata['name']}")
+
+    if mode == "regression":
+        rows = [{"a": 1.5, "b": 2.0, "colour": "red"}, {"a": 0.0, "b": 0.5, "colour": "blue"},
+                {"a": 7.25, "b": 3.0, "colour": "green"}, {"a": 4.0, "b": 1.0, "colour": "red"},
+                {"a": 2.5, "b": 0.0, "colour": "blue"}]
+        expected = np.array(predict(base, rows))
+
+        def tensors(binary):
+            inputs = [httpclient.InferInput("a", [len(rows)], "FP64"), httpclient.InferInput("b", [len(rows)], "FP64"),
+                      httpclient.InferInput("colour", [len(rows)], "BYTES")]
+            inputs[0].set_data_from_numpy(np.array([r["a"] for r in rows], dtype=np.float64), binary_data=binary)
+            inputs[1].set_data_from_numpy(np.array([r["b"] for r in rows], dtype=np.float64), binary_data=binary)
+            inputs[2].set_data_from_numpy(np.array([r["colour"].encode() for r in rows], dtype=np.object_),
+                                          binary_data=binary)
+            return inputs
+
+        for binary in (True, False):
+            result = client.infer(model, tensors(binary))  # no outputs named: all come back binary
+            got = result.as_numpy("prediction")
+            check(got is not None and np.array_equal(got, expected),
+                  f"binary={binary}: {got} != POST /predict {expected}")
+        # A requested output as JSON, and one as binary.
+        for binary_output in (False, True):
+            result = client.infer(model, tensors(True),
+                                  outputs=[httpclient.InferRequestedOutput("prediction", binary_data=binary_output)])
+            check(np.array_equal(result.as_numpy("prediction"), expected), f"requested output binary={binary_output}")
+        # One row.
+        one = [httpclient.InferInput("a", [1], "FP64"), httpclient.InferInput("b", [1], "FP64"),
+               httpclient.InferInput("colour", [1], "BYTES")]
+        one[0].set_data_from_numpy(np.array([1.5]))
+        one[1].set_data_from_numpy(np.array([2.0]))
+        one[2].set_data_from_numpy(np.array([b"red"], dtype=np.object_))
+        check(np.array_equal(client.infer(model, one).as_numpy("prediction"), expected[:1]), "one row")
+        # An out-of-range value in a binary tensor: the same validation as JSON, named.
+        bad = tensors(True)
+        bad[0].set_data_from_numpy(np.array([1000.0] * len(rows)))
+        try:
+            client.infer(model, bad)
+            failures.append("a = 1000 (max 100) was accepted")
+        except Exception as error:  # tritonclient raises InferenceServerException
+            check("a" in str(error) and "100" in str(error), f"the range error names the field: {error}")
+    else:
+        # Values exact in FP32, so FP32 binary tensors and JSON doubles give the same rows.
+        rows = [{"x": 0.125, "y": 0.25}, {"x": 0.875, "y": 0.75}, {"x": 0.5, "y": 0.625}, {"x": 0.25, "y": 0.9375}]
+        expected = predict(base, rows)
+        inputs = [httpclient.InferInput("x", [len(rows)], "FP32"), httpclient.InferInput("y", [len(rows)], "FP32")]
+        inputs[0].set_data_from_numpy(np.array([r["x"] for r in rows], dtype=np.float32))
+        inputs[1].set_data_from_numpy(np.array([r["y"] for r in rows], dtype=np.float32))
+        result = client.infer(model, inputs)
+        labels = [label.decode() for label in result.as_numpy("label")]
+        check(labels == [p["label"] for p in expected], f"labels {labels} != {[p['label'] for p in expected]}")
+        probabilities = result.as_numpy("probabilities")
+        classes = sorted(expected[0]["probabilities"])
+        want = np.array([[p["probabilities"][c] for c in classes] for p in expected])
+        check(probabilities.shape == want.shape and np.array_equal(probabilities, want),
+              f"probabilities {probabilities} != {want}")
+
+    # Malformed binary bodies: clear 4xx answers, and the server keeps answering.
+    header = json.dumps({"inputs": [{"name": "x", "shape": [2], "datatype": "FP64",
+                                     "parameters": {"binary_data_size": 16}}]}).encode()
+    url = f"/v2/models/{model}/infer"
+    status, body = post(base, url, header + b"\0" * 16,
+                        {"Inference-Header-Content-Length": str(len(header) + 100), "Content-Type": "application/octet-stream"})
+    check(status == 400 and b"Inference-Header-Content-Length" in body, f"a header longer than the body: {status} {body}")
+    status, body = post(base, url, header + b"\0" * 8,
+                        {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
+    check(status == 422 and b"binary_data_size" in body, f"binary_data_size past the end: {status} {body}")
+    status, body = post(base, url, header + b"\0" * 24,
+                        {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
+    check(status == 400 and b"belong to no input" in body, f"bytes left over: {status} {body}")
+    strings = json.dumps({"inputs": [{"name": "colour", "shape": [1], "datatype": "BYTES",
+                                      "parameters": {"binary_data_size": 6}}]}).encode()
+    status, body = post(base, url, strings + b"\xff\x00\x00\x00ab",
+                        {"Inference-Header-Content-Length": str(len(strings)), "Content-Type": "application/octet-stream"})
+    check(status == 422 and b"BYTES element claims" in body, f"a BYTES length past the end: {status} {body}")
+    check(client.is_server_live(), "still live after malformed bodies")
+
+    if failures:
+        print("\n".join("FAIL " + failure for failure in failures))
+        sys.exit(1)
+    print(f"ok {mode}")
+
+
+if __name__ == "__main__":
+    main()
