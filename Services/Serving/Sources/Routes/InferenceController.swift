@@ -80,17 +80,20 @@ struct InferenceController: APIController {
         guard case .array(var rawInputs) = object["inputs"] ?? .null, !rawInputs.isEmpty else {
             throw APIError.validation([FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")])
         }
-        var logged = String(buffer: body)
         if headerLength != nil {
             rawInputs = try BinaryTensorData.attach(rawInputs, binary: binary)
             object["inputs"] = .array(rawInputs)
-            // Logged as the equivalent JSON request (the log holds text).
-            logged = String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
         }
         let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
         let outputs: [InferenceTensors.Output]
         let predictions: [PredictedValue]
+        let logged: String
         if let forecast = call.model.artifact.forecast {
+            // A forecast's request is logged whole; a binary one as the equivalent JSON (the log holds text).
+            logged =
+                headerLength == nil
+                ? String(buffer: body)
+                : String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
             guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
                 throw APIError.validation([
                     FieldProblem(field: "inputs", problem: "a forecast model takes one tensor \"horizon\" of shape [1]")
