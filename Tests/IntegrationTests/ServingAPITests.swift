@@ -176,6 +176,11 @@ struct ServingAPITests {
         #expect(try await fixture.request("GET", "\(url)/versions/nope").status == 404)
         #expect(try await fixture.request("GET", "\(url)/compare?a=\(version)").status == 422)
         #expect(try await fixture.request("GET", "\(url)/runs?status=bogus").status == 422)
+        #expect(try await fixture.request("GET", "\(url)/runs?before=0").status == 422)
+        #expect(try await fixture.request("GET", "\(url)/runs/abc").status == 422)
+        #expect(try await fixture.request("GET", "\(url)/runs/424242").status == 404)
+        let unknown = try await fixture.request("GET", "\(url)/compare?a=\(version)&b=nope")
+        #expect(unknown.status == 404 && unknown.text.contains("\"field\":\"b\""), "\(unknown.text)")
 
         let document = try await fixture.request("GET", "\(url)/openapi.json")
         let file = fixture.directory.appendingPathComponent("openapi.json")

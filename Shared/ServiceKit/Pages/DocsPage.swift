@@ -33,6 +33,19 @@ enum DocsPage {
         let success: String
     }
 
+    /// The renderer of a service's docs page (parsed once per service).
+    static func renderer(title: String, nav: [PageRenderer.NavLink]) -> PageRenderer {
+        // A fixed template: a parse error is a programming error every docs test shows.
+        try! PageRenderer(
+            service: title.replacingOccurrences(of: "Conveyor ", with: ""), nav: nav, templates: ["docs": template])
+    }
+
+    /// The page for `routes`, from their OpenAPI document (built per request: serving's follows the model).
+    static func render(_ pages: PageRenderer, title: String, routes: [APIRoute]) -> String {
+        let document = APIDocument.document(title: title, routes: routes)
+        return pages.render("docs", title: title, page: operations(of: document))
+    }
+
     /// The template's context for `document` (an OpenAPI 3.1 document as `APIDocument` builds it).
     static func operations(of document: JSONValue) -> [Operation] {
         let order = ["get", "post", "put", "patch", "delete"]

@@ -103,12 +103,7 @@ extension APIDocument {
     public static func page(
         title: String, routes: [APIRoute], nav: [PageRenderer.NavLink] = [PageRenderer.NavLink("API", "/docs")]
     ) -> String {
-        // A fixed template: a parse error is a programming error every docs test shows.
-        let pages = try! PageRenderer(
-            service: title.replacingOccurrences(of: "Conveyor ", with: ""), nav: nav,
-            templates: ["docs": DocsPage.template])
-        let document = document(title: title, routes: routes)
-        return pages.render("docs", title: title, page: DocsPage.operations(of: document))
+        DocsPage.render(DocsPage.renderer(title: title, nav: nav), title: title, routes: routes)
     }
 }
 

@@ -43,11 +43,11 @@ struct OperationsController: APIController {
         routes.on(APIRoute(.get, "/openapi.json", "This service's OpenAPI 3.1 document.")) { _, _ in
             try JSONResponse.make(APIDocument.document(title: title, routes: catalog.routes))
         }
-        let nav = nav
+        let docs = DocsPage.renderer(title: title, nav: nav)
         routes.on(
             APIRoute(.get, "/docs", "Interactive API documentation generated from /openapi.json (HTML).")
         ) { _, _ in
-            HTMLResponse.make(APIDocument.page(title: title, routes: catalog.routes, nav: nav))
+            HTMLResponse.make(DocsPage.render(docs, title: title, routes: catalog.routes))
         }
         routes.on(APIRoute(.get, "/static/conveyor.css", "The pages' stylesheet.")) { _, _ in
             StaticAsset.response(Stylesheet.css, type: "text/css; charset=utf-8")

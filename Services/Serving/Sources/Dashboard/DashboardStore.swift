@@ -5,7 +5,8 @@ import Postgres
 /// What the dashboard reads from Postgres: training runs with their pull
 /// requests and versions, deployments, the prediction log's recent traffic
 /// and the live version's newest monitoring report. Lists are bounded and
-/// ordered by primary key, so pages stay fast with thousands of runs.
+/// ordered by primary key, so pages stay fast with thousands of runs. Every
+/// value is a bound parameter; `unsafeSQL` only joins fixed column lists.
 struct DashboardStore: Sendable {
     let database: PostgresClient
 
@@ -177,19 +178,9 @@ struct DashboardStore: Sendable {
             requests: Int(try summary?.decodeIfPresent("requests", as: Int64.self) ?? 0))
     }
 
-    /// The newest monitoring report of `version`, as stored.
+    /// The newest monitoring report of `version`.
     func latestReport(version: String) async throws -> MonitoringReport? {
-        let rows = try await database.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT id, report::text AS report FROM monitoring_reports
-                    WHERE model_version = $1 ORDER BY id DESC LIMIT 1
-                    """, parameters: [version]))
-        guard let row = rows.first else { return nil }
-        var report = try MonitoringStore.decoder.decode(
-            MonitoringReport.self, from: Data(try row.decode("report", as: String.self).utf8))
-        report.id = try row.decode("id")
-        return report
+        try await MonitoringStore(database: database).latest(version: version)
     }
 
     // MARK: - Rows

@@ -61,6 +61,14 @@ struct HomePage {
         let kind: String
         let reason: String
         let when: String
+
+        init(_ deployment: DashboardStore.Deployment) {
+            id = deployment.id
+            version = deployment.version
+            kind = deployment.kind
+            reason = deployment.reason
+            when = DashboardFormat.date(deployment.deployedAt)
+        }
     }
 
     let live: LiveCard?
@@ -79,19 +87,15 @@ struct HomePage {
         async let deployments = store.deployments(limit: 10)
         async let traffic = store.traffic(minutes: 180)
         let liveVersion = model?.deployment.version
-        let report = try await liveVersion.asyncMap { try await store.latestReport(version: $0) } ?? nil
-        let liveRecord = try await liveVersion.asyncMap { try await store.version($0) } ?? nil
+        async let report = liveVersion.asyncMap { try await store.latestReport(version: $0) }
+        async let liveRecord = liveVersion.asyncMap { try await store.version($0) }
         let versionList = try await versions
         return HomePage(
             live: model.map { card($0, links: links) },
             timeline: try await runs.map { TimelineEntry($0, liveVersion: liveVersion, repository: links) },
-            charts: charts(versionList, gates: liveRecord?.gates ?? []), traffic: trafficView(try await traffic),
-            monitoring: report.map(monitoringView),
-            deployments: try await deployments.map {
-                DeploymentLine(
-                    id: $0.id, version: $0.version, kind: $0.kind, reason: $0.reason,
-                    when: DashboardFormat.date($0.deployedAt))
-            }, versionCount: versionList.count)
+            charts: charts(versionList, gates: (try await liveRecord)??.gates ?? []),
+            traffic: trafficView(try await traffic), monitoring: (try await report)?.map(monitoringView),
+            deployments: try await deployments.map(DeploymentLine.init), versionCount: versionList.count)
     }
 
     private static func card(_ model: LoadedModel, links: GitHubLinks) -> LiveCard {

@@ -191,6 +191,11 @@ enum DashboardFormat {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
+    /// The stylesheet's class of a state: `rolled back` → `state-rolled-back`.
+    static func stateClass(_ state: String) -> String {
+        state == "rolled back" ? "state-rolled-back" : "state-" + state
+    }
+
     /// "350 ms" below a second, "1.5 s" above.
     static func seconds(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "" }

@@ -36,7 +36,7 @@ struct TimelineEntry: Sendable {
         default: state = run.status
         }
         self.state = state
-        stateClass = state == "rolled back" ? "state-rolled-back" : "state-" + state
+        stateClass = DashboardFormat.stateClass(state)
         href = run.version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
         reason = run.markedBadReason ?? run.reason ?? ""
         created = DashboardFormat.date(run.createdAt)

@@ -36,7 +36,7 @@ struct VersionPage {
             version.markedBadReason != nil ? "rolled back" : version.version == liveVersion ? "live" : "deployed"
         return VersionPage(
             version: version.version, modelName: version.modelName, state: state,
-            stateClass: "state-" + state.replacingOccurrences(of: " ", with: "-"),
+            stateClass: DashboardFormat.stateClass(state),
             markedBadReason: version.markedBadReason,
             pullRequest: PullRequestReference(
                 number: version.prNumber, title: version.prTitle, author: version.prAuthor, commit: version.commit,
@@ -50,11 +50,7 @@ struct VersionPage {
             timings: (record?.timings ?? [:]).sorted { $0.key < $1.key }.map {
                 VersionDetails.Pair(name: $0.key, value: DashboardFormat.seconds($0.value))
             }, log: record?.log ?? "", runID: version.runID,
-            deployments: try await deployments.map {
-                HomePage.DeploymentLine(
-                    id: $0.id, version: $0.version, kind: $0.kind, reason: $0.reason,
-                    when: DashboardFormat.date($0.deployedAt))
-            }, artifactMissing: artifact == nil)
+            deployments: try await deployments.map(HomePage.DeploymentLine.init), artifactMissing: artifact == nil)
     }
 
     static let template = """

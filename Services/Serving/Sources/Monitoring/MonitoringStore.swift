@@ -57,12 +57,25 @@ struct MonitoringStore {
             SELECT DISTINCT ON (model_version) id, report::text AS report FROM monitoring_reports
             ORDER BY model_version, id DESC
             """)
-        return try rows.map { row in
-            var report = try Self.decoder.decode(
-                MonitoringReport.self, from: Data(try row.decode("report", as: String.self).utf8))
-            report.id = try row.decode("id")
-            return report
-        }
+        return try rows.map(Self.report)
+    }
+
+    /// The newest stored report of `version`, if any.
+    func latest(version: String) async throws -> MonitoringReport? {
+        let rows = try await database.query(
+            """
+            SELECT id, report::text AS report FROM monitoring_reports
+            WHERE model_version = \(version) ORDER BY id DESC LIMIT 1
+            """)
+        return try rows.first.map(Self.report)
+    }
+
+    /// A stored report with its id.
+    private static func report(_ row: PostgresRow) throws -> MonitoringReport {
+        var report = try decoder.decode(
+            MonitoringReport.self, from: Data(try row.decode("report", as: String.self).utf8))
+        report.id = try row.decode("id")
+        return report
     }
 
     static let encoder: JSONEncoder = {

@@ -69,12 +69,17 @@ struct InferenceController: APIController {
     func infer(_ request: Request, context: AppRequestContext) async throws -> Response {
         let call = try scorer.begin(context)
         let body = try await scorer.body(of: request)
-        // The binary tensor data extension: a JSON header, then raw input bytes.
+        // The binary tensor data extension: a JSON header, then raw input bytes (only then is the body copied).
         let headerLength = request.headers[Self.binaryHeader]
-        let bytes = Array(body.readableBytesView)
-        let (json, binary) =
-            try headerLength.map { try BinaryTensorData.split(bytes, headerLength: $0) } ?? (bytes[...], [])
-        guard case .object(var object) = (try? JSONValue.parse(json)) ?? .null else {
+        var binary: ArraySlice<UInt8> = []
+        let parsed: JSONValue?
+        if let headerLength {
+            let (json, rest) = try BinaryTensorData.split(Array(body.readableBytesView), headerLength: headerLength)
+            (parsed, binary) = (try? JSONValue.parse(json), rest)
+        } else {
+            parsed = try? JSONValue.parse(body.readableBytesView)
+        }
+        guard case .object(var object) = parsed ?? .null else {
             throw APIError(.badRequest, "the body must be a JSON object with \"inputs\"")
         }
         guard case .array(var rawInputs) = object["inputs"] ?? .null, !rawInputs.isEmpty else {
