@@ -6,7 +6,7 @@ import PackageDescription
 /// (`github-sandbox`), sharing libraries under `Shared/`.
 let package = Package(
     name: "Conveyor",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vcs", targets: ["vcs"]),
         .executable(name: "trainer", targets: ["trainer"]),
@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // C shims: headers only, nothing outside Postgres/HTTPClient imports them.
@@ -129,8 +132,13 @@ let package = Package(
                 "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            path: "Services/Serving/Sources"),
+            path: "Services/Serving/Sources",
+            exclude: ["InferenceGRPC/Generated/regenerate.sh"]),
         .executableTarget(
             name: "serving",
             dependencies: [

@@ -51,16 +51,16 @@ as_pg() {
 # schemathesis, which SchemathesisTests runs against every service, and the
 # ONNX oracles (onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools,
 # lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests), Selenium,
-# which drives Chromium in DashboardBrowserTests, and Triton's own client
-# (tritonclient[http]: TritonClientTests).
+# which drives Chromium in DashboardBrowserTests, and Triton's own clients
+# (tritonclient[http,grpc]: TritonClientTests).
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium, tritonclient.http" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium, tritonclient.http, tritonclient.grpc" 2>/dev/null; then
     log "installing the test tools into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis \
-      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium "tritonclient[http]"
+      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium "tritonclient[http,grpc]"
     # xgboost without its multi-GPU NCCL wheel (300 MB, unused on a CPU).
     "$venv/bin/pip" install -q --no-deps xgboost
   fi
@@ -77,6 +77,15 @@ ensure_test_python() {
     "$singer/bin/pip" install -q psycopg2-binary "arrow==0.15.5" "singer-python==5.9.0"
   fi
   export CONVEYOR_SINGER_TARGET_POSTGRES="$singer/bin/target-postgres"
+  # KServe's own Python client (PyPI kserve), which TritonClientTests runs over gRPC. Its own
+  # venv: it pins fastapi, pydantic and protobuf versions the test venv's tools do not share.
+  local kserve="${CONVEYOR_KSERVE_VENV:-$root/.local/kserve-venv}"
+  if ! "$kserve/bin/python" -c "import kserve" 2>/dev/null; then
+    log "installing kserve into $kserve"
+    rm -rf "$kserve"; python3 -m venv "$kserve"
+    "$kserve/bin/pip" install -q kserve
+  fi
+  export CONVEYOR_KSERVE_PYTHON="$kserve/bin/python"
 }
 
 cmd_test() {
@@ -158,7 +167,7 @@ cmd_up() {
   export ARTIFACTS_DIR="$state/artifacts" MODEL_REPO_URL="$repo" WORK_DIR="$state/work"
   export ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" LOG_LEVEL="${LOG_LEVEL:-info}"
   export GITHUB_WEBHOOK_SECRET="${GITHUB_WEBHOOK_SECRET:-local-webhook-secret}" POLL_INTERVAL="${POLL_INTERVAL:-15s}"
-  for port in 9090 8080 8001 8000; do
+  for port in 9090 8080 8001 8000 8081; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "port $port is already in use"
   done
   SANDBOX_REPO_PATH="$repo" PORT=9090 "$bin/github-sandbox" 2>"$state/logs/github-sandbox.log" & pids+=($!)
@@ -183,6 +192,7 @@ cmd_up() {
     vcs      http://127.0.0.1:8080   GET /checkout
     trainer  http://127.0.0.1:8001   GET /runs
     serving  http://127.0.0.1:8000   GET /, POST /predict, GET /deployments, GET /monitoring
+             127.0.0.1:8081          gRPC: inference.GRPCInferenceService (tritonclient.grpc)
     sandbox  http://127.0.0.1:9090   the example model repository's pull requests
 
   Try a prediction:

@@ -8,34 +8,11 @@ POST /predict for the same rows — and malformed binary bodies.
 """
 import json
 import sys
-import urllib.error
-import urllib.request
 
 import numpy as np
 import tritonclient.http as httpclient
 
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-
-
-def post(base, path, body, headers=None):
-    request = urllib.request.Request(base + path, data=body, method="POST",
-                                     headers=headers or {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def predict(base, rows):
-    status, body = post(base, "/predict", json.dumps({"instances": rows}).encode())
-    assert status == 200, body
-    return json.loads(body)["predictions"]
+from triton_common import check, check_classification, failures, finish, post, predict
 
 
 def main():
@@ -88,45 +65,29 @@ def main():
         except Exception as error:  # tritonclient raises InferenceServerException
             check("a" in str(error) and "100" in str(error), f"the range error names the field: {error}")
     else:
-        # Values exact in FP32, so FP32 binary tensors and JSON doubles give the same rows.
-        rows = [{"x": 0.125, "y": 0.25}, {"x": 0.875, "y": 0.75}, {"x": 0.5, "y": 0.625}, {"x": 0.25, "y": 0.9375}]
-        expected = predict(base, rows)
-        inputs = [httpclient.InferInput("x", [len(rows)], "FP32"), httpclient.InferInput("y", [len(rows)], "FP32")]
-        inputs[0].set_data_from_numpy(np.array([r["x"] for r in rows], dtype=np.float32))
-        inputs[1].set_data_from_numpy(np.array([r["y"] for r in rows], dtype=np.float32))
-        result = client.infer(model, inputs)
-        labels = [label.decode() for label in result.as_numpy("label")]
-        check(labels == [p["label"] for p in expected], f"labels {labels} != {[p['label'] for p in expected]}")
-        probabilities = result.as_numpy("probabilities")
-        classes = sorted(expected[0]["probabilities"])
-        want = np.array([[p["probabilities"][c] for c in classes] for p in expected])
-        check(probabilities.shape == want.shape and np.array_equal(probabilities, want),
-              f"probabilities {probabilities} != {want}")
+        check_classification(base, client, httpclient, model)
 
     # Malformed binary bodies: clear 4xx answers, and the server keeps answering.
     header = json.dumps({"inputs": [{"name": "x", "shape": [2], "datatype": "FP64",
                                      "parameters": {"binary_data_size": 16}}]}).encode()
     url = f"/v2/models/{model}/infer"
-    status, body = post(base, url, header + b"\0" * 16,
+    status, body, _ = post(base, url, header + b"\0" * 16,
                         {"Inference-Header-Content-Length": str(len(header) + 100), "Content-Type": "application/octet-stream"})
     check(status == 400 and b"Inference-Header-Content-Length" in body, f"a header longer than the body: {status} {body}")
-    status, body = post(base, url, header + b"\0" * 8,
+    status, body, _ = post(base, url, header + b"\0" * 8,
                         {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
     check(status == 422 and b"binary_data_size" in body, f"binary_data_size past the end: {status} {body}")
-    status, body = post(base, url, header + b"\0" * 24,
+    status, body, _ = post(base, url, header + b"\0" * 24,
                         {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
     check(status == 400 and b"belong to no input" in body, f"bytes left over: {status} {body}")
     strings = json.dumps({"inputs": [{"name": "colour", "shape": [1], "datatype": "BYTES",
                                       "parameters": {"binary_data_size": 6}}]}).encode()
-    status, body = post(base, url, strings + b"\xff\x00\x00\x00ab",
+    status, body, _ = post(base, url, strings + b"\xff\x00\x00\x00ab",
                         {"Inference-Header-Content-Length": str(len(strings)), "Content-Type": "application/octet-stream"})
     check(status == 422 and b"BYTES element claims" in body, f"a BYTES length past the end: {status} {body}")
     check(client.is_server_live(), "still live after malformed bodies")
 
-    if failures:
-        print("\n".join("FAIL " + failure for failure in failures))
-        sys.exit(1)
-    print(f"ok {mode}")
+    finish(mode)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,24 @@ struct DeploymentDriftTests {
     static let root = Trio.repositoryRoot
 
     /// Reads a component's configuration from `values`; returns the names it
-    /// read and the port it would listen on. Throws if a value is invalid.
-    static func configuration(of component: String, values: [String: String]) throws -> (names: Set<String>, port: Int)
-    {
+    /// read and the ports it would listen on (HTTP first, then serving's gRPC).
+    /// Throws if a value is invalid.
+    static func configuration(of component: String, values: [String: String]) throws -> (
+        names: Set<String>, ports: [Int]
+    ) {
         let recorder = EnvironmentRecorder()
         let env = EnvironmentReader(values, recorder: recorder)
-        let port: Int
+        let ports: [Int]
         switch component {
-        case "vcs": port = try VCSConfiguration.fromEnvironment(env).port
-        case "trainer": port = try TrainerConfiguration.fromEnvironment(env).port
-        case "serving": port = try ServingConfiguration.fromEnvironment(env).port
-        case "github-sandbox": port = try SandboxConfiguration.fromEnvironment(env).port
+        case "vcs": ports = [try VCSConfiguration.fromEnvironment(env).port]
+        case "trainer": ports = [try TrainerConfiguration.fromEnvironment(env).port]
+        case "serving":
+            let configuration = try ServingConfiguration.fromEnvironment(env)
+            ports = [configuration.port] + (configuration.grpcPort.map { [$0] } ?? [])
+        case "github-sandbox": ports = [try SandboxConfiguration.fromEnvironment(env).port]
         default: throw HarnessError("unknown component \(component)")
         }
-        return (recorder.recorded, port)
+        return (recorder.recorded, ports)
     }
 
     /// A complete, valid environment for reading every component's names.
@@ -66,14 +70,13 @@ struct DeploymentDriftTests {
             else { continue }
             checked.insert(executable)
             let environment = (service["environment"] as? [String: Any] ?? [:]).mapValues { Self.resolve("\($0)") }
-            let (accepted, port) = try Self.configuration(of: executable, values: environment)
+            let (accepted, ports) = try Self.configuration(of: executable, values: environment)
             let unknown = Set(environment.keys).subtracting(accepted)
             #expect(unknown.isEmpty, "\(name) sets \(unknown.sorted()) which \(executable) does not read")
-            for mapping in service["ports"] as? [String] ?? [] {
-                #expect(
-                    mapping.split(separator: ":").last.map(String.init) == String(port),
-                    "\(name) publishes \(mapping) but listens on \(port)")
-            }
+            let published = (service["ports"] as? [String] ?? []).compactMap { $0.split(separator: ":").last }
+            #expect(
+                published.isEmpty || published.compactMap { Int($0) } == ports,
+                "\(name) publishes \(published) but listens on \(ports)")
         }
         #expect(checked == products, "compose runs \(checked.sorted()), the package builds \(products.sorted())")
     }
@@ -106,12 +109,13 @@ struct DeploymentDriftTests {
             #expect(template.contains("command: [\"\(component)\"]"))
             let used = Set(
                 (template + helpers).matches(of: namePattern).compactMap { $0.output[1].substring.map(String.init) })
-            let (accepted, defaultPort) = try Self.configuration(of: component, values: Self.validEnvironment)
+            let (accepted, defaultPorts) = try Self.configuration(of: component, values: Self.validEnvironment)
             #expect(
                 used.subtracting(accepted).isEmpty, "\(component) chart sets \(used.subtracting(accepted).sorted())")
             let ports = template.matches(of: portPattern).compactMap { $0.output[1].substring.flatMap { Int($0) } }
-            #expect(ports == [defaultPort], "\(component) containerPort \(ports) vs default \(defaultPort)")
-            #expect((values[component] as? [String: Any])?["port"] as? Int == defaultPort)
+            #expect(ports == defaultPorts, "\(component) containerPort \(ports) vs defaults \(defaultPorts)")
+            let chartValues = values[component] as? [String: Any]
+            #expect([chartValues?["port"], chartValues?["grpcPort"]].compactMap { $0 as? Int } == defaultPorts)
             #expect(template.contains("include \"conveyor.securityContext\""), "\(component) runs non-root")
         }
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Postgres
 import ServiceKit
+import ServiceLifecycle
 
 /// Builds the `serving` application: database, model watcher, prediction log, routes.
 public enum ServingApp {
@@ -21,9 +22,18 @@ public enum ServingApp {
         }
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         ServingMetrics.declare()
+        var services: [any Service] = [database, parts.log, parts.watcher, parts.monitor, parts.retention]
+        if let grpcPort = configuration.grpcPort {
+            services.append(
+                InferenceGRPCServer(
+                    host: configuration.server.host, port: grpcPort,
+                    service: InferenceGRPCService(
+                        scorer: parts.scorer, maxMessageBytes: configuration.maxBodyBytes, logger: logger),
+                    logger: logger))
+        }
         return ServiceHost.application(
             name: "serving", server: configuration.server, port: configuration.port, router: parts.router,
-            services: [database, parts.log, parts.watcher, parts.monitor, parts.retention], logger: logger)
+            services: services, logger: logger)
     }
 
     /// What the application is made of, for tests that drive the router in-process.
@@ -34,6 +44,8 @@ public enum ServingApp {
         public let monitor: DriftMonitor
         public let retention: PredictionLogRetention
         public let router: Router<AppRequestContext>
+        /// Validation, scoring and logging, shared by every prediction route and gRPC.
+        let scorer: PredictionScorer
 
         public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
             store = ModelStore()
@@ -46,21 +58,21 @@ public enum ServingApp {
                 interval: configuration.monitoringInterval, logger: logger)
             retention = PredictionLogRetention(
                 database: database, days: configuration.predictionRetentionDays, logger: logger)
+            scorer = PredictionScorer(
+                store: store, log: log, maxBodyBytes: configuration.maxBodyBytes,
+                maxInstances: configuration.maxInstances, idField: configuration.predictionIDField)
             router = ServingApp.makeRouter(
-                configuration: configuration, database: database, store: store, log: log, monitor: monitor)
+                configuration: configuration, database: database, scorer: scorer, monitor: monitor)
         }
     }
 
     /// All routes. Ready means a model is loaded: predictions do not need
     /// Postgres (the log spills while it is away), so an outage does not take
     /// replicas out of a load balancer.
-    public static func makeRouter(
-        configuration: ServingConfiguration, database: PostgresClient, store: ModelStore, log: PredictionLog,
-        monitor: DriftMonitor
+    static func makeRouter(
+        configuration: ServingConfiguration, database: PostgresClient, scorer: PredictionScorer, monitor: DriftMonitor
     ) -> Router<AppRequestContext> {
-        let scorer = PredictionScorer(
-            store: store, log: log, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances,
-            idField: configuration.predictionIDField)
+        let store = scorer.store
         let dashboard = Dashboard(
             database: database, models: store, artifactsDirectory: configuration.artifactsDirectory,
             githubRepository: configuration.githubRepository)

@@ -30,6 +30,8 @@ public struct ServingConfiguration: Sendable {
     public var feedbackLateAfter: Duration = .seconds(24 * 3600)
     /// `owner/name` on github.com: the dashboard links pull requests and commits there (none when unset).
     public var githubRepository: String? = nil
+    /// `GRPC_PORT`: the Open Inference Protocol's gRPC service (default 8081, 0 for any free port, `off` for none).
+    public var grpcPort: Int? = 8081
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         ServingConfiguration(
@@ -49,7 +51,14 @@ public struct ServingConfiguration: Sendable {
             predictionIDField: env.string("PREDICTION_ID_FIELD"),
             predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
             feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)),
-            githubRepository: try Self.repository(env.string("GITHUB_REPOSITORY")))
+            githubRepository: try Self.repository(env.string("GITHUB_REPOSITORY")),
+            grpcPort: try Self.grpcPort(env))
+    }
+
+    /// `GRPC_PORT`: a port (0: any free one), or `off`.
+    static func grpcPort(_ env: EnvironmentReader) throws -> Int? {
+        if env.string("GRPC_PORT")?.lowercased() == "off" { return nil }
+        return try env.int("GRPC_PORT", default: 8081, range: 0...65535)
     }
 
     /// `owner/name`, letters, digits, `-`, `_` and `.` only (it goes into links).

@@ -12,5 +12,9 @@ enum ServingMetrics {
         ] {
             Counter(label: label).increment(by: 0)
         }
+        for method in ["ModelInfer", "ModelMetadata", "ModelReady", "ServerLive", "ServerReady", "ServerMetadata"] {
+            Counter(label: "conveyor_grpc_requests_total", dimensions: [("method", method), ("code", "OK")])
+                .increment(by: 0)
+        }
     }
 }

@@ -67,7 +67,7 @@ final class ServingFixture: Sendable {
             "serving",
             environment: [
                 "DATABASE_URL": databaseURL, "ARTIFACTS_DIR": artifacts.path, "PORT": "\(port)",
-                "ADMIN_TOKEN": Self.adminToken, "POLL_INTERVAL": "2s", "LOG_LEVEL": "debug",
+                "ADMIN_TOKEN": Self.adminToken, "POLL_INTERVAL": "2s", "LOG_LEVEL": "debug", "GRPC_PORT": "0",
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill").path,
             ].merging(settings) { $1 }, logDirectory: directory, logName: name)
         let url = "http://127.0.0.1:\(port)"

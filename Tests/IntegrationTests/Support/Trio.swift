@@ -58,8 +58,10 @@ final class Trio: Sendable {
             trainerEnvironment.merging(["PORT": "\($0)"]) { $1 }
         }
         (serving, servingURL) = try await Self.launchLive("serving", directory: directory, client: client) {
-            common.merging(["PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval]) { $1 }
-                .merging(servingSettings) { $1 }
+            common.merging([
+                "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "GRPC_PORT": "0",
+            ]) { $1 }
+            .merging(servingSettings) { $1 }
         }
     }
 
@@ -105,7 +107,7 @@ final class Trio: Sendable {
             "serving",
             environment: [
                 "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "ADMIN_TOKEN": Self.adminToken, "PORT": "\(port)",
-                "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
+                "GRPC_PORT": "0", "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill-\(logName)").path,
             ].merging(settings) { $1 }, logDirectory: directory, logName: logName)
         let url = "http://127.0.0.1:\(port)"

@@ -69,8 +69,11 @@ enum BinaryTensorData {
         return attached
     }
 
-    /// The elements of one binary tensor.
-    static func decode(_ bytes: ArraySlice<UInt8>, datatype: String, field: String) throws -> [JSONValue] {
+    /// The elements of one binary tensor; `sizeField` names where its size came from
+    /// (`inputs[i].parameters.binary_data_size` unless said).
+    static func decode(_ bytes: ArraySlice<UInt8>, datatype: String, field: String, sizeField: String? = nil) throws
+        -> [JSONValue]
+    {
         if datatype == "BYTES" { return try strings(bytes, field: field) }
         guard let size = elementSizes[datatype] else {
             throw APIError.validation([
@@ -80,7 +83,7 @@ enum BinaryTensorData {
         guard bytes.count % size == 0 else {
             throw APIError.validation([
                 FieldProblem(
-                    field: "\(field).parameters.binary_data_size",
+                    field: sizeField ?? "\(field).parameters.binary_data_size",
                     problem: "\(bytes.count) bytes is not a whole number of \(size)-byte \(datatype) elements")
             ])
         }

@@ -4,7 +4,7 @@ import Metrics
 import Synchronization
 
 /// `conveyor_prediction_rejections_total{reason}`: prediction requests
-/// (`POST /predict`, `POST /v2/models/{name}/infer`) answered with an error,
+/// (`POST /predict`, `POST /v2/models/{name}/infer`, gRPC `ModelInfer`) answered with an error,
 /// by why: `malformed` (400: not JSON, wrong shape), `too_large` (413),
 /// `unsupported_type` (415), `invalid_input` (422: a feature missing, out of
 /// range, of the wrong type…), `no_model` (503), `not_found` (404: another
@@ -25,11 +25,15 @@ enum PredictionRejections {
             }
             return response
         } catch let error as any HTTPResponseError {
-            if (400..<500).contains(error.status.code) { refused.add(1, ordering: .relaxed) }
-            Counter(label: "conveyor_prediction_rejections_total", dimensions: [("reason", reason(error.status))])
-                .increment()
+            record(error.status)
             throw error
         }
+    }
+
+    /// Counts a request refused with `status` (gRPC maps its statuses onto these).
+    static func record(_ status: HTTPResponse.Status) {
+        if (400..<500).contains(status.code) { refused.add(1, ordering: .relaxed) }
+        Counter(label: "conveyor_prediction_rejections_total", dimensions: [("reason", reason(status))]).increment()
     }
 
     static func reason(_ status: HTTPResponse.Status) -> String {

@@ -37,8 +37,13 @@ final class PredictionScorer: Sendable {
     /// Starts a call on the model serving now, under the request's id; 503
     /// before any model is loaded.
     func begin(_ context: AppRequestContext) throws -> Call {
+        try begin(requestID: context.requestID)
+    }
+
+    /// Starts a call under `requestID` (a transport without a request context: gRPC).
+    func begin(requestID: String) throws -> Call {
         guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-        return Call(model: model, requestID: context.requestID, start: .now)
+        return Call(model: model, requestID: requestID, start: .now)
     }
 
     /// Collects the body up to the configured limit (413 beyond it, 400 when it cannot be read).

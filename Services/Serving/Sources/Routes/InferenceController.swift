@@ -82,47 +82,17 @@ struct InferenceController: APIController {
         guard case .object(var object) = parsed ?? .null else {
             throw APIError(.badRequest, "the body must be a JSON object with \"inputs\"")
         }
-        guard case .array(var rawInputs) = object["inputs"] ?? .null, !rawInputs.isEmpty else {
-            throw APIError.validation([FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")])
+        if headerLength != nil, case .array(let rawInputs) = object["inputs"] ?? .null {
+            object["inputs"] = .array(try BinaryTensorData.attach(rawInputs, binary: binary))
         }
-        if headerLength != nil {
-            rawInputs = try BinaryTensorData.attach(rawInputs, binary: binary)
-            object["inputs"] = .array(rawInputs)
-        }
-        let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
-        let outputs: [InferenceTensors.Output]
-        let predictions: [PredictedValue]
-        let logged: String
-        if let forecast = call.model.artifact.forecast {
-            // A forecast's request is logged whole; a binary one as the equivalent JSON (the log holds text).
-            logged =
-                headerLength == nil
+        // A forecast's request is logged whole; a binary one as the equivalent JSON (the log holds text).
+        let answer = try ProtocolInference.answer(object, call: call, scorer: scorer) {
+            headerLength == nil
                 ? String(buffer: body)
                 : String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
-            guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
-                throw APIError.validation([
-                    FieldProblem(field: "inputs", problem: "a forecast model takes one tensor \"horizon\" of shape [1]")
-                ])
-            }
-            let steps = try PredictController.horizon(["horizon": horizon], forecast: forecast)
-            let values = forecast.forecast(horizon: steps) { call.model.artifact.predict(encoded: $0) }
-            predictions = values.map { PredictedValue(output: .value($0.value), classes: []) }
-            outputs = [
-                .init(name: "date", datatype: "BYTES", shape: [steps], data: values.map { .string($0.date) }),
-                .init(name: "value", datatype: "FP64", shape: [steps], data: values.map { .number($0.value) }),
-            ]
-        } else {
-            let (count, lookup) = try InferenceTensors.instances(tensors, features: call.model.artifact.features)
-            try scorer.checkCount(count, field: "inputs[*].shape[0]")
-            let field: (Int) -> String = { "instance \($0): " }
-            let scored = try scorer.predict(call, count: count, field: field) { row, name in
-                lookup(row, name).flatMap { scorer.featureValue($0, feature: name, model: call.model) }
-            }
-            (predictions, logged) = (scored.outputs, scored.loggedInputs)
-            outputs = InferenceTensors.outputs(predictions, classes: call.classes)
         }
         let id = object["id"]?.stringValue ?? call.requestID
-        let (selected, binaryNames) = try Self.requestedOutputs(object, available: outputs)
+        let (selected, binaryNames) = try ProtocolInference.requestedOutputs(object, available: answer.outputs)
         let response: Response
         if binaryNames.isEmpty {
             response = try JSONResponse.make(
@@ -135,41 +105,11 @@ struct InferenceController: APIController {
                 requestID: call.requestID)
         }
         // Logged only once the answer is encoded: what is logged is what was served.
-        scorer.finish(call, inputs: logged, outputs: predictions)
+        scorer.finish(call, inputs: answer.logged, outputs: answer.predictions)
         return response
     }
 
     static let binaryHeader = HTTPField.Name(BinaryTensorData.headerName)!
-
-    /// The outputs a request asks for (all when it names none) and which of them go as
-    /// binary data: `parameters.binary_data_output`, or an output's own `parameters.binary_data`.
-    static func requestedOutputs(_ request: [String: JSONValue], available: [InferenceTensors.Output]) throws
-        -> ([InferenceTensors.Output], Set<String>)
-    {
-        let allBinary = request["parameters"]?["binary_data_output"]?.boolValue ?? false
-        guard let requested = request["outputs"] else {
-            return (available, allBinary ? Set(available.map(\.name)) : [])
-        }
-        guard case .array(let items) = requested else {
-            throw APIError.validation([FieldProblem(field: "outputs", problem: "must be an array of {\"name\"}")])
-        }
-        var selected: [InferenceTensors.Output] = []
-        var binary: Set<String> = []
-        var problems: [FieldProblem] = []
-        for (index, item) in items.enumerated() {
-            guard let name = item["name"]?.stringValue, let output = available.first(where: { $0.name == name }) else {
-                problems.append(
-                    FieldProblem(
-                        field: "outputs[\(index)].name",
-                        problem: "must be one of \(available.map(\.name).joined(separator: ", "))"))
-                continue
-            }
-            selected.append(output)
-            if item["parameters"]?["binary_data"]?.boolValue ?? allBinary { binary.insert(name) }
-        }
-        guard problems.isEmpty else { throw APIError.validation(problems) }
-        return (selected, binary)
-    }
 
     /// A JSON header (`Inference-Header-Content-Length` bytes) followed by the binary outputs in order.
     static func binaryReply(
@@ -202,13 +142,7 @@ struct InferenceController: APIController {
 
     /// The loaded model when `{name}` names it; 404 otherwise.
     private static func served(_ context: AppRequestContext, store: ModelStore) throws -> LoadedModel {
-        guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-        let name = context.parameters.get("name") ?? ""
-        guard name == model.artifact.name else {
-            throw APIError(
-                .notFound, "model \"\(name)\" is not served here; this server serves \"\(model.artifact.name)\"")
-        }
-        return model
+        try ProtocolInference.served(context.parameters.get("name") ?? "", store: store)
     }
 
     /// Renders `APIError`s as `{"error": message, "problems": [...]}`.
@@ -216,14 +150,9 @@ struct InferenceController: APIController {
         do {
             return try await body()
         } catch let error as APIError {
-            // Clients of this protocol (tritonclient) show only `error`: name the first problems in it.
-            var message = error.message
-            if error.problems.count > 1 {
-                message += ": " + error.problems.prefix(3).map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
-                if error.problems.count > 3 { message += "; …" }
-            }
             return try JSONResponse.make(
-                InferenceMessages.ProtocolError(error: message, problems: error.problems), status: error.status)
+                InferenceMessages.ProtocolError(error: ProtocolInference.message(error), problems: error.problems),
+                status: error.status)
         }
     }
 }

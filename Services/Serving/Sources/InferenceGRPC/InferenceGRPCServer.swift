@@ -1,0 +1,34 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gRPC endpoint (`GRPC_PORT`, plaintext HTTP/2 on `HOST`) as a
+/// lifecycle service: it serves `InferenceGRPCService` until SIGTERM/SIGINT,
+/// then stops taking calls and lets those in flight finish. The service
+/// refuses messages over `MAX_BODY_BYTES` with `RESOURCE_EXHAUSTED`; the
+/// transport itself reads none over twice that (it resets their stream, as
+/// grpc-swift does, before a status could name the limit).
+struct InferenceGRPCServer: Service {
+    let host: String
+    let port: Int
+    let service: InferenceGRPCService
+    let logger: Logger
+
+    func run() async throws {
+        let transportLimit = 2 * service.maxMessageBytes + 64 * 1024
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = transportLimit })
+        let server = GRPCServer(transport: transport, services: [service])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                let address = try await transport.listeningAddress
+                logger.info("gRPC listening", metadata: ["address": "\(address)"])
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import GRPCCore
+import HTTPTypes
+import Hummingbird
+import JSON
+import Logging
+import Metrics
+import ServiceKit
+
+/// The Open Inference Protocol's gRPC form (`inference.GRPCInferenceService`,
+/// as KServe and Triton define it) over the same model, validation, scoring
+/// and prediction log as `/v2` over HTTP: a hot swap, readiness and the
+/// answering version behave alike, and every prediction is logged the same
+/// way. Models come only from deployments, so the repository calls are
+/// `UNIMPLEMENTED`. Errors carry the status that matches the HTTP answer
+/// (422 and 400 → `INVALID_ARGUMENT`, 404 → `NOT_FOUND`, 503 → `UNAVAILABLE`)
+/// and the message HTTP's `error` carries.
+struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
+    let scorer: PredictionScorer
+    /// `MAX_BODY_BYTES`: a larger `ModelInfer` message is `RESOURCE_EXHAUSTED`, named.
+    let maxMessageBytes: Int
+    let logger: Logger
+
+    func serverLive(
+        request: ServerRequest<Inference_ServerLiveRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ServerLiveResponse> {
+        answer("ServerLive") { (.with { $0.live = true }, [:]) }
+    }
+
+    func serverReady(
+        request: ServerRequest<Inference_ServerReadyRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ServerReadyResponse> {
+        let ready = scorer.store.model != nil
+        return answer("ServerReady") { (.with { $0.ready = ready }, [:]) }
+    }
+
+    func modelReady(
+        request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ModelReadyResponse> {
+        answer("ModelReady") {
+            _ = try served(request.message.name, version: request.message.version)
+            return (.with { $0.ready = true }, [:])
+        }
+    }
+
+    func serverMetadata(
+        request: ServerRequest<Inference_ServerMetadataRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ServerMetadataResponse> {
+        answer("ServerMetadata") {
+            (
+                .with {
+                    $0.name = "conveyor-serving"
+                    $0.version = "2"
+                }, [:]
+            )
+        }
+    }
+
+    func modelMetadata(
+        request: ServerRequest<Inference_ModelMetadataRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
+        answer("ModelMetadata") {
+            let metadata = InferenceMessages.ModelMetadata(
+                try served(request.message.name, version: request.message.version))
+            let tensor = { (tensor: InferenceMessages.TensorMetadata) in
+                Inference_ModelMetadataResponse.TensorMetadata.with {
+                    $0.name = tensor.name
+                    $0.datatype = tensor.datatype
+                    $0.shape = tensor.shape.map { Int64($0) }
+                }
+            }
+            let response = Inference_ModelMetadataResponse.with {
+                $0.name = metadata.name
+                $0.versions = metadata.versions
+                $0.platform = metadata.platform
+                $0.inputs = metadata.inputs.map(tensor)
+                $0.outputs = metadata.outputs.map(tensor)
+            }
+            return (response, [:])
+        }
+    }
+
+    func modelInfer(
+        request: ServerRequest<Inference_ModelInferRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_ModelInferResponse> {
+        answer("ModelInfer", isPrediction: true) {
+            let message = request.message
+            // The transport stops only messages over twice the limit (by resetting the stream, which
+            // clients show as CANCELLED): below that the client is told what the limit is.
+            let size = try (message.serializedBytes() as [UInt8]).count
+            guard size <= maxMessageBytes else {
+                throw APIError(
+                    .contentTooLarge, "the message is \(size) bytes; the limit is \(maxMessageBytes) (MAX_BODY_BYTES)")
+            }
+            _ = try served(message.modelName, version: message.modelVersion)
+            let call = try scorer.begin(requestID: RequestID().description)
+            let object = try GRPCInferTensors.request(message)
+            // A forecast logs its whole request: the equivalent JSON (the log holds text).
+            let answer = try ProtocolInference.answer(object, call: call, scorer: scorer) {
+                String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
+            }
+            let (selected, _) = try ProtocolInference.requestedOutputs(object, available: answer.outputs)
+            let response = GRPCInferTensors.response(
+                selected, raw: !message.rawInputContents.isEmpty, model: call.model.artifact.name,
+                version: call.version, id: message.id.isEmpty ? call.requestID : message.id)
+            scorer.finish(call, inputs: answer.logged, outputs: answer.predictions)
+            return (response, ["x-request-id": "\(call.requestID)", "x-model-version": "\(call.version)"])
+        }
+    }
+
+    func repositoryModelLoad(
+        request: ServerRequest<Inference_RepositoryModelLoadRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_RepositoryModelLoadResponse> {
+        ServerResponse(error: Self.noRepository)
+    }
+
+    func repositoryModelUnload(
+        request: ServerRequest<Inference_RepositoryModelUnloadRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Inference_RepositoryModelUnloadResponse> {
+        ServerResponse(error: Self.noRepository)
+    }
+
+    private static let noRepository = RPCError(
+        code: .unimplemented,
+        message: "models are loaded from deployments (merge a pull request, or POST /deployments), not by the client")
+
+    /// The loaded model when `name` (and `version`, when given) name it.
+    private func served(_ name: String, version: String) throws -> LoadedModel {
+        let model = try ProtocolInference.served(name, store: scorer.store)
+        guard version.isEmpty || version == model.deployment.version else {
+            throw APIError(
+                .notFound,
+                "version \"\(version)\" of \"\(name)\" is not served here; this server serves \"\(model.deployment.version)\""
+            )
+        }
+        return model
+    }
+
+    /// Runs one call: the answer with its metadata, or the error as a gRPC status; counted by
+    /// `conveyor_grpc_requests_total{method,code}` and timed by `conveyor_grpc_request_duration_seconds{method}`.
+    private func answer<Message: Sendable>(
+        _ method: String, isPrediction: Bool = false, _ body: () throws -> (Message, Metadata)
+    ) -> ServerResponse<Message> {
+        let start = ContinuousClock.now
+        let response: ServerResponse<Message>
+        do {
+            let (message, metadata) = try body()
+            if isPrediction { PredictionRejections.answered.add(1, ordering: .relaxed) }
+            response = ServerResponse(message: message, metadata: metadata)
+        } catch let error as APIError {
+            if isPrediction { PredictionRejections.record(error.status) }
+            if error.status.code >= 500, error.status != .serviceUnavailable {
+                logger.error("gRPC \(method) failed", metadata: ["error": "\(error.message)"])
+            }
+            response = ServerResponse(
+                error: RPCError(code: Self.code(error.status), message: ProtocolInference.message(error)))
+        } catch {
+            logger.error("gRPC \(method) failed", metadata: ["error": "\(error)"])
+            if isPrediction { PredictionRejections.record(.internalServerError) }
+            response = ServerResponse(
+                error: RPCError(code: .internalError, message: "internal error; it has been logged"))
+        }
+        Counter(
+            label: "conveyor_grpc_requests_total",
+            dimensions: [("method", method), ("code", Self.name(response.accepted))]
+        ).increment()
+        Timer(label: "conveyor_grpc_request_duration_seconds", dimensions: [("method", method)])
+            .recordInterval(since: start)
+        return response
+    }
+
+    /// The gRPC status of an HTTP status, as the two forms of the protocol pair them.
+    static func code(_ status: HTTPResponse.Status) -> RPCError.Code {
+        switch status.code {
+        case 400, 422: .invalidArgument
+        case 404: .notFound
+        case 413: .resourceExhausted
+        case 503: .unavailable
+        default: .internalError
+        }
+    }
+
+    /// A status as a label value, in go-grpc-prometheus's spelling (`OK`, `InvalidArgument`, `NotFound`…).
+    private static func name<Message>(_ result: Result<ServerResponse<Message>.Contents, RPCError>) -> String {
+        guard case .failure(let error) = result else { return "OK" }
+        let name = "\(error.code)"
+        return name == "internalError" ? "Internal" : name.prefix(1).uppercased() + name.dropFirst()
+    }
+}
+
+extension Timer {
+    /// Records the time from `start` to now.
+    fileprivate func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
