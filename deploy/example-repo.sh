@@ -8,11 +8,16 @@
 #   deploy/example-repo.sh bad-pr DEST      merges a PR whose model is worse (rejected by the gates)
 #   deploy/example-repo.sh init-penguins DEST  main + PR #1 merged: the penguins repository that trains
 #                                              its own scikit-learn pipeline (deploy/example-penguins)
+#   deploy/example-repo.sh open DEST        opens the next PR without merging it (refs/pull/N/head, as
+#                                           GitHub keeps an open PR's head): more features, previewed
+#   deploy/example-repo.sh push DEST N      pushes another commit to open PR #N (a `synchronize`)
+#   deploy/example-repo.sh merge-open DEST N  merges open PR #N as GitHub's merge button would
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/example-model"
-cmd="${1:?usage: example-repo.sh init|merge-next|bad-pr|init-penguins DEST}"
-dest="${2:?usage: example-repo.sh init|merge-next|bad-pr|init-penguins DEST}"
+usage="usage: example-repo.sh init|merge-next|bad-pr|init-penguins|open|push|merge-open DEST [N]"
+cmd="${1:?$usage}"
+dest="${2:?$usage}"
 
 export GIT_AUTHOR_NAME="Dana Scientist" GIT_AUTHOR_EMAIL="dana@example.com"
 export GIT_COMMITTER_NAME="Dana Scientist" GIT_COMMITTER_EMAIL="dana@example.com"
@@ -33,10 +38,12 @@ merge_pr() { # number branch title
   git_ merge -q --no-ff "$2" -m "Merge pull request #$1 from dana/$2" -m "$3"
 }
 
-next_number() {
-  local last
+next_number() { # after every merged PR and every open one (refs/pull/N/head)
+  local last opened
   last=$(git_ log --first-parent --merges --format=%s main | sed -n 's/^Merge pull request #\([0-9]*\).*/\1/p' | head -1)
-  echo $(( ${last:-0} + 1 ))
+  opened=$(git_ for-each-ref --format='%(refname)' refs/pull/ | sed -n 's|^refs/pull/\([0-9]*\)/head$|\1|p' | sort -n | tail -1)
+  last=${last:-0} opened=${opened:-0}
+  echo $(( (last > opened ? last : opened) + 1 ))
 }
 
 case "$cmd" in
@@ -84,6 +91,29 @@ open(p, "w").writelines(lines)
 PY
     stamp; git_ commit -q -am "Drop temp_min"
     merge_pr "$n" "worse-model-$n" "Try without temp_min"
+    ;;
+  open)
+    n=$(next_number)
+    git_ checkout -q -b "pr-$n" main
+    cp "$src/conveyor.yaml" "$dest/conveyor.yaml"
+    if git_ diff --quiet; then echo "# PR $n: retrain" >> "$dest/conveyor.yaml"; fi
+    stamp; git_ commit -q -am "Add precipitation, wind and weather features (PR $n)"
+    git_ update-ref "refs/pull/$n/head" HEAD
+    git_ checkout -q main
+    git_ rev-parse "refs/pull/$n/head"; exit 0
+    ;;
+  push)
+    n="${3:?usage: example-repo.sh push DEST N}"
+    git_ checkout -q "pr-$n"
+    echo "# pushed again at $(date +%s%N)" >> "$dest/conveyor.yaml"
+    stamp; git_ commit -q -am "Another push"
+    git_ update-ref "refs/pull/$n/head" HEAD
+    git_ checkout -q main
+    git_ rev-parse "refs/pull/$n/head"; exit 0
+    ;;
+  merge-open)
+    n="${3:?usage: example-repo.sh merge-open DEST N}"
+    merge_pr "$n" "pr-$n" "$(git_ log -1 --format=%s "pr-$n")"
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

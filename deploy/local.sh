@@ -172,7 +172,7 @@ cmd_up() {
   done
   SANDBOX_REPO_PATH="$repo" PORT=9090 "$bin/github-sandbox" 2>"$state/logs/github-sandbox.log" & pids+=($!)
   PORT=8080 "$bin/vcs" 2>"$state/logs/vcs.log" & pids+=($!)
-  PORT=8001 "$bin/trainer" 2>"$state/logs/trainer.log" & pids+=($!)
+  PORT=8001 DASHBOARD_URL=http://127.0.0.1:8000 "$bin/trainer" 2>"$state/logs/trainer.log" & pids+=($!)
   PORT=8000 "$bin/serving" 2>"$state/logs/serving.log" & pids+=($!)
   for url in http://127.0.0.1:9090 http://127.0.0.1:8080 http://127.0.0.1:8001 http://127.0.0.1:8000; do
     wait_http "$url/health/live" 60 || die "$url did not come up (logs in .local/logs)"
@@ -203,6 +203,11 @@ cmd_up() {
 
   Merge another pull request into the example repository and sync:
     bash deploy/example-repo.sh merge-next .local/example-model-repo && curl -s localhost:8080/checkout
+
+  Open a pull request without merging it: Conveyor previews it (trains, gates, never deploys)
+  and reports on it (the sandbox keeps the commit status and the comment):
+    bash deploy/example-repo.sh open .local/example-model-repo && curl -s localhost:8080/checkout
+    curl -s 'localhost:8001/runs?kind=preview'; curl -s localhost:9090/repos/conveyor/example-model/issues/3/comments
 
 MSG
   log "prediction for deploy/example-model/sample-request.json:"

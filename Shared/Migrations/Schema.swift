@@ -341,5 +341,26 @@ public enum Schema {
                 CREATE INDEX deployments_version ON deployments (version, id DESC);
                 CREATE INDEX model_versions_created ON model_versions (created_at DESC, version DESC);
                 """),
+        Migration(
+            version: 15, name: "PR previews: run kinds, the commit a preview trained, its kept model, its PR comment",
+            sql: """
+                -- merge (a merged PR), retrain (an admin's request) or preview (an open PR's head, never deployed).
+                ALTER TABLE training_runs ADD COLUMN kind text NOT NULL DEFAULT 'merge'
+                    CHECK (kind IN ('merge', 'retrain', 'preview'));
+                UPDATE training_runs SET kind = 'retrain' WHERE reason = 'retrain requested';
+                -- The git tree a run trained (a merge whose tree equals a passed preview's reuses its model),
+                -- a preview's written model, and what was reported on GitHub.
+                ALTER TABLE training_runs ADD COLUMN tree_sha text, ADD COLUMN artifact_path text,
+                    ADD COLUMN artifact_sha256 text, ADD COLUMN data_fingerprint jsonb, ADD COLUMN github_report jsonb,
+                    ADD COLUMN reused_run bigint REFERENCES training_runs (id);
+                CREATE INDEX training_runs_kind ON training_runs (kind, id DESC);
+                CREATE INDEX training_runs_preview_tree ON training_runs (tree_sha) WHERE kind = 'preview';
+                -- The one comment a PR's previews edit.
+                CREATE TABLE preview_comments (
+                    pr_number bigint PRIMARY KEY,
+                    comment_id bigint NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+                """),
     ]
 }

@@ -53,6 +53,17 @@ public struct EnvironmentReader: Sendable {
     /// seconds), or `defaultValue` when unset. Below `minimum` (zero and
     /// negative durations included) is an error naming the variable: a zero
     /// poll interval or lease would make its loop spin.
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), or `defaultValue` when unset; anything
+    /// else is an error naming the variable.
+    public func bool(_ name: String, default defaultValue: Bool) throws -> Bool {
+        guard let text = string(name)?.lowercased() else { return defaultValue }
+        switch text {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(variable: name, problem: "\"\(text)\" is not true or false")
+        }
+    }
+
     public func duration(_ name: String, default defaultValue: Duration, minimum: Duration = .milliseconds(1))
         throws -> Duration
     {

@@ -43,12 +43,14 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
     /// Sends a signed (or wrongly signed) webhook delivery, as GitHub would.
     struct SendWebhook: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "POST a signed pull_request webhook (closed + merged) for a PR of the repository.")
+            abstract: "POST a signed pull_request webhook for a PR of the repository (merged, or open).")
         @Option(help: "Where to send it, e.g. http://127.0.0.1:8080/webhook.") var url: String
         @Option(help: "The webhook secret (default GITHUB_WEBHOOK_SECRET).") var secret: String?
         @Option(help: "Pull request number in the repository (SANDBOX_REPO_PATH or --repo).") var pr: Int?
         @Option(help: "Send this file as the body instead.") var payload: String?
         @Option(help: "The X-GitHub-Event header.") var event: String = "pull_request"
+        @Option(help: "The action (default closed for a merge, synchronize for an open PR: opened, reopened…).")
+        var action: String?
         @Option(help: "The X-GitHub-Delivery id (default a new UUID).") var delivery: String?
         @Option(help: "Local git repository (overrides SANDBOX_REPO_PATH).") var repo: String?
         @Flag(help: "Sign with the wrong secret (the receiver must refuse it).") var wrongSignature = false
@@ -68,7 +70,7 @@ struct GitHubSandboxCommand: AsyncParsableCommand {
                 let pulls = GitPullRequests(
                     repositoryPath: URL(fileURLWithPath: path), baseBranch: environment["MODEL_BRANCH"] ?? "main",
                     fullName: environment["GITHUB_REPOSITORY"] ?? "conveyor/example-model")
-                body = try await WebhookSender.pullRequestPayload(pulls, number: pr)
+                body = try await WebhookSender.pullRequestPayload(pulls, number: pr, action: action)
             } else {
                 throw ValidationError("give --pr or --payload")
             }

@@ -32,10 +32,11 @@ public struct SandboxConfiguration: Sendable {
 public enum SandboxApp {
     /// Builds the router: `GET /repos/{owner}/{repo}/pulls` with `page`,
     /// `per_page`, `sort=created|updated`, `direction`, `Link` pagination,
-    /// ETags and rate-limit headers, plus the `/_sandbox/…` control routes.
+    /// ETags and rate-limit headers; commit statuses and issue comments
+    /// (`SandboxWritesController`); plus the `/_sandbox/…` control routes.
     public static func makeRouter(
         configuration: SandboxConfiguration, control: SandboxControl = SandboxControl(),
-        extra: SandboxPulls = SandboxPulls()
+        extra: SandboxPulls = SandboxPulls(), writes: SandboxWrites = SandboxWrites()
     ) -> Router<AppRequestContext> {
         let pulls = GitPullRequests(
             repositoryPath: configuration.repositoryPath, baseBranch: configuration.baseBranch,
@@ -45,6 +46,7 @@ public enum SandboxApp {
             controllers: [
                 SandboxPullsController(pulls: pulls, fullName: configuration.fullName, control: control, extra: extra),
                 SandboxControlController(control: control, extra: extra, repository: configuration.fullName),
+                SandboxWritesController(fullName: configuration.fullName, writes: writes),
             ])
     }
 }

@@ -99,7 +99,8 @@ struct SandboxControlController: APIController {
         return Int(number)
     }
 
-    private static func json(_ request: Request) async throws -> JSONValue {
+    /// The request's body as JSON (400 when it is not).
+    static func json(_ request: Request) async throws -> JSONValue {
         let body = try await request.collectBody(upTo: 16 << 20)
         do {
             return try JSONValue.parse(body.readableBytesView)

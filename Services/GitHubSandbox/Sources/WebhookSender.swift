@@ -7,15 +7,23 @@ import ServiceKit
 /// `X-GitHub-Delivery` and `X-Hub-Signature-256` (HMAC-SHA256 of the body
 /// with the secret), or a deliberately wrong signature.
 public enum WebhookSender {
-    /// The `pull_request` payload for PR `number` of the repository (closed and merged).
-    public static func pullRequestPayload(_ pulls: GitPullRequests, number: Int) async throws -> Data {
+    /// The `pull_request` payload for PR `number` of the repository: `closed` and merged for a
+    /// merge, or `action` (default `synchronize`: a push) for an open one.
+    public static func pullRequestPayload(_ pulls: GitPullRequests, number: Int, action: String? = nil) async throws
+        -> Data
+    {
         guard let pull = try await pulls.list().first(where: { ($0["number"] as? Int) == number }) else {
-            throw CurlError.decode("pull request #\(number) is not a merge in \(pulls.repositoryPath.path)")
+            throw CurlError.decode(
+                "pull request #\(number) is neither a merge nor a refs/pull/\(number)/head in \(pulls.repositoryPath.path)"
+            )
         }
-        var withMerged = pull
-        withMerged["merged"] = true
+        var payload = pull
+        let open = (pull["state"] as? String) == "open"
+        payload["merged"] = !open
         return try JSONSerialization.data(
-            withJSONObject: ["action": "closed", "number": number, "pull_request": withMerged] as [String: Any],
+            withJSONObject: [
+                "action": action ?? (open ? "synchronize" : "closed"), "number": number, "pull_request": payload,
+            ] as [String: Any],
             options: [.sortedKeys])
     }
 

@@ -17,6 +17,10 @@ public struct RunExecutor: Sendable {
     let maxDataBytes: Int
     /// Address-space limit of the repository's own training command.
     var commandMemoryLimit = 8 << 30
+    /// Reports previews on their pull request (nil: previews are recorded only).
+    var previewReporter: PreviewReporter? = nil
+    /// `NOTIFY_PREVIEWS`: announce previews like merges.
+    var notifyPreviews = false
     let logger: Logger
 
     /// The longest log kept per run, in characters.
@@ -28,7 +32,12 @@ public struct RunExecutor: Sendable {
     private struct Trained: Sendable {
         let outcome: TrainingOutcome
         let timings: [String: Double]
+        /// The passed preview whose kept model this merge deploys instead of training (same git tree).
+        var reused: ReusablePreview? = nil
     }
+
+    /// How a run ended, for its announcement and a preview's report.
+    private typealias Ending = (status: RunOutcome, reason: String?, version: String?)
 
     /// How often a running run's log is copied into the database.
     static let logFlushInterval = Duration.seconds(1)
@@ -37,7 +46,8 @@ public struct RunExecutor: Sendable {
         let pr = run.pullRequest
         // A retry after a lost lease gets its own version: the first attempt may have left a directory.
         let suffix = run.attempts > 1 ? "-a\(run.attempts)" : ""
-        let version = "v\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))" + suffix
+        let isPreview = run.kind == .preview
+        let version = "\(isPreview ? "preview-" : "v")\(run.id)-pr\(pr.number)-\(pr.mergeCommitSHA.prefix(7))" + suffix
         var logger = logger
         logger[metadataKey: "run"] = "\(run.id)"
         logger[metadataKey: "pr"] = "\(pr.number)"
@@ -66,9 +76,10 @@ public struct RunExecutor: Sendable {
         }
         defer { heartbeat.cancel() }
         if run.attempts > 1 { TrainerMetrics.leaseTakeover() }
+        if isPreview { await previewReporter?.started(run: run.id, commit: pr.mergeCommitSHA, log: log) }
         var timings: [String: Double] = [:]
         var outcome: TrainingOutcome?
-        var announcement: (status: RunOutcome, reason: String?, version: String?)?
+        var announcement: Ending?
         do {
             if run.attempts > Self.maxAttempts {
                 throw TrainingFailure(
@@ -98,7 +109,22 @@ public struct RunExecutor: Sendable {
                     log: Self.capped(log.lines))
                 logger.notice("model rejected", metadata: ["reason": "\(failed)"])
                 announcement = (.rejected, "gate failed: \(failed)", nil)
-                await announce(announcement, run: run, timings: timings)
+                await announce(announcement, run: run, timings: timings, outcome: outcome)
+                return
+            }
+            if let reused = trained.reused {
+                // The preview's model, as it was written and hashed: nothing is written again.
+                liveLog.cancel()
+                try await store.recordReuse(run: run.id, preview: reused.run)
+                try await store.deploy(
+                    run: run, outcome: result, artifactPath: reused.artifactPath, artifactSHA256: reused.artifactSHA256,
+                    timings: timings, log: Self.capped(log.lines),
+                    reason: "deployed the model of preview run \(reused.run)")
+                logger.info(
+                    "deployed a preview's model",
+                    metadata: ["version": "\(result.artifact.version)", "preview": "\(reused.run)"])
+                announcement = (.succeeded, nil, result.artifact.version)
+                await announce(announcement, run: run, timings: timings, outcome: outcome)
                 return
             }
             let writeStart = Date()
@@ -108,6 +134,21 @@ public struct RunExecutor: Sendable {
             log.append("artifact \(written.path.path) sha256 \(written.sha256)")
             liveLog.cancel()
             try await store.keep(files.all, run: run.id)
+            if isPreview {
+                // Kept, never deployed by the preview: a merge of the same tree can deploy it.
+                let reason = "preview: every gate passed; merging it would deploy it"
+                log.append(reason)
+                try await store.finish(
+                    run: run.id, status: .succeeded, reason: reason, outcome: result, timings: timings,
+                    log: Self.capped(log.lines))
+                try await store.recordPreviewModel(
+                    run: run.id, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
+                    artifactSHA256: written.sha256, version: version, fingerprint: result.fingerprint)
+                logger.info("preview passed", metadata: ["version": "\(version)"])
+                announcement = (.succeeded, reason, version)
+                await announce(announcement, run: run, timings: timings, outcome: outcome)
+                return
+            }
             try await store.deploy(
                 run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
                 artifactSHA256: written.sha256, timings: timings, log: Self.capped(log.lines))
@@ -116,15 +157,16 @@ public struct RunExecutor: Sendable {
         } catch let lost as LeaseLost {
             logger.warning("result discarded", metadata: ["reason": "\(lost)"])
         } catch is RunCancelled {
-            log.append("cancelled by an admin")
-            logger.notice("run cancelled")
+            let reason = (try? await store.cancelReason(run: run.id)) ?? "cancelled by an admin"
+            log.append(reason)
+            logger.notice("run cancelled", metadata: ["reason": "\(reason)"])
             liveLog.cancel()
             do {
                 try await store.keep(files.all, run: run.id)
                 try await store.finish(
-                    run: run.id, status: .cancelled, reason: "cancelled by an admin", outcome: outcome,
+                    run: run.id, status: .cancelled, reason: reason, outcome: outcome,
                     timings: timings, log: Self.capped(log.lines))
-                announcement = (.cancelled, "cancelled by an admin", nil)
+                announcement = (.cancelled, reason, nil)
             } catch {
                 logger.error("could not record the cancelled run", metadata: ["error": "\(error)"])
             }
@@ -144,7 +186,7 @@ public struct RunExecutor: Sendable {
                 logger.error("could not record the failed run", metadata: ["error": "\(error)"])
             }
         }
-        await announce(announcement, run: run, timings: timings)
+        await announce(announcement, run: run, timings: timings, outcome: outcome)
     }
 
     /// Runs `work` while polling for an admin's cancel request; a request
@@ -182,6 +224,15 @@ public struct RunExecutor: Sendable {
         let mirror = try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
         timings["clone"] = Date().timeIntervalSince(cloneStart)
         log.append("checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))")
+        let tree = try? await CommandRunner.run(["git", "-C", directory.path, "rev-parse", "HEAD^{tree}"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if let tree {
+            try await store.recordTree(run: run.id, treeSHA: tree)
+            if run.kind == .merge, let reused = try await reusePreview(tree: tree, checkout: directory, log: log) {
+                timings.merge(reused.timings) { $1 }
+                return Trained(outcome: reused.outcome, timings: timings, reused: reused.preview)
+            }
+        }
 
         let deployed = try await store.deployed()
         var replay: (version: String, requests: [ShadowRequest])?
@@ -218,19 +269,71 @@ public struct RunExecutor: Sendable {
         return Trained(outcome: outcome, timings: timings)
     }
 
+    /// A merge whose tree a passed preview trained: that preview's model, its gates checked
+    /// again against whatever is live now (bounds, no regression against the live model's
+    /// recorded metrics, the shadow replay of its logged requests). Nil when there is none, or
+    /// its model or the manifest cannot be read (the merge then trains as usual).
+    private func reusePreview(tree: String, checkout: URL, log: RunLog) async throws
+        -> (outcome: TrainingOutcome, timings: [String: Double], preview: ReusablePreview)?
+    {
+        guard let preview = try await store.reusablePreview(tree: tree) else { return nil }
+        let start = Date()
+        guard
+            let artifact = try? ArtifactStore.load(
+                from: artifactsDirectory.appendingPathComponent(preview.artifactPath),
+                expectedSHA256: preview.artifactSHA256),
+            let yaml = FileManager.default.contents(atPath: checkout.appendingPathComponent("conveyor.yaml").path)
+                .map({ String(decoding: $0, as: UTF8.self) }),
+            let manifest = try? Manifest.parse(yaml)
+        else {
+            log.append("preview run \(preview.run) trained this tree, but its model could not be read: training")
+            return nil
+        }
+        log.append("tree \(tree.prefix(12)) is the one preview run \(preview.run) trained: reusing its model")
+        let deployed = try await store.deployed()
+        var gates = GateEvaluation.evaluate(
+            manifest: manifest, metrics: artifact.metrics, deployedMetrics: deployed?.metrics)
+        var shadow: ShadowComparison?
+        if let deployed, manifest.task != .forecast {
+            let limit = manifest.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
+            let requests = try await store.loggedRequests(version: deployed.version, limit: limit)
+            if !requests.isEmpty {
+                shadow = ShadowReplay.compare(candidate: artifact, liveVersion: deployed.version, requests: requests)
+            }
+        }
+        if let gate = manifest.shadow { gates += GateEvaluation.shadow(gate, shadow) }
+        for gate in gates { log.append("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
+        let timings = ["reuse": Date().timeIntervalSince(start)]
+        return (
+            TrainingOutcome(
+                manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: preview.fingerprint,
+                gates: gates, timings: timings, shadow: shadow),
+            timings, preview
+        )
+    }
+
     private func announce(
-        _ announcement: (status: RunOutcome, reason: String?, version: String?)?, run: ClaimedRun,
-        timings: [String: Double]
-    ) async {
+        _ announcement: Ending?, run: ClaimedRun, timings: [String: Double], outcome: TrainingOutcome?
+    )
+        async
+    {
         if let announcement {
             TrainerMetrics.run(kind: run.kind, outcome: announcement.status, timings: timings)
         }
-        guard let announcement, let notifier else { return }
+        if run.kind == .preview, let announcement, let previewReporter {
+            await previewReporter.finished(
+                PreviewReport(
+                    run: run.id, pr: run.pullRequest.number, commit: run.pullRequest.mergeCommitSHA,
+                    status: announcement.status, reason: announcement.reason, outcome: outcome,
+                    live: try? await store.liveComparison()))
+        }
+        guard let announcement, let notifier, run.kind != .preview || notifyPreviews else { return }
         await notifier.announce(
             RunAnnouncement(
                 run: run.id, status: announcement.status, prNumber: run.pullRequest.number,
                 prTitle: run.pullRequest.title,
-                commit: run.pullRequest.mergeCommitSHA, version: announcement.version, reason: announcement.reason))
+                commit: run.pullRequest.mergeCommitSHA, version: announcement.version, reason: announcement.reason,
+                isPreview: run.kind == .preview))
     }
 
     /// The log as stored: past `logLimit` characters its middle is cut, so

@@ -11,10 +11,16 @@ public struct RunAnnouncement: Sendable, Encodable {
     public let commit: String
     public let version: String?
     public let reason: String?
+    /// A preview of an open pull request (never deployed).
+    public var isPreview = false
 
     /// One line for chat and the e-mail subject.
     public var text: String {
         let pr = "PR #\(prNumber)" + (prTitle.map { " \"\($0)\"" } ?? "")
+        if isPreview {
+            return "Conveyor previewed \(pr) at \(commit.prefix(7)) (run \(run)): "
+                + (status == .succeeded ? "every gate passed" : "\(status.rawValue): \(reason ?? "")")
+        }
         switch status {
         case .succeeded: return "Conveyor deployed \(version ?? "a new model") from \(pr) (run \(run))"
         case .rejected: return "Conveyor rejected the model of \(pr) (run \(run)): \(reason ?? "")"

@@ -35,8 +35,19 @@ public enum TrainerApp {
                 notifier: notifier,
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
-                commandMemoryLimit: configuration.trainMemoryLimit, logger: logger),
-            pollInterval: configuration.pollInterval, logger: logger)
+                commandMemoryLimit: configuration.trainMemoryLimit,
+                previewReporter: configuration.githubRepository.map { repository in
+                    PreviewReporter(
+                        writer: GitHubWriter(
+                            client: http, apiURL: configuration.githubAPIURL, token: configuration.githubToken,
+                            logger: logger),
+                        repository: repository, dashboardURL: configuration.dashboardURL, store: store, logger: logger)
+                },
+                notifyPreviews: configuration.notifyPreviews, logger: logger),
+            pollInterval: configuration.pollInterval,
+            previews: configuration.previews
+                ? .init(repository: configuration.githubRepository, forks: configuration.previewForks) : nil,
+            logger: logger)
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,
             router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),

@@ -39,6 +39,18 @@ public struct TrainerConfiguration: Sendable {
     public var workDirectory: URL
     /// Address-space limit of a repository's own training command, in bytes.
     public var trainMemoryLimit: Int = 8 << 30
+    /// `GITHUB_REPOSITORY`: `owner/name`, where previews are reported (and a fork is told apart).
+    public var githubRepository: String? = nil
+    /// `GITHUB_API_URL`: GitHub's REST root, for preview reports.
+    public var githubAPIURL: String = "https://api.github.com"
+    /// `PREVIEWS`: train and gate open pull requests' heads (never deployed).
+    public var previews: Bool = true
+    /// `PREVIEW_FORKS`: preview pull requests from forks too (their training code is untrusted).
+    public var previewForks: Bool = false
+    /// `NOTIFY_PREVIEWS`: announce previews on the webhook and e-mail like merges.
+    public var notifyPreviews: Bool = false
+    /// `DASHBOARD_URL`: serving's public address; preview statuses link the run's page there.
+    public var dashboardURL: String? = nil
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
         let repositoryURL: String
@@ -88,6 +100,21 @@ public struct TrainerConfiguration: Sendable {
                 fileURLWithPath: env.string("WORK_DIR")
                     ?? FileManager.default.temporaryDirectory
                     .appendingPathComponent("conveyor-trainer").path),
-            trainMemoryLimit: try env.int("TRAIN_MEMORY_LIMIT", default: 8 << 30, range: (64 << 20)...Int.max))
+            trainMemoryLimit: try env.int("TRAIN_MEMORY_LIMIT", default: 8 << 30, range: (64 << 20)...Int.max),
+            githubRepository: repository,
+            githubAPIURL: String((env.string("GITHUB_API_URL") ?? "https://api.github.com").trimmingSuffix("/")),
+            previews: try env.bool("PREVIEWS", default: true),
+            previewForks: try env.bool("PREVIEW_FORKS", default: false),
+            notifyPreviews: try env.bool("NOTIFY_PREVIEWS", default: false),
+            dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) })
+    }
+}
+
+extension String {
+    /// The string without trailing `character`s.
+    fileprivate func trimmingSuffix(_ character: Character) -> Substring {
+        var end = endIndex
+        while end > startIndex, self[index(before: end)] == character { end = index(before: end) }
+        return self[..<end]
     }
 }

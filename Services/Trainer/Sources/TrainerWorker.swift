@@ -6,7 +6,8 @@ import ServiceKit
 import ServiceLifecycle
 
 /// Wakes on `vcs`'s NOTIFY (or every poll interval), queues the newest
-/// untried merge and runs queued runs one at a time until none is left.
+/// untried merge and a preview of each open pull request's new head, and
+/// runs queued runs one at a time (merges first) until none is left.
 public struct TrainerWorker: Service, CustomStringConvertible {
     /// A plain name for lifecycle logs (the default would print the database URL).
     public var description: String { "TrainerWorker" }
@@ -17,14 +18,48 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     let statusGauges: TrainerStatusGauges
     let executor: RunExecutor
     let pollInterval: Duration
+    /// Which open pull requests are previewed (nil: none).
+    let previews: PreviewSettings?
     let logger: Logger
+
+    /// `GITHUB_REPOSITORY` (a PR whose head is elsewhere is a fork's) and `PREVIEW_FORKS`.
+    public struct PreviewSettings: Sendable {
+        let repository: String?
+        let forks: Bool
+    }
 
     public func run() async throws {
         await removeStaleRunDirectories()
-        await WakeLoop.run(
-            database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
-        ) { await drainQueue() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await WakeLoop.run(
+                    database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
+                ) { await drainQueue() }
+            }
+            // A push lands while a run trains: its preview is queued (and the PR's running one
+            // superseded) at once, not after the run.
+            if previews != nil {
+                group.addTask {
+                    await WakeLoop.run(
+                        database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval,
+                        logger: logger
+                    ) { try? await queuePreviews() }
+                }
+            }
+        }
         logger.info("trainer worker stopped")
+    }
+
+    /// Queues previews of open pull requests' new heads (superseding their older ones).
+    private func queuePreviews() async throws {
+        guard let previews else { return }
+        let queued = try await store.queuePreviews(repository: previews.repository, previewForks: previews.forks)
+        if !queued.queued.isEmpty { logger.info("queued previews", metadata: ["prs": "\(queued.queued)"]) }
+        if !queued.skippedForks.isEmpty {
+            logger.debug(
+                "not previewing pull requests from forks (PREVIEW_FORKS is off)",
+                metadata: ["prs": "\(queued.skippedForks)"])
+        }
     }
 
     /// Removes run checkouts left by a trainer that died mid-run: those of runs
@@ -49,6 +84,7 @@ public struct TrainerWorker: Service, CustomStringConvertible {
                     logger.warning(
                         "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
                 }
+                try await queuePreviews()
                 try? await statusGauges.refresh()
                 guard let run = try await store.claimQueuedRun() else { return }
                 // Let a started run finish even during shutdown: its result is recorded.

@@ -8,7 +8,9 @@ public struct MergedPullRequest: Sendable, Equatable {
     public let number: Int64
     public let title: String?
     public let author: String?
+    /// The commit a run trains: the merge commit, or a preview's head commit.
     public let mergeCommitSHA: String
+    /// When it was merged (a preview's: when it was queued).
     public let mergedAt: Date
 }
 
@@ -33,10 +35,12 @@ public struct ClaimedRun: Sendable {
     public let kind: RunKind
 }
 
-/// Why a run was queued (the `kind` label of `conveyor_runs_total`).
+/// Why a run was queued (`training_runs.kind`, the `kind` label of `conveyor_runs_total`).
 public enum RunKind: String, Sendable {
     case merge
     case retrain
+    /// An open pull request's head, trained and gated but never deployed.
+    case preview
 }
 
 /// The run's lease passed to another trainer: this one's result is discarded.
@@ -105,7 +109,8 @@ public struct TrainingStore: Sendable {
                 WHERE p.base__ref = \(branch) AND p.merged_at IS NOT NULL AND p.merge_commit_sha IS NOT NULL
                   AND p.merged_at <= now() + interval '5 minutes'
                   AND (p.merged_at > \(since) OR (p.merged_at = \(since) AND p.number > \(sinceNumber)))
-                  AND NOT EXISTS (SELECT 1 FROM training_runs t WHERE t.merge_commit_sha = p.merge_commit_sha)
+                  AND NOT EXISTS (SELECT 1 FROM training_runs t
+                                  WHERE t.merge_commit_sha = p.merge_commit_sha AND t.kind <> 'preview')
                 ORDER BY p.merged_at DESC, p.number DESC LIMIT 1
                 """)
             guard let row = rows.first else { return MergeQueueing(queued: nil, futureDated: future) }
@@ -141,8 +146,9 @@ public struct TrainingStore: Sendable {
             if let existing = try active.first?.decode("id", as: Int64.self) { return .duplicate(of: existing) }
             let inserted = try connection.query(
                 """
-                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
-                VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested')
+                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, kind)
+                VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested',
+                        'retrain')
                 RETURNING id
                 """)
             return .queued(try inserted.first!.decode("id", as: Int64.self))
@@ -151,6 +157,7 @@ public struct TrainingStore: Sendable {
 
     /// Takes the oldest queued run, or a running one whose trainer stopped
     /// renewing its lease (crashed), skipping rows another trainer is claiming.
+    /// Merges and retrains go before previews.
     public func claimQueuedRun() async throws -> ClaimedRun? {
         let owner = owner
         let lease = lease.inSeconds
@@ -167,22 +174,26 @@ public struct TrainingStore: Sendable {
                     lease_expires_at = now() + make_interval(secs => \(lease)), attempts = attempts + 1
                 WHERE id = (SELECT id FROM training_runs
                             WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
-                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, pr_number, merge_commit_sha, merged_at, attempts, reason
+                            ORDER BY kind = 'preview', id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING id, pr_number, merge_commit_sha, coalesce(merged_at, created_at) AS merged_at, attempts, kind
                 """)
             guard let row = rows.first else { return nil }
             let sha: String = try row.decode("merge_commit_sha")
+            let number: Int64 = try row.decode("pr_number")
             let pull = try connection.query(
-                "SELECT title, user__login FROM pull_requests WHERE merge_commit_sha = \(sha) LIMIT 1"
+                """
+                SELECT title, user__login FROM pull_requests
+                WHERE merge_commit_sha = \(sha) OR (number = \(number) AND head__sha = \(sha)) LIMIT 1
+                """
             ).first
             return ClaimedRun(
                 id: try row.decode("id"),
                 pullRequest: MergedPullRequest(
-                    number: try row.decode("pr_number"), title: try pull?.decodeIfPresent("title"),
+                    number: number, title: try pull?.decodeIfPresent("title"),
                     author: try pull?.decodeIfPresent("user__login"), mergeCommitSHA: sha,
                     mergedAt: try row.decode("merged_at")),
                 attempts: try row.decode("attempts"),
-                kind: try row.decodeIfPresent("reason", as: String.self) == "retrain requested" ? .retrain : .merge)
+                kind: RunKind(rawValue: try row.decode("kind", as: String.self)) ?? .merge)
         }
     }
 
@@ -264,7 +275,7 @@ public struct TrainingStore: Sendable {
     /// transaction, and notifies `serving` (delivered at commit).
     public func deploy(
         run: ClaimedRun, outcome: TrainingOutcome, artifactPath: String, artifactSHA256: String,
-        timings: [String: Double], log: String
+        timings: [String: Double], log: String, reason: String = "deployed"
     ) async throws {
         let artifact = outcome.artifact
         let metrics = try PostgresJSON(encoding: artifact.metrics)
@@ -278,7 +289,7 @@ public struct TrainingStore: Sendable {
             // Only the lease holder may deploy: a trainer that lost its lease rolls back here.
             let claimed = try connection.query(
                 """
-                UPDATE training_runs SET status = 'succeeded', reason = 'deployed', model_name = \(artifact.name),
+                UPDATE training_runs SET status = 'succeeded', reason = \(reason), model_name = \(artifact.name),
                     params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
                     shadow = \(shadow)::jsonb,
                     timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now(),

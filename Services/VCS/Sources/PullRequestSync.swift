@@ -92,8 +92,11 @@ public actor PullRequestSync {
         let tapSummary = try await tap.run(state: state) { message in try await target.handle(message) }
         try await target.flush()
         let loaded = target.summary
-        if tapSummary.merged > 0, loaded.upserted > 0 {
-            try await database.notify(Schema.pullRequestsChannel, payload: "{\"merged\": \(tapSummary.merged)}")
+        // Merges queue runs, and an open PR's new head a preview: the trainer looks at both.
+        if loaded.upserted > 0 {
+            try await database.notify(
+                Schema.pullRequestsChannel,
+                payload: "{\"merged\": \(tapSummary.merged), \"upserted\": \(loaded.upserted)}")
         }
         let elapsed = ContinuousClock.now - started
         let summary = SyncSummary(

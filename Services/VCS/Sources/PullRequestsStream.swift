@@ -22,7 +22,11 @@ public enum PullRequestsStream {
         .object(["type": type("null", "array"), "items": items])
     }
     private static let user = object(["login": nullableString, "id": nullableInteger, "type": nullableString])
-    private static let ref = object(["ref": nullableString, "sha": nullableString, "label": nullableString])
+    /// A branch end: `repo.full_name` tells a fork's pull request (head repository ≠ base).
+    private static let ref = object([
+        "ref": nullableString, "sha": nullableString, "label": nullableString,
+        "repo": object(["full_name": nullableString]),
+    ])
 
     /// The stream's JSON Schema.
     public static let schema: JSONValue = object(

@@ -18,7 +18,7 @@ public enum Stylesheet {
         .cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid var(--line);border-radius:6px;padding:.8em 1em;min-width:16em;flex:1}
         .card h2{margin-top:0}.muted{color:var(--muted)}.small{font-size:.85em}
         .state{display:inline-block;padding:0 .5em;border-radius:1em;font-size:.85em;border:1px solid currentColor}
-        .state-deployed,.state-succeeded,.state-passed,.state-ok{color:var(--good)}
+        .state-deployed,.state-succeeded,.state-passed,.state-ok,.state-preview{color:var(--good)}
         .state-rejected,.state-failed,.state-tripped,.state-drifted{color:var(--bad)}
         .state-rolled-back,.state-cancelled,.state-marked-bad{color:var(--warn)}
         .state-queued,.state-running,.state-live{color:var(--accent)}

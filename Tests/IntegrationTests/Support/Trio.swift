@@ -18,6 +18,8 @@ final class Trio: Sendable {
     let trainerEnvironment: [String: String]
     let serving: LaunchedProcess
     let vcsURL: String
+    /// The GitHub stand-in: vcs reads pull requests there, the trainer writes preview reports there.
+    let sandboxURL: String
     let trainerURL: String
     let servingURL: String
     let http = CurlHTTPClient(concurrency: 4)
@@ -46,12 +48,14 @@ final class Trio: Sendable {
         (sandbox, sandboxURL) = try await Self.launchLive("github-sandbox", directory: directory, client: client) {
             common.merging(["PORT": "\($0)", "SANDBOX_REPO_PATH": repository]) { $1 }
         }
+        self.sandboxURL = sandboxURL
         (vcs, vcsURL) = try await Self.launchLive("vcs", directory: directory, client: client) {
             common.merging(["PORT": "\($0)", "GITHUB_API_URL": sandboxURL]) { $1 }
         }
         let trainerEnvironment = common.merging([
             "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "MODEL_REPO_URL": repository,
-            "WORK_DIR": directory.appendingPathComponent("work").path,
+            "WORK_DIR": directory.appendingPathComponent("work").path, "GITHUB_API_URL": sandboxURL,
+            "GITHUB_TOKEN": "test-github-token",
         ]) { $1 }.merging(trainerSettings) { $1 }
         self.trainerEnvironment = trainerEnvironment
         (trainer, trainerURL) = try await Self.launchLive("trainer", directory: directory, client: client) {
@@ -59,7 +63,7 @@ final class Trio: Sendable {
         }
         (serving, servingURL) = try await Self.launchLive("serving", directory: directory, client: client) {
             common.merging([
-                "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "GRPC_PORT": "0",
+                "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "GRPC_PORT": "off",
             ]) { $1 }
             .merging(servingSettings) { $1 }
         }
@@ -107,7 +111,7 @@ final class Trio: Sendable {
             "serving",
             environment: [
                 "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "ADMIN_TOKEN": Self.adminToken, "PORT": "\(port)",
-                "GRPC_PORT": "0", "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
+                "GRPC_PORT": "off", "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill-\(logName)").path,
             ].merging(settings) { $1 }, logDirectory: directory, logName: logName)
         let url = "http://127.0.0.1:\(port)"
@@ -117,34 +121,20 @@ final class Trio: Sendable {
 
     /// Merges a pull request into the model repository whose branch makes `change` to the files.
     func mergePullRequest(title: String, change: (URL) throws -> Void) throws {
-        let repo = modelRepository.path
-        let lastCommit = try ChildProcess.run(["git", "-C", repo, "log", "-1", "--format=%ct", "main"]).stdout
-        // Strictly after the last merge, so merge times order the pull requests.
-        let stamp =
-            "@\(max(Int(Date().timeIntervalSince1970), (Int(lastCommit.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) + 1)) +0000"
-        let env = [
-            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
-            "GIT_AUTHOR_NAME": "Tess Tester", "GIT_AUTHOR_EMAIL": "tess@example.com",
-            "GIT_COMMITTER_NAME": "Tess Tester", "GIT_COMMITTER_EMAIL": "tess@example.com",
-        ]
-        func git(_ arguments: String...) throws -> String {
-            let result = try ChildProcess.run(["git", "-C", repo] + arguments, environment: env)
-            guard result.status == 0 else { throw HarnessError("git \(arguments): \(result.stderr)") }
-            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let subjects = try git("log", "--first-parent", "--merges", "--format=%s", "main")
+        let git = try repositoryGit()
+        let subjects = try git(["log", "--first-parent", "--merges", "--format=%s", "main"])
         let last = subjects.split(separator: "\n").first.flatMap {
             $0.split(separator: "#").last?.split(separator: " ").first
         }
         let number = (last.flatMap { Int($0) } ?? 0) + 1
         let branch = "change-\(number)"
-        _ = try git("checkout", "-q", "-b", branch, "main")
+        _ = try git(["checkout", "-q", "-b", branch, "main"])
         try change(modelRepository)
-        _ = try git("add", "-A")
-        _ = try git("commit", "-q", "--allow-empty", "-m", title)
-        _ = try git("checkout", "-q", "main")
+        _ = try git(["add", "-A"])
+        _ = try git(["commit", "-q", "--allow-empty", "-m", title])
+        _ = try git(["checkout", "-q", "main"])
         _ = try git(
-            "merge", "-q", "--no-ff", branch, "-m", "Merge pull request #\(number) from tess/\(branch)", "-m", title)
+            ["merge", "-q", "--no-ff", branch, "-m", "Merge pull request #\(number) from tess/\(branch)", "-m", title])
     }
 
     /// Stores merged PR `number` at the repository's `main` directly, as vcs
@@ -161,11 +151,13 @@ final class Trio: Sendable {
             """)
     }
 
-    /// Runs `deploy/example-repo.sh COMMAND DEST`.
-    static func exampleRepo(_ command: String, _ destination: URL) async throws {
+    /// Runs `deploy/example-repo.sh COMMAND DEST [ARGUMENTS…]`; returns what it printed (a commit).
+    @discardableResult
+    static func exampleRepo(_ command: String, _ destination: URL, _ arguments: String...) async throws -> String {
         let script = repositoryRoot.appendingPathComponent("deploy/example-repo.sh").path
-        let result = try await CommandRunner.output(["bash", script, command, destination.path])
+        let result = try await CommandRunner.output(["bash", script, command, destination.path] + arguments)
         guard result.status == 0 else { throw HarnessError("example-repo.sh \(command) failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func get(_ url: String, headers: [(name: String, value: String)] = []) async throws -> (Int, JSONValue) {

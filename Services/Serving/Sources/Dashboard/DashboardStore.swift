@@ -13,6 +13,8 @@ struct DashboardStore: Sendable {
     /// A training run as the timeline and the runs page show it.
     struct Run: Sendable {
         let id: Int64
+        /// merge, retrain or preview (an open pull request's head, never deployed).
+        let kind: String
         let prNumber: Int64
         let prTitle: String?
         let prAuthor: String?
@@ -73,7 +75,7 @@ struct DashboardStore: Sendable {
     /// A list leaves out each run's metrics and gates (decoding them per row was most of a 200-run page).
     private static func runColumns(details: Bool) -> String {
         """
-        t.id, t.pr_number, coalesce(mv.pr_title, p.title) AS pr_title, coalesce(mv.pr_author, p.author) AS pr_author,
+        t.id, t.kind, t.pr_number, coalesce(mv.pr_title, p.title) AS pr_title, coalesce(mv.pr_author, p.author) AS pr_author,
         t.merge_commit_sha, t.status, t.reason, t.model_version,
         \(details ? "t.metrics::text AS metrics, t.gates::text AS gates" : "NULL::text AS metrics, NULL::text AS gates"),
         t.timings::text AS timings, t.created_at, t.started_at, t.finished_at, mv.marked_bad_reason
@@ -84,7 +86,10 @@ struct DashboardStore: Sendable {
         FROM training_runs t
         LEFT JOIN model_versions mv ON mv.version = t.model_version
         LEFT JOIN LATERAL (SELECT title, user__login AS author FROM pull_requests
-                           WHERE merge_commit_sha = t.merge_commit_sha LIMIT 1) p ON true
+                           WHERE merge_commit_sha = t.merge_commit_sha
+                           UNION ALL
+                           SELECT title, user__login FROM pull_requests
+                           WHERE t.kind = 'preview' AND number = t.pr_number LIMIT 1) p ON true
         """
 
     /// The newest runs (`status` filters; `before` pages back by id).
@@ -208,7 +213,7 @@ struct DashboardStore: Sendable {
 
     private static func run(_ row: PostgresRow, log: String?) throws -> Run {
         Run(
-            id: try row.decode("id"), prNumber: try row.decode("pr_number"),
+            id: try row.decode("id"), kind: try row.decode("kind"), prNumber: try row.decode("pr_number"),
             prTitle: try row.decodeIfPresent("pr_title"),
             prAuthor: try row.decodeIfPresent("pr_author"), commit: try row.decode("merge_commit_sha"),
             status: try row.decode("status"), reason: try row.decodeIfPresent("reason"),

@@ -27,17 +27,22 @@ struct TimelineEntry: Sendable {
         prAuthor = run.prAuthor ?? ""
         prURL = repository.pullRequest(run.prNumber)
         commit = String(run.commit.prefix(7))
-        version = run.version
-        isLive = run.version != nil && run.version == liveVersion
+        let isPreview = run.kind == "preview"
+        // A preview's model is never a deployed version (a merge of the same tree may deploy it later).
+        version = isPreview ? nil : run.version
+        isLive = version != nil && version == liveVersion
         let state: String
         switch run.status {
+        case "succeeded" where isPreview: state = "preview passed"
+        case _ where isPreview: state = "preview " + run.status
         case "succeeded" where run.markedBadReason != nil: state = "rolled back"
         case "succeeded": state = isLive ? "live" : "deployed"
         default: state = run.status
         }
         self.state = state
-        stateClass = DashboardFormat.stateClass(state)
-        href = run.version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
+        stateClass = DashboardFormat.stateClass(
+            isPreview ? (run.status == "succeeded" ? "preview" : run.status) : state)
+        href = version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
         reason = run.markedBadReason ?? run.reason ?? ""
         created = DashboardFormat.date(run.createdAt)
         if let started = run.startedAt, let finished = run.finishedAt {

@@ -43,7 +43,7 @@ enum TrainerMetrics {
     /// Creates the counters at zero, so rules and dashboards see every series
     /// from the first scrape (`rate()` of a series that appears later misses its first increase).
     static func declare() {
-        for kind in [RunKind.merge, .retrain] {
+        for kind in [RunKind.merge, .retrain, .preview] {
             for outcome in [RunOutcome.succeeded, .rejected, .failed, .cancelled] {
                 Counter(
                     label: "conveyor_runs_total", dimensions: [("kind", kind.rawValue), ("outcome", outcome.rawValue)]

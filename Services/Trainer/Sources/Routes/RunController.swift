@@ -15,22 +15,31 @@ struct RunController: APIController {
 
     /// A run id in a path.
     static let runID = APIRoute.positiveID
+    /// `?kind=` of `GET /runs`.
+    static let kindSchema: JSONValue = .object([
+        "type": "string", "enum": .array(["merge", "retrain", "preview"]),
+    ])
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let (database, store, admin) = (database, store, admin)
         routes.on(
             APIRoute(
-                .get, "/runs", "Training runs, newest first.",
-                query: PageLimit.query)
+                .get, "/runs", "Training runs, newest first (`kind` filters: merge, retrain or preview).",
+                query: PageLimit.query.merging(["kind": Self.kindSchema]) { $1 })
         ) { request, _ in
             let limit = try PageLimit.of(request)
+            let kind = request.uri.queryParameters["kind"].map(String.init)
+            if let kind, RunKind(rawValue: kind) == nil {
+                throw APIError.validation([FieldProblem(field: "kind", problem: "must be merge, retrain or preview")])
+            }
             let rows = try await database.query(
                 """
                 SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]'::json)::text AS runs FROM (
-                    SELECT id, pr_number, merge_commit_sha, status, reason, model_name, model_version, metrics,
+                    SELECT id, kind, pr_number, merge_commit_sha, status, reason, model_name, model_version, metrics,
                            created_at, started_at, finished_at
-                    FROM training_runs ORDER BY id DESC LIMIT \(limit)) r
+                    FROM training_runs WHERE \(kind)::text IS NULL OR kind = \(kind)
+                    ORDER BY id DESC LIMIT \(limit)) r
                 """)
             return JSONResponse.raw(Data(try rows.first?.decode("runs", as: String.self).utf8 ?? "[]".utf8))
         }

@@ -104,7 +104,10 @@ struct WebhookController: APIController {
                 FieldProblem(field: "pull_request.\(rejection.field)", problem: rejection.problem)
             ])
         }
-        let merged = payload["action"]?.stringValue == "closed" && pull["merged"]?.boolValue == true
+        let action = payload["action"]?.stringValue ?? ""
+        let merged = action == "closed" && pull["merged"]?.boolValue == true
+        // A push to an open pull request (or its opening): the trainer previews its head.
+        let pushed = ["opened", "synchronize", "reopened"].contains(action) && pull["state"]?.stringValue == "open"
         let loader = self.loader
         let loaded: SingerLoadResult?
         do {
@@ -116,7 +119,10 @@ struct WebhookController: APIController {
                     """)
                 guard inserted.count == 1 else { return nil }
                 let loaded = try loader.load([staged], layout: layout, on: connection)
-                if merged { try connection.notify(Schema.pullRequestsChannel, payload: "{\"merged\": 1}") }
+                if merged || pushed {
+                    try connection.notify(
+                        Schema.pullRequestsChannel, payload: merged ? "{\"merged\": 1}" : "{\"pushed\": 1}")
+                }
                 return loaded
             }
         } catch {
