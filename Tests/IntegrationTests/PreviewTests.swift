@@ -36,7 +36,10 @@ struct PreviewTests {
             #expect(
                 description.hasPrefix("rmse ") && description.contains("vs live")
                     && description.contains("all gates passed"))
-            #expect(success["token"]?.stringValue == "test-github-token", "the token goes as a bearer")
+            // The sandbox keeps the SHA-256 of the bearer token: echo -n test-github-token | sha256sum.
+            #expect(
+                success["token_sha256"]?.stringValue
+                    == "7719a957715f930559ec7a4990436485f15c2385f7619b55cee1db025e2a99ed", "the token goes as a bearer")
             let runs = try await trio.previewRuns(2)
             let run = try #require(runs.first)
             #expect(run["status"]?.stringValue == "succeeded")

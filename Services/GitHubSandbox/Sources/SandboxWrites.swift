@@ -1,10 +1,11 @@
+import Crypto
 import Foundation
 import JSON
 import Synchronization
 
 /// What clients wrote to the sandbox as they would to GitHub: commit
-/// statuses by sha and issue comments (created, then edited), each with the
-/// token it came with, plus queued failures for the next write requests
+/// statuses by sha (with a hash of the token they came with) and issue
+/// comments (created, then edited), plus queued failures for the next write requests
 /// (a status code each, e.g. 502 twice) and a count of every attempt.
 public final class SandboxWrites: Sendable {
     private struct State {
@@ -30,13 +31,15 @@ public final class SandboxWrites: Sendable {
         }
     }
 
-    /// Stores a commit status and returns it as GitHub does (with an id and a time).
+    /// Stores a commit status and returns it as GitHub does (with an id and a time), and the
+    /// SHA-256 of the bearer token it came with (a test can check it; the token itself is not kept).
     func addStatus(sha: String, _ fields: [String: JSONValue], token: String?) -> JSONValue {
-        state.withLock { state in
+        let tokenHash = token.map { SHA256.hash(data: Data($0.utf8)).map { String(format: "%02x", $0) }.joined() }
+        return state.withLock { state in
             var status = fields
             status["id"] = .number(Double(state.nextID))
             status["created_at"] = .string(ISO8601DateFormatter().string(from: Date()))
-            status["token"] = token.map { .string($0) } ?? .null
+            status["token_sha256"] = tokenHash.map { .string($0) } ?? .null
             state.nextID += 1
             state.statuses[sha, default: []].insert(.object(status), at: 0)
             return .object(status)
