@@ -43,7 +43,13 @@ public struct TrainerWorker: Service, CustomStringConvertible {
                     await WakeLoop.run(
                         database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval,
                         logger: logger
-                    ) { try? await queuePreviews() }
+                    ) {
+                        do {
+                            try await queuePreviews()
+                        } catch {
+                            logger.warning("queueing previews failed", metadata: ["error": "\(error)"])
+                        }
+                    }
                 }
             }
         }
@@ -84,6 +90,8 @@ public struct TrainerWorker: Service, CustomStringConvertible {
                     logger.warning(
                         "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
                 }
+                // Also here, not only in the previews' own loop: queueing sends no NOTIFY, so a
+                // preview that loop queued just after a claim would otherwise wait for the poll.
                 try await queuePreviews()
                 try? await statusGauges.refresh()
                 guard let run = try await store.claimQueuedRun() else { return }
