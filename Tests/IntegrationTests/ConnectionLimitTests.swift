@@ -27,9 +27,11 @@ struct ConnectionLimitTests {
     )
     func deadlines() async throws {
         let fixture = try await ServingFixture()
-        try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
+        let version = try await fixture.deploy(
+            manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
         let (process, url) = try await fixture.launchServing("serving", settings: ["HTTP_IDLE_TIMEOUT": "500ms"])
         defer { _ = process.terminate() }
+        try await fixture.waitForVersion(version, at: url)
         let port = Int(url.split(separator: ":").last!)!
 
         let idle = try await Self.raw(port: port, request: "")
@@ -57,9 +59,12 @@ struct ConnectionLimitTests {
     @Test("a body that cannot be read (a broken chunk) is a 400 saying so, not a 413; HOST binds the given address")
     func unreadableBodyAndBindAddress() async throws {
         let fixture = try await ServingFixture()
-        try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
+        let version = try await fixture.deploy(
+            manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
         let (process, url) = try await fixture.launchServing("serving", settings: ["HOST": "127.0.0.1"])
         defer { _ = process.terminate() }
+        // Live is not ready: without a loaded model /predict answers 503 before it reads the body.
+        try await fixture.waitForVersion(version, at: url)
         let port = Int(url.split(separator: ":").last!)!
 
         let broken = try await Self.raw(
