@@ -362,5 +362,72 @@ public enum Schema {
                     updated_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+        Migration(
+            version: 16, name: "monitoring rollups: the log binned per 10-second period; outputs beside feedback",
+            sql: """
+                -- The 10-second period a time falls in (UTC, from 2000-01-01).
+                CREATE FUNCTION conveyor_rollup_period(at timestamptz) RETURNS timestamptz
+                    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+                    RETURN date_bin('10 seconds', at, timestamptz '2000-01-01 00:00:00+00');
+                -- Periods before `sealed_until` are rolled up (serving's rollup job), except the dirty ones.
+                CREATE TABLE prediction_rollup_state (
+                    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                    sealed_until timestamptz
+                );
+                INSERT INTO prediction_rollup_state DEFAULT VALUES;
+                -- A sealed period's predictions (every version, as prediction_log.instances counts them).
+                CREATE TABLE prediction_rollup_periods (
+                    period timestamptz PRIMARY KEY,
+                    instances bigint NOT NULL
+                );
+                -- A sealed period's drift bins: per version and monitored column ('' is the prediction),
+                -- the rows per width_bucket bin or category (NULL: missing), their sum and those out of range.
+                CREATE TABLE prediction_rollups (
+                    -- No foreign key (it would check each bin row sealing copies in): deletes name both tables.
+                    period timestamptz NOT NULL,
+                    model_version text NOT NULL,
+                    feature text NOT NULL,
+                    bucket text,
+                    n bigint NOT NULL,
+                    total double precision,
+                    outside bigint NOT NULL
+                );
+                CREATE INDEX prediction_rollups_period ON prediction_rollups (period);
+                -- Sealed periods that rows reached late (a spill replay): recomputed, read raw until then.
+                CREATE TABLE prediction_rollup_dirty (period timestamptz PRIMARY KEY);
+
+                -- Any insert into the log (COPY included) unseals the sealed periods it reaches. The shared
+                -- lock orders it with the rollup job's exclusive one: either the job's aggregation sees these
+                -- rows, or this sees the job's new sealed_until and marks the periods dirty.
+                CREATE FUNCTION conveyor_rollup_invalidate() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    late timestamptz[];
+                BEGIN
+                    PERFORM pg_advisory_xact_lock_shared(7263);
+                    SELECT array_agg(DISTINCT conveyor_rollup_period(n.logged_at)) INTO late
+                    FROM inserted n WHERE n.logged_at < (SELECT sealed_until FROM prediction_rollup_state);
+                    IF late IS NOT NULL THEN
+                        INSERT INTO prediction_rollup_dirty SELECT unnest(late) ON CONFLICT DO NOTHING;
+                        DELETE FROM prediction_rollup_periods WHERE period = ANY (late);
+                        DELETE FROM prediction_rollups WHERE period = ANY (late);
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER prediction_log_rollup_invalidate AFTER INSERT ON prediction_log
+                    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION conveyor_rollup_invalidate();
+
+                -- The rollups of the days retention drops (PredictionLogRetention runs both).
+                CREATE FUNCTION conveyor_rollup_retention(retention_days integer) RETURNS void LANGUAGE sql AS $$
+                    DELETE FROM prediction_rollup_periods
+                    WHERE period < (((now() AT TIME ZONE 'UTC')::date - retention_days)::timestamp AT TIME ZONE 'UTC');
+                    DELETE FROM prediction_rollups
+                    WHERE period < (((now() AT TIME ZONE 'UTC')::date - retention_days)::timestamp AT TIME ZONE 'UTC');
+                $$;
+
+                -- The prediction each actual is for, kept with it: live metrics read feedback alone.
+                ALTER TABLE prediction_feedback ADD COLUMN output json;
+                UPDATE prediction_feedback f SET output = p.outputs->(f.position)
+                FROM prediction_log p WHERE p.request_id = f.request_id AND p.logged_at = f.predicted_at;
+                """),
     ]
 }

@@ -66,7 +66,8 @@ struct MonitoringTests {
         return try #require(answer["reports"]?.arrayValue?.first)
     }
 
-    /// The Seattle example trained, deployed and served by one replica with the monitoring timer off.
+    /// The Seattle example trained, deployed and served by one replica with the monitoring timer off
+    /// and rollups every second (windows span sealed and raw periods).
     static func exampleServing(_ name: String, settings: [String: String] = [:]) async throws -> (
         ServingFixture, LaunchedProcess, String, String
     ) {
@@ -75,7 +76,7 @@ struct MonitoringTests {
             .replacingOccurrences(of: "data/seattle-weather.csv", with: "data.csv")
         let version = try await fixture.deploy(manifest: manifest, csv: try exampleCSV(), pr: 1)
         let (process, url) = try await fixture.launchServing(
-            name, settings: ["MONITORING_INTERVAL": "0"].merging(settings) { $1 })
+            name, settings: ["MONITORING_INTERVAL": "0", "MONITORING_ROLLUP_INTERVAL": "1s"].merging(settings) { $1 })
         try await fixture.waitForVersion(version, at: url)
         return (fixture, process, url, version)
     }

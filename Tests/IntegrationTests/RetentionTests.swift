@@ -50,10 +50,29 @@ struct RetentionTests {
         let inDefault = try await database.query("SELECT count(*) AS n FROM prediction_log_default")
         #expect(try inDefault.first?.decode("n", as: Int.self) == 1)
 
+        // Monitoring's rollups of those days (one sealed period each) go with them.
+        try await database.query(
+            """
+            INSERT INTO prediction_rollup_periods (period, instances)
+            SELECT conveyor_rollup_period(now() - make_interval(days => d)), 1 FROM unnest(ARRAY[40, 10, 0]) d
+            """)
+        try await database.query(
+            """
+            INSERT INTO prediction_rollups (period, model_version, feature, bucket, n, total, outside)
+            SELECT period, 'v1', 'a', '1', 1, 1, 0 FROM prediction_rollup_periods
+            """)
         let retention = PredictionLogRetention(database: database, days: 30, logger: Logger(label: "test"))
         let dropped = try await retention.apply()
         #expect(dropped.count == 1, "the 40-day-old partition: \(dropped)")
         #expect(try await Self.ids(database) == ["b-10-days", "c-today"])
+        let rollups = try await database.query(
+            """
+            SELECT (SELECT count(*) FROM prediction_rollup_periods) AS periods,
+                (SELECT count(*) FROM prediction_rollups) AS bins
+            """
+        ).first
+        #expect(try rollups?.decode("periods", as: Int.self) == 2, "the 40-day-old period is dropped")
+        #expect(try rollups?.decode("bins", as: Int.self) == 2, "with its bins")
         #expect(try await retention.apply().isEmpty, "a second pass has nothing to drop")
         // The unique request id still refuses a replayed row (ON CONFLICT in the spill replay).
         let replay = try await database.query(

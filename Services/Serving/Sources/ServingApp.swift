@@ -22,7 +22,9 @@ public enum ServingApp {
         }
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         ServingMetrics.declare()
-        var services: [any Service] = [database, parts.log, parts.watcher, parts.monitor, parts.retention]
+        var services: [any Service] = [
+            database, parts.log, parts.watcher, parts.monitor, parts.rollups, parts.retention,
+        ]
         if let grpcPort = configuration.grpcPort {
             services.append(
                 InferenceGRPCServer(
@@ -42,6 +44,7 @@ public enum ServingApp {
         public let log: PredictionLog
         public let watcher: DeploymentWatcher
         public let monitor: DriftMonitor
+        public let rollups: RollupSealer
         public let retention: PredictionLogRetention
         public let router: Router<AppRequestContext>
         /// Validation, scoring and logging, shared by every prediction route and gRPC.
@@ -56,6 +59,8 @@ public enum ServingApp {
             monitor = DriftMonitor(
                 database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
                 interval: configuration.monitoringInterval, logger: logger)
+            rollups = RollupSealer(
+                database: database, monitor: monitor, interval: configuration.rollupInterval, logger: logger)
             retention = PredictionLogRetention(
                 database: database, days: configuration.predictionRetentionDays, logger: logger)
             scorer = PredictionScorer(

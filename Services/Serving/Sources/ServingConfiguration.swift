@@ -21,6 +21,9 @@ public struct ServingConfiguration: Sendable {
     public var spillDirectory: URL
     /// How often drift and live metrics are computed (0 turns the timer off).
     public var monitoringInterval: Duration = .seconds(60)
+    /// How often complete 10-second periods of the log are rolled up for reports (0 turns it off:
+    /// reports then read every logged request of their window).
+    public var rollupInterval: Duration = .seconds(5)
     /// A field of each instance logged as its business id (never fed to the model), by which
     /// `POST /feedback` can name a prediction instead of its request id.
     public var predictionIDField: String? = nil
@@ -48,6 +51,7 @@ public struct ServingConfiguration: Sendable {
                 fileURLWithPath: env.string("PREDICTION_SPILL_DIR")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-prediction-spill").path),
             monitoringInterval: try env.duration("MONITORING_INTERVAL", default: .seconds(60), minimum: .zero),
+            rollupInterval: try env.duration("MONITORING_ROLLUP_INTERVAL", default: .seconds(5), minimum: .zero),
             predictionIDField: env.string("PREDICTION_ID_FIELD"),
             predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
             feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)),

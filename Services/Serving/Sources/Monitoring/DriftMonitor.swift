@@ -46,11 +46,14 @@ public final class DriftMonitor: Service, Sendable {
         let window = MonitoringWindow(liveVersion.spec.resolvedWindow)
         let end = Date()
         let start = ContinuousClock.now
-        // Where the window starts: an index-only walk back for "last N", the clock for "minutes".
+        // Where the window starts: for "last N", counted back over the rollups' periods (one
+        // snapshot, see RollupCoverage); the clock for "minutes".
         let since: Date
         if let last = window.last {
-            let found = try await database.query("SELECT conveyor_window_start(\(end), \(last)) AS start")
-            since = try found.first?.decodeIfPresent("start", as: Date.self) ?? end
+            since = try await database.transaction { connection in
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return try RollupCoverage.read(connection).windowStart(connection, end: end, last: last)
+            }
         } else {
             since = window.since(end)
         }
@@ -67,14 +70,13 @@ public final class DriftMonitor: Service, Sendable {
             if let loaded = try await self.version(version) { monitored[version] = loaded }
         }
         let ordered = monitored.sorted { $0.key < $1.key }
-        let query = BinsQuery(versions: ordered.map(\.value), since: since, until: end)
         let database = database
-        let labelQuery = MonitoringQueries.labels(versions: ordered.map(\.value), since: since, until: end)
-        let (bins, labelled, labels) = try await database.transaction {
-            connection -> ([PostgresRow], [PostgresRow], [PostgresRow]) in
+        let counted = try await database.transaction { [since] connection -> WindowCounts? in
+            // One snapshot: the rollups and the raw rows beside them agree (see RollupCoverage).
+            try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             if takeTurn {
                 let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
-                guard try turn.first?.decode("mine", as: Bool.self) == true else { return ([], [], []) }
+                guard try turn.first?.decode("mine", as: Bool.self) == true else { return nil }
             }
             // The aggregation hashes a row per bin and category: room enough not to spill to disk.
             try connection.execute("SET LOCAL work_mem = '64MB'")
@@ -82,11 +84,18 @@ public final class DriftMonitor: Service, Sendable {
             // (the planner underrates the row count behind the JSON filter and would not).
             try connection.execute("SET LOCAL parallel_setup_cost = 0")
             try connection.execute("SET LOCAL parallel_tuple_cost = 0")
-            let bins = try connection.query(query.query)
+            let coverage = try RollupCoverage.read(connection)
+            let (sealed, raw) = coverage.split(since: since, end: end)
+            var bins = try sealed.map { try RollupCoverage.sealedCounts(connection, $0) } ?? []
+            let query = BinsQuery(versions: ordered.map(\.value), ranges: raw)
+            bins += try query.counts(try connection.query(query.query))
             let labelled = try connection.query(MonitoringQueries.liveMetrics(since: since, until: end))
-            let labels = try connection.query(labelQuery)
-            return (Array(bins), Array(labelled), Array(labels))
+            let labels = try connection.query(
+                MonitoringQueries.labels(versions: ordered.map(\.value), since: since, until: end))
+            return WindowCounts(bins: bins, labelled: Array(labelled), labels: Array(labels))
         }
+        guard let counted else { return [] }
+        let (bins, labelled, labels) = (counted.bins, counted.labelled, counted.labels)
         if bins.isEmpty && labelled.isEmpty && takeTurn { return [] }
         let elapsed = (ContinuousClock.now - start).milliseconds
         var reports: [MonitoringReport] = []
@@ -94,7 +103,7 @@ public final class DriftMonitor: Service, Sendable {
             let report = try ReportBuilder(
                 model: model, window: window, start: since, end: end, elapsed: elapsed
             ).build(
-                bins: bins.filter { (try? $0.decode("version", as: String.self)) == version }, query: query,
+                bins: bins.filter { $0.version == version },
                 labelled: labelled.filter { (try? $0.decode("model_version", as: String.self)) == version },
                 labels: labels.filter { (try? $0.decode("version", as: String.self)) == version })
             guard report.rows > 0 || version == live.deployment.version else { continue }
@@ -148,6 +157,13 @@ public final class DriftMonitor: Service, Sendable {
         versions.withLock { $0[version] = loaded }
         return loaded
     }
+}
+
+/// What one report's transaction read.
+struct WindowCounts: Sendable {
+    let bins: [BinCount]
+    let labelled: [PostgresRow]
+    let labels: [PostgresRow]
 }
 
 extension Duration {

@@ -20,23 +20,21 @@ struct MonitoringWindow: Sendable, Equatable {
     }
 }
 
-/// The live-metrics SQL: the window's predictions joined with their ground
-/// truth, aggregated in Postgres (the drift SQL is `BinsQuery`).
+/// The live-metrics SQL: the window's ground truth with the predictions it
+/// is for, aggregated in Postgres (the drift SQL is `BinsQuery`).
 enum MonitoringQueries {
     /// Per version: predictions in the window that have ground truth, with
     /// regression sums, or classification counts per (predicted, actual) and
-    /// the summed log loss.
+    /// the summed log loss. Feedback keeps its prediction's output (migration 16).
     static func liveMetrics(since: Date, until: Date) -> PostgresQuery {
         """
         WITH l AS (
             -- Outputs and stored actuals are canonical (numbers for regression): the casts are safe.
-            SELECT p.model_version, o.output, f.actual,
-                CASE WHEN json_typeof(o.output) = 'number' THEN (o.output#>>'{}')::double precision END AS p,
-                CASE WHEN json_typeof(f.actual) = 'number' THEN (f.actual#>>'{}')::double precision END AS a
-            FROM prediction_feedback f
-            JOIN prediction_log p ON p.request_id = f.request_id AND p.logged_at = f.predicted_at
-            CROSS JOIN LATERAL (SELECT p.outputs->(f.position) AS output) o
-            WHERE f.predicted_at >= \(since) AND f.predicted_at <= \(until)
+            SELECT model_version, output, actual,
+                CASE WHEN json_typeof(output) = 'number' THEN (output#>>'{}')::double precision END AS p,
+                CASE WHEN json_typeof(actual) = 'number' THEN (actual#>>'{}')::double precision END AS a
+            FROM prediction_feedback
+            WHERE predicted_at >= \(since) AND predicted_at <= \(until)
         )
         SELECT model_version, output->>'label' AS label, actual#>>'{}' AS actual_label, count(*) AS n,
             sum(-ln(greatest(coalesce((output->'probabilities'->>(actual#>>'{}'))::double precision, 0), 1e-15)))

@@ -11,26 +11,21 @@ struct ReportBuilder {
     let end: Date
     let elapsed: Double
 
-    func build(bins: [PostgresRow], query: BinsQuery, labelled: [PostgresRow], labels: [PostgresRow]) throws
-        -> MonitoringReport
-    {
+    func build(bins: [BinCount], labelled: [PostgresRow], labels: [PostgresRow]) throws -> MonitoringReport {
         var live: [String: LiveBins] = [:]
         var rowsByFeature: [String: Int] = [:]
-        for row in bins {
-            guard let index = query.column(ofGrouping: try row.decode("grouping")) else { continue }
-            let column = query.columns[index]
-            let count: Int = try row.decode("n")
-            rowsByFeature[column.name, default: 0] += count
-            guard let bucket = try row.decodeIfPresent("b\(index)", as: String.self) else { continue }
-            var entry = live[column.name] ?? LiveBins()
-            if let bin = Int(bucket), model.monitored.contains(where: { $0.name == column.name && !$0.categorical }) {
-                entry.counts[bin, default: 0] += count
-                entry.sums[bin, default: 0] += try row.decodeIfPresent("s\(index)", as: Double.self) ?? 0
-                entry.outOfRange += try row.decode("o\(index)", as: Int.self)
+        for bin in bins {
+            rowsByFeature[bin.column, default: 0] += bin.count
+            guard let bucket = bin.bucket else { continue }
+            var entry = live[bin.column] ?? LiveBins()
+            if let index = Int(bucket), model.monitored.contains(where: { $0.name == bin.column && !$0.categorical }) {
+                entry.counts[index, default: 0] += bin.count
+                entry.sums[index, default: 0] += bin.sum ?? 0
+                entry.outOfRange += bin.outside
             } else {
-                entry.categories[bucket, default: 0] += count
+                entry.categories[bucket, default: 0] += bin.count
             }
-            live[column.name] = entry
+            live[bin.column] = entry
         }
         // Every answered instance has a prediction: its count is the window's rows; a
         // feature's count below it is its missing values.

@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 /// Keeps `prediction_log`'s daily partitions: makes the next days' ahead of
 /// time and drops those older than `PREDICTION_RETENTION_DAYS`, at start and
-/// every hour (the work is Postgres's `conveyor_prediction_retention`).
+/// every hour (the work is Postgres's `conveyor_prediction_retention`, and
+/// `conveyor_rollup_retention` for monitoring's rollups of those days).
 public struct PredictionLogRetention: Service {
     let database: PostgresClient
     /// Days of predictions kept; nil keeps everything.
@@ -39,10 +40,16 @@ public struct PredictionLogRetention: Service {
         }
     }
 
-    /// Makes the coming partitions and drops the expired ones; returns their names.
+    /// Makes the coming partitions and drops the expired ones, with their
+    /// monitoring rollups; returns the partitions' names.
     public func apply() async throws -> [String] {
-        try await database.query("SELECT conveyor_prediction_retention(\(days)) AS dropped").compactMap {
-            try $0.decodeIfPresent("dropped", as: String.self)
+        let days = days
+        return try await database.transaction { connection in
+            let dropped = try connection.query("SELECT conveyor_prediction_retention(\(days)) AS dropped").compactMap {
+                try $0.decodeIfPresent("dropped", as: String.self)
+            }
+            try connection.query("SELECT conveyor_rollup_retention(\(days))")
+            return dropped
         }
     }
 }

@@ -297,11 +297,12 @@ struct FeedbackController: APIController {
             ])
         }
         let payload = try PostgresJSON(encoding: JSONValue.array(values))
-        // The prediction's version and exact time come from the log itself: live metrics join on them.
+        // The prediction's version, exact time and output come from the log itself, kept beside
+        // the actual: live metrics read feedback alone (the join over the log was their cost).
         let inserted = try await database.query(
             """
-            INSERT INTO prediction_feedback (request_id, position, actual, model_version, predicted_at)
-            SELECT r.request_id, r.position, r.actual, p.model_version, p.logged_at
+            INSERT INTO prediction_feedback (request_id, position, actual, model_version, predicted_at, output)
+            SELECT r.request_id, r.position, r.actual, p.model_version, p.logged_at, p.outputs->(r.position)
             FROM json_to_recordset(\(payload)::json) AS r(request_id text, position integer, actual json)
             JOIN prediction_log p ON p.request_id = r.request_id
             ON CONFLICT (request_id, position) DO NOTHING
