@@ -7,12 +7,17 @@
 # took, Postgres's plans of the real statements (auto_explain, EXPLAIN
 # ANALYZE), the statistics side by side, and the cost of the log's trigger.
 # Usage: Benchmarks/monitoring.sh   (ROWS=1000000; the test venv from
-#        deploy/local.sh test, or CONVEYOR_TEST_PYTHON)
+#        deploy/local.sh test, or CONVEYOR_TEST_PYTHON). Evidently is a third
+#        column when EVIDENTLY_PYTHON (default .local/evidently-venv) has it:
+#        python3 -m venv .local/evidently-venv &&
+#        .local/evidently-venv/bin/pip install evidently 'pandas<3'
+#        (evidently 0.7 does not import with pandas 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 rows=${ROWS:-1000000}
 python=${CONVEYOR_TEST_PYTHON:-$root/.local/test-venv/bin/python}
+evidently_python=${EVIDENTLY_PYTHON:-$root/.local/evidently-venv/bin/python}
 swift build -c release --product serving >&2
 swift build -c release --product trainer >&2
 bin=$(swift build -c release --show-bin-path)
@@ -113,6 +118,14 @@ exported=$(date +%s.%N)
 head -n "$((1461 - 292 + 1))" deploy/example-model/data/seattle-weather.csv >"$work/reference.csv"
 "$python" Tests/Fixtures/drift_oracle.py "$work/reference.csv" "$work/live.csv" temp_min,precipitation,wind weather >"$work/scipy.json"
 done_at=$(date +%s.%N)
+echo '{}' >"$work/evidently.json"
+if [[ -x $evidently_python ]]; then
+  echo "== Evidently: the same export, ValueDrift per feature and method" >&2
+  evidently_start=$(date +%s.%N)
+  "$evidently_python" Benchmarks/lib/evidently_drift.py "$work/reference.csv" "$work/live.csv" \
+    temp_min,precipitation,wind weather >"$work/evidently.json"
+  evidently_time=$(echo "$(date +%s.%N) - $evidently_start" | bc)
+fi
 
 echo
 echo "### Monitoring a window of $rows predictions ($(nproc) cores, release build)"
@@ -122,23 +135,30 @@ echo "|---|---:|---:|---:|"
 printf '| Conveyor, sealed 10-second rollups + the raw rest (one request) | %.2f s | %.2f s | %.2f s |\n' "${times[@]}"
 printf '| Conveyor, no rollups (every logged request read raw) | %.2f s | | |\n' "$raw_time"
 printf '| export with COPY, then scipy | %.2f s + %.2f s | | |\n' "$(echo "$exported - $start" | bc)" "$(echo "$done_at - $exported" | bc)"
+if [[ -n ${evidently_time:-} ]]; then
+  printf '| export with COPY, then Evidently | %.2f s + %.2f s | | |\n' "$(echo "$exported - $start" | bc)" "$evidently_time"
+fi
 echo
 printf 'Rolling the %s-row backlog up (once, in the background; live traffic is sealed every few seconds): %.1f s\n' "$rows" "$seal_time"
 psql -qAt "$db" -c "SELECT 'rollups: ' || (SELECT count(*) FROM prediction_rollup_periods) || ' periods, ' || (SELECT count(*) FROM prediction_rollups) || ' bin rows, ' || pg_size_pretty(pg_total_relation_size('prediction_rollups') + pg_total_relation_size('prediction_rollup_periods'))"
 echo
-"$python" - "$work/report.json" "$work/scipy.json" <<'PY'
+"$python" - "$work/report.json" "$work/scipy.json" "$work/evidently.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))["reports"][0]
 scipy = json.load(open(sys.argv[2]))
+evidently = json.load(open(sys.argv[3]))
 print(f"rows {report['rows']}, labelled {report['labelled']}, duration in serving {report['duration_ms']:.0f} ms")
 print(f"live metrics {report['live_metrics']}; at training {report['training_metrics']}")
 print()
-print("| feature | statistic | Conveyor | scipy |")
-print("|---|---|---:|---:|")
+print("| feature | statistic | Conveyor | scipy | Evidently |")
+print("|---|---|---:|---:|---:|")
+cell = lambda value: "" if value is None else f"{value:.6g}"
 for feature in report["features"]:
-    theirs = scipy.get(feature["feature"], {})
-    for key, value in sorted(theirs.items()):
-        print(f"| {feature['feature']} | {key} | {feature['statistics'].get(key, float('nan')):.6g} | {value:.6g} |")
+    name = feature["feature"]
+    theirs, others = scipy.get(name, {}), evidently.get(name, {})
+    for key in sorted(set(theirs) | set(others)):
+        ours = feature["statistics"].get(key)
+        print(f"| {name} | {key} | {cell(ours)} | {cell(theirs.get(key))} | {cell(others.get(key))} |")
 PY
 echo
 psql -qAt "$db" -c "SELECT 'prediction_log: ' || (SELECT count(*) FROM prediction_log) || ' rows, ' || pg_size_pretty(s) || ' with indexes: ' || round(s::numeric / (SELECT count(*) FROM prediction_log)) || ' bytes per logged prediction' FROM (SELECT sum(pg_total_relation_size(inhrelid))::bigint AS s FROM pg_inherits WHERE inhparent = 'prediction_log'::regclass) t"
