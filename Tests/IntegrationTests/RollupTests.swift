@@ -157,4 +157,82 @@ struct RollupTests {
         let resealed = try #require(try await parts.monitor.compute().first)
         #expect(Figures(resealed) == Figures(rawAgain))
     }
+
+    @Test("rows written while periods are sealed are never lost: 40 batches into sealed and open periods, 40 rounds")
+    func concurrentWrites() async throws {
+        let (fixture, parts, version) = try await Self.parts(window: 1_000_000)
+        defer { Task { await fixture.shutdown() } }
+        let (database, rollups) = (fixture.database, parts.rollups)
+        try await Self.log(database, version: version, count: 3000, spacing: 0.5, newest: 1, tag: "base")
+        try await parts.rollups.catchUp()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Each batch reaches back almost 6 minutes (sealed periods) from up to 12 s ago (open ones).
+                for batch in 0..<40 {
+                    try await Self.log(
+                        database, version: version, count: 50, spacing: 7, newest: Double(batch % 5) * 3,
+                        tag: "race-\(batch)")
+                }
+            }
+            group.addTask { for _ in 0..<40 { try await rollups.catchUp() } }
+            try await group.waitForAll()
+        }
+        try await parts.rollups.catchUp()
+        let sealed = try #require(try await parts.monitor.compute().first)
+        // Request i of a batch answers i % 3 + 1 predictions.
+        let instances = { (count: Int) in (0..<count).reduce(0) { $0 + $1 % 3 + 1 } }
+        #expect(sealed.rows == instances(3000) + 40 * instances(50), "every logged prediction is in the window")
+        try await Self.unseal(database)
+        let raw = try #require(try await parts.monitor.compute().first)
+        #expect(Figures(sealed) == Figures(raw))
+    }
+
+    @Test(
+        "an insert not yet committed into a period about to be sealed holds the sealing back until it commits, and is counted"
+    )
+    func sealingWaitsForOpenInserts() async throws {
+        let (fixture, parts, version) = try await Self.parts(window: 1_000_000)
+        defer { Task { await fixture.shutdown() } }
+        let (database, rollups) = (fixture.database, parts.rollups)
+        try await Self.log(database, version: version, count: 600, spacing: 0.5, newest: 1, tag: "base")
+        try await rollups.catchUp()
+        // Take the last minute back out of the rollups, as if it had not been sealed yet.
+        let reopened = try #require(
+            try await database.query(
+                """
+                UPDATE prediction_rollup_state SET sealed_until = sealed_until - interval '60 seconds'
+                RETURNING sealed_until
+                """
+            ).first?.decode("sealed_until", as: Date.self))
+        try await database.query("DELETE FROM prediction_rollup_periods WHERE period >= \(reopened)")
+        try await database.query("DELETE FROM prediction_rollups WHERE period >= \(reopened)")
+
+        // A writer's transaction logs a request into that minute and has not committed yet.
+        let writer = try PostgresConnection(url: fixture.databaseURL)
+        defer { writer.close() }
+        try writer.execute("BEGIN")
+        try writer.query(
+            """
+            INSERT INTO prediction_log (logged_at, request_id, model_version, inputs, outputs, latency_us)
+            VALUES (\(reopened.addingTimeInterval(5)), 'open-insert', \(version),
+                '[{"temp_min": 30, "precipitation": 0, "wind": 2, "weather": "sun"}]', '[40]', 40)
+            """)
+        let sealing = Task { try await rollups.catchUp() }
+        try await Task.sleep(for: .milliseconds(500))
+        let waiting = try await database.query(
+            """
+            SELECT count(*) AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """)
+        #expect(try waiting.first?.decode("n", as: Int.self) == 1, "the sealing waits for the writer")
+        try writer.execute("COMMIT")
+        #expect(try await sealing.value >= 6, "the reopened minute is sealed once the writer commits")
+
+        let sealed = try #require(try await parts.monitor.compute().first)
+        try await Self.unseal(database)
+        let raw = try #require(try await parts.monitor.compute().first)
+        #expect(sealed.rows == raw.rows, "the committed request is counted: \(sealed.rows) against \(raw.rows)")
+        #expect(Figures(sealed) == Figures(raw))
+    }
 }
