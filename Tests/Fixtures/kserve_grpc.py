@@ -13,10 +13,9 @@ import grpc
 import numpy as np
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from triton_common import check, finish, predict
+from triton_common import REGRESSION_ROWS, check, finish, predict
 
-ROWS = [{"a": 1.5, "b": 2.0, "colour": "red"}, {"a": 0.0, "b": 0.5, "colour": "blue"},
-        {"a": 7.25, "b": 3.0, "colour": "green"}]
+ROWS = REGRESSION_ROWS[:3]
 
 
 def inputs(rows, as_numpy):

@@ -1,7 +1,8 @@
-"""What the tritonclient fixtures (triton_http.py, triton_grpc.py) share:
-collecting failures, POST /predict as the oracle for the same rows, and the
-classification check (FP32 tensors → labels and probabilities equal to
-POST /predict's) that both clients' modules run the same way."""
+"""What the Open Inference Protocol client fixtures (triton_http.py,
+triton_grpc.py, kserve_grpc.py) share: collecting failures, POST /predict as
+the oracle for the same rows, the regression model's rows and their tensors,
+and the classification check (FP32 tensors → labels and probabilities equal
+to POST /predict's) that both tritonclient modules run the same way."""
 import json
 import sys
 import urllib.error
@@ -31,6 +32,23 @@ def predict(base, rows):
     status, body, _ = post(base, "/predict", json.dumps({"instances": rows}).encode())
     assert status == 200, body
     return json.loads(body)["predictions"]
+
+
+# Rows of the regression model the tests deploy (numeric a and b, categorical colour), every colour present.
+REGRESSION_ROWS = [{"a": 1.5, "b": 2.0, "colour": "red"}, {"a": 0.0, "b": 0.5, "colour": "blue"},
+                   {"a": 7.25, "b": 3.0, "colour": "green"}, {"a": 4.0, "b": 1.0, "colour": "red"},
+                   {"a": 2.5, "b": 0.0, "colour": "blue"}]
+
+
+def regression_inputs(module, rows, **options):
+    """`rows` as `module`'s (tritonclient.http or .grpc) tensors: FP64 a and b, BYTES colour.
+    `options` go to each set_data_from_numpy (binary_data over HTTP)."""
+    inputs = [module.InferInput("a", [len(rows)], "FP64"), module.InferInput("b", [len(rows)], "FP64"),
+              module.InferInput("colour", [len(rows)], "BYTES")]
+    inputs[0].set_data_from_numpy(np.array([r["a"] for r in rows], dtype=np.float64), **options)
+    inputs[1].set_data_from_numpy(np.array([r["b"] for r in rows], dtype=np.float64), **options)
+    inputs[2].set_data_from_numpy(np.array([r["colour"].encode() for r in rows], dtype=np.object_), **options)
+    return inputs
 
 
 def check_classification(base, client, module, model):

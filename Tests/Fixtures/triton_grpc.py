@@ -20,7 +20,7 @@ import tritonclient.grpc as grpcclient
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
-from triton_common import check, check_classification, finish, post, predict
+from triton_common import REGRESSION_ROWS, check, check_classification, finish, post, predict, regression_inputs
 
 
 def refused(call, status, *words):
@@ -42,18 +42,11 @@ def live_version(base):
 
 
 def regression(base, client, stub, model):
-    rows = [{"a": 1.5, "b": 2.0, "colour": "red"}, {"a": 0.0, "b": 0.5, "colour": "blue"},
-            {"a": 7.25, "b": 3.0, "colour": "green"}, {"a": 4.0, "b": 1.0, "colour": "red"},
-            {"a": 2.5, "b": 0.0, "colour": "blue"}]
+    rows = REGRESSION_ROWS
     expected = np.array(predict(base, rows))
 
     def tensors(rows):
-        inputs = [grpcclient.InferInput("a", [len(rows)], "FP64"), grpcclient.InferInput("b", [len(rows)], "FP64"),
-                  grpcclient.InferInput("colour", [len(rows)], "BYTES")]
-        inputs[0].set_data_from_numpy(np.array([r["a"] for r in rows], dtype=np.float64))
-        inputs[1].set_data_from_numpy(np.array([r["b"] for r in rows], dtype=np.float64))
-        inputs[2].set_data_from_numpy(np.array([r["colour"].encode() for r in rows], dtype=np.object_))
-        return inputs
+        return regression_inputs(grpcclient, rows)
 
     result = client.infer(model, tensors(rows))
     got = result.as_numpy("prediction")

@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import tritonclient.http as httpclient
 
-from triton_common import check, check_classification, failures, finish, post, predict
+from triton_common import (REGRESSION_ROWS, check, check_classification, failures, finish, post, predict,
+                           regression_inputs)
 
 
 def main():
@@ -25,19 +26,11 @@ def main():
     check(metadata["name"] == model, f"model metadata names {metadata['name']}")
 
     if mode == "regression":
-        rows = [{"a": 1.5, "b": 2.0, "colour": "red"}, {"a": 0.0, "b": 0.5, "colour": "blue"},
-                {"a": 7.25, "b": 3.0, "colour": "green"}, {"a": 4.0, "b": 1.0, "colour": "red"},
-                {"a": 2.5, "b": 0.0, "colour": "blue"}]
+        rows = REGRESSION_ROWS
         expected = np.array(predict(base, rows))
 
         def tensors(binary):
-            inputs = [httpclient.InferInput("a", [len(rows)], "FP64"), httpclient.InferInput("b", [len(rows)], "FP64"),
-                      httpclient.InferInput("colour", [len(rows)], "BYTES")]
-            inputs[0].set_data_from_numpy(np.array([r["a"] for r in rows], dtype=np.float64), binary_data=binary)
-            inputs[1].set_data_from_numpy(np.array([r["b"] for r in rows], dtype=np.float64), binary_data=binary)
-            inputs[2].set_data_from_numpy(np.array([r["colour"].encode() for r in rows], dtype=np.object_),
-                                          binary_data=binary)
-            return inputs
+            return regression_inputs(httpclient, rows, binary_data=binary)
 
         for binary in (True, False):
             result = client.infer(model, tensors(binary))  # no outputs named: all come back binary
@@ -50,11 +43,7 @@ def main():
                                   outputs=[httpclient.InferRequestedOutput("prediction", binary_data=binary_output)])
             check(np.array_equal(result.as_numpy("prediction"), expected), f"requested output binary={binary_output}")
         # One row.
-        one = [httpclient.InferInput("a", [1], "FP64"), httpclient.InferInput("b", [1], "FP64"),
-               httpclient.InferInput("colour", [1], "BYTES")]
-        one[0].set_data_from_numpy(np.array([1.5]))
-        one[1].set_data_from_numpy(np.array([2.0]))
-        one[2].set_data_from_numpy(np.array([b"red"], dtype=np.object_))
+        one = regression_inputs(httpclient, rows[:1])
         check(np.array_equal(client.infer(model, one).as_numpy("prediction"), expected[:1]), "one row")
         # An out-of-range value in a binary tensor: the same validation as JSON, named.
         bad = tensors(True)
