@@ -67,6 +67,20 @@ extension Date: PostgresEncodable, PostgresDecodable {
     }
 }
 
+/// An array sent as one parameter in Postgres' array input format (cast it:
+/// `= ANY($1::text[])`): each element double-quoted with `"` and `\` escaped,
+/// one whose text is nil as NULL.
+extension Array: PostgresEncodable where Element: PostgresEncodable {
+    public var postgresText: String? {
+        let elements = map { element in
+            guard let text = element.postgresText else { return "NULL" }
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(escaped)\""
+        }
+        return "{" + elements.joined(separator: ",") + "}"
+    }
+}
+
 /// Raw JSON text sent as a parameter (for `json`/`jsonb` columns).
 public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {
     /// The JSON document as text.

@@ -26,6 +26,22 @@ struct PostgresTests {
         #expect(try null.decodeIfPresent("name", as: String.self) == nil)
     }
 
+    @Test("an array is one parameter: quotes, backslashes, commas, braces, NULL and timestamps come back as sent")
+    func arrayParameters() async throws {
+        let client = PostgresClient(url: try await TestPostgres.freshDatabase())
+        defer { Task { await client.shutdown() } }
+        let texts = ["plain", "a \"quoted\" word", "back\\slash", "comma, {brace}", "NULL", "", " spaced "]
+        let rows = try await client.query(
+            "SELECT t, o FROM unnest(\(texts)::text[]) WITH ORDINALITY AS u(t, o) ORDER BY o")
+        #expect(try rows.map { try $0.decode("t", as: String.self) } == texts)
+        let times = [Date(timeIntervalSince1970: 1_796_601_600), Date(timeIntervalSince1970: 1_796_601_610.25)]
+        let found = try await client.query("SELECT unnest(\(times)::timestamptz[]) AS at")
+        #expect(try found.map { try $0.decode("at", as: Date.self) } == times)
+        let empty: [String] = []
+        let none = try #require(try await client.query("SELECT cardinality(\(empty)::text[]) AS n").first)
+        #expect(try none.decode("n", as: Int.self) == 0)
+    }
+
     @Test("decoding errors name the column and the problem")
     func decodingErrorsNameTheColumn() async throws {
         let client = PostgresClient(url: try await TestPostgres.freshDatabase())

@@ -110,10 +110,8 @@ public final class RollupSealer: Service, Sendable {
             let missing = Set(present).subtracting(versions.keys).subtracting(skipped)
             guard missing.isEmpty else { return .needs(missing) }
 
-            // The dirty periods as one array parameter (quoted: a timestamp's text holds a space).
-            let stale = "{" + dirty.map { "\"\($0.postgresText ?? "")\"" }.joined(separator: ",") + "}"
-            try connection.query("DELETE FROM prediction_rollup_periods WHERE period = ANY (\(stale)::timestamptz[])")
-            try connection.query("DELETE FROM prediction_rollups WHERE period = ANY (\(stale)::timestamptz[])")
+            try connection.query("DELETE FROM prediction_rollup_periods WHERE period = ANY (\(dirty)::timestamptz[])")
+            try connection.query("DELETE FROM prediction_rollups WHERE period = ANY (\(dirty)::timestamptz[])")
             let counted = try connection.query(
                 PostgresQuery(
                     unsafeSQL: """
@@ -131,11 +129,11 @@ public final class RollupSealer: Service, Sendable {
                     rows: bins.map {
                         [
                             $0.period?.postgresText, $0.version, $0.column, $0.bucket, String($0.count),
-                            $0.sum.map { "\($0)" }, String($0.outside),
+                            $0.sum?.postgresText, String($0.outside),
                         ]
                     })
             }
-            try connection.query("DELETE FROM prediction_rollup_dirty WHERE period = ANY (\(stale)::timestamptz[])")
+            try connection.query("DELETE FROM prediction_rollup_dirty WHERE period = ANY (\(dirty)::timestamptz[])")
             if start < end { try connection.query("UPDATE prediction_rollup_state SET sealed_until = \(end)") }
             let rows = try counted.reduce(0) { $0 + (try $1.decode("instances", as: Int.self)) }
             let sealed = counted.count

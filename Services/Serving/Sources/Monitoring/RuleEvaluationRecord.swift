@@ -38,16 +38,11 @@ struct RuleEvaluationRecord: Encodable, Sendable {
     /// The evaluations of the newest evaluated report of each of `versions`.
     static func latest(_ database: PostgresClient, versions: [String]) async throws -> [RuleEvaluationRecord] {
         guard !versions.isEmpty else { return [] }
-        let list =
-            "{"
-            + versions.map {
-                "\"\($0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
-            }.joined(separator: ",") + "}"
         let rows = try await database.query(
             """
             SELECT e.report_id, e.model_version, e.rule, e.value, e.bound, e.samples, e.verdict, e.action, e.evaluated_at
             FROM rule_evaluations e
-            WHERE e.model_version = ANY(\(list)::text[])
+            WHERE e.model_version = ANY(\(versions)::text[])
               AND e.report_id = (SELECT max(report_id) FROM rule_evaluations l WHERE l.model_version = e.model_version)
             ORDER BY e.model_version, e.rule
             """)

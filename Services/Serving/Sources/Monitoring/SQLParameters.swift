@@ -14,7 +14,6 @@ struct SQLParameters {
 
     /// `width_bucket(value, <the histogram's edges>)` as text, the edges bound as one array.
     mutating func bucket(_ value: String, by histogram: Histogram) -> String {
-        let edges = "{" + histogram.edges.map { "\($0)" }.joined(separator: ",") + "}"
-        return "width_bucket(\(value), \(add(edges))::double precision[])::text"
+        "width_bucket(\(value), \(add(histogram.edges))::double precision[])::text"
     }
 }
