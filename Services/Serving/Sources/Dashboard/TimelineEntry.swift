@@ -43,7 +43,8 @@ struct TimelineEntry: Sendable {
         stateClass = DashboardFormat.stateClass(
             isPreview ? (run.status == "succeeded" ? "preview" : run.status) : state)
         href = version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
-        reason = run.markedBadReason ?? run.reason ?? ""
+        // A version's rollback is its merge's story: a preview that trained the same model says what it found.
+        reason = (isPreview ? nil : run.markedBadReason) ?? run.reason ?? ""
         created = DashboardFormat.date(run.createdAt)
         if let started = run.startedAt, let finished = run.finishedAt {
             duration = DashboardFormat.seconds(finished.timeIntervalSince(started))
