@@ -429,5 +429,51 @@ public enum Schema {
                 UPDATE prediction_feedback f SET output = p.outputs->(f.position)
                 FROM prediction_log p WHERE p.request_id = f.request_id AND p.logged_at = f.predicted_at;
                 """),
+        Migration(
+            version: 17, name: "pull_requests as datamill's target-postgres keeps it: table comment, upsert index",
+            sql: """
+                -- datamill's loader reads a table's metadata from its comment and fails without one
+                -- (TypeError), so migration 1's table gets the comment adopting it wrote: each column
+                -- mapped to its property path and type (an older vcs's nanosecond _sdc_sequence and
+                -- jsonb columns converted as adopting did).
+                DO $$
+                DECLARE
+                    jsonb_column record;
+                BEGIN
+                    IF obj_description('pull_requests'::regclass, 'pg_class') IS NULL THEN
+                        UPDATE pull_requests SET _sdc_sequence = _sdc_sequence / 1000000000
+                            WHERE _sdc_sequence >= 100000000000000;
+                        FOR jsonb_column IN SELECT column_name FROM information_schema.columns
+                            WHERE table_schema = current_schema() AND table_name = 'pull_requests' AND data_type = 'jsonb'
+                        LOOP
+                            EXECUTE format('ALTER TABLE pull_requests ALTER COLUMN %I TYPE text USING %I::text',
+                                jsonb_column.column_name, jsonb_column.column_name);
+                        END LOOP;
+                        EXECUTE format('COMMENT ON TABLE pull_requests IS %L', (
+                            SELECT json_build_object(
+                                'path', json_build_array('pull_requests'), 'version', NULL, 'schema_version', 2,
+                                'key_properties', json_build_array('id'),
+                                'mappings', json_object_agg(c.column_name,
+                                    CASE WHEN c.data_type = 'timestamp with time zone'
+                                        THEN json_build_object('type', t.types, 'from', string_to_array(c.column_name, '__'),
+                                            'format', 'date-time')
+                                        ELSE json_build_object('type', t.types, 'from', string_to_array(c.column_name, '__'))
+                                    END ORDER BY c.ordinal_position))::text
+                            FROM information_schema.columns c
+                            CROSS JOIN LATERAL (SELECT CASE c.data_type WHEN 'bigint' THEN 'integer'
+                                WHEN 'double precision' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                ELSE 'string' END AS name) j
+                            -- Nullable: datamill lists null first for the _sdc_ columns it adds, last for the stream's.
+                            CROSS JOIN LATERAL (SELECT CASE WHEN c.is_nullable = 'NO' THEN json_build_array(j.name)
+                                WHEN left(c.column_name, 5) = '_sdc_' THEN json_build_array('null', j.name)
+                                ELSE json_build_array(j.name, 'null') END AS types) t
+                            WHERE c.table_schema = current_schema() AND c.table_name = 'pull_requests'));
+                    END IF;
+                END $$;
+                -- datamill's tables have its upsert index, not a primary key: a stream whose id allows
+                -- null (tap-github's) makes the column nullable, which a primary key forbids (42P16).
+                ALTER TABLE pull_requests DROP CONSTRAINT IF EXISTS pull_requests_pkey;
+                CREATE INDEX IF NOT EXISTS tp_pull_requests_id__sdc_sequence_idx ON pull_requests (id, _sdc_sequence);
+                """),
     ]
 }
