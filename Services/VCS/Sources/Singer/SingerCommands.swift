@@ -68,7 +68,7 @@ public enum SingerCommands {
             for try await line in LineReader(fileDescriptor: STDIN_FILENO) {
                 lineNumber += 1
                 if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-                try await target.handle(try SingerMessage.parse(line, line: lineNumber))
+                try await target.handle(try SingerMessage.parse(line, line: lineNumber), line: lineNumber)
             }
             try await target.flush()
         } catch {
@@ -85,7 +85,8 @@ public enum SingerCommands {
             "target finished",
             metadata: [
                 "records": "\(summary.records)", "upserted": "\(summary.upserted)", "rejected": "\(summary.rejected)",
-                "batches": "\(summary.batches)", "seconds": "\(String(format: "%.3f", seconds))",
+                "superseded": "\(summary.superseded)", "batches": "\(summary.batches)",
+                "seconds": "\(String(format: "%.3f", seconds))",
                 "records_per_second": "\(Int(Double(summary.records) / max(seconds, 1e-9)))",
             ])
     }

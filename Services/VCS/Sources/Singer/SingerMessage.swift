@@ -12,18 +12,30 @@ public enum SingerMessage: Sendable, Equatable {
     case state(JSONValue)
     case activateVersion(stream: String, version: Int64)
 
-    /// A line that is not a Singer message, with the reason.
+    /// A line that is not a Singer message, or a message the target refuses, with the reason.
     public struct ParseError: Error, CustomStringConvertible {
-        public let line: Int
+        /// The line of the stream (nil for messages that did not come from one, as in `vcs`'s own sync).
+        public let line: Int?
         public let problem: String
-        public var description: String { "line \(line): \(problem)" }
+        public var description: String { line.map { "line \($0): \(problem)" } ?? problem }
     }
 
-    /// Parses one line of the stream (`line` numbers the error).
+    /// Parses one line of the stream (`line` numbers the error). Text that
+    /// could only be stored altered (not UTF-8, a lone surrogate) is refused,
+    /// naming the field, as datamill's loader fails on it.
     public static func parse(_ bytes: some Sequence<UInt8>, line: Int) throws -> SingerMessage {
         let bytes = Array(bytes)
-        guard let json = try? JSONValue.parse(bytes), case .object(let object) = json else {
-            throw ParseError(line: line, problem: "is not a JSON object")
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw ParseError(line: line, problem: "is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = json else {
+            throw ParseError(line: line, problem: "is \(json.kindName), not a JSON object")
+        }
+        if let invalid = SingerInvalidText.first(in: bytes) {
+            throw ParseError(line: line, problem: refusal(invalid, in: bytes, object: object))
         }
         func string(_ key: String) throws -> String {
             guard let value = object[key]?.stringValue else {
@@ -58,6 +70,19 @@ public enum SingerMessage: Sendable, Equatable {
         case let other:
             throw ParseError(line: line, problem: "unknown message type \(other.map { "\"\($0)\"" } ?? "(none)")")
         }
+    }
+
+    /// Why a line with invalid text is refused: the RECORD's stream and field, or the path in the message.
+    private static func refusal(_ invalid: SingerInvalidText, in bytes: [UInt8], object: [String: JSONValue])
+        -> String
+    {
+        let what = "\(invalid.problem) (\(invalid.found) at byte \(invalid.offset)); refused, not stored altered"
+        guard let path = invalid.path(in: bytes) else { return what }
+        if object["type"]?.stringValue == "RECORD", path.first == "record", path.count > 1 {
+            let stream = object["stream"]?.stringValue ?? "?"
+            return "RECORD of stream \"\(stream)\": field \(path.dropFirst().joined(separator: ".")) \(what)"
+        }
+        return "\(path.joined(separator: ".")) \(what)"
     }
 
     /// The message as one JSON line (without the newline), keys sorted.

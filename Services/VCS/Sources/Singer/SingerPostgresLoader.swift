@@ -6,8 +6,8 @@ import Synchronization
 /// `singer-target-postgres` (names, child tables, split columns, table
 /// comments: see `SingerTableLayout` and `SingerTableUpsert`). A batch is
 /// COPYed into staging tables and merged in the caller's transaction: per
-/// key the newest `_sdc_sequence` wins (a tie goes to the later record, as
-/// in datamill), and a winning record's child rows replace the old ones.
+/// key the record extracted last wins (see `load`), and a winning record's
+/// child rows replace the old ones.
 public final class SingerPostgresLoader: Sendable {
     /// Tables known to be in shape per stream, so a batch skips the catalog.
     private let prepared = Mutex<[String: (layout: SingerTableLayout, tables: [SingerRemoteTable])]>([:])
@@ -102,23 +102,30 @@ public final class SingerPostgresLoader: Sendable {
         let keyMatch = { (left: String, right: String) in
             keys.map { "\(left).\($0) = \(right).\($0)" }.joined(separator: " AND ")
         }
-        // `_sdc_sequence` is in whole seconds (datamill's unit); within a second the
-        // later `_sdc_received_at` (`time_extracted`, to the microsecond) wins, then the later record.
+        // Like is compared with like: `_sdc_received_at` is the record's `time_extracted` for
+        // both loaders (to the microsecond here, to 100 µs in datamill), while `_sdc_sequence`
+        // is `time_extracted` here but the load time in datamill, so comparing sequences would
+        // let a row datamill loaded late hide a version extracted after it. Sequences decide
+        // only where a row has no `_sdc_received_at`; a tie goes to the record loaded now, and
+        // within a batch to the later record.
         let sequence = PostgresQuery.quoteIdentifier(root.sequenceColumn)
         let received = root.receivedColumn.map(PostgresQuery.quoteIdentifier)
         let newer =
-            received.map { "(t.\(sequence) > w.\(sequence) OR (t.\(sequence) = w.\(sequence) AND t.\($0) > w.\($0)))" }
-            ?? "t.\(sequence) > w.\(sequence)"
+            received.map {
+                "CASE WHEN t.\($0) IS NOT NULL AND w.\($0) IS NOT NULL THEN t.\($0) > w.\($0) ELSE t.\(sequence) > w.\(sequence) END"
+            } ?? "t.\(sequence) > w.\(sequence)"
         try connection.execute(
             """
             DROP TABLE IF EXISTS _singer_winners;
             CREATE TEMP TABLE _singer_winners ON COMMIT DROP AS
               SELECT DISTINCT ON (\(keyList)) * FROM _singer_stage
-              ORDER BY \(keyList), \(sequence) DESC NULLS LAST, \(received.map { "\($0) DESC NULLS LAST, " } ?? "")_singer_order DESC;
-            DELETE FROM _singer_winners w USING \(target) t
-              WHERE \(keyMatch("t", "w")) AND \(newer);
-            DELETE FROM \(target) t USING _singer_winners w WHERE \(keyMatch("t", "w"));
+              ORDER BY \(keyList), \(received.map { "\($0) DESC NULLS LAST, " } ?? "")\(sequence) DESC NULLS LAST, _singer_order DESC;
             """)
+        let superseded = try connection.execute(
+            "DELETE FROM _singer_winners w USING \(target) t WHERE \(keyMatch("t", "w")) AND \(newer)"
+        ).affectedRows
+        if superseded > 0 { result.superseded[root.name] = superseded }
+        try connection.execute("DELETE FROM \(target) t USING _singer_winners w WHERE \(keyMatch("t", "w"))")
         for (index, child) in tables.enumerated().dropFirst() {
             let childTable = PostgresQuery.quoteIdentifier(child.name)
             let childColumns = child.columns.map(PostgresQuery.quoteIdentifier)
@@ -177,10 +184,13 @@ public final class SingerPostgresLoader: Sendable {
 public struct SingerLoadResult: Sendable {
     public var upserted = 0
     public var rowsByTable: [String: Int] = [:]
+    /// Records not written, by root table, because the stored row of their key was extracted later.
+    public var superseded: [String: Int] = [:]
 
     /// Adds another load's counts (a batch with several streams).
     public mutating func add(_ other: SingerLoadResult) {
         upserted += other.upserted
         rowsByTable.merge(other.rowsByTable, uniquingKeysWith: +)
+        superseded.merge(other.superseded, uniquingKeysWith: +)
     }
 }

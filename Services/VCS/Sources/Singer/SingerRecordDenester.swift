@@ -16,6 +16,9 @@ public struct RecordRejection: Error, CustomStringConvertible, Equatable {
     public let key: String
     public let field: String
     public let problem: String
+    /// Whether the record stops the load (its batch and bookmark are not committed) rather than
+    /// being skipped: a value Postgres could only store altered, which datamill's loader fails on.
+    public var stopsTheLoad = false
     public var description: String { "stream \(stream), record \(key): \(field) \(problem)" }
 }
 
@@ -23,6 +26,11 @@ extension SingerTableLayout {
     /// Validates `record` and denests it as datamill's `denest.py` does: object
     /// values into the columns of their table, array elements into child rows
     /// carrying the record's keys, `_sdc_sequence` and their level indices.
+    /// Properties named `_sdc_*` are stored like any other (tap-github sends
+    /// `_sdc_repository`), except what the loader stamps, as datamill's
+    /// `get_batch` does: `_sdc_sequence` and `_sdc_batched_at` always, the
+    /// message's version as `_sdc_table_version` when it has one, and
+    /// `receivedAt` as `_sdc_received_at` when the record has none.
     public func flatten(_ record: JSONValue, sequence: Int64, receivedAt: String?, tableVersion: Int64?) throws
         -> FlatRecord
     {
@@ -35,7 +43,8 @@ extension SingerTableLayout {
         for property in keyProperties {
             let value: JSONValue
             if generatedKey {
-                value = .string(UUID().uuidString.lowercased())
+                value =
+                    fields[Self.primaryKey]?.stringValue.map { .string($0) } ?? .string(UUID().uuidString.lowercased())
             } else {
                 guard let given = fields[property], let text = Self.keyText(given) else {
                     throw RecordRejection(
@@ -48,17 +57,21 @@ extension SingerTableLayout {
             keyValues.append((Self.sourceKeyPrefix + property, value))
         }
         var walker = RecordWalker(
-            layout: self, key: zip(keyProperties, keyTexts).map { "\($0)=\($1)" }.joined(separator: ","))
+            layout: self,
+            key: zip(keyProperties, keyTexts).map { property, text in
+                "\(property)=\(text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\\u0000") : text)"
+            }.joined(separator: ","))
         var row = [String?](repeating: nil, count: root.slots.count)
-        for (name, value) in fields where !name.hasPrefix("_sdc_") {
+        for (name, value) in fields where name != Self.sequence && name != Self.batchedAt {
             try walker.visit(
                 value, path: [name], table: 0, row: &row, field: [name],
                 parentKeys: keyValues + [(Self.sequence, .number(Double(sequence)))])
         }
-        func set(_ name: String, _ text: String?) {
-            if let text, let slot = root.slotIndex[[name]]?.values.first { row[slot] = text }
+        func set(_ name: String, _ text: String?, unlessGiven: Bool = false) {
+            guard let text, let slot = root.slotIndex[[name]]?.values.first else { return }
+            if !unlessGiven || row[slot] == nil { row[slot] = text }
         }
-        set(Self.receivedAt, receivedAt)
+        set(Self.receivedAt, receivedAt, unlessGiven: true)
         set(Self.sequence, String(sequence))
         set(Self.tableVersion, tableVersion.map { String($0) })
         if generatedKey, case .string(let uuid) = keyValues[0].1 { set(Self.primaryKey, uuid) }
@@ -146,7 +159,12 @@ private struct RecordWalker {
             if let slot = kinds?[.dateTime], DateTimeText.isValid(text) {
                 row[slot] = text
             } else if let slot = kinds?[.string] {
-                row[slot] = text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "") : text
+                if text.utf8.contains(0) {
+                    var refusal = reject(field, "holds a NUL character (\\u0000), which Postgres cannot store")
+                    refusal.stopsTheLoad = true
+                    throw refusal
+                }
+                row[slot] = text
             } else if kinds?[.dateTime] != nil {
                 throw reject(field, "must be an RFC 3339 date-time, got \"\(text.prefix(40))\"")
             } else {

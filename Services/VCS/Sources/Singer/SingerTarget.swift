@@ -11,6 +11,8 @@ public struct TargetSummary: Codable, Sendable, Equatable {
     /// The first rejections, each naming stream, record key and field.
     public var rejections: [String] = []
     public var batches = 0
+    /// Records not written because the stored row of their key was extracted later (they are older).
+    public var superseded = 0
 }
 
 /// A Singer target writing to Postgres (the layout of the target-postgres
@@ -46,8 +48,10 @@ public final class SingerTarget {
         self.logger = logger
     }
 
-    /// Handles one message; loads when a batch is full.
-    public func handle(_ message: SingerMessage, isolation: isolated (any Actor)? = #isolation) async throws {
+    /// Handles one message (`line`: its line in the stream, for errors); loads when a batch is full.
+    public func handle(_ message: SingerMessage, line: Int? = nil, isolation: isolated (any Actor)? = #isolation)
+        async throws
+    {
         switch message {
         case .schema(let stream, let schema, let keys, _, let keyOrder):
             let layout = try SingerTableLayout(stream: stream, schema: schema, keyProperties: keys, keyOrder: keyOrder)
@@ -55,7 +59,7 @@ public final class SingerTarget {
             layouts[stream] = layout
         case .record(let stream, let record, let timeExtracted, let version):
             guard let layout = layouts[stream] else {
-                throw SingerMessage.ParseError(line: 0, problem: "RECORD for stream \"\(stream)\" before its SCHEMA")
+                throw SingerMessage.ParseError(line: line, problem: "RECORD for stream \"\(stream)\" before its SCHEMA")
             }
             summary.records += 1
             do {
@@ -64,6 +68,9 @@ public final class SingerTarget {
                     receivedAt: timeExtracted ?? receivedAt(), tableVersion: version)
                 buffers[stream, default: []].append(flat)
                 buffered += 1
+            } catch let rejection as RecordRejection where rejection.stopsTheLoad {
+                throw SingerMessage.ParseError(
+                    line: line, problem: "\(rejection); refused, nothing of its batch is kept")
             } catch let rejection as RecordRejection {
                 summary.rejected += 1
                 if summary.rejections.count < 20 { summary.rejections.append(rejection.description) }
@@ -94,7 +101,11 @@ public final class SingerTarget {
             let loaded = try await database.transaction { connection in
                 var loaded = SingerLoadResult()
                 for (layout, records) in batches {
-                    loaded.add(try loader.load(records, layout: layout, on: connection))
+                    do {
+                        loaded.add(try loader.load(records, layout: layout, on: connection))
+                    } catch let error as PostgresError where !error.isDataError {
+                        throw SingerStreamLoadError(stream: layout.stream, error: error)
+                    }
                 }
                 if let stateJSON {
                     try connection.query(
@@ -105,8 +116,7 @@ public final class SingerTarget {
                 }
                 return loaded
             }
-            summary.upserted += loaded.upserted
-            VCSMetrics.singerRows(loaded.rowsByTable)
+            record(loaded)
         } catch let error as PostgresError where error.isDataError {
             // Postgres refused a value the schema allowed (SQLSTATE class 22/23): load the
             // records one by one so only the offending ones are rejected, and the bookmark moves.
@@ -114,8 +124,7 @@ public final class SingerTarget {
             logger.warning(
                 "a batch was refused as data; loading its records one by one", metadata: ["error": "\(error)"])
             let (loaded, refused) = try await loadOneByOne(batches, stateJSON: stateJSON)
-            summary.upserted += loaded.upserted
-            VCSMetrics.singerRows(loaded.rowsByTable)
+            record(loaded)
             for (key, problem) in refused {
                 summary.rejected += 1
                 let text = "stream and key \(key): \(problem)"
@@ -131,6 +140,17 @@ public final class SingerTarget {
         buffered = 0
         pendingState = nil
         if let state { committedState?(state) }
+    }
+
+    /// Counts what a batch wrote, and says so when stored rows were newer than records of the batch.
+    private func record(_ loaded: SingerLoadResult) {
+        summary.upserted += loaded.upserted
+        VCSMetrics.singerRows(loaded.rowsByTable)
+        guard !loaded.superseded.isEmpty else { return }
+        summary.superseded += loaded.superseded.values.reduce(0, +)
+        logger.info(
+            "kept stored rows extracted later than records of the batch",
+            metadata: ["records_by_table": "\(loaded.superseded)"])
     }
 
     /// Loads each record under its own savepoint, in one transaction with the
@@ -177,7 +197,8 @@ public final class SingerTarget {
     /// `_sdc_sequence` of a record, in seconds since 1970 as datamill writes
     /// it: when it was extracted from the source (its `time_extracted`), so
     /// the later observation of GitHub wins however late a page is loaded; the
-    /// load time for records without one. Within a second the later record wins.
+    /// load time for records without one. Which version of a key wins is
+    /// decided by `_sdc_received_at` first (see `SingerPostgresLoader.load`).
     private func sequence(extractedAt text: String?) -> Int64 {
         guard let text, let date = Date(postgresText: text) else { return Self.sequenceNow() }
         return Int64(date.timeIntervalSince1970.rounded(.down))
