@@ -14,7 +14,7 @@ import VCSService
 /// property gaining a type, updated records) and they must agree again.
 @Suite("Singer layout: vcs target and datamill's target-postgres", .serialized)
 struct SingerDatamillTests {
-    static let tables = ["issue_events%", "audit_log%"]
+    static let tables = ["issue\\_events%", "audit\\_log%"]
 
     @Test("both loaders lay one stream out identically and continue in each other's tables")
     func sameTablesBothWays() async throws {
@@ -122,6 +122,59 @@ struct SingerDatamillTests {
         }
     }
 
+    /// Conveyor's own pull_requests stream: the SCHEMA, then one RECORD a (id, title, seconds from now extracted).
+    static func pullRequests(_ records: [(Int, String, Double)]) throws -> String {
+        var lines = [String(decoding: try PullRequestsStream.schemaMessage.line(), as: UTF8.self)]
+        for (id, title, extracted) in records {
+            let pull: JSONValue = .object([
+                "id": .number(Double(id)), "number": .number(Double(id)), "title": .string(title),
+                "state": "open", "base": .object(["ref": "main"]), "updated_at": .string(now(offset: extracted)),
+            ])
+            let message = SingerMessage.record(
+                stream: PullRequestsStream.name, record: pull, timeExtracted: now(offset: extracted), version: nil)
+            lines.append(String(decoding: try message.line(), as: UTF8.self))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func titles(_ url: String) async throws -> [String] {
+        let database = PostgresClient(url: url, maxConnections: 1)
+        defer { Task { await database.shutdown() } }
+        return try await database.query("SELECT title FROM pull_requests ORDER BY id").map {
+            try $0.decode("title", as: String.self)
+        }
+    }
+
+    @Test("datamill loads into a database Conveyor only migrated, and vcs target continues in it")
+    func datamillAfterMigrationOnly() async throws {
+        let datamill = try #require(ProcessInfo.processInfo.environment["CONVEYOR_SINGER_TARGET_POSTGRES"])
+        let url = try await TestPostgres.freshDatabase()
+        let migrated = try await VCSSingerTests.target(url, [])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        try await Self.datamill(datamill, url: url, stream: try Self.pullRequests([(1, "one", 0), (2, "two", 0)]))
+        #expect(try await Self.titles(url) == ["one", "two"])
+        try await Self.vcsTarget(url: url, stream: try Self.pullRequests([(1, "one, edited", 1)]))
+        #expect(try await Self.titles(url) == ["one, edited", "two"])
+    }
+
+    @Test("sharing a table with datamill, the version extracted last wins, not the one loaded last")
+    func extractionTimeDecidesAcrossLoaders() async throws {
+        let datamill = try #require(ProcessInfo.processInfo.environment["CONVEYOR_SINGER_TARGET_POSTGRES"])
+        let url = try await TestPostgres.freshDatabase()
+        // datamill stamps _sdc_sequence with its load time (now), later than both extractions below.
+        try await Self.datamill(datamill, url: url, stream: try Self.pullRequests([(1, "seen a minute ago", -60)]))
+        try await Self.vcsTarget(url: url, stream: try Self.pullRequests([(1, "seen 30 s ago", -30)]))
+        #expect(try await Self.titles(url) == ["seen 30 s ago"], "a newer version is not dropped")
+        let result = try await VCSSingerTests.target(
+            url, Array(try Self.pullRequests([(1, "seen 90 s ago", -90)]).utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try await Self.titles(url) == ["seen 30 s ago"], "an older version does not replace it")
+        #expect(result.stderr.contains("\"superseded\":\"1\""), "and the target says so: \(result.stderr)")
+        // datamill's rule is its own: it replaces what it finds with what it loads.
+        try await Self.datamill(datamill, url: url, stream: try Self.pullRequests([(1, "seen 2 min ago", -120)]))
+        #expect(try await Self.titles(url) == ["seen 2 min ago"])
+    }
+
     /// Records carry `time_extracted` of now (as a tap writes it), to the millisecond.
     static func now(offset: Double = 0) -> String {
         let formatter = ISO8601DateFormatter()
@@ -194,56 +247,54 @@ struct SingerDatamillTests {
         var rows: [String] = []
     }
 
-    static func snapshot(_ url: String) async throws -> Snapshot {
+    /// Per-load values, which differ by design: when the batch ran, and the generated keys of a keyless stream.
+    static let perLoad = ["_sdc_batched_at", "_sdc_sequence", "_sdc_primary_key", "_sdc_source_key__sdc_primary_key"]
+
+    /// The catalog and rows (without the keys `excluding`) of the tables whose names match one of `tables`.
+    static func snapshot(_ url: String, tables: [String] = tables, excluding: [String] = perLoad) async throws
+        -> Snapshot
+    {
         let database = PostgresClient(url: url, maxConnections: 1)
         defer { Task { await database.shutdown() } }
-        let filter = "(c.relname LIKE 'issue\\_events%' OR c.relname LIKE 'audit\\_log%')"
         var snapshot = Snapshot()
         for row in try await database.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT concat_ws('|', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                                     CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END, a.attnum) AS line
-                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                    JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-                      AND \(filter)
-                    ORDER BY c.relname, a.attnum
-                    """))
+            """
+            SELECT concat_ws('|', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                             CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END, a.attnum) AS line
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+              AND c.relname LIKE ANY (\(tables))
+            ORDER BY c.relname, a.attnum
+            """)
         {
             snapshot.columns.append(try row.decode("line"))
         }
         for row in try await database.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT c.relname || '|' || coalesce(obj_description(c.oid, 'pg_class'), '') AS line
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = current_schema() AND c.relkind = 'r' AND \(filter) ORDER BY 1
-                    """))
+            """
+            SELECT c.relname || '|' || coalesce(obj_description(c.oid, 'pg_class'), '') AS line
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE ANY (\(tables)) ORDER BY 1
+            """)
         {
             snapshot.comments.append(try row.decode("line"))
         }
         for row in try await database.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT i.indexname || '|' || i.indexdef AS line FROM pg_indexes i
-                    JOIN pg_class c ON c.relname = i.tablename
-                    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname
-                    WHERE i.schemaname = current_schema() AND \(filter) ORDER BY 1
-                    """))
+            """
+            SELECT i.indexname || '|' || i.indexdef AS line FROM pg_indexes i
+            JOIN pg_class c ON c.relname = i.tablename
+            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname
+            WHERE i.schemaname = current_schema() AND c.relname LIKE ANY (\(tables)) ORDER BY 1
+            """)
         {
             snapshot.indexes.append(try row.decode("line"))
         }
-        let tables = snapshot.comments.map { String($0.prefix { $0 != "|" }) }
-        for table in tables {
-            // Per-load values differ by design: when the batch ran, and the generated keys of a keyless stream.
+        for table in snapshot.comments.map({ String($0.prefix { $0 != "|" }) }) {
             for row in try await database.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT \(PostgresQuery.quoteLiteral(table)) || '|' || (to_jsonb(t) - '_sdc_batched_at'
-                               - '_sdc_sequence' - '_sdc_primary_key' - '_sdc_source_key__sdc_primary_key')::text AS line
-                        FROM \(PostgresQuery.quoteIdentifier(table)) t ORDER BY 1
-                        """))
+                """
+                SELECT \(table)::text || '|' || (to_jsonb(t) - \(excluding)::text[])::text AS line
+                FROM \(identifier: table) t ORDER BY 1
+                """)
             {
                 snapshot.rows.append(try row.decode("line"))
             }

@@ -152,7 +152,120 @@ struct VCSSingerTests {
             "printf '{\"type\": \"RECORD\", \"stream\": \"nope\", \"record\": {}}\\n' | \"$BIN/vcs\" target",
             ["DATABASE_URL": url, "BIN": Self.bin])
         #expect(broken.status != 0)
-        #expect(broken.stderr.contains("before its SCHEMA"))
+        #expect(broken.stderr.contains("line 1: RECORD for stream \\\"nope\\\" before its SCHEMA"), "\(broken.stderr)")
+    }
+
+    /// Runs `vcs target` on `stream` (bytes as given) with `arguments`, against `url`.
+    static func target(_ url: String, _ stream: [UInt8], arguments: String = "") async throws -> CommandResult {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).jsonl")
+        try Data(stream).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try await shell(
+            "\"$BIN/vcs\" target --state-key test \(arguments) < \"$FILE\"",
+            ["DATABASE_URL": url, "BIN": bin, "FILE": file.path, "LOG_LEVEL": "info"])
+    }
+
+    @Test("_sdc_ properties are stored, as datamill stores them: tap-github's _sdc_repository, non-null or nullable")
+    func sdcPropertiesStored() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        var lines: [String] = []
+        for (stream, type) in [("reviews", #"["string"]"#), ("assignees", #"["null", "string"]"#)] {
+            lines.append(
+                #"{"type": "SCHEMA", "stream": "\#(stream)", "key_properties": ["id"], "schema": {"type": ["null", "object"], "properties": {"_sdc_repository": {"type": \#(type)}, "id": {"type": ["null", "integer"]}, "labels": {"type": ["null", "array"], "items": {"type": ["null", "object"], "properties": {"name": {"type": ["null", "string"]}}}}}}}"#
+            )
+            for id in 1...3 {
+                lines.append(
+                    #"{"type": "RECORD", "stream": "\#(stream)", "record": {"_sdc_repository": "conveyor/example-model", "id": \#(id), "labels": [{"name": "model"}]}}"#
+                )
+            }
+        }
+        lines.append(#"{"type": "STATE", "value": {"bookmarks": {"reviews": {"since": "2026-03-01T00:00:00Z"}}}}"#)
+        let result = try await Self.target(url, Array(lines.joined(separator: "\n").utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("\"rejected\":\"0\""), "\(result.stderr)")
+        let database = PostgresClient(url: url, maxConnections: 1)
+        for table in ["reviews", "assignees"] {
+            let rows = try await database.query(
+                "SELECT coalesce(_sdc_repository, 'NULL') AS r FROM \(identifier: table) ORDER BY id")
+            #expect(
+                try rows.map { try $0.decode("r", as: String.self) }
+                    == Array(repeating: "conveyor/example-model", count: 3))
+        }
+        #expect(try await database.query("SELECT 1 FROM reviews__labels").count == 3)
+        await database.shutdown()
+    }
+
+    @Test("a pull_requests stream whose id allows null (tap-github's) loads into a freshly migrated database")
+    func nullableIDLoads() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let stream = """
+            {"type": "SCHEMA", "stream": "pull_requests", "key_properties": ["id"], "schema": {"type": ["null", "object"], "properties": {"_sdc_repository": {"type": ["string"]}, "id": {"type": ["null", "integer"]}, "number": {"type": ["null", "integer"]}, "title": {"type": ["null", "string"]}, "updated_at": {"type": ["null", "string"], "format": "date-time"}}}}
+            {"type": "RECORD", "stream": "pull_requests", "record": {"_sdc_repository": "o/r", "id": 11, "number": 1, "title": "one", "updated_at": "2026-03-01T00:00:00Z"}}
+            {"type": "RECORD", "stream": "pull_requests", "record": {"_sdc_repository": "o/r", "id": 12, "number": 2, "title": "two", "updated_at": "2026-03-02T00:00:00Z"}}
+            """
+        let result = try await Self.target(url, Array(stream.utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        let database = PostgresClient(url: url, maxConnections: 1)
+        let rows = try await database.query("SELECT title, _sdc_repository FROM pull_requests ORDER BY id")
+        #expect(try rows.map { try $0.decode("title", as: String.self) } == ["one", "two"])
+        await database.shutdown()
+    }
+
+    @Test(
+        "a NUL, bytes that are not UTF-8 or a lone surrogate stop the load naming the field; that batch and bookmark are not kept",
+        arguments: [
+            (Array(#"{"name": "a\u0000b"}"#.utf8), ": name holds a NUL character"),
+            (
+                Array(#"{"name": "ij", "title": "caf"#.utf8) + [0xE9] + Array(#""}"#.utf8),
+                "field title is not valid UTF-8"
+            ),
+            (Array(#"{"name": "ij", "title": "\udcff"}"#.utf8), "field title holds a lone UTF-16 surrogate"),
+        ] as [([UInt8], String)])
+    func alteredTextRefused(_ record: [UInt8], _ expected: String) async throws {
+        let url = try await TestPostgres.freshDatabase()
+        func line(_ text: String) -> [UInt8] { Array((text + "\n").utf8) }
+        func recordLine(_ record: [UInt8]) -> [UInt8] {
+            line(#"{"type": "RECORD", "stream": "names", "record": "#).dropLast() + record + line("}")
+        }
+        var stream = line(
+            #"{"type": "SCHEMA", "stream": "names", "key_properties": ["name"], "schema": {"type": "object", "properties": {"name": {"type": "string"}, "title": {"type": ["null", "string"]}}}}"#
+        )
+        stream += recordLine(Array(#"{"name": "ab"}"#.utf8)) + recordLine(Array(#"{"name": "cd"}"#.utf8))
+        stream += line(#"{"type": "STATE", "value": {"bookmark": 1}}"#)
+        stream += recordLine(Array(#"{"name": "ef"}"#.utf8)) + recordLine(record)
+        stream += recordLine(Array(#"{"name": "gh"}"#.utf8)) + line(#"{"type": "STATE", "value": {"bookmark": 2}}"#)
+        let result = try await Self.target(url, stream, arguments: "--batch-size 2")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("line 6:") && result.stderr.contains(expected), "\(result.stderr)")
+        #expect(result.stderr.contains("names"), "the stream is named: \(result.stderr)")
+        let database = PostgresClient(url: url, maxConnections: 1)
+        let names = try await database.query("SELECT name FROM names ORDER BY name")
+        #expect(try names.map { try $0.decode("name", as: String.self) } == ["ab", "cd"], "the batch before stays")
+        #expect(try await database.query("SELECT 1 FROM singer_state").count == 0, "no bookmark past the refusal")
+        await database.shutdown()
+    }
+
+    /// 1,100 non-null integers: a row Postgres refuses as too big (8 KiB), whatever the values.
+    static let wideStream: String = {
+        let columns = 1...1100
+        return
+            #"{"type": "SCHEMA", "stream": "wide readings", "key_properties": ["c1"], "schema": {"type": "object", "properties": {"#
+            + columns.map { #""c\#($0)": {"type": "integer"}"# }.joined(separator: ", ") + "}}}\n"
+            + #"{"type": "RECORD", "stream": "wide readings", "record": {"#
+            + columns.map { #""c\#($0)": \#($0)"# }.joined(separator: ", ") + "}}"
+    }()
+
+    @Test(
+        "a stream Postgres cannot store fails naming the line, the parser's reason or the stream",
+        arguments: [
+            (#"{"type": "RECORD", "stream""#, "line 1: is not valid JSON: expected ':' at byte 27"),
+            (wideStream, "stream wide readings: postgres 54000: row is too big"),
+        ])
+    func failuresExplained(_ stream: String, _ expected: String) async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let result = try await Self.target(url, Array(stream.utf8))
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(expected), "\(result.stderr.suffix(3000))")
     }
 
     @Test("github-sandbox send-webhook: signed is applied once, wrongly signed is refused and stores nothing")
