@@ -77,6 +77,15 @@ ensure_test_python() {
     "$singer/bin/pip" install -q psycopg2-binary "arrow==0.15.5" "singer-python==5.9.0"
   fi
   export CONVEYOR_SINGER_TARGET_POSTGRES="$singer/bin/target-postgres"
+  # singer-io's tap-github (PyPI), which SingerTapGitHubTests runs against a loopback
+  # stand-in for GitHub. Its own venv: it pins jsonschema and singer-python versions of its own.
+  local tap_github="${CONVEYOR_TAP_GITHUB_VENV:-$root/.local/tap-github-venv}"
+  if ! "$tap_github/bin/python" -c "import tap_github" 2>/dev/null; then
+    log "installing tap-github into $tap_github"
+    rm -rf "$tap_github"; python3 -m venv "$tap_github"
+    "$tap_github/bin/pip" install -q tap-github
+  fi
+  export CONVEYOR_TAP_GITHUB="$tap_github/bin/tap-github"
   # KServe's own Python client (PyPI kserve), which TritonClientTests runs over gRPC. Its own
   # venv: it pins fastapi, pydantic and protobuf versions the test venv's tools do not share.
   local kserve="${CONVEYOR_KSERVE_VENV:-$root/.local/kserve-venv}"
