@@ -127,6 +127,44 @@ struct RepositoryTrainingTests {
         }
     }
 
+    @Test(
+        "a model.onnx that is a symbolic link out of the output directory or a hard link is refused, never read; so are such kept files"
+    )
+    func linkedOutputs() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        let cases: [(String, String, String)] = [
+            ("symlink", "ln -s /etc/passwd model.onnx", "model.onnx was not read: it is a symbolic link"),
+            ("hardlink", "echo own > own.onnx; ln own.onnx model.onnx", "model.onnx was not read: it is a hard link"),
+        ]
+        for (name, command, reason) in cases {
+            let kept = "echo secret > notes.txt; ln notes.txt copy.txt; ln -s /etc/passwd passwd.txt"
+            let ((outcome, failure, lines), files) = try await Self.trainKeeping(
+                try Self.repository(
+                    command: ["/bin/sh", "-c", "cd \"$CONVEYOR_OUTPUT_DIR\"; \(kept); \(command)"], fixtures: fixtures,
+                    name: "linked-\(name)"))
+            #expect(outcome == nil, "\(name): the linked model was used")
+            #expect(failure?.reason.contains(reason) == true, "\(name): \(String(describing: failure))")
+            #expect(files.isEmpty, "\(name): kept \(files.map(\.name))")
+            for file in ["copy.txt", "notes.txt"] {
+                #expect(lines.contains { $0.contains("not kept: \(file) (it is a hard link") }, "\(name): \(lines)")
+            }
+            #expect(lines.contains { $0.contains("not kept: passwd.txt (it is a symbolic link") }, "\(name)")
+        }
+    }
+
+    @Test("a model.onnx that is a FIFO is refused as one, never opened, rather than said to be missing")
+    func fifoOutput() async throws {
+        let fixtures = try await ONNXRepository.fixtures()
+        defer { try? FileManager.default.removeItem(at: fixtures) }
+        let (outcome, failure, _) = try await Self.train(
+            try Self.repository(
+                command: ["/bin/sh", "-c", "mkfifo \"$CONVEYOR_OUTPUT_DIR/model.onnx\""], fixtures: fixtures,
+                name: "fifo"))
+        #expect(outcome == nil)
+        #expect(failure?.reason.contains("it is a FIFO, not a regular file") == true, "\(String(describing: failure))")
+    }
+
     @Test("train.requirements builds a virtual environment once; the next run with the same file reuses it")
     func environmentCache() async throws {
         let fixtures = try await ONNXRepository.fixtures()

@@ -77,13 +77,6 @@ struct RepositoryTraining {
         } catch let failure as UserCommand.Failure {
             throw TrainingFailure(stage: "command", reason: "\(spec.command.joined(separator: " ")) \(failure)")
         }
-        let file = directory.appendingPathComponent(spec.resolvedOutput)
-        guard let data = FileManager.default.contents(atPath: file.path), !data.isEmpty else {
-            throw TrainingFailure(
-                stage: "command",
-                reason:
-                    "train.output: the command did not write \(spec.resolvedOutput) into $CONVEYOR_OUTPUT_DIR")
-        }
-        return data
+        return try OutputFile.model(spec.resolvedOutput, in: directory)
     }
 }

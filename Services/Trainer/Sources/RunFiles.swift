@@ -20,36 +20,40 @@ enum RunFiles {
     /// …and this large together.
     static let maxTotalBytes = 8 << 20
 
-    /// The regular files at the top of `directory` (hidden ones and
-    /// symlinks skipped) except `excluded`, within the limits; each file left
-    /// out is named in `log` with the rule it broke.
+    /// The regular files at the top of `directory` (hidden ones skipped)
+    /// except `excluded`, within the limits; each file left out is named in
+    /// `log` with the rule it broke. Files are read as `OutputFile` reads
+    /// them: a symbolic link, a hard link or a special file is never read.
     static func collect(in directory: URL, excluding excluded: Set<String>, log: (String) -> Void) -> [RunFile] {
-        let keys: [URLResourceKey] = [.isRegularFileKey, .isDirectoryKey, .isSymbolicLinkKey, .fileSizeKey]
+        let keys: [URLResourceKey] = [.isDirectoryKey, .isSymbolicLinkKey]
         let entries =
             (try? FileManager.default.contentsOfDirectory(
                 at: directory, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles])) ?? []
-        var candidates: [(name: String, url: URL, size: Int)] = []
+        var candidates: [String] = []
         for url in entries where !excluded.contains(url.lastPathComponent) {
             guard let values = try? url.resourceValues(forKeys: Set(keys)) else { continue }
-            if values.isDirectory == true {
+            if values.isDirectory == true && values.isSymbolicLink != true {
                 log("not kept: \(url.lastPathComponent)/ (only files at the top of $CONVEYOR_OUTPUT_DIR are kept)")
-            } else if values.isRegularFile == true && values.isSymbolicLink != true {
-                candidates.append((url.lastPathComponent, url, values.fileSize ?? 0))
+            } else {
+                candidates.append(url.lastPathComponent)
             }
         }
         var kept: [RunFile] = []
         var total = 0
-        for candidate in candidates.sorted(by: { $0.name < $1.name }) {
+        for name in candidates.sorted() {
             if kept.count == maxFiles {
-                log("not kept: \(candidate.name) (a run keeps at most \(maxFiles) files)")
-            } else if candidate.size > maxFileBytes {
-                log(
-                    "not kept: \(candidate.name), \(candidate.size) bytes (over the \(maxFileBytes)-byte limit per file)"
-                )
-            } else if total + candidate.size > maxTotalBytes {
-                log("not kept: \(candidate.name) (the run's files would pass \(maxTotalBytes) bytes together)")
-            } else if let content = readWithoutFollowing(candidate.url, upTo: maxFileBytes) {
-                kept.append(RunFile(name: candidate.name, content: content))
+                log("not kept: \(name) (a run keeps at most \(maxFiles) files)")
+                continue
+            }
+            switch OutputFile.read(name, in: directory, limit: maxFileBytes) {
+            case .failure(.tooLarge(let size, _)):
+                log("not kept: \(name), \(size) bytes (over the \(maxFileBytes)-byte limit per file)")
+            case .failure(let refusal):
+                log("not kept: \(name) (\(refusal))")
+            case .success(let content) where total + content.count > maxTotalBytes:
+                log("not kept: \(name) (the run's files would pass \(maxTotalBytes) bytes together)")
+            case .success(let content):
+                kept.append(RunFile(name: name, content: content))
                 total += content.count
             }
         }
@@ -57,16 +61,5 @@ enum RunFiles {
             log("kept with the run: " + kept.map { "\($0.name) (\($0.content.count) bytes)" }.joined(separator: ", "))
         }
         return kept
-    }
-
-    /// The file's bytes, refusing a symlink put in its place after the
-    /// listing (the command's leftovers are not trusted) and anything larger
-    /// than `limit`.
-    private static func readWithoutFollowing(_ url: URL, upTo limit: Int) -> Data? {
-        let descriptor = open(url.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        guard let data = try? handle.read(upToCount: limit + 1), data.count <= limit else { return nil }
-        return data
     }
 }
