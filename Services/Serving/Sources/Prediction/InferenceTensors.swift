@@ -94,6 +94,7 @@ enum InferenceTensors {
                 problems.append(FieldProblem(field: "\(field).shape", problem: "\(shape) holds too many elements"))
             }
         }
+        if problems.isEmpty { problems = DatatypeRange.problems(data, datatype: datatype, field: field) }
         guard problems.isEmpty, let name, let shape else { throw APIError.validation(problems) }
         return Tensor(name: name, shape: shape, datatype: datatype, data: data)
     }
