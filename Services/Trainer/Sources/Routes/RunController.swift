@@ -68,7 +68,7 @@ struct RunController: APIController {
                 parameters: ["id": Self.runID, "name": RunFileDownload.nameSchema])
         ) { _, context in
             let id = try Self.id(context)
-            let name = try context.parameters.require("name")
+            let name = try RunFileDownload.name(try context.parameters.require("name"))
             guard let content = try await store.file(run: id, name: name) else {
                 throw APIError(.notFound, "run \(id) kept no file named \"\(name)\"")
             }
