@@ -77,13 +77,13 @@ ensure_test_python() {
     "$singer/bin/pip" install -q psycopg2-binary "arrow==0.15.5" "singer-python==5.9.0"
   fi
   export CONVEYOR_SINGER_TARGET_POSTGRES="$singer/bin/target-postgres"
-  # singer-io's tap-github (PyPI), which SingerTapGitHubTests runs against a loopback
+  # singer-io's tap-github (PyPI 4.0.0), which SingerTapGitHubTests runs against a loopback
   # stand-in for GitHub. Its own venv: it pins jsonschema and singer-python versions of its own.
   local tap_github="${CONVEYOR_TAP_GITHUB_VENV:-$root/.local/tap-github-venv}"
   if ! "$tap_github/bin/python" -c "import tap_github" 2>/dev/null; then
     log "installing tap-github into $tap_github"
     rm -rf "$tap_github"; python3 -m venv "$tap_github"
-    "$tap_github/bin/pip" install -q tap-github
+    "$tap_github/bin/pip" install -q "tap-github==4.0.0"
   fi
   export CONVEYOR_TAP_GITHUB="$tap_github/bin/tap-github"
   # KServe's own Python client (PyPI kserve), which TritonClientTests runs over gRPC. Its own
