@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -68,6 +69,12 @@ let package = Package(
             name: "Migrations",
             dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
             path: "Shared/Migrations"),
+        // The vocabulary the services share (run statuses and kinds, deployment kinds) and the
+        // stores of what crosses a service boundary (deployments, the history of live versions).
+        .target(
+            name: "Registry",
+            dependencies: ["JSON", "Postgres", "Migrations"],
+            path: "Shared/Registry"),
         .target(
             name: "ONNX",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -93,6 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             path: "Shared/ServiceKit"),
 
@@ -114,7 +122,7 @@ let package = Package(
         .target(
             name: "TrainerService",
             dependencies: [
-                "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient",
+                "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient", "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -129,7 +137,7 @@ let package = Package(
         .target(
             name: "ServingService",
             dependencies: [
-                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX",
+                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX", "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -176,6 +184,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "JSON", "Learning", "ServiceKit", "HTTPClient", "VCSService", "TrainerService", "ServingService",
+                "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -185,6 +194,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit", "ONNX",
+                "Registry",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -37,11 +37,11 @@ start_postgres
 port=$(free_port)
 grpc_port=$(free_port)
 DATABASE_URL=$pg_url ARTIFACTS_DIR=$work/artifacts PORT=$port GRPC_PORT=$grpc_port LOG_LEVEL=warning \
-  PREDICTION_SPILL_DIR=$work/spill MAX_BODY_BYTES=4194304 "$bin/serving" 2>"$work/serving.log" & pids+=($!)
+  PREDICTION_SPILL_DIR=$work/spill MAX_BODY_BYTES=4194304 ADMIN_TOKEN=$bench_admin_token "$bin/serving" 2>"$work/serving.log" & pids+=($!)
 wait_http "http://127.0.0.1:$port/health/live"
 psql -q "$pg_url" -c "INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
-  VALUES ('local', 'friedman', 1, 'c0ffee', '{}', '${path#"$work/artifacts/"}', '$sha')" \
-  -c "INSERT INTO deployments (model_name, version, reason) VALUES ('friedman', 'local', 'benchmark')" -c "NOTIFY deployments"
+  VALUES ('local', 'friedman', 1, 'c0ffee', '{}', '${path#"$work/artifacts/"}', '$sha')"
+deploy_version "http://127.0.0.1:$port" local
 wait_http "http://127.0.0.1:$port/health/ready"
 
 # Request bodies: N rows of the test split, as /predict instances, v2 JSON tensors and v2 binary tensors.

@@ -36,7 +36,7 @@ port=$(free_port)
 # serving with rollups every ROLLUP_INTERVAL (0: none, every report reads its window raw).
 launch_serving() {
   DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=$port LOG_LEVEL=warning PREDICTION_SPILL_DIR=$work/spill \
-    MONITORING_INTERVAL=0 MONITORING_ROLLUP_INTERVAL=$1 GRPC_PORT=off ADMIN_TOKEN=bench "$bin/serving" \
+    MONITORING_INTERVAL=0 MONITORING_ROLLUP_INTERVAL=$1 GRPC_PORT=off ADMIN_TOKEN=$bench_admin_token "$bin/serving" \
     2>>"$work/serving.log" &
   serving_pid=$!
   pids+=("$serving_pid")
@@ -45,7 +45,7 @@ launch_serving() {
 report() {
   local start end
   start=$(date +%s.%N)
-  curl -fsS -XPOST -H 'Authorization: Bearer bench' "http://127.0.0.1:$port/monitoring/reports" >"$work/report.json"
+  curl -fsS -XPOST -H "Authorization: Bearer $bench_admin_token" "http://127.0.0.1:$port/monitoring/reports" >"$work/report.json"
   end=$(date +%s.%N)
   echo "$end - $start" | bc
 }
@@ -61,8 +61,6 @@ echo "== $rows logged predictions (training rows drawn with a fixed stride) and 
 psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
 VALUES ('bench', 'seattle-temp-max', 1, 'bench', '{}', 'seattle-temp-max/bench', '$sha');
-INSERT INTO deployments (model_name, version, reason) VALUES ('seattle-temp-max', 'bench', 'benchmark');
-NOTIFY conveyor_deployments, 'bench';
 CREATE TABLE seattle (day date, precipitation float8, temp_max float8, temp_min float8, wind float8, weather text);
 \copy seattle FROM '$root/deploy/example-model/data/seattle-weather.csv' CSV HEADER
 CREATE TABLE seattle_rows AS SELECT row_number() OVER (ORDER BY day) - 1 AS n, * FROM seattle;
@@ -78,6 +76,7 @@ FROM prediction_log p JOIN seattle_rows s ON s.n = (substring(p.request_id FROM 
 WHERE substring(p.request_id FROM 7)::bigint % 10 = 0;
 VACUUM ANALYZE;
 SQL
+deploy_version "http://127.0.0.1:$port" bench
 # Postgres logs the plan of each statement over the threshold (EXPLAIN ANALYZE) in connections opened from now on.
 explain_over() {
   psql -q "$db" -c "ALTER DATABASE bench SET session_preload_libraries = 'auto_explain'" \

@@ -52,15 +52,14 @@ read -r onnx_path onnx_sha < <(train "$work/onnx" onnx)
 start_postgres
 db=$pg_url
 DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=5090 LOG_LEVEL=warning PREDICTION_SPILL_DIR=$work/spill \
-  "$bin/serving" 2>"$work/serving.log" & pids+=($!)
+  ADMIN_TOKEN=$bench_admin_token "$bin/serving" 2>"$work/serving.log" & pids+=($!)
 wait_http http://127.0.0.1:5090/health/live || { cat "$work/serving.log" >&2; exit 1; }
 deploy() { # VERSION PATH SHA
   psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
 VALUES ('$1', 'friedman', 1, 'bench', '{}', '$2', '$3');
-INSERT INTO deployments (model_name, version, reason) VALUES ('friedman', '$1', 'benchmark');
-NOTIFY conveyor_deployments, '$1';
 SQL
+  deploy_version http://127.0.0.1:5090 "$1"
   for _ in $(seq 1 300); do
     curl -fsS -H 'Accept: application/json' http://127.0.0.1:5090/ 2>/dev/null |
       python3 -c 'import json, sys; sys.exit(json.load(sys.stdin).get("version") != sys.argv[1])' "$1" && return 0

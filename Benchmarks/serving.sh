@@ -37,15 +37,14 @@ db=$pg_url
 
 echo "== serving" >&2
 DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=5090 LOG_LEVEL=warning PREDICTION_SPILL_DIR=$work/spill \
-  "$bin/serving" 2>"$work/serving.log" & pids+=($!)
+  ADMIN_TOKEN=$bench_admin_token "$bin/serving" 2>"$work/serving.log" & pids+=($!)
 serving_pid=$!
 wait_http http://127.0.0.1:5090/health/live || { cat "$work/serving.log" >&2; exit 1; }
 psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
 VALUES ('local', 'friedman', 1, 'bench', '{}', '$relative', '$artifact_sha');
-INSERT INTO deployments (model_name, version, reason) VALUES ('friedman', 'local', 'benchmark');
-NOTIFY conveyor_deployments, 'local';
 SQL
+deploy_version http://127.0.0.1:5090 local
 wait_http http://127.0.0.1:5090/health/ready || { cat "$work/serving.log" >&2; exit 1; }
 
 echo "== scikit-learn forest for the peers" >&2

@@ -15,6 +15,13 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 wait_http() { for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# Serving's admin token in every benchmark, and the way a recorded model version goes live:
+# as an admin deploys one (POST /deployments), so the benchmarks write no deployments row by hand.
+bench_admin_token=bench-admin-token
+deploy_version() { # SERVING_URL VERSION
+  curl -fsS -XPOST -H "authorization: Bearer $bench_admin_token" -H 'content-type: application/json' \
+    -d "{\"version\": \"$2\"}" "$1/deployments" >/dev/null
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Starts PostgreSQL in $work/pg; sets pg_port and pg_url (the postgres database).

@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 /// The model repository's `conveyor.yaml`: what to train, on which data, and
-/// which gates a new model must pass. See the README for the full reference.
+/// which gates a new model must pass. See docs/manifest.md for the full reference.
 public struct Manifest: Codable, Sendable, Equatable {
     /// Model tasks.
     public enum Task: String, Codable, Sendable {
@@ -102,7 +102,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// The repository's own training command (`train:`), whose ONNX output
-    /// Conveyor then evaluates, gates and serves. See the README.
+    /// Conveyor then evaluates, gates and serves. See docs/bring-your-own-model.md.
     public struct TrainSpec: Codable, Sendable, Equatable {
         public var command: [String]
         public var requirements: String?

@@ -114,7 +114,7 @@ public struct ONNXModel: Sendable {
             let label = "node \"\(node.name.isEmpty ? (node.output.first ?? "?") : node.name)\" (\(node.opType))"
             guard let op = Operators.registry[Operator.key(domain: domain, name: node.opType)] else {
                 throw ONNXError(
-                    "\(label): operator \(domain.isEmpty ? "ai.onnx" : domain).\(node.opType) is not supported; see the README's operator table"
+                    "\(label): operator \(domain.isEmpty ? "ai.onnx" : domain).\(node.opType) is not supported; see docs/bring-your-own-model.md's operator table"
                 )
             }
             guard let opset = opsets[domain] else {

@@ -15,10 +15,16 @@ public enum ChildProcess {
     /// stdout and stderr together the child's process group is killed and the
     /// result says so. `onOutput` sees each chunk of stdout (stream 0) and
     /// stderr (stream 1) as it arrives (for a live log), on the calling thread.
+    /// The child gets stdin from /dev/null, the two pipes, and no other
+    /// descriptor of ours (a listener, a database connection), whatever their
+    /// close-on-exec flags. `killGroupOnExit` kills what the child left in its
+    /// process group once it exits (for untrusted code); either way, once the
+    /// child has exited its output is read for at most `exitGrace` more, so
+    /// something it left behind holding the pipes cannot wedge the caller.
     public static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
         inheritEnvironment: Bool = true, outputLimit: Int? = nil, cancellation: CancellationToken? = nil,
-        onOutput: ((_ stream: Int, _ bytes: ArraySlice<UInt8>) -> Void)? = nil
+        killGroupOnExit: Bool = false, onOutput: ((_ stream: Int, _ bytes: ArraySlice<UInt8>) -> Void)? = nil
     ) throws -> CommandResult {
         if cancellation?.isCancelled == true { throw CancellationError() }
         precondition(!arguments.isEmpty)
@@ -48,6 +54,12 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, devNull, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        guard SpawnDescriptors.closeFrom(3, in: &actions) else {
+            for fd in outPipe + errPipe { close(fd) }
+            throw CommandError(
+                command: arguments[0], status: -1,
+                stderr: "cannot close inherited descriptors (posix_spawn_file_actions_addclosefrom_np is missing)")
+        }
 
         let merged =
             inheritEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
@@ -77,11 +89,15 @@ public enum ChildProcess {
         }
         let registered = cancellation?.register(pid) ?? true
         if !registered { kill(-pid, SIGKILL) }
-        let (stdout, stderr, overLimit) = drain(
-            outPipe[0], errPipe[0], limit: outputLimit ?? Int.max, onOutput: onOutput)
-        if overLimit { kill(-pid, SIGKILL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let drained = drain(
+            outPipe[0], errPipe[0], child: pid, limit: outputLimit ?? Int.max, cancellation: cancellation,
+            onOutput: onOutput)
+        if drained.overLimit { kill(-pid, SIGKILL) }
+        var status: Int32 = drained.status ?? 0
+        if drained.status == nil {
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        if killGroupOnExit { kill(-pid, SIGKILL) }
         cancellation?.unregister(pid)
         if let cancellation, cancellation.isCancelled {
             // What the leader started and left behind in its group goes with it.
@@ -90,42 +106,73 @@ public enum ChildProcess {
         }
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         var result = CommandResult(
-            status: exitCode, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
-        result.exceededOutputLimit = overLimit
+            status: exitCode, stdout: String(decoding: drained.stdout, as: UTF8.self),
+            stderr: String(decoding: drained.stderr, as: UTF8.self))
+        result.exceededOutputLimit = drained.overLimit
         return result
     }
 
+    /// How long output is still read after the child exited (what it started may flush).
+    static let exitGrace = Duration.seconds(1)
+
+    /// What `drain` read, and the child's wait status when it reaped it.
+    private struct Drained {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var overLimit = false
+        var status: Int32? = nil
+    }
+
     /// Reads both pipes until EOF, so a chatty child cannot fill one and
-    /// stall; stops at `limit` bytes in all (the third value says so).
+    /// stall; stops at `limit` bytes in all, when `cancellation` fires, or
+    /// `exitGrace` after the child exited (then the status is returned).
     private static func drain(
-        _ first: Int32, _ second: Int32, limit: Int, onOutput: ((Int, ArraySlice<UInt8>) -> Void)?
-    ) -> ([UInt8], [UInt8], Bool) {
-        var outputs: [[UInt8]] = [[], []]
+        _ first: Int32, _ second: Int32, child: pid_t, limit: Int, cancellation: CancellationToken?,
+        onOutput: ((Int, ArraySlice<UInt8>) -> Void)?
+    ) -> Drained {
+        var drained = Drained()
         var total = 0
         var open = [true, true]
         let fds = [first, second]
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var exitedAt: ContinuousClock.Instant?
         while open[0] || open[1] {
+            if cancellation?.isCancelled == true { return drained }
+            if exitedAt == nil {
+                var status: Int32 = 0
+                if waitpid(child, &status, WNOHANG) == child {
+                    drained.status = status
+                    exitedAt = .now
+                }
+            } else if let exitedAt, ContinuousClock.now - exitedAt > exitGrace {
+                return drained
+            }
             var polls = fds.enumerated().map {
                 pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0)
             }
-            if poll(&polls, 2, -1) < 0 {
+            if poll(&polls, 2, 100) < 0 {
                 if errno == EINTR { continue }
                 break
             }
             for index in 0..<2 where open[index] && polls[index].revents != 0 {
                 let count = read(fds[index], &buffer, buffer.count)
                 if count > 0 {
-                    outputs[index].append(contentsOf: buffer[0..<count])
+                    if index == 0 {
+                        drained.stdout.append(contentsOf: buffer[0..<count])
+                    } else {
+                        drained.stderr.append(contentsOf: buffer[0..<count])
+                    }
                     onOutput?(index, buffer[0..<count])
                     total += count
-                    if total > limit { return (outputs[0], outputs[1], true) }
+                    if total > limit {
+                        drained.overLimit = true
+                        return drained
+                    }
                 } else if count == 0 || errno != EINTR {
                     open[index] = false
                 }
             }
         }
-        return (outputs[0], outputs[1], false)
+        return drained
     }
 }

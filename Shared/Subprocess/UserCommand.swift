@@ -1,12 +1,15 @@
 import Foundation
 import Synchronization
 
-/// Runs code from a model repository, which is never trusted: a scrubbed
-/// environment (only what is passed, never the service's secrets), its own
-/// process group killed with TERM then KILL on timeout or cancellation, a
-/// cap on its output, an address-space limit (`RLIMIT_AS`, through the
-/// shell's `ulimit -v`) and, when the service runs as root, an unprivileged
-/// user (`setpriv` to `nobody`).
+/// Runs code from a model repository, which is never trusted: inside the
+/// `Sandbox` (namespaces through bubblewrap where they can be made: nothing it
+/// starts outlives it, a private `/tmp`, only `writable` paths writable), a
+/// scrubbed environment (only what is passed, never the service's secrets),
+/// none of the service's descriptors, its own process group killed with TERM
+/// then KILL on timeout or cancellation and killed when it exits, a cap on its
+/// output, an address-space limit (`RLIMIT_AS`, through the shell's
+/// `ulimit -v`) and, when the service runs as root, an unprivileged user
+/// (`setpriv` to `nobody`, with no capabilities).
 public struct UserCommand: Sendable {
     /// Why the command did not succeed.
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -35,10 +38,16 @@ public struct UserCommand: Sendable {
     public var memoryLimit: Int?
     /// The user to run as; nil to stay the current user. Defaults to `nobody` when running as root.
     public var user: String?
+    public var sandbox: Sandbox
+    /// The only paths the command may write (besides a private `/tmp` in the sandbox).
+    public var writable: [URL]
+    /// Paths it reads that may lie under `/tmp` (hidden by the sandbox's own `/tmp` otherwise).
+    public var readOnly: [URL]
 
     public init(
         arguments: [String], directory: URL, environment: [String: String], timeout: Duration,
-        outputLimit: Int = 50 << 20, memoryLimit: Int? = nil, user: String? = geteuid() == 0 ? "nobody" : nil
+        outputLimit: Int = 50 << 20, memoryLimit: Int? = nil, user: String? = SandboxUser.name,
+        sandbox: Sandbox = .automatic, writable: [URL] = [], readOnly: [URL] = []
     ) {
         self.arguments = arguments
         self.directory = directory
@@ -47,16 +56,19 @@ public struct UserCommand: Sendable {
         self.outputLimit = outputLimit
         self.memoryLimit = memoryLimit
         self.user = user
+        self.sandbox = sandbox
+        self.writable = writable
+        self.readOnly = readOnly
     }
 
-    /// The command line actually spawned: setpriv, then the limit, then the command.
+    /// The command line actually spawned: the sandbox (and setpriv), then the limit, then the command.
     var commandLine: [String] {
         var line: [String] = []
-        if let user { line += ["setpriv", "--reuid=\(user)", "--regid=nogroup", "--clear-groups", "--"] }
         if let memoryLimit {
             line += ["/bin/sh", "-c", "ulimit -v \(max(1, memoryLimit / 1024)) && exec \"$@\"", "sh"]
         }
-        return line + arguments
+        return sandbox.wrap(
+            line + arguments, directory: directory, writable: writable, readOnly: [directory] + readOnly, user: user)
     }
 
     /// Runs to completion on the calling thread; throws `Failure`, or
@@ -93,9 +105,11 @@ public struct UserCommand: Sendable {
         defer { finished.store(true, ordering: .releasing) }
         let result: CommandResult
         do {
+            // bubblewrap changes into the directory itself (it may lie under the sandbox's /tmp).
             result = try ChildProcess.run(
-                commandLine, in: directory, environment: environment, inheritEnvironment: false,
-                outputLimit: outputLimit, cancellation: token, onOutput: onOutput)
+                commandLine, in: sandbox.isIsolated ? nil : directory, environment: environment,
+                inheritEnvironment: false, outputLimit: outputLimit, cancellation: token, killGroupOnExit: true,
+                onOutput: onOutput)
         } catch is CancellationError {
             if timedOut.load(ordering: .acquiring) {
                 throw Failure.timedOut(seconds: Double(timeout.components.seconds))

@@ -7,6 +7,7 @@ import JSON
 import Logging
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 import Testing
 import TrainerService
@@ -113,7 +114,7 @@ struct ControlRouteTests {
             try await database.query(
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
-                VALUES (1, 'aaa', now(), 'failed', 'x'), (2, 'bbb', now(), 'queued', 'y')
+                VALUES (1, 'aaa', now(), \(RunStatus.failed), 'x'), (2, 'bbb', now(), \(RunStatus.queued), 'y')
                 """)
             let list = try await client.send(.get, "/runs?limit=1")
             #expect(list.status == 200)

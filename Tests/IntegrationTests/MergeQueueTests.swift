@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Migrations
 import Postgres
+import Registry
 import Testing
 import TrainerService
 
@@ -29,12 +30,12 @@ struct MergeQueueTests {
         let first = try await store.queueNewestMerge()
         #expect(first.queued == 2, "the real merge, not the one dated 2099")
         #expect(first.futureDated == [1])
-        try await database.query("UPDATE training_runs SET status = 'failed', reason = 'clone failed'")
+        try await database.query("UPDATE training_runs SET status = \(RunStatus.failed), reason = 'clone failed'")
 
         try await Self.merge(database, number: 3, sha: "ccccccc3", mergedAt: "2026-01-03T00:00:00Z")
         try await Self.merge(database, number: 4, sha: "ddddddd4", mergedAt: "2026-01-04T00:00:00Z")
         #expect(try await store.queueNewestMerge().queued == 4)
-        try await database.query("UPDATE training_runs SET status = 'failed' WHERE pr_number = 4")
+        try await database.query("UPDATE training_runs SET status = \(RunStatus.failed) WHERE pr_number = 4")
         #expect(try await store.queueNewestMerge().queued == 3, "the newest untried merge")
         #expect(try await store.queueNewestMerge().queued == nil, "nothing left untried")
         await database.shutdown()

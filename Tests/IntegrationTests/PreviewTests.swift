@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Registry
 import Testing
 
 /// PR previews on a real trio: open pull requests (the sandbox's
@@ -86,22 +87,44 @@ struct PreviewTests {
         }
     }
 
+    /// Opens PR #2 whose training command sleeps for two minutes, and waits until its preview runs.
+    static func startSlowPreview(_ trio: Trio) async throws -> String {
+        let slow = try trio.pushPullRequest(number: 2, title: "Slow training") { repo in
+            let manifest = repo.appendingPathComponent("conveyor.yaml")
+            var text = try String(contentsOf: manifest, encoding: .utf8)
+            text = text.replacingOccurrences(
+                of: "model:\n  algorithm: linear_regression",
+                with: "model: {format: onnx}\ntrain: {command: [sleep, \"120\"], output: model.onnx}")
+            try text.write(to: manifest, atomically: true, encoding: .utf8)
+        }
+        _ = try await trio.get("\(trio.vcsURL)/checkout")
+        _ = try await eventually(timeout: 30, "the slow preview running") {
+            try await trio.previewRuns(2).first?["status"]?.stringValue == "running" ? true : nil
+        }
+        return slow
+    }
+
+    @Test("a merge is trained and served while a slow preview is still training: previews have their own lane")
+    func mergeNeverWaitsBehindAPreview() async throws {
+        try await Self.withDeployedTrio { trio in
+            _ = try await Self.startSlowPreview(trio)
+            _ = try await Trio.exampleRepo("merge-next", trio.modelRepository)
+            let merged = ContinuousClock.now
+            _ = try await trio.get("\(trio.vcsURL)/checkout")
+            _ = try await trio.waitForServedPR(3, timeout: 30)
+            let served = ContinuousClock.now - merged
+            #expect(served < .seconds(15), "merge → served took \(served)")
+            print("merge to serving with a slow preview training: \(served)")
+            // The preview was neither waited for nor cancelled.
+            #expect(try await trio.previewRuns(2).first?["status"]?.stringValue == "running")
+        }
+    }
+
     @Test("a newer push cancels a running preview; a worse model fails its gate; a broken manifest errors; forks wait")
     func previewVerdicts() async throws {
         try await Self.withDeployedTrio { trio in
             // A preview whose own training command sleeps: still running when the next push lands.
-            let slow = try trio.pushPullRequest(number: 2, title: "Slow training") { repo in
-                let manifest = repo.appendingPathComponent("conveyor.yaml")
-                var text = try String(contentsOf: manifest, encoding: .utf8)
-                text = text.replacingOccurrences(
-                    of: "model:\n  algorithm: linear_regression",
-                    with: "model: {format: onnx}\ntrain: {command: [sleep, \"120\"], output: model.onnx}")
-                try text.write(to: manifest, atomically: true, encoding: .utf8)
-            }
-            _ = try await trio.get("\(trio.vcsURL)/checkout")
-            _ = try await eventually(timeout: 30, "the slow preview running") {
-                try await trio.previewRuns(2).first?["status"]?.stringValue == "running" ? true : nil
-            }
+            let slow = try await Self.startSlowPreview(trio)
             let started = Date()
             let worse = try trio.pushPullRequest(number: 2, title: "Drop temp_min") { repo in
                 try Self.writeWorseManifest(repo)
@@ -172,7 +195,7 @@ struct PreviewTests {
             let hashes = try await database.query(
                 """
                 SELECT mv.artifact_sha256 = r.artifact_sha256 AS same FROM model_versions mv
-                JOIN training_runs r ON r.model_version = mv.version AND r.kind = 'preview' WHERE mv.version = \(previewVersion)
+                JOIN training_runs r ON r.model_version = mv.version AND r.kind = \(RunKind.preview) WHERE mv.version = \(previewVersion)
                 """)
             #expect(try hashes.first?.decode("same", as: Bool.self) == true, "the deployed artifact is the preview's")
             print("merge of a previewed PR to serving: \(String(format: "%.3f", elapsed)) s")

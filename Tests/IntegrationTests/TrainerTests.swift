@@ -2,6 +2,7 @@ import Foundation
 import HTTPClient
 import JSON
 import Postgres
+import Registry
 import Subprocess
 import Testing
 
@@ -187,7 +188,7 @@ struct TrainerTests {
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, started_at,
                     lease_owner, lease_expires_at, attempts)
-                SELECT number, merge_commit_sha, merged_at, 'running', 'merged', now(), 'crashed-trainer',
+                SELECT number, merge_commit_sha, merged_at, \(RunStatus.running), 'merged', now(), 'crashed-trainer',
                     now() + interval '2 seconds', 1
                 FROM pull_requests WHERE number = 2
                 """)
@@ -199,7 +200,7 @@ struct TrainerTests {
             #expect(
                 try await Self.count(
                     trio,
-                    "SELECT count(*)::int AS n FROM training_runs WHERE pr_number = 2 AND attempts = 2 AND status = 'succeeded'"
+                    "SELECT count(*)::int AS n FROM training_runs WHERE pr_number = 2 AND attempts = 2 AND status = '\(RunStatus.succeeded.rawValue)'"
                 )
                     == 1)
             #expect(try await Self.count(trio, "SELECT count(*)::int AS n FROM deployments") == 2)

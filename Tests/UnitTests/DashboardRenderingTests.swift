@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 import ServiceKit
 import Testing
 
@@ -64,20 +65,20 @@ struct DashboardRenderingTests {
 
     @Test("a preview's line says what the preview found, never a deployed state, even when its model was rolled back")
     func previewLine() {
-        func run(kind: String, id: Int64) -> DashboardStore.Run {
+        func run(kind: RunKind, id: Int64) -> DashboardStore.Run {
             DashboardStore.Run(
                 id: id, kind: kind, prNumber: 8, prTitle: "Another push", prAuthor: "dana", commit: "6b66b036bbf0",
-                status: "succeeded", reason: kind == "preview" ? "preview: every gate passed" : "deployed",
+                status: .succeeded, reason: kind == .preview ? "preview: every gate passed" : "deployed",
                 version: "preview-16-pr8-443f72a", metrics: [:], gates: [], timings: [:], createdAt: Date(),
                 startedAt: nil, finishedAt: nil, markedBadReason: "automatic rollback of preview-16-pr8-443f72a",
                 log: nil)
         }
         let links = GitHubLinks(repository: nil)
-        let preview = TimelineEntry(run(kind: "preview", id: 16), liveVersion: nil, repository: links)
+        let preview = TimelineEntry(run(kind: .preview, id: 16), liveVersion: nil, repository: links)
         #expect(preview.state == "preview passed")
         #expect(preview.reason == "preview: every gate passed")
         #expect(preview.version == nil && preview.href == "/runs/16")
-        let merge = TimelineEntry(run(kind: "merge", id: 17), liveVersion: nil, repository: links)
+        let merge = TimelineEntry(run(kind: .merge, id: 17), liveVersion: nil, repository: links)
         #expect(merge.state == "rolled back")
         #expect(merge.reason == "automatic rollback of preview-16-pr8-443f72a")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 import Testing
 
 @testable import TrainerService

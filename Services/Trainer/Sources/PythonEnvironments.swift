@@ -9,12 +9,17 @@ import Subprocess
 /// build the same one at the same time; an environment is used only once its
 /// `.complete` marker exists, so a half-built one (a failed install, a killed
 /// trainer) is removed and built again, never reused. pip runs as untrusted
-/// code (a requirements file can run setup scripts): scrubbed environment,
-/// unprivileged user, timeout, output cap, memory limit.
+/// code (a requirements file can run setup scripts): in the sandbox, with a
+/// scrubbed environment, unprivileged user, timeout, output cap, memory limit,
+/// writing only the environment and its staging directory. Once built, the
+/// environment is sealed (owned by the service's user, nothing writable by
+/// others) before it is marked complete: the code that uses it later can never
+/// change it (a planted `bin/python3` would run in the next run that shares it).
 struct PythonEnvironments {
     let root: URL
     /// Address-space limit for venv and pip, as for the training command.
     var memoryLimit: Int? = nil
+    var sandbox: Sandbox = .automatic
     static let marker = ".complete"
 
     /// The environment's directory for these requirements, built if needed;
@@ -27,7 +32,7 @@ struct PythonEnvironments {
         // Sticky and writable by all, like /tmp: the unprivileged user builds in it.
         _ = chmod(root.path, 0o1777)
         let version = try UserCommand(
-            arguments: [python, "--version"], directory: root, environment: [:], timeout: .seconds(30)
+            arguments: [python, "--version"], directory: root, environment: [:], timeout: .seconds(30), sandbox: sandbox
         ).run(cancellation: cancellation)
         var hasher = SHA256()
         hasher.update(data: requirements)
@@ -50,7 +55,8 @@ struct PythonEnvironments {
         let staging = root.appendingPathComponent("staging-\(key)", isDirectory: true)
         try? FileManager.default.removeItem(at: staging)
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        _ = chmod(staging.path, 0o777)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for writable in [staging, directory] { SandboxUser.own(writable) }
         let requirementsFile = staging.appendingPathComponent("requirements.txt")
         try requirements.write(to: requirementsFile)
         _ = chmod(requirementsFile.path, 0o644)
@@ -65,9 +71,10 @@ struct PythonEnvironments {
             ] {
                 _ = try UserCommand(
                     arguments: arguments, directory: staging, environment: ["HOME": staging.path],
-                    timeout: timeout, memoryLimit: memoryLimit
+                    timeout: timeout, memoryLimit: memoryLimit, sandbox: sandbox, writable: [staging, directory]
                 ).run(cancellation: cancellation)
             }
+            try SandboxUser.seal(directory)
         } catch let failure as UserCommand.Failure {
             try? FileManager.default.removeItem(at: directory)
             throw TrainingFailure(stage: "environment", reason: "installing train.requirements: \(failure)")

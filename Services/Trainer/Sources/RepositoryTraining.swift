@@ -18,6 +18,7 @@ struct RepositoryTraining {
     let environment: URL?
     /// Address-space limit for the command (`RLIMIT_AS`), in bytes.
     let memoryLimit: Int
+    let sandbox: Sandbox
 
     /// Runs the command and returns the ONNX file it wrote; `keep` receives
     /// the other files it wrote, whether it succeeded or not.
@@ -31,8 +32,8 @@ struct RepositoryTraining {
         defer { try? FileManager.default.removeItem(at: directory) }
         let home = directory.appendingPathComponent(".home", isDirectory: true)
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        // Writable by the unprivileged user the command runs as.
-        for writable in [directory, home] { _ = chmod(writable.path, 0o777) }
+        // Writable by the unprivileged user the command runs as, and by nobody else.
+        for writable in [directory, home] { SandboxUser.own(writable) }
         let trainFile = directory.appendingPathComponent("train.csv")
         let testFile = directory.appendingPathComponent("test.csv")
         try train.csvText().write(to: trainFile, atomically: true, encoding: .utf8)
@@ -61,7 +62,7 @@ struct RepositoryTraining {
         )
         let command = UserCommand(
             arguments: arguments, directory: repository, environment: variables, timeout: timeout,
-            memoryLimit: memoryLimit)
+            memoryLimit: memoryLimit, sandbox: sandbox, writable: [directory], readOnly: environment.map { [$0] } ?? [])
         var output = CommandLog()
         do {
             defer {

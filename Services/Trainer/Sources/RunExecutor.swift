@@ -1,6 +1,7 @@
 import Foundation
 import Learning
 import Logging
+import Registry
 import ServiceKit
 import Subprocess
 
@@ -17,6 +18,8 @@ public struct RunExecutor: Sendable {
     let maxDataBytes: Int
     /// Address-space limit of the repository's own training command.
     var commandMemoryLimit = 8 << 30
+    /// Where the repository's own code runs.
+    var sandbox: Sandbox = .automatic
     /// Reports previews on their pull request (nil: previews are recorded only).
     var previewReporter: PreviewReporter? = nil
     /// `NOTIFY_PREVIEWS`: announce previews like merges.
@@ -254,7 +257,7 @@ public struct RunExecutor: Sendable {
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
             pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true),
-            commandMemoryLimit: commandMemoryLimit)
+            commandMemoryLimit: commandMemoryLimit, sandbox: sandbox)
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
         let outcome = try await withCancellationToken { token in
             let result = try await BlockingWork.run {

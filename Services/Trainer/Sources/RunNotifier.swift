@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import Registry
 
 /// The end of a run, as announced to people.
 public struct RunAnnouncement: Sendable, Encodable {

@@ -5,6 +5,7 @@ import Logging
 import Postgres
 import ServiceKit
 import ServiceLifecycle
+import Subprocess
 
 /// Builds the `trainer` application: database, worker, routes.
 public enum TrainerApp {
@@ -14,6 +15,12 @@ public enum TrainerApp {
         -> some ApplicationProtocol
     {
         let database = try await DatabaseStartup.connect(url: configuration.databaseURL, logger: logger)
+        if configuration.sandbox.isIsolated {
+            logger.info("repository code runs sandboxed", metadata: ["sandbox": "\(configuration.sandbox)"])
+        } else {
+            logger.warning(
+                "repository code runs WITHOUT namespaces (fallback)", metadata: ["sandbox": "\(configuration.sandbox)"])
+        }
         let http = CurlHTTPClient(concurrency: 1)
         let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
         let notifier = RunNotifier(
@@ -35,7 +42,7 @@ public enum TrainerApp {
                 notifier: notifier,
                 artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
-                commandMemoryLimit: configuration.trainMemoryLimit,
+                commandMemoryLimit: configuration.trainMemoryLimit, sandbox: configuration.sandbox,
                 previewReporter: configuration.githubRepository.map { repository in
                     PreviewReporter(
                         writer: GitHubWriter(
@@ -50,17 +57,21 @@ public enum TrainerApp {
             logger: logger)
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,
-            router: makeRouter(database: database, store: store, adminToken: configuration.adminToken),
+            router: makeRouter(
+                database: database, store: store, adminToken: configuration.adminToken, sandbox: configuration.sandbox),
             services: [database, http, worker, rollbackMonitor, statusGauges], logger: logger)
     }
 
     /// The routes: runs, and the shared health and metrics routes.
-    public static func makeRouter(database: PostgresClient, store: TrainingStore, adminToken: String?)
+    public static func makeRouter(
+        database: PostgresClient, store: TrainingStore, adminToken: String?, sandbox: Sandbox = .automatic
+    )
         -> Router<AppRequestContext>
     {
         ServiceRouter.build(
             title: "Conveyor trainer", readiness: { await ServiceHost.checkDatabase(database) },
             maxBodyBytes: RunController.maxBody,
-            controllers: [RunController(database: database, store: store, admin: AdminToken(adminToken))])
+            controllers: [RunController(database: database, store: store, admin: AdminToken(adminToken))],
+            details: ["sandbox": "\(sandbox)"])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPClient
 import Logging
 import ServiceKit
+import Subprocess
 
 /// Settings of the `trainer` service, read once from the environment.
 public struct TrainerConfiguration: Sendable {
@@ -51,6 +52,8 @@ public struct TrainerConfiguration: Sendable {
     public var notifyPreviews: Bool = false
     /// `DASHBOARD_URL`: serving's public address; preview statuses link the run's page there.
     public var dashboardURL: String? = nil
+    /// `SANDBOX` (`auto`, `bubblewrap`, `none`): how repositories' code is isolated.
+    public var sandbox: Sandbox = .automatic
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
         let repositoryURL: String
@@ -106,7 +109,17 @@ public struct TrainerConfiguration: Sendable {
             previews: try env.bool("PREVIEWS", default: true),
             previewForks: try env.bool("PREVIEW_FORKS", default: false),
             notifyPreviews: try env.bool("NOTIFY_PREVIEWS", default: false),
-            dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) })
+            dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) },
+            sandbox: try sandbox(env))
+    }
+
+    /// `SANDBOX`, probed here: a wrong value or a bubblewrap that cannot work stops the start.
+    private static func sandbox(_ env: EnvironmentReader) throws -> Sandbox {
+        do {
+            return try Sandbox.detect(setting: env.string("SANDBOX"))
+        } catch let unavailable as SandboxUnavailable {
+            throw ConfigurationError(variable: "SANDBOX", problem: unavailable.reason)
+        }
     }
 }
 

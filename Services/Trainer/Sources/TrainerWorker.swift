@@ -7,7 +7,8 @@ import ServiceLifecycle
 
 /// Wakes on `vcs`'s NOTIFY (or every poll interval), queues the newest
 /// untried merge and a preview of each open pull request's new head, and
-/// runs queued runs one at a time (merges first) until none is left.
+/// runs queued runs in two lanes side by side (`RunLane`): merges and
+/// retrains one at a time in one, previews one at a time in the other.
 public struct TrainerWorker: Service, CustomStringConvertible {
     /// A plain name for lifecycle logs (the default would print the database URL).
     public var description: String { "TrainerWorker" }
@@ -31,13 +32,17 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     public func run() async throws {
         await removeStaleRunDirectories()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await WakeLoop.run(
-                    database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval, logger: logger
-                ) { await drainQueue() }
+            // Each lane drains its own queue (see `RunLane`): a merge never waits behind a preview.
+            for lane in previews == nil ? [RunLane.deployments] : RunLane.allCases {
+                group.addTask {
+                    await WakeLoop.run(
+                        database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval,
+                        logger: logger
+                    ) { await drainQueue(lane) }
+                }
             }
-            // A push lands while a run trains: its preview is queued (and the PR's running one
-            // superseded) at once, not after the run.
+            // A push lands while both lanes train: its preview is queued (and the PR's running one
+            // superseded) at once, not after the runs.
             if previews != nil {
                 group.addTask {
                     await WakeLoop.run(
@@ -80,27 +85,30 @@ public struct TrainerWorker: Service, CustomStringConvertible {
         }
     }
 
-    /// Queues and trains until there is nothing left; errors are logged and
-    /// retried on the next wake-up.
-    private func drainQueue() async {
+    /// Queues and trains `lane`'s runs until there is nothing left; errors are
+    /// logged and retried on the next wake-up.
+    private func drainQueue(_ lane: RunLane) async {
         do {
             while true {
-                let queueing = try await store.queueNewestMerge()
-                if !queueing.futureDated.isEmpty {
-                    logger.warning(
-                        "ignoring merges dated in the future", metadata: ["pull_requests": "\(queueing.futureDated)"])
+                if lane == .deployments {
+                    let queueing = try await store.queueNewestMerge()
+                    if !queueing.futureDated.isEmpty {
+                        logger.warning(
+                            "ignoring merges dated in the future",
+                            metadata: ["pull_requests": "\(queueing.futureDated)"])
+                    }
                 }
                 // Also here, not only in the previews' own loop: queueing sends no NOTIFY, so a
                 // preview that loop queued just after a claim would otherwise wait for the poll.
                 try await queuePreviews()
                 try? await statusGauges.refresh()
-                guard let run = try await store.claimQueuedRun() else { return }
+                guard let run = try await store.claimQueuedRun(lane: lane) else { return }
                 // Let a started run finish even during shutdown: its result is recorded.
                 await Task { await executor.execute(run) }.value
                 if Task.isCancelled { return }
             }
         } catch {
-            logger.warning("checking for new merges failed", metadata: ["error": "\(error)"])
+            logger.warning("checking for queued runs failed", metadata: ["lane": "\(lane)", "error": "\(error)"])
         }
     }
 }

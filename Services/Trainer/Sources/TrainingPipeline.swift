@@ -34,13 +34,17 @@ public struct TrainingPipeline: Sendable {
     public let pythonEnvironments: URL
     /// The address-space limit of the repository's own training command, in bytes.
     public let commandMemoryLimit: Int
+    /// Where the repository's own code runs.
+    public let sandbox: Sandbox
 
     public init(
-        repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil, commandMemoryLimit: Int = 8 << 30
+        repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil, commandMemoryLimit: Int = 8 << 30,
+        sandbox: Sandbox = .automatic
     ) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
         self.maxDataBytes = maxDataBytes
         self.commandMemoryLimit = commandMemoryLimit
+        self.sandbox = sandbox
         self.pythonEnvironments =
             pythonEnvironments
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
@@ -107,14 +111,17 @@ public struct TrainingPipeline: Sendable {
             let environment = try train.requirements.map { file in
                 let requirements = try read(file, key: "train.requirements")
                 return try timed("environment") {
-                    try PythonEnvironments(root: pythonEnvironments, memoryLimit: commandMemoryLimit).environment(
+                    try PythonEnvironments(
+                        root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox
+                    ).environment(
                         requirements: requirements, timeout: train.resolvedTimeout ?? .seconds(1200), log: log,
                         cancellation: cancellation)
                 }
             }
             onnx = try timed("command") {
                 try RepositoryTraining(
-                    repository: repository, spec: train, environment: environment, memoryLimit: commandMemoryLimit
+                    repository: repository, spec: train, environment: environment, memoryLimit: commandMemoryLimit,
+                    sandbox: sandbox
                 ).run(
                     manifest: manifest, train: trainTable, test: testTable, log: log, keep: keep,
                     cancellation: cancellation)

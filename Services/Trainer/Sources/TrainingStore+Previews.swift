@@ -1,6 +1,7 @@
 import Foundation
 import Learning
 import Postgres
+import Registry
 import ServiceKit
 
 /// An open pull request whose head a preview run trains.
@@ -50,7 +51,7 @@ extension TrainingStore {
                 FROM pull_requests p
                 WHERE p.state = 'open' AND p.base__ref = \(branch) AND p.head__sha IS NOT NULL AND p.number IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM training_runs t
-                                  WHERE t.kind = 'preview' AND t.pr_number = p.number AND t.merge_commit_sha = p.head__sha)
+                                  WHERE t.kind = \(RunKind.preview) AND t.pr_number = p.number AND t.merge_commit_sha = p.head__sha)
                 ORDER BY p.number
                 """)
             var result = PreviewQueueing()
@@ -66,20 +67,20 @@ extension TrainingStore {
                 let superseded = "superseded by a newer push (\(candidate.headSHA.prefix(7)))"
                 try connection.query(
                     """
-                    UPDATE training_runs SET status = 'cancelled', reason = \(superseded), finished_at = now()
-                    WHERE kind = 'preview' AND pr_number = \(candidate.number) AND status = 'queued'
+                    UPDATE training_runs SET status = \(RunStatus.cancelled), reason = \(superseded), finished_at = now()
+                    WHERE kind = \(RunKind.preview) AND pr_number = \(candidate.number) AND status = \(RunStatus.queued)
                     """)
                 try connection.query(
                     """
                     UPDATE training_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
                         reason = \(superseded)
-                    WHERE kind = 'preview' AND pr_number = \(candidate.number) AND status = 'running'
+                    WHERE kind = \(RunKind.preview) AND pr_number = \(candidate.number) AND status = \(RunStatus.running)
                     """)
                 try connection.query(
                     """
                     INSERT INTO training_runs (pr_number, merge_commit_sha, status, reason, kind)
-                    VALUES (\(candidate.number), \(candidate.headSHA), 'queued', 'preview of an open pull request',
-                            'preview')
+                    VALUES (\(candidate.number), \(candidate.headSHA), \(RunStatus.queued), 'preview of an open pull request',
+                            \(RunKind.preview))
                     """)
                 result.queued.append(candidate.number)
             }
@@ -116,7 +117,7 @@ extension TrainingStore {
         let rows = try await database.query(
             """
             SELECT id, artifact_path, artifact_sha256, data_fingerprint::text AS fingerprint FROM training_runs
-            WHERE kind = 'preview' AND status = 'succeeded' AND tree_sha = \(tree) AND artifact_path IS NOT NULL
+            WHERE kind = \(RunKind.preview) AND status = \(RunStatus.succeeded) AND tree_sha = \(tree) AND artifact_path IS NOT NULL
               AND data_fingerprint IS NOT NULL
             ORDER BY id DESC LIMIT 1
             """)

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Registry
 
 /// A kept file's name, size and hash, as `GET /runs/{id}` lists it.
 public struct RunFileSummary: Sendable, Codable, Equatable {
@@ -13,7 +14,8 @@ extension TrainingStore {
     public func updateLog(run: Int64, log: String) async throws {
         let owner = owner
         try await database.query(
-            "UPDATE training_runs SET log = \(log) WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'")
+            "UPDATE training_runs SET log = \(log) WHERE id = \(run) AND lease_owner = \(owner) AND status = \(RunStatus.running)"
+        )
     }
 
     /// Stores the files the run's training command kept (a retry replaces its own).

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Registry
 
 /// The fleet's state as the trainer's status gauges show it.
 public struct TrainerStatus: Sendable {
@@ -18,12 +19,12 @@ extension TrainingStore {
         let rows = try await database.query(
             """
             SELECT
-              (SELECT count(*)::int FROM training_runs WHERE status = 'queued') AS depth,
+              (SELECT count(*)::int FROM training_runs WHERE status = \(RunStatus.queued)) AS depth,
               (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-                 FROM training_runs WHERE status = 'queued') AS oldest,
+                 FROM training_runs WHERE status = \(RunStatus.queued)) AS oldest,
               (SELECT count(*)::int FROM training_runs
-                 WHERE status = 'failed'
-                   AND id > coalesce((SELECT max(id) FROM training_runs WHERE status IN ('succeeded', 'rejected')), 0)
+                 WHERE status = \(RunStatus.failed)
+                   AND id > coalesce((SELECT max(id) FROM training_runs WHERE status = ANY(\([RunStatus.succeeded, .rejected]))), 0)
               ) AS failed_in_a_row,
               (SELECT d.model_name FROM deployments d ORDER BY d.id DESC LIMIT 1) AS model,
               (SELECT d.version FROM deployments d ORDER BY d.id DESC LIMIT 1) AS version

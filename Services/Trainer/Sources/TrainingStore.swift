@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 
 /// A merged pull request that a run trains.
@@ -33,14 +34,6 @@ public struct ClaimedRun: Sendable {
     public let attempts: Int
     /// Why it was queued: a merge, or an admin's retrain request.
     public let kind: RunKind
-}
-
-/// Why a run was queued (`training_runs.kind`, the `kind` label of `conveyor_runs_total`).
-public enum RunKind: String, Sendable {
-    case merge
-    case retrain
-    /// An open pull request's head, trained and gated but never deployed.
-    case preview
 }
 
 /// The run's lease passed to another trainer: this one's result is discarded.
@@ -110,7 +103,7 @@ public struct TrainingStore: Sendable {
                   AND p.merged_at <= now() + interval '5 minutes'
                   AND (p.merged_at > \(since) OR (p.merged_at = \(since) AND p.number > \(sinceNumber)))
                   AND NOT EXISTS (SELECT 1 FROM training_runs t
-                                  WHERE t.merge_commit_sha = p.merge_commit_sha AND t.kind <> 'preview')
+                                  WHERE t.merge_commit_sha = p.merge_commit_sha AND t.kind <> \(RunKind.preview))
                 ORDER BY p.merged_at DESC, p.number DESC LIMIT 1
                 """)
             guard let row = rows.first else { return MergeQueueing(queued: nil, futureDated: future) }
@@ -119,7 +112,7 @@ public struct TrainingStore: Sendable {
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
                 VALUES (\(number), \(try row.decode("merge_commit_sha", as: String.self)),
-                        \(try row.decode("merged_at", as: Date.self)), 'queued', 'merged')
+                        \(try row.decode("merged_at", as: Date.self)), \(RunStatus.queued), 'merged')
                 """)
             return MergeQueueing(queued: number, futureDated: future)
         }
@@ -140,15 +133,15 @@ public struct TrainingStore: Sendable {
             let sha: String = try row.decode("merge_commit_sha")
             let active = try connection.query(
                 """
-                SELECT id FROM training_runs WHERE merge_commit_sha = \(sha) AND status IN ('queued', 'running')
+                SELECT id FROM training_runs WHERE merge_commit_sha = \(sha) AND status = ANY(\(RunStatus.unfinished))
                 ORDER BY id LIMIT 1
                 """)
             if let existing = try active.first?.decode("id", as: Int64.self) { return .duplicate(of: existing) }
             let inserted = try connection.query(
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, kind)
-                VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), 'queued', 'retrain requested',
-                        'retrain')
+                VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), \(RunStatus.queued), 'retrain requested',
+                        \(RunKind.retrain))
                 RETURNING id
                 """)
             return .queued(try inserted.first!.decode("id", as: Int64.self))
@@ -156,25 +149,28 @@ public struct TrainingStore: Sendable {
     }
 
     /// Takes the oldest queued run, or a running one whose trainer stopped
-    /// renewing its lease (crashed), skipping rows another trainer is claiming.
-    /// Merges and retrains go before previews.
-    public func claimQueuedRun() async throws -> ClaimedRun? {
+    /// renewing its lease (crashed), skipping rows another trainer is claiming,
+    /// in `lane`: merges and retrains, or previews (each lane has its own worker,
+    /// so a merge never waits behind a preview).
+    public func claimQueuedRun(lane: RunLane = .deployments) async throws -> ClaimedRun? {
         let owner = owner
+        let previews = lane == .previews
         let lease = lease.inSeconds
         return try await database.transaction { connection in
             // A run whose trainer died after an admin asked to cancel it is not taken over.
             try connection.query(
                 """
-                UPDATE training_runs SET status = 'cancelled', reason = 'cancelled by an admin', finished_at = now()
-                WHERE status = 'running' AND lease_expires_at < now() AND cancel_requested_at IS NOT NULL
+                UPDATE training_runs SET status = \(RunStatus.cancelled), reason = 'cancelled by an admin', finished_at = now()
+                WHERE status = \(RunStatus.running) AND lease_expires_at < now() AND cancel_requested_at IS NOT NULL
                 """)
             let rows = try connection.query(
                 """
-                UPDATE training_runs SET status = 'running', started_at = now(), lease_owner = \(owner),
+                UPDATE training_runs SET status = \(RunStatus.running), started_at = now(), lease_owner = \(owner),
                     lease_expires_at = now() + make_interval(secs => \(lease)), attempts = attempts + 1
                 WHERE id = (SELECT id FROM training_runs
-                            WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
-                            ORDER BY kind = 'preview', id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                            WHERE (status = \(RunStatus.queued) OR (status = \(RunStatus.running) AND lease_expires_at < now()))
+                              AND (kind = \(RunKind.preview)) = \(previews)
+                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING id, pr_number, merge_commit_sha, coalesce(merged_at, created_at) AS merged_at, attempts, kind
                 """)
             guard let row = rows.first else { return nil }
@@ -206,18 +202,18 @@ public struct TrainingStore: Sendable {
 
     /// Cancels a queued run at once, or asks the trainer running it to stop.
     /// Returns the run's status after the request, or nil when there is no such run.
-    public func requestCancel(run: Int64) async throws -> String? {
+    public func requestCancel(run: Int64) async throws -> RunStatus? {
         try await database.transaction { connection in
             let rows = try connection.query(
                 """
                 UPDATE training_runs SET
-                    status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-                    reason = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE reason END,
-                    finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+                    status = CASE WHEN status = \(RunStatus.queued) THEN \(RunStatus.cancelled) ELSE status END,
+                    reason = CASE WHEN status = \(RunStatus.queued) THEN 'cancelled before it started' ELSE reason END,
+                    finished_at = CASE WHEN status = \(RunStatus.queued) THEN now() ELSE finished_at END,
                     cancel_requested_at = coalesce(cancel_requested_at, now())
                 WHERE id = \(run) RETURNING status
                 """)
-            return try rows.first?.decode("status", as: String.self)
+            return try rows.first?.decode("status", as: RunStatus.self)
         }
     }
 
@@ -225,7 +221,7 @@ public struct TrainingStore: Sendable {
     public func activeRun(commit: String) async throws -> Int64? {
         let rows = try await database.query(
             """
-            SELECT id FROM training_runs WHERE merge_commit_sha = \(commit) AND status IN ('queued', 'running')
+            SELECT id FROM training_runs WHERE merge_commit_sha = \(commit) AND status = ANY(\(RunStatus.unfinished))
             ORDER BY id LIMIT 1
             """)
         return try rows.first?.decode("id", as: Int64.self)
@@ -234,7 +230,7 @@ public struct TrainingStore: Sendable {
     /// Runs being trained under a live lease (by any trainer).
     public func activeRunIDs() async throws -> Set<Int64> {
         let rows = try await database.query(
-            "SELECT id FROM training_runs WHERE status = 'running' AND lease_expires_at >= now()")
+            "SELECT id FROM training_runs WHERE status = \(RunStatus.running) AND lease_expires_at >= now()")
         return Set(try rows.map { try $0.decode("id", as: Int64.self) })
     }
 
@@ -243,7 +239,7 @@ public struct TrainingStore: Sendable {
         let rows = try await database.query(
             """
             UPDATE training_runs SET lease_expires_at = now() + make_interval(secs => \(lease.inSeconds))
-            WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
+            WHERE id = \(run) AND lease_owner = \(owner) AND status = \(RunStatus.running)
             """)
         return rows.affectedRows == 1
     }
@@ -266,7 +262,7 @@ public struct TrainingStore: Sendable {
                 params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
                 shadow = \(shadow)::jsonb,
                 timings = \(timingsJSON)::jsonb, log = \(log), finished_at = now(), lease_expires_at = NULL
-            WHERE id = \(run) AND lease_owner = \(owner) AND status = 'running'
+            WHERE id = \(run) AND lease_owner = \(owner) AND status = \(RunStatus.running)
             """)
         if updated.affectedRows != 1 { throw LeaseLost(run: run) }
     }
@@ -289,12 +285,12 @@ public struct TrainingStore: Sendable {
             // Only the lease holder may deploy: a trainer that lost its lease rolls back here.
             let claimed = try connection.query(
                 """
-                UPDATE training_runs SET status = 'succeeded', reason = \(reason), model_name = \(artifact.name),
+                UPDATE training_runs SET status = \(RunStatus.succeeded), reason = \(reason), model_name = \(artifact.name),
                     params = \(params)::jsonb, metrics = \(metrics)::jsonb, gates = \(gates)::jsonb,
                     shadow = \(shadow)::jsonb,
                     timings = \(timingsJSON)::jsonb, log = \(log), model_version = \(artifact.version), finished_at = now(),
                     lease_expires_at = NULL
-                WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running'
+                WHERE id = \(run.id) AND lease_owner = \(owner) AND status = \(RunStatus.running)
                 """)
             guard claimed.affectedRows == 1 else { throw LeaseLost(run: run.id) }
             try connection.query(
@@ -305,10 +301,8 @@ public struct TrainingStore: Sendable {
                     \(pr.mergeCommitSHA), \(pr.mergedAt), \(outcome.fingerprint.sha256), \(outcome.fingerprint.rows),
                     \(params)::jsonb, \(metrics)::jsonb, \(gates)::jsonb, \(artifactPath), \(artifactSHA256))
                 """)
-            try connection.query(
-                "INSERT INTO deployments (model_name, version, reason) VALUES (\(artifact.name), \(artifact.version), 'trained')"
-            )
-            try connection.notify(Schema.deploymentsChannel, payload: artifact.version)
+            try Deployments.record(
+                connection, model: artifact.name, version: artifact.version, reason: "trained", kind: .deploy)
         }
     }
 }

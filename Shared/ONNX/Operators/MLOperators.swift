@@ -470,31 +470,3 @@ enum MLOperators {
         }
     }
 }
-
-/// Keys compared as text, so one dictionary serves every key type.
-enum LabelKey {
-    static func texts(_ storage: ONNXTensor.Storage) -> [String] {
-        switch storage {
-        case .string(let v): v
-        case .int64(let v): v.map { String($0) }
-        case .int32(let v): v.map { String($0) }
-        case .float(let v): v.map { "\($0.isNaN ? Float.nan : $0)" }
-        case .double(let v): v.map { "\(Float($0))" }
-        case .bool(let v): v.map { $0 ? "1" : "0" }
-        }
-    }
-}
-
-/// Every supported operator, by `domain:name`.
-enum Operators {
-    static let registry: [String: Operator] = {
-        let all =
-            ElementwiseOperators.all + ShapeOperators.all + MathOperators.all + TreeOperators.all + MLOperators.all
-        return Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
-    }()
-
-    /// Supported operators as `domain.Name`, sorted (for docs and error messages).
-    static var supported: [String] {
-        registry.values.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain).\($0.name)" }.sorted()
-    }
-}

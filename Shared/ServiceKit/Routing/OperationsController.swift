@@ -10,18 +10,22 @@ public typealias ReadinessCheck = @Sendable () async -> [String]
 struct OperationsController: APIController {
     let title: String
     let readiness: ReadinessCheck
+    /// Stated on every `/health/ready` answer, ready or not.
+    let details: [String: String]
     let catalog: RouteCatalog
     let nav: [PageRenderer.NavLink]
 
     private struct HealthStatus: Encodable {
         let status: String
         let problems: [String]
+        let details: [String: String]?
     }
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let title = title
         let readiness = readiness
+        let details = details.isEmpty ? nil : details
         let catalog = catalog
         routes.on(APIRoute(.get, "/health/live", "Liveness: the process is up.")) { _, _ in
             try JSONResponse.make(["status": "live"])
@@ -30,7 +34,8 @@ struct OperationsController: APIController {
             _, _ in
             let problems = await readiness()
             return try JSONResponse.make(
-                HealthStatus(status: problems.isEmpty ? "ready" : "not ready", problems: problems),
+                HealthStatus(
+                    status: problems.isEmpty ? "ready" : "not ready", problems: problems, details: details),
                 status: problems.isEmpty ? .ok : .serviceUnavailable)
         }
         routes.on(APIRoute(.get, "/metrics", "Prometheus metrics (text format).")) { _, _ in

@@ -4,6 +4,7 @@ import JSON
 import Learning
 import Migrations
 import Postgres
+import Registry
 import TrainerService
 
 /// A migrated database, models trained in-process and recorded as deployed,
@@ -53,9 +54,7 @@ final class ServingFixture: Sendable {
                 VALUES (\(version), \(name), \(pr), \("PR \(pr)"), 'tess', \("c0ffee\(pr)"), \(metrics)::jsonb,
                     \(gates)::jsonb, \(path), \(written.sha256))
                 """)
-            try connection.query(
-                "INSERT INTO deployments (model_name, version, reason) VALUES (\(name), \(version), 'trained')")
-            try connection.notify(Schema.deploymentsChannel, payload: version)
+            try Deployments.record(connection, model: name, version: version, reason: "trained", kind: .deploy)
         }
         return version
     }

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Postgres
+import Registry
 
 /// What the dashboard reads from Postgres: training runs with their pull
 /// requests and versions, deployments, the prediction log's recent traffic
@@ -14,12 +15,12 @@ struct DashboardStore: Sendable {
     struct Run: Sendable {
         let id: Int64
         /// merge, retrain or preview (an open pull request's head, never deployed).
-        let kind: String
+        let kind: RunKind
         let prNumber: Int64
         let prTitle: String?
         let prAuthor: String?
         let commit: String
-        let status: String
+        let status: RunStatus
         let reason: String?
         let version: String?
         let metrics: [String: Double]
@@ -67,7 +68,7 @@ struct DashboardStore: Sendable {
     struct Deployment: Sendable {
         let id: Int64
         let version: String
-        let kind: String
+        let kind: DeploymentKind
         let reason: String
         let deployedAt: Date
     }
@@ -89,7 +90,7 @@ struct DashboardStore: Sendable {
                            WHERE merge_commit_sha = t.merge_commit_sha
                            UNION ALL
                            SELECT title, user__login FROM pull_requests
-                           WHERE t.kind = 'preview' AND number = t.pr_number LIMIT 1) p ON true
+                           WHERE t.kind = '\(RunKind.preview.rawValue)' AND number = t.pr_number LIMIT 1) p ON true
         """
 
     /// The newest runs (`status` filters; `before` pages back by id).

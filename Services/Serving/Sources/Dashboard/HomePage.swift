@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import Registry
 import Synchronization
 
 /// `GET /` for browsers: the live model card, the timeline of every run,
@@ -65,7 +66,7 @@ struct HomePage {
         init(_ deployment: DashboardStore.Deployment) {
             id = deployment.id
             version = deployment.version
-            kind = deployment.kind
+            kind = deployment.kind.rawValue
             reason = deployment.reason
             when = DashboardFormat.date(deployment.deployedAt)
         }

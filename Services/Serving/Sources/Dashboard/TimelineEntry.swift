@@ -1,5 +1,6 @@
 import Foundation
 import Mustache
+import Registry
 
 /// A training run as a line of the timeline and the runs page: what happened
 /// to the pull request's model (deployed, rejected, failed, rolled back…) and why.
@@ -27,21 +28,21 @@ struct TimelineEntry: Sendable {
         prAuthor = run.prAuthor ?? ""
         prURL = repository.pullRequest(run.prNumber)
         commit = String(run.commit.prefix(7))
-        let isPreview = run.kind == "preview"
+        let isPreview = run.kind == .preview
         // A preview's model is never a deployed version (a merge of the same tree may deploy it later).
         version = isPreview ? nil : run.version
         isLive = version != nil && version == liveVersion
         let state: String
         switch run.status {
-        case "succeeded" where isPreview: state = "preview passed"
-        case _ where isPreview: state = "preview " + run.status
-        case "succeeded" where run.markedBadReason != nil: state = "rolled back"
-        case "succeeded": state = isLive ? "live" : "deployed"
-        default: state = run.status
+        case .succeeded where isPreview: state = "preview passed"
+        case _ where isPreview: state = "preview " + run.status.rawValue
+        case .succeeded where run.markedBadReason != nil: state = "rolled back"
+        case .succeeded: state = isLive ? "live" : "deployed"
+        default: state = run.status.rawValue
         }
         self.state = state
         stateClass = DashboardFormat.stateClass(
-            isPreview ? (run.status == "succeeded" ? "preview" : run.status) : state)
+            isPreview ? (run.status == .succeeded ? "preview" : run.status.rawValue) : state)
         href = version.map { "/versions/\($0)" } ?? "/runs/\(run.id)"
         // A version's rollback is its merge's story: a preview that trained the same model says what it found.
         reason = (isPreview ? nil : run.markedBadReason) ?? run.reason ?? ""

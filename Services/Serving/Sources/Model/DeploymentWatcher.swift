@@ -5,6 +5,7 @@ import Metrics
 import Migrations
 import NIOPosix
 import Postgres
+import Registry
 import ServiceKit
 import ServiceLifecycle
 

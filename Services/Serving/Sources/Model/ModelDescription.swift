@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Learning
+import Registry
 
 /// What `GET /` says about the deployed model: its version, pull request,
 /// commit, metrics, gate results and feature schema.
@@ -78,7 +79,7 @@ struct ModelDescription: Encodable {
         commit = deployment.commitSHA
         trainedAt = artifact.trainedAt
         metrics = artifact.metrics
-        gates = deployment.gatesJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+        gates = deployment.gates
         target = artifact.target
         classes = artifact.classes
         features = artifact.features.map {

@@ -1,6 +1,7 @@
 import Foundation
 import Learning
 import Metrics
+import Registry
 import ServiceKit
 import Synchronization
 

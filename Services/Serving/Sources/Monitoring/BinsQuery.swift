@@ -9,7 +9,7 @@ import Postgres
 /// under `GROUPING SETS` (one set per feature and the prediction), per
 /// 10-second period for the rollup job. Measured: the first form, one row per
 /// (instance, feature) grouped afterwards, took 17.8 s for 100,000
-/// predictions; this one is in the README's table.
+/// predictions; this one is in docs/monitoring.md's table.
 struct BinsQuery {
     /// A monitored column: a feature, or the prediction (""), with the kind
     /// its versions give it. Two versions that type a feature differently

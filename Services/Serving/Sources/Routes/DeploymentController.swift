@@ -3,6 +3,7 @@ import Hummingbird
 import JSON
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 
 /// `GET /` (the deployed model, JSON or an HTML page for browsers),
@@ -41,7 +42,9 @@ struct DeploymentController: APIController {
                 success: .accepted, admin: true)
         ) { request, _ in
             try admin.authorize(request)
-            let version = try await Self.rollback(database)
+            guard let version = try await Deployments.rollBack(database) else {
+                throw APIError(.conflict, "there is no earlier version to roll back to")
+            }
             return try JSONResponse.make(["rolled_back_to": version], status: .accepted)
         }
         routes.on(
@@ -64,50 +67,13 @@ struct DeploymentController: APIController {
             guard let version = json["version"]?.stringValue, !version.isEmpty else {
                 throw APIError.validation([FieldProblem(field: "version", problem: "is required (a version name)")])
             }
-            try await Self.redeploy(database, version: version)
-            return try JSONResponse.make(["deployed": version], status: .accepted)
+            if let problem = StoredText.problem(version, field: "version") { throw APIError.validation([problem]) }
+            switch try await Deployments.redeploy(database, version: version) {
+            case .deployed: return try JSONResponse.make(["deployed": version], status: .accepted)
+            case .alreadyLive: return try JSONResponse.make(["deployed": version, "unchanged": "it is live already"])
+            case .unknownVersion: throw APIError(.notFound, "no model version \"\(version)\"")
+            }
         }
         return routes
-    }
-
-    /// Re-deploys the version that was live before the current one, walking
-    /// back the history of live versions (v3 → v2 → v1, never forward again)
-    /// past versions a rollback rule marked bad; every serving replica follows
-    /// through NOTIFY. 409 when nothing is earlier.
-    static func rollback(_ database: PostgresClient) async throws -> String {
-        let target: String? = try await database.transaction { connection in
-            let live = try LiveHistory.load(connection)
-            guard let previous = live.previous else { return nil }
-            try connection.query(
-                """
-                INSERT INTO deployments (model_name, version, reason, kind)
-                VALUES (\(previous.model), \(previous.version), 'rollback', 'rollback')
-                """)
-            try connection.notify(Schema.deploymentsChannel, payload: previous.version)
-            return previous.version
-        }
-        guard let target else { throw APIError(.conflict, "there is no earlier version to roll back to") }
-        return target
-    }
-
-    /// Deploys `version` as an admin's explicit choice, clearing a bad mark. 404 for an unknown version.
-    static func redeploy(_ database: PostgresClient, version: String) async throws {
-        let found: Bool = try await database.transaction { connection in
-            try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
-            let rows = try connection.query(
-                """
-                UPDATE model_versions SET marked_bad_at = NULL, marked_bad_reason = NULL
-                WHERE version = \(version) RETURNING model_name
-                """)
-            guard let model: String = try rows.first?.decode("model_name") else { return false }
-            try connection.query(
-                """
-                INSERT INTO deployments (model_name, version, reason, kind)
-                VALUES (\(model), \(version), 'redeployed by an admin', 'deploy')
-                """)
-            try connection.notify(Schema.deploymentsChannel, payload: version)
-            return true
-        }
-        guard found else { throw APIError(.notFound, "no model version \"\(version)\"") }
     }
 }

@@ -110,8 +110,11 @@ struct FeedbackController: APIController {
         guard problems.isEmpty else { throw APIError.validation(problems) }
         let inserted = try await insert(rows)
         let lateCutoff = Date().addingTimeInterval(-lateAfter.milliseconds / 1000)
+        // A batch may name one instance twice: only its first item was stored, the rest are duplicates.
+        var answered = Set<Key>()
         for (item, prediction) in rows {
-            if !inserted.contains(Key(requestID: item.requestID, position: item.position)) {
+            let key = Key(requestID: item.requestID, position: item.position)
+            if !inserted.contains(key) || !answered.insert(key).inserted {
                 results.append(
                     Self.result(
                         item, status: "duplicate", detail: "this instance already has ground truth; it was kept"))

@@ -57,6 +57,11 @@ extension FeedbackController {
         if let value = fields["request_id"], value.stringValue == nil {
             problems.append(FieldProblem(field: field + "request_id", problem: "must be a string"))
         }
+        problems += [
+            StoredText.problem(requestID, field: field + "request_id"),
+            id.flatMap { StoredText.problem($0, field: field + "id") },
+            fields["actual"]?.stringValue.flatMap { StoredText.problem($0, field: field + "actual") },
+        ].compactMap { $0 }
         if let value = fields["id"], id == nil {
             problems.append(
                 FieldProblem(field: field + "id", problem: "must be a string or a number, got \(value.kindName)"))
@@ -113,6 +118,11 @@ extension FeedbackController {
                 problems.append(FieldProblem(field: field + "request_id", problem: "is empty"))
             }
             if value.isEmpty { problems.append(FieldProblem(field: field + "actual", problem: "is empty")) }
+            problems += [
+                StoredText.problem(requestID, field: field + "request_id"),
+                business.flatMap { StoredText.problem($0, field: field + "id") },
+                StoredText.problem(value, field: field + "actual"),
+            ].compactMap { $0 }
             guard let position, position >= 0 else {
                 problems.append(FieldProblem(field: field + "position", problem: "must be a whole number from 0"))
                 continue

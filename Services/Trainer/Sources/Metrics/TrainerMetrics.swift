@@ -1,4 +1,5 @@
 import Metrics
+import Registry
 
 /// What the trainer exports about its work (besides the HTTP counters every service has).
 enum TrainerMetrics {

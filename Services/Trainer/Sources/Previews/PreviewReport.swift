@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import Registry
 
 /// What a preview says on its pull request: the commit status (state and a
 /// one-line description of at most 140 characters) and the comment, a

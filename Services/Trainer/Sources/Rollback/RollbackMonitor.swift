@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
@@ -110,17 +111,13 @@ public final class RollbackMonitor: Service, Sendable {
                 if history.liveIsRollback {
                     action = "not rolled back: the live version was itself restored by a rollback"
                 } else if let previous = history.previous {
-                    try connection.query(
-                        """
-                        INSERT INTO deployments (model_name, version, reason, kind)
-                        VALUES (\(previous.model), \(previous.version), \(reason), 'rollback')
-                        """)
+                    try Deployments.record(
+                        connection, model: previous.model, version: previous.version, reason: reason, kind: .rollback)
                     try connection.query(
                         """
                         UPDATE model_versions SET marked_bad_at = now(), marked_bad_reason = \(reason)
                         WHERE version = \(live.version)
                         """)
-                    try connection.notify(Schema.deploymentsChannel, payload: previous.version)
                     action = "rolled back to \(previous.version)"
                     announcement = RollbackAnnouncement(
                         text: "Conveyor rolled back \(live.version) to \(previous.version): \(reason)",

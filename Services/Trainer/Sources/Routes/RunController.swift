@@ -3,6 +3,7 @@ import Hummingbird
 import JSON
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 
 /// `GET /runs`, `GET /runs/{id}`, `POST /runs` (admin: retrain a PR).
@@ -17,7 +18,7 @@ struct RunController: APIController {
     static let runID = APIRoute.positiveID
     /// `?kind=` of `GET /runs`.
     static let kindSchema: JSONValue = .object([
-        "type": "string", "enum": .array(["merge", "retrain", "preview"]),
+        "type": "string", "enum": .array(RunKind.allCases.map { .string($0.rawValue) }),
     ])
 
     var endpoints: DocumentedRoutes {
@@ -122,11 +123,11 @@ struct RunController: APIController {
             guard let status = try await store.requestCancel(run: id) else {
                 throw APIError(.notFound, "run \(id) does not exist")
             }
-            guard ["queued", "running", "cancelled"].contains(status) else {
-                throw APIError(.conflict, "run \(id) has already ended (\(status))")
+            guard !status.isFinished || status == .cancelled else {
+                throw APIError(.conflict, "run \(id) has already ended (\(status.rawValue))")
             }
             return try JSONResponse.make(
-                ["id": "\(id)", "status": status == "running" ? "cancelling" : status], status: .accepted)
+                ["id": "\(id)", "status": status == .running ? "cancelling" : status.rawValue], status: .accepted)
         }
         return routes
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Postgres
 
 /// A row of `deployments` joined with its `model_versions` entry.
@@ -14,10 +15,12 @@ public struct DeploymentRecord: Sendable, Codable {
     public let commitSHA: String
     public let artifactPath: String
     public let artifactSHA256: String
-    public let metricsJSON: String
-    public let gatesJSON: String?
-    /// `deploy`, or `rollback` (by an admin or by a rollback rule).
-    public let kind: String
+    /// The version's evaluation metrics, by name.
+    public let metrics: JSONValue
+    /// The gates it passed (nil for versions recorded before gates were kept).
+    public let gates: JSONValue?
+    /// A deployment, or a rollback (by an admin or by a rollback rule).
+    public let kind: DeploymentKind
     /// Set when a rollback rule rolled this version back; it is not redeployed automatically.
     public let markedBadReason: String?
 
@@ -35,12 +38,13 @@ public struct DeploymentRecord: Sendable, Codable {
         case
             artifactPath = "artifact_path"
         case artifactSHA256 = "artifact_sha256"
-        case metricsJSON = "metrics"
-        case gatesJSON = "gates"
+        case metrics
+        case gates
         case kind
         case markedBadReason = "marked_bad"
     }
 
+    /// The columns `init(row:)` reads.
     static let selectSQL = """
         SELECT d.id, d.version, d.model_name, d.reason, d.deployed_at, mv.pr_number, mv.pr_title, mv.pr_author,
                mv.commit_sha, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates,
@@ -48,6 +52,7 @@ public struct DeploymentRecord: Sendable, Codable {
         FROM deployments d JOIN model_versions mv ON mv.version = d.version
         """
 
+    /// A row of `selectSQL`.
     init(row: PostgresRow) throws {
         deploymentID = try row.decode("id")
         version = try row.decode("version")
@@ -60,20 +65,20 @@ public struct DeploymentRecord: Sendable, Codable {
         commitSHA = try row.decode("commit_sha")
         artifactPath = try row.decode("artifact_path")
         artifactSHA256 = try row.decode("artifact_sha256")
-        metricsJSON = try row.decode("metrics")
-        gatesJSON = try row.decodeIfPresent("gates")
+        metrics = try JSONValue.parse(Array(try row.decode("metrics", as: String.self).utf8))
+        gates = try row.decodeIfPresent("gates", as: String.self).map { try JSONValue.parse(Array($0.utf8)) }
         kind = try row.decode("kind")
         markedBadReason = try row.decodeIfPresent("marked_bad_reason")
     }
 
     /// The newest deployment, if any.
-    static func latest(_ database: PostgresClient) async throws -> DeploymentRecord? {
+    public static func latest(_ database: PostgresClient) async throws -> DeploymentRecord? {
         let rows = try await database.query(PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT 1"))
         return try rows.first.map(DeploymentRecord.init(row:))
     }
 
     /// The deployment history, newest first.
-    static func history(_ database: PostgresClient, limit: Int) async throws -> [DeploymentRecord] {
+    public static func history(_ database: PostgresClient, limit: Int) async throws -> [DeploymentRecord] {
         let rows = try await database.query(
             PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT $1", parameters: [String(limit)]))
         return try rows.map(DeploymentRecord.init(row:))

@@ -17,6 +17,12 @@ public struct LiveHistory: Sendable {
 
     public init(_ deployments: [(version: String, model: String, isRollback: Bool)], bad: Set<String> = []) {
         for deployment in deployments {
+            // Deploying the live version again changes nothing live (and must not make a
+            // rollback "restore" the very version it leaves).
+            if !deployment.isRollback, stack.last?.version == deployment.version {
+                liveIsRollback = false
+                continue
+            }
             if deployment.isRollback, let index = stack.lastIndex(where: { $0.version == deployment.version }) {
                 stack.removeSubrange((index + 1)...)
             } else {
@@ -46,7 +52,8 @@ public struct LiveHistory: Sendable {
         var bad: Set<String> = []
         for row in rows {
             let version: String = try row.decode("version")
-            deployments.append((version, try row.decode("model_name"), try row.decode("kind") == "rollback"))
+            let kind = try row.decode("kind", as: DeploymentKind.self)
+            deployments.append((version, try row.decode("model_name"), kind == .rollback))
             if try row.decode("bad", as: Bool.self) { bad.insert(version) }
         }
         return LiveHistory(deployments, bad: bad)

@@ -1,0 +1,6 @@
+import HTTPTypes
+
+/// TEMPORARY (evidence build of the old behaviour): no page headers.
+public enum PageSecurity {
+    public static let headers: HTTPFields = [:]
+}
