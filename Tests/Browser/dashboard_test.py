@@ -102,6 +102,8 @@ def trio(pages, expect):
               f"{metric} chart has {len(points)} points, {expect['deployed_versions']} versions were deployed")
     bounds = pages.css('.metric-chart[data-metric="rmse"] line.bound')
     check(len(bounds) >= 1, "the rmse chart draws its gate bound")
+    chart_labels(pages, expect)
+    content_security_policy(pages)
     # The XSS title is text, and no script ran (an alert would be open).
     titles = [span.text for span in pages.css(".pr-title")]
     check(expect["xss_title"] in titles, f"the PR title {expect['xss_title']!r} is shown as text: {titles}")
@@ -197,6 +199,41 @@ def trio(pages, expect):
         driver.get(url + "/docs")
         pages.no_console_errors(url + "/docs")
         check(len(pages.css("details.route")) > 3, f"{url}/docs lists its routes")
+
+
+def chart_labels(pages, expect):
+    """Every label of the metric charts is drawn whole inside its chart, the x axis's
+    without overlapping, and the live version's label is there in full."""
+    x_labels = set()
+    for chart in pages.css(".metric-chart svg.chart"):
+        boxes = pages.driver.execute_script("""
+            const svg = arguments[0], width = svg.viewBox.baseVal.width;
+            return Array.from(svg.querySelectorAll('text')).map(text => {
+                const box = text.getBBox();
+                return [text.textContent, box.x, box.x + box.width, text.getAttribute('y'), width];
+            });""", chart)
+        for text, left, right, _, width in boxes:
+            check(left >= 0 and right <= width, f"chart label {text!r} is cut: it spans {left:.0f} to {right:.0f} of {width:.0f}")
+        axis = sorted((left, right, text) for text, left, right, y, _ in boxes if y == "202.0")
+        for (_, right, text), (left, _, following) in zip(axis, axis[1:]):
+            check(right <= left, f"x labels {text!r} and {following!r} overlap")
+        x_labels.update(text for _, _, text in axis)
+    check(expect["live"] in x_labels, f"the live version {expect['live']} is a whole x label: {sorted(x_labels)}")
+
+
+def content_security_policy(pages):
+    """The page's Content-Security-Policy holds in the browser: a script injected inline does not run
+    (the browser's refusal is the one console error expected here, and is dropped)."""
+    ran = pages.driver.execute_script("""
+        window.injectedRan = false;
+        const script = document.createElement('script');
+        script.textContent = 'window.injectedRan = true';
+        document.body.appendChild(script);
+        script.remove();
+        return window.injectedRan;""")
+    check(ran is False, "an inline script injected into the page ran: no Content-Security-Policy stops it")
+    refusals = [entry for entry in pages.driver.get_log("browser") if entry["level"] == "SEVERE"]
+    check(all("Content Security Policy" in entry["message"] for entry in refusals), f"unexpected errors {refusals}")
 
 
 def classifier(pages, expect):

@@ -130,7 +130,7 @@ struct HomePage {
                 chart: .lines(
                     title: "\(metric) by version",
                     series: [.init(lineClass: "series", pointClass: "point metric-point", points: points)],
-                    xLabels: versions.map { String($0.version.prefix(10)) }, bounds: bounds))
+                    xLabels: versions.map(\.version), bounds: bounds))
         }
     }
 

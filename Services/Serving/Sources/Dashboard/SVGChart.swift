@@ -60,6 +60,8 @@ struct SVGChart: Sendable {
     let plotLeft = "52"
     let plotTop = "12"
 
+    /// `width` as the geometry uses it.
+    private static let canvasWidth = 560.0
     private static let left = 52.0
     private static let right = 548.0
     private static let top = 12.0
@@ -92,11 +94,7 @@ struct SVGChart: Sendable {
         let drawn = bounds.map {
             Bound(y: text(yScale($0.value)), x2: text(right), label: "\($0.label) \(number($0.value))")
         }
-        // At most 8 x labels, evenly spread.
-        let stride = max(1, Int((Double(xLabels.count) / 8).rounded(.up)))
-        var labels = xLabels.enumerated().filter { $0.offset % stride == 0 }.map {
-            Label(x: text(xScale(Double($0.offset))), y: text(bottom + 16), anchor: "middle", text: $0.element)
-        }
+        var labels = xAxisLabels(xLabels, width: canvasWidth, x: { xScale(Double($0)) })
         labels += axisLabels(low: low, high: high, yScale: yScale)
         return SVGChart(
             title: title, polylines: polylines, dots: dots, bounds: drawn, bars: [], labels: labels,
@@ -134,6 +132,26 @@ struct SVGChart: Sendable {
         return SVGChart(
             title: title, polylines: [], dots: [], bounds: [], bars: bars, labels: labels, axisBottom: text(bottom),
             axisRight: text(right))
+    }
+
+    /// Estimated width of a label in the stylesheet's 11px font (a little wider than most glyphs).
+    static func labelWidth(_ text: String) -> Double { Double(text.count) * 6.6 }
+
+    /// Whole x labels that neither overlap nor leave the chart: at most 8, the
+    /// last (newest) always among them, each kept only where it fits beside
+    /// the one after it, and moved inward at the edges rather than cut.
+    static func xAxisLabels(_ texts: [String], width: Double, x: (Int) -> Double) -> [Label] {
+        let stride = max(1, Int((Double(texts.count) / 8).rounded(.up)))
+        var kept: [Label] = []
+        var freeUpTo = Double.infinity
+        for index in Swift.stride(from: texts.count - 1, through: 0, by: -stride) {
+            let half = labelWidth(texts[index]) / 2
+            let center = Swift.min(Swift.max(x(index), half + 2), width - half - 2)
+            guard center + half + 6 <= freeUpTo else { continue }
+            kept.insert(Label(x: text(center), y: text(bottom + 16), anchor: "middle", text: texts[index]), at: 0)
+            freeUpTo = center - half
+        }
+        return kept
     }
 
     private static func axisLabels(low: Double, high: Double, yScale: (Double) -> Double) -> [Label] {
