@@ -57,16 +57,27 @@ public enum ServiceHost {
         services: [any Service], logger: Logger
     ) -> some ApplicationProtocol {
         let (seconds, attoseconds) = server.idleTimeout.components
+        let connections = OpenConnections(limit: server.maxConnections)
+        let descriptors = DescriptorLimit.atStartup
         return Application(
             router: router,
             server: .http1(
-                configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
+                configuration: .init(
+                    additionalChannelHandlers: [HTTPConnectionActivity(connections: connections)],
+                    idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
             configuration: .init(
                 address: .hostname(server.host, port: port), serverName: name,
-                availableConnectionsDelegate: MaximumAvailableConnections(server.maxConnections)),
+                availableConnectionsDelegate: ConnectionLimit(connections: connections)),
             services: services,
             onServerRunning: { channel in
-                logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                logger.info(
+                    "listening",
+                    metadata: [
+                        "address": "\(channel.localAddress?.description ?? "?")",
+                        "max_connections": "\(server.maxConnections)",
+                        "descriptors_soft": "\(descriptors.soft)", "descriptors_hard": "\(descriptors.hard)",
+                        "descriptors_raised_from": "\(descriptors.raisedFrom.map(String.init) ?? "-")",
+                    ])
             },
             logger: logger)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Subprocess
 import Testing
 
@@ -53,6 +54,33 @@ struct ConnectionLimitTests {
 
         let (status, _) = try await fixture.json("GET", "\(url)/health/live")
         #expect(status == 200, "the service keeps answering")
+        await fixture.shutdown()
+    }
+
+    @Test(
+        "at MAX_CONNECTIONS, idle sockets make room: /health/live answers at once, and the port never holds more than the limit"
+    )
+    func idleSocketsMakeRoom() async throws {
+        let fixture = try await ServingFixture()
+        // The idle timeout stays at its default (60 s): only the limit can make room in time.
+        let (process, url) = try await fixture.launchServing("serving-limit", settings: ["MAX_CONNECTIONS": "4"])
+        defer { _ = process.terminate() }
+        let port = Int(url.split(separator: ":").last!)!
+        let idle = try IdleConnections(port: port, count: 8)
+        defer { idle.close() }
+        var peak = 0
+        // The 4 idle longest are closed for the newer ones (before: none, until the idle timeout).
+        idle.waitUntilClosed(4, timeout: 5) { peak = max(peak, IdleConnections.accepted(port: port)) }
+
+        let start = ContinuousClock.now
+        let health = try await fixture.http.send(CurlRequest(url: "\(url)/health/live", timeout: .seconds(10)))
+        let waited = ContinuousClock.now - start
+        #expect(health.status.code == 200)
+        #expect(waited < .seconds(3), "/health/live answered after \(waited) behind 8 idle sockets")
+        peak = max(peak, IdleConnections.accepted(port: port))
+        // One over the limit while one is closed for it, and what one read of the socket accepts (4).
+        #expect(peak <= 4 + 1 + 4, "the port held \(peak) connections with MAX_CONNECTIONS 4")
+        #expect(idle.closedByServer >= 4, "the idle sockets idle longest were closed for newer ones")
         await fixture.shutdown()
     }
 
