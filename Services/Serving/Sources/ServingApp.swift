@@ -29,6 +29,10 @@ public enum ServingApp {
             services.append(
                 InferenceGRPCServer(
                     host: configuration.server.host, port: grpcPort,
+                    limits: GRPCListenerLimits(
+                        idleTimeout: configuration.server.idleTimeout,
+                        maxConnections: configuration.server.maxConnections,
+                        maxConcurrentStreams: configuration.grpcMaxConcurrentStreams),
                     service: InferenceGRPCService(
                         scorer: parts.scorer, maxMessageBytes: configuration.maxBodyBytes, logger: logger),
                     logger: logger))

@@ -8,7 +8,7 @@ public struct ServingConfiguration: Sendable {
     public var databaseURL: String
     public var artifactsDirectory: URL
     public var port: Int
-    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
+    /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS` (applied to the gRPC port as well).
     public var server: HTTPServerSettings
     public var adminToken: String?
     /// Fallback poll period for new deployments.
@@ -35,14 +35,18 @@ public struct ServingConfiguration: Sendable {
     public var githubRepository: String? = nil
     /// `GRPC_PORT`: the Open Inference Protocol's gRPC service (default 8081, 0 for any free port, `off` for none).
     public var grpcPort: Int? = 8081
+    /// `GRPC_MAX_CONCURRENT_STREAMS`: calls one gRPC connection may have open at once, advertised
+    /// to clients (HTTP/2 SETTINGS), which queue the rest.
+    public var grpcMaxConcurrentStreams: Int = 100
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
-        ServingConfiguration(
+        let grpcPort = try Self.grpcPort(env)
+        return ServingConfiguration(
             logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
             artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
             port: try env.int("PORT", default: 8000, range: 0...65535),
-            server: try HTTPServerSettings.fromEnvironment(env),
+            server: try HTTPServerSettings.fromEnvironment(env, listeners: grpcPort == nil ? 1 : 2),
             adminToken: env.string("ADMIN_TOKEN"),
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             maxBodyBytes: try env.int("MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20)),
@@ -56,7 +60,9 @@ public struct ServingConfiguration: Sendable {
             predictionRetentionDays: try env.int("PREDICTION_RETENTION_DAYS", default: 30, range: 0...36500).nonZero,
             feedbackLateAfter: try env.duration("FEEDBACK_LATE_AFTER", default: .seconds(24 * 3600)),
             githubRepository: try Self.repository(env.string("GITHUB_REPOSITORY")),
-            grpcPort: try Self.grpcPort(env))
+            grpcPort: grpcPort,
+            // NIO counts 100 until a client acknowledges the advertised value: more could be refused before.
+            grpcMaxConcurrentStreams: try env.int("GRPC_MAX_CONCURRENT_STREAMS", default: 100, range: 1...100))
     }
 
     /// `GRPC_PORT`: a port (0: any free one), or `off`.
