@@ -13,6 +13,8 @@ public struct DeploymentRecord: Sendable, Codable {
     public let prTitle: String?
     public let prAuthor: String?
     public let commitSHA: String
+    /// When its pull request was merged (nil for a version recorded without one).
+    public let mergedAt: Date?
     public let artifactPath: String
     public let artifactSHA256: String
     /// The version's evaluation metrics, by name.
@@ -35,6 +37,7 @@ public struct DeploymentRecord: Sendable, Codable {
         case prTitle = "pr_title"
         case prAuthor = "pr_author"
         case commitSHA = "commit_sha"
+        case mergedAt = "merged_at"
         case
             artifactPath = "artifact_path"
         case artifactSHA256 = "artifact_sha256"
@@ -47,7 +50,7 @@ public struct DeploymentRecord: Sendable, Codable {
     /// The columns `init(row:)` reads.
     static let selectSQL = """
         SELECT d.id, d.version, d.model_name, d.reason, d.deployed_at, mv.pr_number, mv.pr_title, mv.pr_author,
-               mv.commit_sha, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates,
+               mv.commit_sha, mv.merged_at, mv.artifact_path, mv.artifact_sha256, mv.metrics::text AS metrics, mv.gates::text AS gates,
                d.kind, mv.marked_bad_reason
         FROM deployments d JOIN model_versions mv ON mv.version = d.version
         """
@@ -63,6 +66,7 @@ public struct DeploymentRecord: Sendable, Codable {
         prTitle = try row.decodeIfPresent("pr_title")
         prAuthor = try row.decodeIfPresent("pr_author")
         commitSHA = try row.decode("commit_sha")
+        mergedAt = try row.decodeIfPresent("merged_at")
         artifactPath = try row.decode("artifact_path")
         artifactSHA256 = try row.decode("artifact_sha256")
         metrics = try JSONValue.parse(Array(try row.decode("metrics", as: String.self).utf8))
@@ -71,7 +75,12 @@ public struct DeploymentRecord: Sendable, Codable {
         markedBadReason = try row.decodeIfPresent("marked_bad_reason")
     }
 
-    /// The newest deployment, if any.
+    /// The numeric metrics by name (what gates compare with).
+    public var metricValues: [String: Double] {
+        metrics.objectValue?.compactMapValues(\.doubleValue) ?? [:]
+    }
+
+    /// The newest deployment (the live version), if any.
     public static func latest(_ database: PostgresClient) async throws -> DeploymentRecord? {
         let rows = try await database.query(PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT 1"))
         return try rows.first.map(DeploymentRecord.init(row:))

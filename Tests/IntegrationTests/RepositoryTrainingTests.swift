@@ -120,7 +120,7 @@ struct RepositoryTrainingTests {
                     command: command, fixtures: fixtures, name: name.replacingOccurrences(of: " ", with: "-")))
             #expect(outcome == nil, "\(name) succeeded")
             if name == "missing program" {
-                #expect(failure?.stage == "command", "\(name): \(String(describing: failure))")
+                #expect(failure?.stage == .command, "\(name): \(String(describing: failure))")
             } else {
                 #expect(failure?.reason.contains(reason) == true, "\(name): \(String(describing: failure))")
             }
@@ -203,7 +203,7 @@ struct RepositoryTrainingTests {
         let (_, failure, _) = try await Self.train(
             try repository("broken", requirements: "conveyor-no-such-package-9f3a==0.0.1\n"),
             environments: environments)
-        #expect(failure?.stage == "environment", "\(String(describing: failure))")
+        #expect(failure?.stage == .environment, "\(String(describing: failure))")
         #expect(failure?.reason.contains("conveyor-no-such-package-9f3a") == true)
         let left = try FileManager.default.contentsOfDirectory(atPath: environments.path).filter {
             $0.hasPrefix("venv-") && !$0.hasSuffix(".lock")

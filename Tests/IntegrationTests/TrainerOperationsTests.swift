@@ -113,6 +113,11 @@ struct TrainerOperationsTests {
                 #expect(run["status"]?.stringValue == "failed")
                 #expect(
                     run["reason"]?.stringValue?.contains(expected) == true, "\(settings): \(run["reason"] ?? .null)")
+                if settings["MAX_DATA_BYTES"] != nil {
+                    // A failed run keeps the timings of the stages it reached (the runs page shows them).
+                    let timings = run["timings"]?.objectValue ?? [:]
+                    #expect(["clone", "manifest", "load"].allSatisfy { timings[$0]?.doubleValue != nil }, "\(timings)")
+                }
                 let (ready, _) = try await trio.get("\(trio.servingURL)/health/ready")
                 #expect(ready == 503)
             } catch {

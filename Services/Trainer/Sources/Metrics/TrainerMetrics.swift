@@ -21,11 +21,9 @@ enum TrainerMetrics {
         }
     }
 
-    /// `conveyor_run_failures_total{stage}`: the stage a failed run stopped in
-    /// (`clone`, `manifest`, `environment`, `command`, `load`, `validate`, `train`, `shadow`,
-    /// `run` for a timeout, `claim`, or `other`).
-    static func failed(stage: String) {
-        Counter(label: "conveyor_run_failures_total", dimensions: [("stage", stage)]).increment()
+    /// `conveyor_run_failures_total{stage}`: the `TrainingStage` a failed run stopped in.
+    static func failed(stage: TrainingStage) {
+        Counter(label: "conveyor_run_failures_total", dimensions: [("stage", stage.rawValue)]).increment()
     }
 
     /// `conveyor_run_lease_takeovers_total`: runs this trainer took over from one that stopped renewing its lease.

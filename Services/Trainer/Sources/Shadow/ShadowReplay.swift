@@ -103,4 +103,21 @@ public enum ShadowReplay {
             labelDisagreement: labelled == 0 ? nil : Double(disagreements) / Double(labelled),
             meanProbabilityShift: labelled == 0 ? nil : shift / Double(labelled))
     }
+
+    /// The shadow replay's log line.
+    static func describe(_ comparison: ShadowComparison) -> String {
+        var parts = ["\(comparison.requests) logged requests of \(comparison.liveVersion) replayed"]
+        if let disagreement = comparison.labelDisagreement {
+            parts.append("label disagreement \(GateEvaluation.format(disagreement))")
+        }
+        if let shift = comparison.meanProbabilityShift {
+            parts.append("probability shift \(GateEvaluation.format(shift))")
+        }
+        if let difference = comparison.meanAbsoluteDifference {
+            parts.append("mean |difference| \(GateEvaluation.format(difference))")
+        }
+        parts.append("\(comparison.failures) the candidate refused")
+        if let first = comparison.problems.first { parts.append("e.g. \(first.problem) (\(first.count)×)") }
+        return "shadow: " + parts.joined(separator: ", ")
+    }
 }

@@ -34,7 +34,6 @@ public struct RunExecutor: Sendable {
     /// What the checkout and the pipeline produced.
     private struct Trained: Sendable {
         let outcome: TrainingOutcome
-        let timings: [String: Double]
         /// The passed preview whose kept model this merge deploys instead of training (same git tree).
         var reused: ReusablePreview? = nil
     }
@@ -44,6 +43,16 @@ public struct RunExecutor: Sendable {
 
     /// How often a running run's log is copied into the database.
     static let logFlushInterval = Duration.seconds(1)
+
+    /// The run being carried: its log, kept files and stage timings.
+    private struct Carried: Sendable {
+        let run: ClaimedRun
+        let log: RunLog
+        let files: KeptFiles
+        let timings: StageTimings
+        /// Stops copying the running log into the database (the final write has the whole log).
+        let stopLiveLog: @Sendable () -> Void
+    }
 
     public func execute(_ run: ClaimedRun) async {
         let pr = run.pullRequest
@@ -56,7 +65,6 @@ public struct RunExecutor: Sendable {
         logger[metadataKey: "pr"] = "\(pr.number)"
         logger.info("training", metadata: ["commit": "\(pr.mergeCommitSHA)", "version": "\(version)"])
         let log = RunLog("run \(run.id): PR #\(pr.number) at \(pr.mergeCommitSHA), attempt \(run.attempts)")
-        let files = KeptFiles()
         let liveLog = Task { [store] in
             var written = -1
             while !Task.isCancelled {
@@ -80,116 +88,116 @@ public struct RunExecutor: Sendable {
         defer { heartbeat.cancel() }
         if run.attempts > 1 { TrainerMetrics.leaseTakeover() }
         if isPreview { await previewReporter?.started(run: run.id, commit: pr.mergeCommitSHA, log: log) }
-        var timings: [String: Double] = [:]
+        let carried = Carried(
+            run: run, log: log, files: KeptFiles(), timings: StageTimings(), stopLiveLog: { liveLog.cancel() })
         var outcome: TrainingOutcome?
-        var announcement: Ending?
+        var ending: Ending?
         do {
             if run.attempts > Self.maxAttempts {
                 throw TrainingFailure(
-                    stage: "claim", reason: "abandoned after \(Self.maxAttempts) trainers lost their lease on it")
+                    stage: .claim, reason: "abandoned after \(Self.maxAttempts) trainers lost their lease on it")
             }
             let timeout = TrainingFailure(
-                stage: "run", reason: "timed out after \(String(format: "%g", runTimeout.inSeconds)) s (RUN_TIMEOUT)")
+                stage: .run, reason: "timed out after \(String(format: "%g", runTimeout.inSeconds)) s (RUN_TIMEOUT)")
             let trained = try await withCancelRequests(run: run.id) {
                 try await withDeadline(runTimeout, timeoutError: timeout) {
-                    try await train(run, version: version, suffix: suffix, log: log, files: files)
+                    try await train(carried, version: version, suffix: suffix)
                 }
             }
             outcome = trained.outcome
-            timings = trained.timings
-            let result = trained.outcome
-
-            guard result.passed else {
-                let failedGates = result.gates.filter { !$0.passed }
-                TrainerMetrics.rejected(gates: failedGates.map(\.gate))
-                let failed = failedGates.map(\.detail).joined(separator: "; ")
-                log.append("rejected: \(failed)")
-                liveLog.cancel()
-                try await store.keep(files.all, run: run.id)
-                try await store.finish(
-                    run: run.id, status: .rejected, reason: "gate failed: \(failed)", outcome: result,
-                    timings: timings,
-                    log: Self.capped(log.lines))
-                logger.notice("model rejected", metadata: ["reason": "\(failed)"])
-                announcement = (.rejected, "gate failed: \(failed)", nil)
-                await announce(announcement, run: run, timings: timings, outcome: outcome)
-                return
-            }
-            if let reused = trained.reused {
-                // The preview's model, as it was written and hashed: nothing is written again.
-                liveLog.cancel()
-                try await store.recordReuse(run: run.id, preview: reused.run)
-                try await store.deploy(
-                    run: run, outcome: result, artifactPath: reused.artifactPath, artifactSHA256: reused.artifactSHA256,
-                    timings: timings, log: Self.capped(log.lines),
-                    reason: "deployed the model of preview run \(reused.run)")
-                logger.info(
-                    "deployed a preview's model",
-                    metadata: ["version": "\(result.artifact.version)", "preview": "\(reused.run)"])
-                announcement = (.succeeded, nil, result.artifact.version)
-                await announce(announcement, run: run, timings: timings, outcome: outcome)
-                return
-            }
-            let writeStart = Date()
-            let written = try ArtifactStore.write(
-                result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
-            timings["write"] = Date().timeIntervalSince(writeStart)
-            log.append("artifact \(written.path.path) sha256 \(written.sha256)")
-            liveLog.cancel()
-            try await store.keep(files.all, run: run.id)
-            if isPreview {
-                // Kept, never deployed by the preview: a merge of the same tree can deploy it.
-                let reason = "preview: every gate passed; merging it would deploy it"
-                log.append(reason)
-                try await store.finish(
-                    run: run.id, status: .succeeded, reason: reason, outcome: result, timings: timings,
-                    log: Self.capped(log.lines))
-                try await store.recordPreviewModel(
-                    run: run.id, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
-                    artifactSHA256: written.sha256, version: version, fingerprint: result.fingerprint)
-                logger.info("preview passed", metadata: ["version": "\(version)"])
-                announcement = (.succeeded, reason, version)
-                await announce(announcement, run: run, timings: timings, outcome: outcome)
-                return
-            }
-            try await store.deploy(
-                run: run, outcome: result, artifactPath: "\(result.artifact.name)/\(result.artifact.version)",
-                artifactSHA256: written.sha256, timings: timings, log: Self.capped(log.lines))
-            logger.info("deployed", metadata: ["version": "\(version)", "metrics": "\(result.artifact.metrics)"])
-            announcement = (.succeeded, nil, version)
+            ending = try await conclude(trained, carried, logger: logger)
         } catch let lost as LeaseLost {
             logger.warning("result discarded", metadata: ["reason": "\(lost)"])
         } catch is RunCancelled {
             let reason = (try? await store.cancelReason(run: run.id)) ?? "cancelled by an admin"
-            log.append(reason)
             logger.notice("run cancelled", metadata: ["reason": "\(reason)"])
-            liveLog.cancel()
-            do {
-                try await store.keep(files.all, run: run.id)
-                try await store.finish(
-                    run: run.id, status: .cancelled, reason: reason, outcome: outcome,
-                    timings: timings, log: Self.capped(log.lines))
-                announcement = (.cancelled, reason, nil)
-            } catch {
-                logger.error("could not record the cancelled run", metadata: ["error": "\(error)"])
-            }
+            ending = await record(.cancelled, reason: reason, outcome: outcome, carried, logger: logger)
         } catch {
-            let reason = "\(error)"
-            TrainerMetrics.failed(stage: (error as? TrainingFailure)?.stage ?? "other")
-            log.append("failed: \(reason)")
-            logger.error("run failed", metadata: ["reason": "\(reason)"])
-            liveLog.cancel()
-            do {
-                try await store.keep(files.all, run: run.id)
-                try await store.finish(
-                    run: run.id, status: .failed, reason: reason, outcome: outcome, timings: timings,
-                    log: Self.capped(log.lines))
-                announcement = (.failed, reason, nil)
-            } catch {
-                logger.error("could not record the failed run", metadata: ["error": "\(error)"])
-            }
+            TrainerMetrics.failed(stage: (error as? TrainingFailure)?.stage ?? .other)
+            logger.error("run failed", metadata: ["reason": "\(error)"])
+            ending = await record(.failed, reason: "\(error)", outcome: outcome, carried, logger: logger)
         }
-        await announce(announcement, run: run, timings: timings, outcome: outcome)
+        await announce(ending, run: run, timings: carried.timings.byName, outcome: outcome)
+    }
+
+    /// What a trained run's result means, recorded: rejected by a gate, a preview passed
+    /// (its model kept), a preview's model deployed by the merge of its tree, or deployed.
+    private func conclude(_ trained: Trained, _ carried: Carried, logger: Logger) async throws -> Ending {
+        let (run, log, result) = (carried.run, carried.log, trained.outcome)
+        let timings = { carried.timings.byName }
+        guard result.passed else {
+            let failedGates = result.gates.filter { !$0.passed }
+            TrainerMetrics.rejected(gates: failedGates.map(\.gate))
+            let failed = failedGates.map(\.detail).joined(separator: "; ")
+            let reason = "gate failed: \(failed)"
+            log.append("rejected: \(failed)")
+            logger.notice("model rejected", metadata: ["reason": "\(reason)"])
+            try await finish(.rejected, reason: reason, outcome: result, carried)
+            return (.rejected, reason, nil)
+        }
+        if let reused = trained.reused {
+            // The preview's model, as it was written and hashed: nothing is written again.
+            carried.stopLiveLog()
+            try await store.recordReuse(run: run.id, preview: reused.run)
+            try await store.deploy(
+                run: run, outcome: result, artifactPath: reused.artifactPath, artifactSHA256: reused.artifactSHA256,
+                timings: timings(), log: Self.capped(log.lines),
+                reason: "deployed the model of preview run \(reused.run)")
+            logger.info(
+                "deployed a preview's model",
+                metadata: ["version": "\(result.artifact.version)", "preview": "\(reused.run)"])
+            return (.succeeded, nil, result.artifact.version)
+        }
+        let written = try carried.timings.measure(.write) {
+            try ArtifactStore.write(result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
+        }
+        log.append("artifact \(written.path.path) sha256 \(written.sha256)")
+        let artifactPath = "\(result.artifact.name)/\(result.artifact.version)"
+        if run.kind == .preview {
+            // Kept, never deployed by the preview: a merge of the same tree can deploy it.
+            let reason = "preview: every gate passed; merging it would deploy it"
+            log.append(reason)
+            try await finish(.succeeded, reason: reason, outcome: result, carried)
+            try await store.recordPreviewModel(
+                run: run.id, artifactPath: artifactPath, artifactSHA256: written.sha256,
+                version: result.artifact.version, fingerprint: result.fingerprint)
+            logger.info("preview passed", metadata: ["version": "\(result.artifact.version)"])
+            return (.succeeded, reason, result.artifact.version)
+        }
+        carried.stopLiveLog()
+        try await store.keep(carried.files.all, run: run.id)
+        try await store.deploy(
+            run: run, outcome: result, artifactPath: artifactPath, artifactSHA256: written.sha256,
+            timings: timings(), log: Self.capped(log.lines))
+        logger.info(
+            "deployed", metadata: ["version": "\(result.artifact.version)", "metrics": "\(result.artifact.metrics)"])
+        return (.succeeded, nil, result.artifact.version)
+    }
+
+    /// Records how the run ended (its kept files, status, reason, timings and whole log).
+    private func finish(_ status: RunOutcome, reason: String, outcome: TrainingOutcome?, _ carried: Carried)
+        async throws
+    {
+        carried.stopLiveLog()
+        try await store.keep(carried.files.all, run: carried.run.id)
+        try await store.finish(
+            run: carried.run.id, status: status, reason: reason, outcome: outcome, timings: carried.timings.byName,
+            log: Self.capped(carried.log.lines))
+    }
+
+    /// `finish` for a run that was cancelled or failed: the reason goes into its log too, and a
+    /// database that refuses the record is logged (nil: nothing to announce).
+    private func record(
+        _ status: RunOutcome, reason: String, outcome: TrainingOutcome?, _ carried: Carried, logger: Logger
+    ) async -> Ending? {
+        carried.log.append(status == .failed ? "failed: \(reason)" : reason)
+        do {
+            try await finish(status, reason: reason, outcome: outcome, carried)
+            return (status, reason, nil)
+        } catch {
+            logger.error("could not record the \(status.rawValue) run", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Runs `work` while polling for an admin's cancel request; a request
@@ -215,34 +223,35 @@ public struct RunExecutor: Sendable {
     /// How often a running run checks for a cancel request.
     static let cancelPollInterval = Duration.milliseconds(500)
 
-    /// Checkout, then the pipeline on the thread pool, compared with the deployed model.
-    private func train(_ run: ClaimedRun, version: String, suffix: String, log: RunLog, files: KeptFiles)
-        async throws -> Trained
-    {
-        var timings: [String: Double] = [:]
+    /// Checkout, then the pipeline on the thread pool, compared with the deployed model (read once).
+    private func train(_ carried: Carried, version: String, suffix: String) async throws -> Trained {
+        let (run, log) = (carried.run, carried.log)
         let directory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)", isDirectory: true)
         RunDirectories.removeEarlierAttempts(of: run.id, before: run.attempts, in: workDirectory)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let cloneStart = Date()
-        let mirror = try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
-        timings["clone"] = Date().timeIntervalSince(cloneStart)
+        let mirror = try await carried.timings.measure(.clone) {
+            try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
+        }
         log.append("checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))")
+        let deployed = try await store.deployed()
+        // The manifest as committed, read once here for what the run needs before the pipeline.
+        let yaml = FileManager.default.contents(atPath: directory.appendingPathComponent("conveyor.yaml").path)
+            .map { String(decoding: $0, as: UTF8.self) }
+        let manifest = yaml.flatMap { try? Manifest.parse($0) }
         let tree = try? await CommandRunner.run(["git", "-C", directory.path, "rev-parse", "HEAD^{tree}"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         if let tree {
             try await store.recordTree(run: run.id, treeSHA: tree)
-            if run.kind == .merge, let reused = try await reusePreview(tree: tree, checkout: directory, log: log) {
-                timings.merge(reused.timings) { $1 }
-                return Trained(outcome: reused.outcome, timings: timings, reused: reused.preview)
+            if run.kind == .merge, let yaml, let manifest,
+                let reused = try await reusePreview(
+                    tree: tree, manifest: manifest, yaml: yaml, deployed: deployed, carried: carried)
+            {
+                return reused
             }
         }
-
-        let deployed = try await store.deployed()
         var replay: (version: String, requests: [ShadowRequest])?
         if let deployed {
             // As many of the live version's logged requests as the candidate's gates.shadow asks for.
-            let manifest = FileManager.default.contents(atPath: directory.appendingPathComponent("conveyor.yaml").path)
-                .flatMap { try? Manifest.parse(String(decoding: $0, as: UTF8.self)) }
             let limit = manifest?.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
             let requests = try await store.loggedRequests(version: deployed.version, limit: limit)
             if !requests.isEmpty { replay = (deployed.version, requests) }
@@ -252,7 +261,7 @@ public struct RunExecutor: Sendable {
                 artifact: try? ArtifactStore.load(
                     from: artifactsDirectory.appendingPathComponent(deployed.artifactPath),
                     expectedSHA256: deployed.artifactSHA256),
-                recordedMetrics: deployed.metrics, replay: replay)
+                recordedMetrics: deployed.metricValues, replay: replay)
         }
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
@@ -262,57 +271,48 @@ public struct RunExecutor: Sendable {
         let outcome = try await withCancellationToken { token in
             let result = try await BlockingWork.run {
                 try pipeline.run(
-                    version: version, baseline: baseline, log: log.append, keep: files.add,
-                    progress: { _, _ in !token.isCancelled }, cancellation: token)
+                    version: version, baseline: baseline, log: log.append, keep: carried.files.add,
+                    progress: { _, _ in !token.isCancelled }, cancellation: token, timings: carried.timings)
             }
             if token.isCancelled { throw CancellationError() }
             return result
         }
-        timings.merge(outcome.timings) { $1 }
-        return Trained(outcome: outcome, timings: timings)
+        return Trained(outcome: outcome)
     }
 
     /// A merge whose tree a passed preview trained: that preview's model, its gates checked
     /// again against whatever is live now (bounds, no regression against the live model's
     /// recorded metrics, the shadow replay of its logged requests). Nil when there is none, or
-    /// its model or the manifest cannot be read (the merge then trains as usual).
-    private func reusePreview(tree: String, checkout: URL, log: RunLog) async throws
-        -> (outcome: TrainingOutcome, timings: [String: Double], preview: ReusablePreview)?
-    {
+    /// its model cannot be read (the merge then trains as usual).
+    private func reusePreview(
+        tree: String, manifest: Manifest, yaml: String, deployed: DeploymentRecord?, carried: Carried
+    ) async throws -> Trained? {
         guard let preview = try await store.reusablePreview(tree: tree) else { return nil }
-        let start = Date()
+        let start = ContinuousClock.now
+        defer { carried.timings.record(.reuse, since: start) }
         guard
             let artifact = try? ArtifactStore.load(
                 from: artifactsDirectory.appendingPathComponent(preview.artifactPath),
-                expectedSHA256: preview.artifactSHA256),
-            let yaml = FileManager.default.contents(atPath: checkout.appendingPathComponent("conveyor.yaml").path)
-                .map({ String(decoding: $0, as: UTF8.self) }),
-            let manifest = try? Manifest.parse(yaml)
+                expectedSHA256: preview.artifactSHA256)
         else {
-            log.append("preview run \(preview.run) trained this tree, but its model could not be read: training")
+            carried.log.append(
+                "preview run \(preview.run) trained this tree, but its model could not be read: training")
             return nil
         }
-        log.append("tree \(tree.prefix(12)) is the one preview run \(preview.run) trained: reusing its model")
-        let deployed = try await store.deployed()
-        var gates = GateEvaluation.evaluate(
-            manifest: manifest, metrics: artifact.metrics, deployedMetrics: deployed?.metrics)
-        var shadow: ShadowComparison?
-        if let deployed, manifest.task != .forecast {
+        carried.log.append("tree \(tree.prefix(12)) is the one preview run \(preview.run) trained: reusing its model")
+        var replay: (version: String, requests: [ShadowRequest])?
+        if let deployed {
             let limit = manifest.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
             let requests = try await store.loggedRequests(version: deployed.version, limit: limit)
-            if !requests.isEmpty {
-                shadow = ShadowReplay.compare(candidate: artifact, liveVersion: deployed.version, requests: requests)
-            }
+            if !requests.isEmpty { replay = (deployed.version, requests) }
         }
-        if let gate = manifest.shadow { gates += GateEvaluation.shadow(gate, shadow) }
-        for gate in gates { log.append("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
-        let timings = ["reuse": Date().timeIntervalSince(start)]
-        return (
-            TrainingOutcome(
-                manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: preview.fingerprint,
-                gates: gates, timings: timings, shadow: shadow),
-            timings, preview
-        )
+        let verdict = CandidateVerdict.evaluate(
+            manifest: manifest, candidate: artifact, metrics: artifact.metrics, deployedMetrics: deployed?.metricValues,
+            replay: replay, timings: carried.timings, log: carried.log.append)
+        let outcome = TrainingOutcome(
+            manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: preview.fingerprint,
+            gates: verdict.gates, timings: carried.timings.byName, shadow: verdict.shadow)
+        return Trained(outcome: outcome, reused: preview)
     }
 
     private func announce(

@@ -76,7 +76,7 @@ struct RepositoryTraining {
                 try command.run(cancellation: cancellation) { output.append($1, stream: $0, to: log) }
             }
         } catch let failure as UserCommand.Failure {
-            throw TrainingFailure(stage: "command", reason: "\(spec.command.joined(separator: " ")) \(failure)")
+            throw TrainingFailure(stage: .command, reason: "\(spec.command.joined(separator: " ")) \(failure)")
         }
         return try OutputFile.model(spec.resolvedOutput, in: directory)
     }

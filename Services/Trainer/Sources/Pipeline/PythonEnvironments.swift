@@ -40,10 +40,10 @@ struct PythonEnvironments {
         let key = hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(24)
         let directory = root.appendingPathComponent("venv-\(key)", isDirectory: true)
         let lock = open(root.appendingPathComponent("venv-\(key).lock").path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw TrainingFailure(stage: "environment", reason: "cannot open the environment lock") }
+        guard lock >= 0 else { throw TrainingFailure(stage: .environment, reason: "cannot open the environment lock") }
         defer { close(lock) }
         while flock(lock, LOCK_EX) != 0 {
-            if errno != EINTR { throw TrainingFailure(stage: "environment", reason: "cannot lock the environment") }
+            if errno != EINTR { throw TrainingFailure(stage: .environment, reason: "cannot lock the environment") }
         }
         defer { flock(lock, LOCK_UN) }
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent(Self.marker).path) {
@@ -77,7 +77,7 @@ struct PythonEnvironments {
             try SandboxUser.seal(directory)
         } catch let failure as UserCommand.Failure {
             try? FileManager.default.removeItem(at: directory)
-            throw TrainingFailure(stage: "environment", reason: "installing train.requirements: \(failure)")
+            throw TrainingFailure(stage: .environment, reason: "installing train.requirements: \(failure)")
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
@@ -85,7 +85,7 @@ struct PythonEnvironments {
         guard
             FileManager.default.createFile(atPath: directory.appendingPathComponent(Self.marker).path, contents: Data())
         else {
-            throw TrainingFailure(stage: "environment", reason: "cannot mark \(directory.path) complete")
+            throw TrainingFailure(stage: .environment, reason: "cannot mark \(directory.path) complete")
         }
         let seconds = Double((ContinuousClock.now - start).components.seconds)
         log("python environment \(key) built in \(Int(seconds)) s")

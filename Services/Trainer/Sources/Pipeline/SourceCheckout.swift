@@ -40,7 +40,7 @@ public struct SourceCheckout: Sendable {
 
     private func checkout(commit: String, into directory: URL, cancellation: CancellationToken) async throws -> String {
         guard commit.count >= 7, commit.count <= 64, commit.allSatisfy(\.isHexDigit) else {
-            throw TrainingFailure(stage: "clone", reason: "\"\(commit)\" is not a commit sha")
+            throw TrainingFailure(stage: .clone, reason: "\"\(commit)\" is not a commit sha")
         }
         var environment = [
             "GIT_TERMINAL_PROMPT": "0", "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "30",
@@ -64,7 +64,7 @@ public struct SourceCheckout: Sendable {
                     var message =
                         "git \(arguments.first ?? ""): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
                     for secret in secrets { message = message.replacingOccurrences(of: secret, with: "***") }
-                    throw TrainingFailure(stage: "clone", reason: String(message.suffix(2000)))
+                    throw TrainingFailure(stage: .clone, reason: String(message.suffix(2000)))
                 }
             }
             let action = try FileLock.holding(mirror.path + ".lock", cancellation: cancellation) {
@@ -98,11 +98,11 @@ public struct SourceCheckout: Sendable {
 enum FileLock {
     static func holding<T>(_ path: String, cancellation: CancellationToken, _ body: () throws -> T) throws -> T {
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw TrainingFailure(stage: "clone", reason: "cannot open lock \(path)") }
+        guard descriptor >= 0 else { throw TrainingFailure(stage: .clone, reason: "cannot open lock \(path)") }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                throw TrainingFailure(stage: "clone", reason: "cannot lock \(path)")
+                throw TrainingFailure(stage: .clone, reason: "cannot lock \(path)")
             }
             if cancellation.isCancelled { throw CancellationError() }
             usleep(50_000)

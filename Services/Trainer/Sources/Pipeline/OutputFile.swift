@@ -77,9 +77,9 @@ enum OutputFile {
             return data
         case .success, .failure(.missing):
             throw TrainingFailure(
-                stage: "command", reason: "train.output: the command did not write \(name) into $CONVEYOR_OUTPUT_DIR")
+                stage: .command, reason: "train.output: the command did not write \(name) into $CONVEYOR_OUTPUT_DIR")
         case .failure(let refusal):
-            throw TrainingFailure(stage: "command", reason: "train.output: \(name) was not read: \(refusal)")
+            throw TrainingFailure(stage: .command, reason: "train.output: \(name) was not read: \(refusal)")
         }
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import Learning
+import Registry
 import Subprocess
 
 /// A failed or rejected run's reason, shown in `GET /runs/{id}`.
 public struct TrainingFailure: Error, CustomStringConvertible, Sendable {
-    public let stage: String
+    public let stage: TrainingStage
     public let reason: String
-    public var description: String { "\(stage): \(reason)" }
+    public var description: String { "\(stage.rawValue): \(reason)" }
 }
 
 /// Everything a finished training pipeline produced.
@@ -71,46 +72,45 @@ public struct TrainingPipeline: Sendable {
     /// Runs the pipeline; `log` receives a line per step (and the training
     /// command's output as it is written), `keep` the files the command
     /// wrote beside its model.
+    /// `timings` gets each stage as it ends, so a caller keeps them when the run fails.
     public func run(
         version: String, baseline: Baseline?, log: (String) -> Void, keep: ([RunFile]) -> Void = { _ in },
-        progress: TrainingProgress? = nil, cancellation: CancellationToken? = nil
+        progress: TrainingProgress? = nil, cancellation: CancellationToken? = nil,
+        timings: StageTimings = StageTimings()
     ) throws -> TrainingOutcome {
-        var timings: [String: Double] = [:]
-        func timed<T>(_ stage: String, _ body: () throws -> T) throws -> T {
-            let start = Date()
-            defer { timings[stage] = Date().timeIntervalSince(start) }
+        func timed<T>(_ stage: TrainingStage, _ body: () throws -> T) throws -> T {
             do {
-                return try body()
+                return try timings.measure(stage, body)
             } catch let failure as TrainingFailure {
                 throw failure
             } catch let problem as DataProblem {
-                throw TrainingFailure(stage: "validate", reason: problem.problem)
+                throw TrainingFailure(stage: .validate, reason: problem.problem)
             } catch {
                 throw TrainingFailure(stage: stage, reason: "\(error)")
             }
         }
 
         let manifestURL = repository.appendingPathComponent("conveyor.yaml")
-        let yaml = try timed("manifest") { () throws -> String in
+        let yaml = try timed(.manifest) { () throws -> String in
             guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
-                throw TrainingFailure(stage: "manifest", reason: "conveyor.yaml not found at the repository root")
+                throw TrainingFailure(stage: .manifest, reason: "conveyor.yaml not found at the repository root")
             }
             return String(decoding: data, as: UTF8.self)
         }
-        let manifest = try timed("manifest") { try Manifest.parse(yaml) }
+        let manifest = try timed(.manifest) { try Manifest.parse(yaml) }
         log(
             "manifest: \(manifest.name), \(manifest.task.rawValue), \(manifest.model.algorithm), \(manifest.features.count) features"
         )
 
-        let (trainTable, testTable, files) = try timed("load") { try loadTables(manifest) }
+        let (trainTable, testTable, files) = try timed(.load) { try loadTables(manifest) }
         log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
         let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
 
-        var onnx = try manifest.model.path.map { path in try timed("load") { try read(path, key: "model.path") } }
+        var onnx = try manifest.model.path.map { path in try timed(.load) { try read(path, key: "model.path") } }
         if let train = manifest.train {
             let environment = try train.requirements.map { file in
                 let requirements = try read(file, key: "train.requirements")
-                return try timed("environment") {
+                return try timed(.environment) {
                     try PythonEnvironments(
                         root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox
                     ).environment(
@@ -118,7 +118,7 @@ public struct TrainingPipeline: Sendable {
                         cancellation: cancellation)
                 }
             }
-            onnx = try timed("command") {
+            onnx = try timed(.command) {
                 try RepositoryTraining(
                     repository: repository, spec: train, environment: environment, memoryLimit: commandMemoryLimit,
                     sandbox: sandbox
@@ -127,7 +127,7 @@ public struct TrainingPipeline: Sendable {
                     cancellation: cancellation)
             }
         }
-        let trained = try timed("train") {
+        let trained = try timed(.train) {
             try ModelTraining.train(
                 manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress, onnx: onnx)
         }
@@ -150,7 +150,6 @@ public struct TrainingPipeline: Sendable {
             log("deployed model \(artifact.version) scored on this test data")
             return scored
         }
-        var gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         let artifact = ModelArtifact(
             name: manifest.name, version: version, task: manifest.task, algorithm: manifest.model.algorithm,
             params: manifest.model.params ?? [:], target: manifest.target, features: trained.features,
@@ -158,39 +157,13 @@ public struct TrainingPipeline: Sendable {
             confusionMatrix: trained.confusionMatrix, reference: trained.reference,
             predictionReference: trained.predictionReference, targetReference: trained.targetReference,
             trainedAt: Date())
-        // The shadow replay: the candidate answers the live model's recent real requests.
-        var shadow: ShadowComparison?
-        if let replay = baseline?.replay, !replay.requests.isEmpty, manifest.task != .forecast {
-            let limit = manifest.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
-            let comparison = try timed("shadow") {
-                ShadowReplay.compare(
-                    candidate: artifact, liveVersion: replay.version, requests: Array(replay.requests.prefix(limit)))
-            }
-            shadow = comparison
-            log(Self.describe(comparison))
-        }
-        if let gate = manifest.shadow { gates += GateEvaluation.shadow(gate, shadow) }
-        for gate in gates { log("gate \(gate.gate): \(gate.passed ? "pass" : "FAIL") — \(gate.detail)") }
+        // The gates, and the shadow replay: the candidate answers the live model's recent real requests.
+        let verdict = CandidateVerdict.evaluate(
+            manifest: manifest, candidate: artifact, metrics: metrics, deployedMetrics: deployedMetrics,
+            replay: baseline?.replay, timings: timings, log: log)
         return TrainingOutcome(
-            manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint, gates: gates,
-            timings: timings, shadow: shadow)
-    }
-
-    /// The shadow replay's log line.
-    static func describe(_ comparison: ShadowComparison) -> String {
-        var parts = ["\(comparison.requests) logged requests of \(comparison.liveVersion) replayed"]
-        if let disagreement = comparison.labelDisagreement {
-            parts.append("label disagreement \(GateEvaluation.format(disagreement))")
-        }
-        if let shift = comparison.meanProbabilityShift {
-            parts.append("probability shift \(GateEvaluation.format(shift))")
-        }
-        if let difference = comparison.meanAbsoluteDifference {
-            parts.append("mean |difference| \(GateEvaluation.format(difference))")
-        }
-        parts.append("\(comparison.failures) the candidate refused")
-        if let first = comparison.problems.first { parts.append("e.g. \(first.problem) (\(first.count)×)") }
-        return "shadow: " + parts.joined(separator: ", ")
+            manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint,
+            gates: verdict.gates, timings: timings.byName, shadow: verdict.shadow)
     }
 
     private func loadTables(_ manifest: Manifest) throws -> (CSVTable, CSVTable, [Data]) {
@@ -202,13 +175,13 @@ public struct TrainingPipeline: Sendable {
             )
         }
         guard let path = manifest.data.path, let fraction = manifest.data.split?.testFraction else {
-            throw TrainingFailure(stage: "load", reason: "data: give train and test, or path and split")
+            throw TrainingFailure(stage: .load, reason: "data: give train and test, or path and split")
         }
         let data = try read(path, key: "data.path")
         let table = try parse(data, name: path)
         let testCount = Int((Double(table.rowCount) * fraction).rounded())
         guard testCount >= 1, testCount < table.rowCount else {
-            throw TrainingFailure(stage: "load", reason: "\(path) has \(table.rowCount) rows: too few to split")
+            throw TrainingFailure(stage: .load, reason: "\(path) has \(table.rowCount) rows: too few to split")
         }
         let cut = table.rowCount - testCount
         return (table.slice(0..<cut), table.slice(cut..<table.rowCount), [data])
@@ -218,17 +191,17 @@ public struct TrainingPipeline: Sendable {
     private func read(_ relativePath: String, key: String) throws -> Data {
         let url = repository.appendingPathComponent(relativePath).standardizedFileURL.resolvingSymlinksInPath()
         guard url.path.hasPrefix(repository.path + "/") else {
-            throw TrainingFailure(stage: "load", reason: "\(key): \"\(relativePath)\" is outside the repository")
+            throw TrainingFailure(stage: .load, reason: "\(key): \"\(relativePath)\" is outside the repository")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
         if let size, size > maxDataBytes {
             throw TrainingFailure(
-                stage: "load",
+                stage: .load,
                 reason:
                     "\(key): \"\(relativePath)\" is \(size) bytes, over the limit of \(maxDataBytes) (MAX_DATA_BYTES)")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw TrainingFailure(stage: "load", reason: "\(key): \"\(relativePath)\" does not exist")
+            throw TrainingFailure(stage: .load, reason: "\(key): \"\(relativePath)\" does not exist")
         }
         return data
     }
@@ -237,7 +210,7 @@ public struct TrainingPipeline: Sendable {
         do {
             return try CSVTable(bytes: Array(data))
         } catch let error as CSVTable.ParseError {
-            throw TrainingFailure(stage: "load", reason: "\(name) \(error)")
+            throw TrainingFailure(stage: .load, reason: "\(name) \(error)")
         }
     }
 }

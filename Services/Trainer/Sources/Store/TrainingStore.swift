@@ -15,17 +15,6 @@ public struct MergedPullRequest: Sendable, Equatable {
     public let mergedAt: Date
 }
 
-/// The deployed model version, as the trainer compares against it.
-public struct DeployedVersion: Sendable {
-    public let version: String
-    public let prNumber: Int64
-    public let mergedAt: Date?
-    public let metrics: [String: Double]
-    /// Relative to `ARTIFACTS_DIR`, and the content hash to check it against.
-    public let artifactPath: String
-    public let artifactSHA256: String
-}
-
 /// A run claimed by this trainer, under a lease it must keep renewing.
 public struct ClaimedRun: Sendable {
     public let id: Int64
@@ -58,20 +47,9 @@ public struct TrainingStore: Sendable {
         self.owner = owner ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// The currently deployed version (newest deployment row), if any.
-    public func deployed() async throws -> DeployedVersion? {
-        let rows = try await database.query(
-            """
-            SELECT mv.version, mv.pr_number, mv.merged_at, mv.metrics::text AS metrics, mv.artifact_path, mv.artifact_sha256
-            FROM deployments d JOIN model_versions mv ON mv.version = d.version
-            ORDER BY d.id DESC LIMIT 1
-            """)
-        guard let row = rows.first else { return nil }
-        return DeployedVersion(
-            version: try row.decode("version"), prNumber: try row.decode("pr_number"),
-            mergedAt: try row.decodeIfPresent("merged_at"),
-            metrics: try PostgresJSON(text: try row.decode("metrics")).decode([String: Double].self),
-            artifactPath: try row.decode("artifact_path"), artifactSHA256: try row.decode("artifact_sha256"))
+    /// The live version (the newest deployment), if any: the one record serving reads too.
+    public func deployed() async throws -> DeploymentRecord? {
+        try await DeploymentRecord.latest(database)
     }
 
     /// Queues a run for the newest untried PR merged into the branch after
