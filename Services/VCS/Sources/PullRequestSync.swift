@@ -88,7 +88,8 @@ public actor PullRequestSync {
     private func syncOnce(started: ContinuousClock.Instant) async throws -> SyncSummary {
         let key = Self.stateKey(repository: tap.repository)
         let state = try await Self.storedState(database, key: key)
-        let target = SingerTarget(database: database, loader: loader, stateKey: key, logger: logger)
+        let target = SingerTarget(
+            database: database, loader: loader, stateKey: key, stopsOnAlteredText: false, logger: logger)
         let tapSummary = try await tap.run(state: state) { message in try await target.handle(message) }
         try await target.flush()
         let loaded = target.summary

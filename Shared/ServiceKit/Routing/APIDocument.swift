@@ -49,19 +49,20 @@ public enum APIDocument {
         for route in routes {
             let errorSchema = route.errors == .conveyor ? conveyorErrorSchema : inferenceErrorSchema
             let errorContent: JSONValue = .object(["application/json": .object(["schema": errorSchema])])
-            var operation: [String: JSONValue] = [
-                "summary": .string(route.summary),
-                "responses": .object([
-                    String(route.success.code): .object(["description": .string(route.success.reasonPhrase)]),
-                    "4XX": .object([
-                        "description": .string("The request is wrong; the body says how."), "content": errorContent,
-                    ]),
-                    "5XX": .object([
-                        "description": .string("Not available now (e.g. no model yet, the database is down)."),
-                        "content": errorContent,
-                    ]),
+            var responses: [String: JSONValue] = [
+                String(route.success.code): .object(["description": .string(route.success.reasonPhrase)]),
+                "4XX": .object([
+                    "description": .string("The request is wrong; the body says how."), "content": errorContent,
+                ]),
+                "5XX": .object([
+                    "description": .string("Not available now (e.g. no model yet, the database is down)."),
+                    "content": errorContent,
                 ]),
             ]
+            for status in route.otherSuccesses {
+                responses[String(status.code)] = .object(["description": .string(status.reasonPhrase)])
+            }
+            var operation: [String: JSONValue] = ["summary": .string(route.summary), "responses": .object(responses)]
             if let body = route.requestBody?() {
                 let content = body.mapValues { JSONValue.object(["schema": $0]) }
                 operation["requestBody"] = .object(["required": .bool(true), "content": .object(content)])

@@ -22,6 +22,8 @@ public struct APIRoute: Sendable {
     public let requestBody: (@Sendable () -> [String: JSONValue])?
     /// The status a success answers with.
     public let success: HTTPResponse.Status
+    /// Other success statuses it may answer with (a request that changed nothing, say).
+    public let otherSuccesses: [HTTPResponse.Status]
     /// Schemas of path parameters by name (a string when not given).
     public let parameters: [String: JSONValue]
     /// Query parameters by name, with their schemas.
@@ -35,7 +37,8 @@ public struct APIRoute: Sendable {
     public init(
         _ method: HTTPRequest.Method, _ path: String, _ summary: String,
         requestBody: (@Sendable () -> [String: JSONValue])? = nil, success: HTTPResponse.Status = .ok,
-        parameters: [String: JSONValue] = [:], query: [String: JSONValue] = [:], requiredQuery: Set<String> = [],
+        otherSuccesses: [HTTPResponse.Status] = [], parameters: [String: JSONValue] = [:],
+        query: [String: JSONValue] = [:], requiredQuery: Set<String> = [],
         admin: Bool = false, errors: ErrorShape = .conveyor
     ) {
         self.requiredQuery = requiredQuery
@@ -44,6 +47,7 @@ public struct APIRoute: Sendable {
         self.summary = summary
         self.requestBody = requestBody
         self.success = success
+        self.otherSuccesses = otherSuccesses
         self.parameters = parameters
         self.query = query
         self.admin = admin

@@ -24,20 +24,20 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     func serverLive(
         request: ServerRequest<Inference_ServerLiveRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ServerLiveResponse> {
-        answer("ServerLive") { (.with { $0.live = true }, [:]) }
+        await answer("ServerLive") { (.with { $0.live = true }, [:]) }
     }
 
     func serverReady(
         request: ServerRequest<Inference_ServerReadyRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ServerReadyResponse> {
         let ready = scorer.store.model != nil
-        return answer("ServerReady") { (.with { $0.ready = ready }, [:]) }
+        return await answer("ServerReady") { (.with { $0.ready = ready }, [:]) }
     }
 
     func modelReady(
         request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelReadyResponse> {
-        answer("ModelReady") {
+        await answer("ModelReady") {
             _ = try served(request.message.name, version: request.message.version)
             return (.with { $0.ready = true }, [:])
         }
@@ -46,7 +46,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     func serverMetadata(
         request: ServerRequest<Inference_ServerMetadataRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ServerMetadataResponse> {
-        answer("ServerMetadata") {
+        await answer("ServerMetadata") {
             (
                 .with {
                     $0.name = "conveyor-serving"
@@ -59,7 +59,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     func modelMetadata(
         request: ServerRequest<Inference_ModelMetadataRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
-        answer("ModelMetadata") {
+        await answer("ModelMetadata") {
             let metadata = InferenceMessages.ModelMetadata(
                 try served(request.message.name, version: request.message.version))
             let tensor = { (tensor: InferenceMessages.TensorMetadata) in
@@ -83,7 +83,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     func modelInfer(
         request: ServerRequest<Inference_ModelInferRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelInferResponse> {
-        answer("ModelInfer", isPrediction: true) {
+        await answer("ModelInfer", isPrediction: true) {
             let message = request.message
             // The transport stops only messages over twice the limit (by resetting the stream, which
             // clients show as CANCELLED): below that the client is told what the limit is.
@@ -93,18 +93,18 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
                     .contentTooLarge, "the message is \(size) bytes; the limit is \(maxMessageBytes) (MAX_BODY_BYTES)")
             }
             _ = try served(message.modelName, version: message.modelVersion)
-            let call = try scorer.begin(requestID: RequestID().description)
             let object = try GRPCInferTensors.request(message)
             // A forecast logs its whole request: the equivalent JSON (the log holds text).
-            let answer = try ProtocolInference.answer(object, call: call, scorer: scorer) {
+            let inference = try await ProtocolInference.answer(
+                object, requestID: RequestID().description, scorer: scorer
+            ) {
                 String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
             }
-            let (selected, _) = try ProtocolInference.requestedOutputs(object, available: answer.outputs)
+            let answer = inference.prediction
             let response = GRPCInferTensors.response(
-                selected, raw: !message.rawInputContents.isEmpty, model: call.model.artifact.name,
-                version: call.version, id: message.id.isEmpty ? call.requestID : message.id)
-            scorer.finish(call, inputs: answer.logged, outputs: answer.predictions)
-            return (response, ["x-request-id": "\(call.requestID)", "x-model-version": "\(call.version)"])
+                inference.outputs, raw: !message.rawInputContents.isEmpty, model: answer.call.model.artifact.name,
+                version: answer.version, id: message.id.isEmpty ? answer.requestID : message.id)
+            return (response, ["x-request-id": "\(answer.requestID)", "x-model-version": "\(answer.version)"])
         }
     }
 
@@ -139,12 +139,12 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     /// Runs one call: the answer with its metadata, or the error as a gRPC status; counted by
     /// `conveyor_grpc_requests_total{method,code}` and timed by `conveyor_grpc_request_duration_seconds{method}`.
     private func answer<Message: Sendable>(
-        _ method: String, isPrediction: Bool = false, _ body: () throws -> (Message, Metadata)
-    ) -> ServerResponse<Message> {
+        _ method: String, isPrediction: Bool = false, _ body: () async throws -> (Message, Metadata)
+    ) async -> ServerResponse<Message> {
         let start = ContinuousClock.now
         let response: ServerResponse<Message>
         do {
-            let (message, metadata) = try body()
+            let (message, metadata) = try await body()
             if isPrediction { PredictionRejections.answered.add(1, ordering: .relaxed) }
             response = ServerResponse(message: message, metadata: metadata)
         } catch let error as APIError {

@@ -9,38 +9,37 @@ import ServiceKit
 struct CSVPredictions {
     let scorer: PredictionScorer
 
-    func answer(_ call: PredictionScorer.Call, body: ByteBuffer) throws -> Response {
-        guard call.model.artifact.forecast == nil else {
-            throw APIError(
-                .unsupportedMediaType, "a forecast model takes JSON {\"horizon\": N}, not CSV")
+    func answer(body: ByteBuffer, requestID: String) async throws -> Response {
+        let answer = try await scorer.answer(requestID: requestID) { model in
+            guard model.artifact.forecast == nil else {
+                throw APIError(.unsupportedMediaType, "a forecast model takes JSON {\"horizon\": N}, not CSV")
+            }
+            let table: CSVTable
+            do {
+                table = try CSVTable(bytes: Array(body.readableBytesView))
+            } catch let error as CSVTable.ParseError {
+                throw APIError.validation([FieldProblem(field: "line \(error.line)", problem: error.problem)])
+            }
+            let features = model.artifact.features
+            let absent = features.filter { table.column($0.name) == nil && ($0.missing ?? .reject) == .reject }
+            guard absent.isEmpty else {
+                throw APIError.validation(
+                    absent.map { FieldProblem(field: "header", problem: "has no column \"\($0.name)\"") })
+            }
+            var columns: [String: Int] = [:]
+            for feature in features { columns[feature.name] = table.column(feature.name) }
+            if let idField = scorer.idField, columns[idField] == nil { columns[idField] = table.column(idField) }
+            return .rows(
+                count: table.rowCount, countField: "rows", field: { "rows[\($0)] (line \(table.line(ofRow: $0)))." }
+            ) { row, name in
+                guard let column = columns[name] else { return nil }
+                let text = table.field(row: row, column: column)
+                return CSVTable.isMissing(text) ? .missing : .text(text)
+            }
         }
-        let table: CSVTable
-        do {
-            table = try CSVTable(bytes: Array(body.readableBytesView))
-        } catch let error as CSVTable.ParseError {
-            throw APIError.validation([FieldProblem(field: "line \(error.line)", problem: error.problem)])
-        }
-        let features = call.model.artifact.features
-        let absent = features.filter { table.column($0.name) == nil && ($0.missing ?? .reject) == .reject }
-        guard absent.isEmpty else {
-            throw APIError.validation(
-                absent.map { FieldProblem(field: "header", problem: "has no column \"\($0.name)\"") })
-        }
-        try scorer.checkCount(table.rowCount, field: "rows")
-        var columns: [String: Int] = [:]
-        for feature in features { columns[feature.name] = table.column(feature.name) }
-        if let idField = scorer.idField, columns[idField] == nil { columns[idField] = table.column(idField) }
-        let field: (Int) -> String = { "rows[\($0)] (line \(table.line(ofRow: $0)))." }
-        let scored = try scorer.predict(call, count: table.rowCount, field: field) { row, name in
-            guard let column = columns[name] else { return nil }
-            let text = table.field(row: row, column: column)
-            return CSVTable.isMissing(text) ? .missing : .text(text)
-        }
-        let outputs = scored.outputs
-        scorer.finish(call, inputs: scored.loggedInputs, outputs: outputs)
         return Response(
-            status: .ok, headers: PredictionScorer.headers(call, contentType: "text/csv; charset=utf-8"),
-            body: .init(byteBuffer: ByteBuffer(string: Self.render(outputs, classes: call.classes))))
+            status: .ok, headers: PredictionScorer.headers(answer, contentType: "text/csv; charset=utf-8"),
+            body: .init(byteBuffer: ByteBuffer(string: Self.render(answer.outputs, classes: answer.classes))))
     }
 
     /// `prediction` per row, or `label` and `probability_<class>` columns.

@@ -5,9 +5,12 @@ import JSON
 import Learning
 import ServiceKit
 
-/// What every prediction route shares: the model a request starts with,
-/// request ids, validation of instances against the model's features, and
-/// recording each answer (counters and the prediction log).
+/// Prediction, whatever the transport (`POST /predict` as JSON or CSV, the
+/// Open Inference Protocol over HTTP and gRPC, the dashboard's form): each
+/// decodes its request and calls `answer` once, which pins the model serving
+/// now, validates the instances against its features, predicts and records the
+/// answer (counters and the prediction log). Rejections are counted around the
+/// routes (`PredictionRejectionCounting`).
 final class PredictionScorer: Sendable {
     let store: ModelStore
     let log: PredictionLog
@@ -34,16 +37,54 @@ final class PredictionScorer: Sendable {
         var classes: [String] { model.artifact.classes ?? [] }
     }
 
-    /// Starts a call on the model serving now, under the request's id; 503
-    /// before any model is loaded.
-    func begin(_ context: AppRequestContext) throws -> Call {
-        try begin(requestID: context.requestID)
-    }
-
-    /// Starts a call under `requestID` (a transport without a request context: gRPC).
-    func begin(requestID: String) throws -> Call {
+    /// Starts a call on the model serving now, under `requestID`; 503 before any model is loaded.
+    private func begin(requestID: String) throws -> Call {
         guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
         return Call(model: model, requestID: requestID, start: .now)
+    }
+
+    /// What a transport decoded from its request, against the model the call answers with.
+    enum Instances {
+        /// `count` instances (`countField` names their number in errors); `field(i)` prefixes the
+        /// problems of instance `i`; `value(i, name)` is a feature's value in instance `i`.
+        case rows(
+            count: Int, countField: String, field: (Int) -> String, value: (Int, String) -> FeatureValue?)
+        /// A forecast model's next `horizon` values; `logged` is the request as the log keeps it.
+        case horizon(Int, logged: String)
+    }
+
+    /// What a call answered: its model and id, one output per instance (or per forecast step)
+    /// and, for a forecast, the date of each step.
+    struct Answer {
+        let call: Call
+        let outputs: [PredictedValue]
+        let dates: [String]
+        var version: String { call.version }
+        var requestID: String { call.requestID }
+        var classes: [String] { call.classes }
+    }
+
+    /// The one prediction use case every transport calls once: the model serving now (kept to
+    /// the end, even across a swap), the transport's `decode` against it, validation of every
+    /// instance (a 422 listing every problem), the prediction, and the log entry. Whatever the
+    /// transport still checks must be checked in `decode`: what is logged is what is answered.
+    func answer(requestID: String, _ decode: (LoadedModel) throws -> Instances) async throws -> Answer {
+        let call = try begin(requestID: requestID)
+        switch try decode(call.model) {
+        case .rows(let count, let countField, let field, let value):
+            try checkCount(count, field: countField)
+            let scored = try predict(call, count: count, field: field, lookup: value)
+            finish(call, inputs: scored.loggedInputs, outputs: scored.outputs)
+            return Answer(call: call, outputs: scored.outputs, dates: [])
+        case .horizon(let horizon, let logged):
+            guard let forecast = call.model.artifact.forecast else {
+                throw APIError.validation([FieldProblem(field: "horizon", problem: "this model is not a forecast")])
+            }
+            let values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
+            let outputs = values.map { PredictedValue(output: .value($0.value), classes: []) }
+            finish(call, inputs: logged, outputs: outputs)
+            return Answer(call: call, outputs: outputs, dates: values.map(\.date))
+        }
     }
 
     /// Collects the body up to the configured limit (413 beyond it, 400 when it cannot be read).
@@ -52,7 +93,7 @@ final class PredictionScorer: Sendable {
     }
 
     /// 422 unless `count` instances is within 1…maxInstances.
-    func checkCount(_ count: Int, field: String) throws {
+    private func checkCount(_ count: Int, field: String) throws {
         guard count >= 1, count <= maxInstances else {
             throw APIError.validation([
                 FieldProblem(field: field, problem: "must hold 1 to \(maxInstances) instances, got \(count)")
@@ -68,7 +109,7 @@ final class PredictionScorer: Sendable {
 
     /// Predicts `count` instances whose feature values `lookup` gives, or
     /// throws 422 listing every problem of every instance (named by `field`).
-    func predict(
+    private func predict(
         _ call: Call, count: Int, field: (Int) -> String, lookup: (Int, String) -> FeatureValue?
     ) throws -> Scored {
         var problems: [FieldProblem] = []
@@ -138,7 +179,7 @@ final class PredictionScorer: Sendable {
     }
 
     /// Counts the answers and queues the log entry (never on Postgres's clock).
-    func finish(_ call: Call, inputs: String, outputs: [PredictedValue]) {
+    private func finish(_ call: Call, inputs: String, outputs: [PredictedValue]) {
         let elapsed = ContinuousClock.now - call.start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         call.model.predictions.increment(by: outputs.count)
@@ -149,8 +190,8 @@ final class PredictionScorer: Sendable {
     }
 
     /// Response headers naming the model version and the request.
-    static func headers(_ call: Call, contentType: String) -> HTTPFields {
-        [.contentType: contentType, .xModelVersion: call.version, .xRequestID: call.requestID]
+    static func headers(_ answer: Answer, contentType: String) -> HTTPFields {
+        [.contentType: contentType, .xModelVersion: answer.version, .xRequestID: answer.requestID]
     }
 
     private static func json(_ outputs: [PredictedValue]) -> String {

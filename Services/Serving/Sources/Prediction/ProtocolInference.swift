@@ -9,75 +9,89 @@ import ServiceKit
 /// with the same validation as `POST /predict`, predicted, and answered with
 /// the protocol's output tensors.
 enum ProtocolInference {
-    /// What a call answered: every output tensor, the predictions, and what the log keeps.
+    /// What a call answered: the output tensors asked for, which of them go as binary data, and
+    /// the prediction itself.
     struct Answer {
         let outputs: [InferenceTensors.Output]
-        let predictions: [PredictedValue]
-        let logged: String
+        let binary: Set<String>
+        let prediction: PredictionScorer.Answer
     }
 
-    /// Answers `request` (an object with `inputs`, and optionally `id` and `outputs`).
+    /// Answers `request` (an object with `inputs`, and optionally `id` and `outputs`) through
+    /// the one prediction path; the requested outputs are checked before anything is predicted.
     /// - Parameter forecastRequest: the request as the log keeps it for a forecast model,
     ///   which logs its whole request rather than feature rows (made only for a forecast).
     static func answer(
-        _ request: [String: JSONValue], call: PredictionScorer.Call, scorer: PredictionScorer,
+        _ request: [String: JSONValue], requestID: String, scorer: PredictionScorer,
         forecastRequest: () throws -> String
-    ) throws -> Answer {
-        guard case .array(let rawInputs) = request["inputs"] ?? .null, !rawInputs.isEmpty else {
-            throw APIError.validation([FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")])
-        }
-        let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
-        guard let forecast = call.model.artifact.forecast else {
-            let (count, lookup) = try InferenceTensors.instances(tensors, features: call.model.artifact.features)
-            try scorer.checkCount(count, field: "inputs[*].shape[0]")
-            let field: (Int) -> String = { "instance \($0): " }
-            let scored = try scorer.predict(call, count: count, field: field) { row, name in
-                lookup(row, name).flatMap { scorer.featureValue($0, feature: name, model: call.model) }
+    ) async throws -> Answer {
+        var requested: (names: [String], binary: Set<String>) = ([], [])
+        let prediction = try await scorer.answer(requestID: requestID) { model in
+            guard case .array(let rawInputs) = request["inputs"] ?? .null, !rawInputs.isEmpty else {
+                throw APIError.validation([
+                    FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")
+                ])
             }
-            return Answer(
-                outputs: InferenceTensors.outputs(scored.outputs, classes: call.classes), predictions: scored.outputs,
-                logged: scored.loggedInputs)
+            let tensors = try rawInputs.enumerated().map { try InferenceTensors.tensor($1, index: $0) }
+            let forecast = model.artifact.forecast
+            let available =
+                forecast != nil
+                ? ["date", "value"]
+                : (model.artifact.classes ?? []).isEmpty ? ["prediction"] : ["label", "probabilities"]
+            requested = try requestedOutputs(request, available: available)
+            guard let forecast else {
+                let (count, lookup) = try InferenceTensors.instances(tensors, features: model.artifact.features)
+                return .rows(count: count, countField: "inputs[*].shape[0]", field: { "instance \($0): " }) {
+                    row, name in lookup(row, name).flatMap { scorer.featureValue($0, feature: name, model: model) }
+                }
+            }
+            guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
+                throw APIError.validation([
+                    FieldProblem(field: "inputs", problem: "a forecast model takes one tensor \"horizon\" of shape [1]")
+                ])
+            }
+            let steps = try PredictController.horizon(["horizon": horizon], forecast: forecast)
+            return .horizon(steps, logged: try forecastRequest())
         }
-        guard tensors.count == 1, tensors[0].name == "horizon", let horizon = tensors[0].data.first else {
-            throw APIError.validation([
-                FieldProblem(field: "inputs", problem: "a forecast model takes one tensor \"horizon\" of shape [1]")
-            ])
-        }
-        let steps = try PredictController.horizon(["horizon": horizon], forecast: forecast)
-        let values = forecast.forecast(horizon: steps) { call.model.artifact.predict(encoded: $0) }
-        return Answer(
-            outputs: [
-                .init(name: "date", datatype: "BYTES", shape: [steps], data: values.map { .string($0.date) }),
-                .init(name: "value", datatype: "FP64", shape: [steps], data: values.map { .number($0.value) }),
-            ],
-            predictions: values.map { PredictedValue(output: .value($0.value), classes: []) },
-            logged: try forecastRequest())
+        let all: [InferenceTensors.Output] =
+            prediction.dates.isEmpty
+            ? InferenceTensors.outputs(prediction.outputs, classes: prediction.classes)
+            : [
+                .init(
+                    name: "date", datatype: "BYTES", shape: [prediction.dates.count],
+                    data: prediction.dates.map { .string($0) }),
+                .init(
+                    name: "value", datatype: "FP64", shape: [prediction.outputs.count],
+                    data: prediction.outputs.map { .number($0.number) }),
+            ]
+        let outputs = requested.names.compactMap { name in all.first { $0.name == name } }
+        return Answer(outputs: outputs, binary: requested.binary, prediction: prediction)
     }
 
-    /// The outputs a request asks for (all when it names none) and which of them go as
-    /// binary data: `parameters.binary_data_output`, or an output's own `parameters.binary_data`.
-    static func requestedOutputs(_ request: [String: JSONValue], available: [InferenceTensors.Output]) throws
-        -> ([InferenceTensors.Output], Set<String>)
+    /// The outputs a request asks for, of those `available` (all when it names none), and which
+    /// of them go as binary data: `parameters.binary_data_output`, or an output's own `parameters.binary_data`.
+    static func requestedOutputs(_ request: [String: JSONValue], available: [String]) throws
+        -> (names: [String], binary: Set<String>)
     {
         let allBinary = request["parameters"]?["binary_data_output"]?.boolValue ?? false
         guard let requested = request["outputs"] else {
-            return (available, allBinary ? Set(available.map(\.name)) : [])
+            return (available, allBinary ? Set(available) : [])
         }
         guard case .array(let items) = requested else {
             throw APIError.validation([FieldProblem(field: "outputs", problem: "must be an array of {\"name\"}")])
         }
-        var selected: [InferenceTensors.Output] = []
+        var selected: [String] = []
         var binary: Set<String> = []
         var problems: [FieldProblem] = []
         for (index, item) in items.enumerated() {
-            guard let name = item["name"]?.stringValue, let output = available.first(where: { $0.name == name }) else {
+            guard let name = item["name"]?.stringValue, available.contains(name) else {
                 problems.append(
                     FieldProblem(
-                        field: "outputs[\(index)].name",
-                        problem: "must be one of \(available.map(\.name).joined(separator: ", "))"))
+                        field: "outputs[\(index)].name", problem: "must be one of \(available.joined(separator: ", "))")
+                )
                 continue
             }
-            selected.append(output)
+            selected.append(name)
             if item["parameters"]?["binary_data"]?.boolValue ?? allBinary { binary.insert(name) }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }

@@ -57,7 +57,7 @@ struct DeploymentController: APIController {
                         "properties": .object([
                             "version": .object(["type": .string("string"), "minLength": .number(1)])
                         ]),
-                    ])), success: .accepted, admin: true)
+                    ])), success: .accepted, otherSuccesses: [.ok], admin: true)
         ) { request, _ in
             try admin.authorize(request)
             let body = try await request.collectBody(upTo: 4096)

@@ -31,22 +31,21 @@ struct InferenceController: APIController {
         ) { _, _ in
             try JSONResponse.make(["ready": store.model != nil], status: store.model != nil ? .ok : .serviceUnavailable)
         }
+        // The routes of a named model answer errors in the protocol's shape.
+        routes.add(middleware: InferenceProtocolErrors())
         routes.on(
             APIRoute(.get, "/v2/models/:name", "Open Inference Protocol: model metadata.", errors: .inferenceProtocol)
         ) { _, context in
-            try await Self.protocolErrors {
-                try JSONResponse.make(InferenceMessages.ModelMetadata(try Self.served(context, store: store)))
-            }
+            try JSONResponse.make(InferenceMessages.ModelMetadata(try Self.served(context, store: store)))
         }
         routes.on(
             APIRoute(
                 .get, "/v2/models/:name/ready", "Open Inference Protocol: model readiness.", errors: .inferenceProtocol)
         ) { _, context in
-            try await Self.protocolErrors {
-                let model = try Self.served(context, store: store)
-                return try JSONResponse.make(InferenceMessages.ModelReady(name: model.artifact.name, ready: true))
-            }
+            let model = try Self.served(context, store: store)
+            return try JSONResponse.make(InferenceMessages.ModelReady(name: model.artifact.name, ready: true))
         }
+        routes.add(middleware: PredictionRejectionCounting())
         routes.on(
             APIRoute(
                 .post, "/v2/models/:name/infer",
@@ -56,18 +55,13 @@ struct InferenceController: APIController {
                 },
                 errors: .inferenceProtocol)
         ) { request, context in
-            try await Self.protocolErrors {
-                try await PredictionRejections.counting {
-                    _ = try Self.served(context, store: store)
-                    return try await infer(request, context: context)
-                }
-            }
+            _ = try Self.served(context, store: store)
+            return try await infer(request, context: context)
         }
         return routes
     }
 
     func infer(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let call = try scorer.begin(context)
         let body = try await scorer.body(of: request)
         // The binary tensor data extension: a JSON header, then raw input bytes (only then is the body copied).
         let headerLength = request.headers[Self.binaryHeader]
@@ -86,27 +80,23 @@ struct InferenceController: APIController {
             object["inputs"] = .array(try BinaryTensorData.attach(rawInputs, binary: binary))
         }
         // A forecast's request is logged whole; a binary one as the equivalent JSON (the log holds text).
-        let answer = try ProtocolInference.answer(object, call: call, scorer: scorer) {
+        let inference = try await ProtocolInference.answer(object, requestID: context.requestID, scorer: scorer) {
             headerLength == nil
                 ? String(buffer: body)
                 : String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
         }
-        let id = object["id"]?.stringValue ?? call.requestID
-        let (selected, binaryNames) = try ProtocolInference.requestedOutputs(object, available: answer.outputs)
-        let response: Response
-        if binaryNames.isEmpty {
-            response = try JSONResponse.make(
+        let answer = inference.prediction
+        let model = answer.call.model.artifact.name
+        let id = object["id"]?.stringValue ?? answer.requestID
+        guard !inference.binary.isEmpty else {
+            return try JSONResponse.make(
                 InferenceMessages.Reply(
-                    modelName: call.model.artifact.name, modelVersion: call.version, id: id, outputs: selected),
-                headers: [.xRequestID: call.requestID])
-        } else {
-            response = try Self.binaryReply(
-                selected, binary: binaryNames, model: call.model.artifact.name, version: call.version, id: id,
-                requestID: call.requestID)
+                    modelName: model, modelVersion: answer.version, id: id, outputs: inference.outputs),
+                headers: [.xRequestID: answer.requestID])
         }
-        // Logged only once the answer is encoded: what is logged is what was served.
-        scorer.finish(call, inputs: answer.logged, outputs: answer.predictions)
-        return response
+        return try Self.binaryReply(
+            inference.outputs, binary: inference.binary, model: model, version: answer.version, id: id,
+            requestID: answer.requestID)
     }
 
     static let binaryHeader = HTTPField.Name(BinaryTensorData.headerName)!
@@ -143,16 +133,5 @@ struct InferenceController: APIController {
     /// The loaded model when `{name}` names it; 404 otherwise.
     private static func served(_ context: AppRequestContext, store: ModelStore) throws -> LoadedModel {
         try ProtocolInference.served(context.parameters.get("name") ?? "", store: store)
-    }
-
-    /// Renders `APIError`s as `{"error": message, "problems": [...]}`.
-    private static func protocolErrors(_ body: () async throws -> Response) async throws -> Response {
-        do {
-            return try await body()
-        } catch let error as APIError {
-            return try JSONResponse.make(
-                InferenceMessages.ProtocolError(error: ProtocolInference.message(error), problems: error.problems),
-                status: error.status)
-        }
     }
 }

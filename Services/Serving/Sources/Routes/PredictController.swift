@@ -55,21 +55,22 @@ struct PredictController: APIController {
     var endpoints: DocumentedRoutes {
         let store = scorer.store
         let maxInstances = scorer.maxInstances
-        return DocumentedRoutes().on(
+        return DocumentedRoutes().add(middleware: PredictionRejectionCounting()).on(
             APIRoute(
                 .post, "/predict",
                 "Predict one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",
                 requestBody: { PredictSchemas.predictContent(store.model?.artifact, maxInstances: maxInstances) })
         ) { request, context in
-            try await PredictionRejections.counting { try await predict(request, context: context) }
+            try await predict(request, context: context)
         }
     }
 
     func predict(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let call = try scorer.begin(context)
+        // Before the body is read: without a model, the answer is 503 whatever was sent.
+        guard scorer.store.model != nil else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
         let body = try await scorer.body(of: request)
         if let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") {
-            return try CSVPredictions(scorer: scorer).answer(call, body: body)
+            return try await CSVPredictions(scorer: scorer).answer(body: body, requestID: context.requestID)
         }
         let json: JSONValue
         do {
@@ -80,52 +81,46 @@ struct PredictController: APIController {
         guard case .object(let object) = json else {
             throw APIError(.badRequest, "the body must be a JSON object of features or {\"instances\": [...]}")
         }
-        let response: Response
-        let outputs: [PredictedValue]
-        var logged = String(buffer: body)
-        if let forecast = call.model.artifact.forecast {
-            let horizon = try Self.horizon(object, forecast: forecast)
-            let values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
-            outputs = values.map { PredictedValue(output: .value($0.value), classes: []) }
-            response = try JSONResponse.make(
-                Forecast(
-                    forecast: values.map { DatedValue(date: $0.date, value: $0.value) }, modelVersion: call.version,
-                    requestID: call.requestID))
-        } else if let instancesValue = object["instances"] {
-            guard case .array(let instances) = instancesValue else {
+        let batch = object["instances"]
+        let answer = try await scorer.answer(requestID: context.requestID) { model in
+            if let forecast = model.artifact.forecast {
+                return .horizon(try Self.horizon(object, forecast: forecast), logged: String(buffer: body))
+            }
+            guard let batch else {
+                return .rows(count: 1, countField: "instances", field: { _ in "" }) { _, name in
+                    scorer.featureValue(object[name], feature: name, model: model)
+                }
+            }
+            guard case .array(let instances) = batch else {
                 throw APIError.validation([FieldProblem(field: "instances", problem: "must be an array of objects")])
             }
-            try scorer.checkCount(instances.count, field: "instances")
             let notObjects = instances.indices.filter { instances[$0].objectValue == nil }
-            guard notObjects.isEmpty else {
+            guard notObjects.isEmpty || instances.count > scorer.maxInstances else {
                 throw APIError.validation(
                     notObjects.map { FieldProblem(field: "instances[\($0)]", problem: "must be an object") })
             }
-            let field: (Int) -> String = { "instances[\($0)]." }
-            let scored = try scorer.predict(call, count: instances.count, field: field) { index, name in
-                scorer.featureValue(instances[index][name], feature: name, model: call.model)
-            }
-            (outputs, logged) = (scored.outputs, scored.loggedInputs)
-            response = try JSONResponse.make(
-                Batch(predictions: outputs, modelVersion: call.version, requestID: call.requestID))
-        } else {
-            let field: (Int) -> String = { _ in "" }
-            let scored = try scorer.predict(call, count: 1, field: field) { _, name in
-                scorer.featureValue(object[name], feature: name, model: call.model)
-            }
-            (outputs, logged) = (scored.outputs, scored.loggedInputs)
-            if case .value(let value) = outputs[0].output {
-                // The common case, written directly: JSONEncoder was a large share of a one-row request.
-                let body =
-                    "{\"model_version\":\(JSONText.quoted(call.version)),\"prediction\":\(JSONText.number(value)),\"request_id\":\(JSONText.quoted(call.requestID))}"
-                response = JSONResponse.raw(Data(body.utf8))
-            } else {
-                response = try JSONResponse.make(
-                    Single(prediction: outputs[0], modelVersion: call.version, requestID: call.requestID))
+            return .rows(count: instances.count, countField: "instances", field: { "instances[\($0)]." }) {
+                index, name in scorer.featureValue(instances[index][name], feature: name, model: model)
             }
         }
-        scorer.finish(call, inputs: logged, outputs: outputs)
-        return response
+        if !answer.dates.isEmpty {
+            return try JSONResponse.make(
+                Forecast(
+                    forecast: zip(answer.dates, answer.outputs).map { DatedValue(date: $0, value: $1.number) },
+                    modelVersion: answer.version, requestID: answer.requestID))
+        }
+        if batch != nil {
+            return try JSONResponse.make(
+                Batch(predictions: answer.outputs, modelVersion: answer.version, requestID: answer.requestID))
+        }
+        if case .value(let value) = answer.outputs[0].output {
+            // The common case, written directly: JSONEncoder was a large share of a one-row request.
+            let body =
+                "{\"model_version\":\(JSONText.quoted(answer.version)),\"prediction\":\(JSONText.number(value)),\"request_id\":\(JSONText.quoted(answer.requestID))}"
+            return JSONResponse.raw(Data(body.utf8))
+        }
+        return try JSONResponse.make(
+            Single(prediction: answer.outputs[0], modelVersion: answer.version, requestID: answer.requestID))
     }
 
     /// The horizon of a forecast request: a whole number from 1 to the model's maximum.

@@ -28,6 +28,10 @@ public final class SingerTarget {
     let logger: Logger
     /// Called with each STATE value once it is committed (`vcs target` echoes it).
     var committedState: ((JSONValue) -> Void)?
+    /// A record holding text Postgres could only store altered (a NUL) stops the load, as in
+    /// datamill (`vcs target`); false rejects that record alone, named and counted like a schema
+    /// violation (the GitHub sync: one odd pull request must not hold up every other).
+    let stopsOnAlteredText: Bool
     public private(set) var summary = TargetSummary()
 
     private var layouts: [String: SingerTableLayout] = [:]
@@ -39,8 +43,9 @@ public final class SingerTarget {
 
     public init(
         database: PostgresClient, loader: SingerPostgresLoader, stateKey: String, batchSize: Int = 5000,
-        logger: Logger
+        stopsOnAlteredText: Bool = true, logger: Logger
     ) {
+        self.stopsOnAlteredText = stopsOnAlteredText
         self.database = database
         self.loader = loader
         self.stateKey = stateKey
@@ -68,7 +73,7 @@ public final class SingerTarget {
                     receivedAt: timeExtracted ?? receivedAt(), tableVersion: version)
                 buffers[stream, default: []].append(flat)
                 buffered += 1
-            } catch let rejection as RecordRejection where rejection.stopsTheLoad {
+            } catch let rejection as RecordRejection where rejection.stopsTheLoad && stopsOnAlteredText {
                 throw SingerMessage.ParseError(
                     line: line, problem: "\(rejection); refused, nothing of its batch is kept")
             } catch let rejection as RecordRejection {
