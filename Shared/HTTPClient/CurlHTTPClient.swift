@@ -47,18 +47,32 @@ enum CurlGlobal {
 
 /// One blocking libcurl easy transfer.
 public enum CurlTransfer {
-    /// Collects the body and the final response's headers from callbacks.
+    /// Collects the body and the final response's headers from callbacks; a
+    /// 2xx body goes to `sink` instead when there is one.
     final class Accumulator {
         var body: [UInt8] = []
         var headers = HTTPFields()
+        /// The status of the response being received.
+        var status = 0
+        let sink: CurlFileSink?
+        init(sink: CurlFileSink? = nil) { self.sink = sink }
     }
 
-    static func perform(_ request: CurlRequest) throws -> CurlResponse {
+    /// What a transfer does beyond its `CurlRequest`: libcurl's SigV4 signing,
+    /// a body read from a file, a successful response's body written to a file.
+    struct Extras {
+        var signing: CurlAWSSigV4?
+        var upload: CurlFileRange?
+        var download: URL?
+    }
+
+    static func perform(_ request: CurlRequest, extras: Extras = Extras()) throws -> CurlResponse {
         guard let handle = curl_easy_init() else {
             throw CurlError.transfer(code: -1, message: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
-        let accumulator = Accumulator()
+        let source = try extras.upload.map(CurlFileSource.init)
+        let accumulator = Accumulator(sink: try extras.download.map(CurlFileSink.init))
         let context = Unmanaged.passRetained(accumulator)
         defer { context.release() }
 
@@ -67,8 +81,9 @@ public enum CurlTransfer {
         for field in request.headers {
             headerList = curl_slist_append(headerList, "\(field.name.rawName): \(field.value)")
         }
-        if request.body != nil, request.headers[.expect] == nil {
-            headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
+        // No 100-continue round trip; but libcurl would sign the empty `Expect:` it never sends.
+        if request.body != nil, request.headers[.expect] == nil, extras.signing == nil {
+            headerList = curl_slist_append(headerList, "Expect:")
         }
 
         _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
@@ -81,7 +96,9 @@ public enum CurlTransfer {
         _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, .seconds(10)).inMilliseconds))
         _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.maxRedirects > 0 ? 1 : 0)
         _ = ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, request.maxRedirects)
-        _ = ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        if extras.signing == nil {  // signed (object store) transfers get the bytes as stored
+            _ = ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        }
         _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
         _ = ccurl_setopt_write(handle, writeBody)
         _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
@@ -103,6 +120,25 @@ public enum CurlTransfer {
             }
         }
 
+        let sourceContext = source.map { Unmanaged.passRetained($0) }
+        defer { sourceContext?.release() }
+        if let sourceContext, let source {
+            _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            _ = ccurl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(source.range.length))
+            _ = ccurl_setopt_read(handle, readFileSource)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, sourceContext.toOpaque())
+        }
+        if let signing = extras.signing {
+            _ = ccurl_setopt_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
+            _ = ccurl_setopt_string(handle, CURLOPT_USERNAME, signing.accessKeyID)
+            _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
+            _ = ccurl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)  // object keys may hold `..` and `//`
+        }
+        if source != nil || accumulator.sink != nil {  // long transfers: give up on a stall, not on size
+            _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 30)
+        }
+
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
             _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
@@ -110,7 +146,9 @@ public enum CurlTransfer {
         }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let message =
+                source?.failure ?? accumulator.sink?.failure
+                ?? (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
             throw error(for: code, message: "\(method) \(redacted(request.url)): \(message)")
         }
         var status = 0
@@ -149,6 +187,9 @@ private func writeBody(
     guard let data, let context else { return 0 }
     let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    if let sink = accumulator.sink, (200..<300).contains(accumulator.status) {
+        return sink.write(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    }
     data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
         accumulator.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
     }
@@ -166,6 +207,7 @@ private func writeHeader(
     }.trimmingCharacters(in: .whitespacesAndNewlines)
     if line.hasPrefix("HTTP/") {
         accumulator.headers = [:]  // a new response (redirect or 100-continue) starts
+        accumulator.status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
         let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,23 @@
+import Foundation
+
+extension CurlHTTPClient {
+    /// Sends a request that libcurl signs with AWS Signature Version 4, with its
+    /// body streamed from a file and a successful response's body streamed into
+    /// one, so that neither has to fit in memory.
+    ///
+    /// The caller sets `x-amz-content-sha256` (the payload's hash, or
+    /// `UNSIGNED-PAYLOAD`): libcurl signs the value it is given. Transfers with a
+    /// file give up when no byte moves for 30 s; `request.timeout` bounds the whole.
+    /// - Parameters:
+    ///   - signing: the credentials libcurl signs with; nil sends the request unsigned.
+    ///   - upload: the body, read from this file range (use with `PUT`; `request.body` must be nil).
+    ///   - download: the file a 2xx response's body is written to (created or
+    ///     truncated); any other response keeps its body, e.g. an error document, in memory.
+    public func send(
+        _ request: CurlRequest, signing: CurlAWSSigV4?, upload: CurlFileRange? = nil, downloadTo download: URL? = nil
+    ) async throws -> CurlResponse {
+        precondition(upload == nil || request.body == nil, "a request has one body: in memory or from a file")
+        let extras = CurlTransfer.Extras(signing: signing, upload: upload, download: download)
+        return try await run { try CurlTransfer.perform(request, extras: extras) }
+    }
+}
