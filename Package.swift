@@ -85,6 +85,14 @@ let package = Package(
             name: "Registry",
             dependencies: ["JSON", "Postgres", "Migrations"],
             path: "Shared/Registry"),
+        // Model versions in a directory or an object store, read through local copies.
+        .target(
+            name: "Artifacts",
+            dependencies: [
+                "ObjectStore", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Artifacts"),
         .target(
             name: "ONNX",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -133,6 +141,7 @@ let package = Package(
             name: "TrainerService",
             dependencies: [
                 "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient", "Registry",
+                "Artifacts", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -140,14 +149,15 @@ let package = Package(
         .executableTarget(
             name: "trainer",
             dependencies: [
-                "TrainerService", "Learning",
+                "TrainerService", "Learning", "Artifacts", "HTTPClient", "ObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/Trainer/Main"),
         .target(
             name: "ServingService",
             dependencies: [
-                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX", "Registry",
+                "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX", "Registry", "Artifacts",
+                "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -204,7 +214,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit", "ONNX",
-                "Registry", "ObjectStore",
+                "Registry", "ObjectStore", "Artifacts",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

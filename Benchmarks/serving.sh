@@ -7,7 +7,7 @@
 #   wrk -t2 -c32 -d15s --latency   (single-row body, ../shared/peers/post.lua)
 # and the table gives requests/s, p50/p99 latency and ratios, plus serving's
 # RSS with the model loaded. Starts its own PostgreSQL in a temp directory.
-# Usage: Benchmarks/serving.sh [DATA_DIR]   (default /tmp/cdata; DURATION=15s)
+# Usage: Benchmarks/serving.sh [DATA_DIR]   (default /tmp/cdata; DURATION=15s; SWIFT_SCRATCH_PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -17,10 +17,13 @@ duration=${DURATION:-15s}
 venv=$("$peers/setup.sh" | tail -1)
 "$venv/bin/pip" install -q --disable-pip-version-check "pandas<3" >&2
 [ -f "$data/friedman_200k.csv" ] || "$venv/bin/python" "$peers/make_data.py" "$data" >&2
-swift build -c release --product serving >&2
-swift build -c release --product trainer >&2
-swift build -c release --product bare-route >&2
-bin=$(swift build -c release --show-bin-path)
+# SWIFT_SCRATCH_PATH: a build folder of its own (e.g. .build-release), so a release build
+# does not wait on, or hold up, the debug builds in .build.
+release=(-c release ${SWIFT_SCRATCH_PATH:+--scratch-path "$SWIFT_SCRATCH_PATH"})
+swift build "${release[@]}" --product serving >&2
+swift build "${release[@]}" --product trainer >&2
+swift build "${release[@]}" --product bare-route >&2
+bin=$(swift build "${release[@]}" --show-bin-path)
 
 source Benchmarks/lib/common.sh
 

@@ -49,7 +49,7 @@ struct DeploymentDriftTests {
     /// `${NAME:-default}` → default, `${NAME}` → "".
     static func resolve(_ value: String) -> String {
         var result = value
-        while let range = result.range(of: #"\$\{[A-Z_]+(:-([^}]*))?\}"#, options: .regularExpression) {
+        while let range = result.range(of: #"\$\{[A-Z][A-Z0-9_]*(:-([^}]*))?\}"#, options: .regularExpression) {
             let token = String(result[range])
             let fallback = token.range(of: ":-").map { String(token[$0.upperBound...].dropLast()) } ?? ""
             result.replaceSubrange(range, with: fallback)
@@ -101,7 +101,7 @@ struct DeploymentDriftTests {
                     contentsOf: templates.deletingLastPathComponent().appendingPathComponent("values.yaml"),
                     encoding: .utf8))
                 as? [String: Any])
-        let namePattern = try Regex(#"- name: ([A-Z_]+)"#)
+        let namePattern = try Regex(#"- name: ([A-Z][A-Z0-9_]*)"#)
         let portPattern = try Regex(#"containerPort: (\d+)"#)
         for component in ["vcs", "trainer", "serving"] {
             let template = try String(

@@ -105,4 +105,21 @@ struct DeploymentHistoryRouteTests {
             #expect(stored.count == 1)
         }
     }
+
+    @Test("a route's own body limit holds: /feedback takes more than the service's MAX_BODY_BYTES, /predict does not")
+    func bodyLimitPerRoute() async throws {
+        try await ServingRouteTests.withServing { client, _ in
+            // 8 KiB, over this service's 4 KiB MAX_BODY_BYTES and well under /feedback's 16 MiB.
+            let items = (0..<150).map { #"{"request_id": "no-such-request-\#($0)", "actual": 1}"# }
+            let feedback = #"{"feedback": [\#(items.joined(separator: ","))]}"#
+            #expect(feedback.utf8.count > 4096)
+            let reply = try await client.send(.post, "/feedback", body: feedback)
+            #expect(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+            #expect(reply.json["unknown"]?.integerValue == 150)
+            let predict = try await client.send(
+                .post, "/predict",
+                body: #"{"a": 2, "b": 3, "colour": "red", "pad": "\#(String(repeating: "x", count: 5000))"}"#)
+            #expect(predict.status == 413, "\(predict.text)")
+        }
+    }
 }

@@ -1,4 +1,6 @@
+import Artifacts
 import Foundation
+import HTTPClient
 import Hummingbird
 import Logging
 import Postgres
@@ -23,7 +25,7 @@ public enum ServingApp {
         let parts = try Parts(configuration: configuration, database: database, logger: logger)
         ServingMetrics.declare()
         var services: [any Service] = [
-            database, parts.log, parts.watcher, parts.monitor, parts.rollups, parts.retention,
+            database, parts.objectStoreClient, parts.log, parts.watcher, parts.monitor, parts.rollups, parts.retention,
         ]
         if let grpcPort = configuration.grpcPort {
             services.append(
@@ -53,16 +55,25 @@ public enum ServingApp {
         public let router: Router<AppRequestContext>
         /// Validation, scoring and logging, shared by every prediction route and gRPC.
         let scorer: PredictionScorer
+        /// Where versions are read from (an object store's local copies, or the shared directory).
+        public let artifacts: ArtifactStorage
+        /// The object store's HTTP client (libcurl), run beside the server.
+        let objectStoreClient: CurlHTTPClient
 
         public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
             store = ModelStore()
+            let settings = configuration.artifactSettings
+            objectStoreClient = CurlHTTPClient(concurrency: 4)
+            artifacts = ArtifactStorage(
+                location: settings.location, cacheDirectory: settings.cacheDirectory, settings: settings.s3,
+                http: objectStoreClient)
             log = try PredictionLog(database: database, spillDirectory: configuration.spillDirectory, logger: logger)
             watcher = DeploymentWatcher(
-                database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
+                database: database, store: store, artifacts: artifacts, cacheBytes: settings.cacheBytes,
                 pollInterval: configuration.pollInterval, logger: logger)
             monitor = DriftMonitor(
-                database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
-                interval: configuration.monitoringInterval, logger: logger)
+                database: database, store: store, artifacts: artifacts, interval: configuration.monitoringInterval,
+                logger: logger)
             rollups = RollupSealer(
                 database: database, monitor: monitor, interval: configuration.rollupInterval, logger: logger)
             retention = PredictionLogRetention(
@@ -71,20 +82,24 @@ public enum ServingApp {
                 store: store, log: log, maxBodyBytes: configuration.maxBodyBytes,
                 maxInstances: configuration.maxInstances, idField: configuration.predictionIDField)
             router = ServingApp.makeRouter(
-                configuration: configuration, database: database, scorer: scorer, monitor: monitor)
+                configuration: configuration, database: database, scorer: scorer, monitor: monitor,
+                artifacts: artifacts)
         }
     }
 
     /// All routes. Ready means a model is loaded: predictions do not need
     /// Postgres (the log spills while it is away), so an outage does not take
     /// replicas out of a load balancer.
+    /// Ready means a model is loaded, even while the object store is out of reach (a replica that
+    /// answers stays in rotation); the readiness details say where artifacts come from and whether
+    /// the store answered its last request.
     static func makeRouter(
-        configuration: ServingConfiguration, database: PostgresClient, scorer: PredictionScorer, monitor: DriftMonitor
+        configuration: ServingConfiguration, database: PostgresClient, scorer: PredictionScorer, monitor: DriftMonitor,
+        artifacts: ArtifactStorage
     ) -> Router<AppRequestContext> {
         let store = scorer.store
         let dashboard = Dashboard(
-            database: database, models: store, artifactsDirectory: configuration.artifactsDirectory,
-            githubRepository: configuration.githubRepository)
+            database: database, models: store, artifacts: artifacts, githubRepository: configuration.githubRepository)
         return ServiceRouter.build(
             title: "Conveyor serving",
             readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
@@ -98,6 +113,13 @@ public enum ServingApp {
                 FeedbackController(
                     database: database, monitor: monitor, lateAfter: configuration.feedbackLateAfter,
                     idField: configuration.predictionIDField),
-            ], nav: Dashboard.nav)
+            ], nav: Dashboard.nav,
+            details: {
+                [
+                    "artifacts": artifacts.description,
+                    "artifact_store": artifacts.isReachable
+                        ? "reachable" : "unreachable (retrying; the loaded model keeps serving)",
+                ]
+            })
     }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Logging
 import ServiceKit
@@ -6,6 +7,8 @@ import ServiceKit
 public struct ServingConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var databaseURL: String
+    /// The local directory versions are read from: `ARTIFACTS_DIR` (or `ARTIFACTS_URL`'s
+    /// `file://` path), or with an object store the local copies' `ARTIFACTS_CACHE_DIR`.
     public var artifactsDirectory: URL
     public var port: Int
     /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS` (applied to the gRPC port as well).
@@ -38,13 +41,21 @@ public struct ServingConfiguration: Sendable {
     /// `GRPC_MAX_CONCURRENT_STREAMS`: calls one gRPC connection may have open at once, advertised
     /// to clients (HTTP/2 SETTINGS), which queue the rest.
     public var grpcMaxConcurrentStreams: Int = 100
+    /// Where the artifacts live (nil: `artifactsDirectory` is the store, as with `file://`).
+    public var artifacts: ArtifactSettings? = nil
+
+    /// Where the artifacts live, spelled out.
+    public var artifactSettings: ArtifactSettings {
+        artifacts ?? ArtifactSettings(location: .file(artifactsDirectory), s3: nil, cacheDirectory: artifactsDirectory)
+    }
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> ServingConfiguration {
         let grpcPort = try Self.grpcPort(env)
+        let artifacts = try Self.artifacts(env)
         return ServingConfiguration(
             logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
-            artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
+            artifactsDirectory: artifacts.localDirectory,
             port: try env.int("PORT", default: 8000, range: 0...65535),
             server: try HTTPServerSettings.fromEnvironment(env, listeners: grpcPort == nil ? 1 : 2),
             adminToken: env.string("ADMIN_TOKEN"),
@@ -62,7 +73,19 @@ public struct ServingConfiguration: Sendable {
             githubRepository: try Self.repository(env.string("GITHUB_REPOSITORY")),
             grpcPort: grpcPort,
             // NIO counts 100 until a client acknowledges the advertised value: more could be refused before.
-            grpcMaxConcurrentStreams: try env.int("GRPC_MAX_CONCURRENT_STREAMS", default: 100, range: 1...100))
+            grpcMaxConcurrentStreams: try env.int("GRPC_MAX_CONCURRENT_STREAMS", default: 100, range: 1...100),
+            artifacts: artifacts)
+    }
+
+    /// `ARTIFACTS_URL` (or `ARTIFACTS_DIR`) and, for an object store, its settings and the local copies.
+    static func artifacts(_ env: EnvironmentReader) throws -> ArtifactSettings {
+        do {
+            return try ArtifactSettings.read(
+                { env.string($0) },
+                defaultCache: FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-artifacts-cache"))
+        } catch {
+            throw ConfigurationError(variable: error.variable, problem: error.problem)
+        }
     }
 
     /// `GRPC_PORT`: a port (0: any free one), or `off`.

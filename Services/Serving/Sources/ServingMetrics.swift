@@ -16,5 +16,12 @@ enum ServingMetrics {
             Counter(label: "conveyor_grpc_requests_total", dimensions: [("method", method), ("code", "OK")])
                 .increment(by: 0)
         }
+        artifactStoreReachable(true)
+    }
+
+    /// `conveyor_artifact_store_reachable`: 1 while the artifact store answers, 0 while
+    /// serving cannot reach it (it keeps answering with the model it has loaded).
+    static func artifactStoreReachable(_ reachable: Bool) {
+        Gauge(label: "conveyor_artifact_store_reachable").record(reachable ? 1 : 0)
     }
 }

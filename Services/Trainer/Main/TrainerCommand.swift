@@ -1,8 +1,11 @@
 import ArgumentParser
+import Artifacts
 import Foundation
+import HTTPClient
 import Hummingbird
 import Learning
 import Logging
+import ObjectStore
 import ServiceKit
 import TrainerService
 
@@ -53,7 +56,11 @@ struct TrainerCommand: AsyncParsableCommand {
             abstract: "Run the training pipeline on a local checkout and report whether it would deploy.")
 
         @Option(help: "Path of the model repository checkout.") var repo: String = "."
-        @Option(help: "Also write the artifact under this directory.") var output: String?
+        @Option(
+            help:
+                "Also write the artifact under this directory, or publish it to s3://bucket/prefix (S3_ENDPOINT, S3_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment)."
+        )
+        var output: String?
         @Option(help: "The version the artifact records (its directory name under --output).")
         var version: String = "local"
 
@@ -66,12 +73,43 @@ struct TrainerCommand: AsyncParsableCommand {
             }
             let outcome = try pipeline.run(version: version, baseline: nil, log: { print($0) }, progress: progress)
             if let output {
-                let written = try ArtifactStore.write(
-                    outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))
-                print("artifact: \(written.path.path) (sha256 \(written.sha256))")
+                try await Self.write(outcome, to: output)
             }
             print(outcome.passed ? "verdict: would deploy" : "verdict: would be REJECTED")
             if !outcome.passed { throw ExitCode(1) }
+        }
+
+        /// Writes the artifact into a directory, or publishes it to an object store (every
+        /// file, then the completion record) through a local copy.
+        static func write(_ outcome: TrainingOutcome, to output: String) async throws {
+            let location: ArtifactLocation
+            do {
+                location = try ArtifactLocation(parsing: output, variable: "--output")
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard case .s3 = location else {
+                let written = try ArtifactStore.write(
+                    outcome.artifact, manifestYAML: outcome.manifestYAML, root: URL(fileURLWithPath: output))
+                print("artifact: \(written.path.path) (sha256 \(written.sha256))")
+                return
+            }
+            let settings = try S3Settings()
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "conveyor-train-output-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(at: staging) }
+            let http = CurlHTTPClient(concurrency: 4)
+            let storage = ArtifactStorage(location: location, cacheDirectory: staging, settings: settings, http: http)
+            let written = try ArtifactStore.write(outcome.artifact, manifestYAML: outcome.manifestYAML, root: staging)
+            let path = "\(outcome.artifact.name)/\(outcome.artifact.version)"
+            do {
+                try await storage.publish(path)
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+            print("artifact: \(location)/\(path) (sha256 \(written.sha256))")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPClient
 import Hummingbird
@@ -22,12 +23,18 @@ public enum TrainerApp {
                 "repository code runs WITHOUT namespaces (fallback)", metadata: ["sandbox": "\(configuration.sandbox)"])
         }
         let http = CurlHTTPClient(concurrency: 1)
+        let objectStoreClient = CurlHTTPClient(concurrency: 4)
+        let settings = configuration.artifactSettings
+        let artifacts = ArtifactStorage(
+            location: settings.location, cacheDirectory: settings.cacheDirectory, settings: settings.s3,
+            http: objectStoreClient)
+        logger.info("artifacts", metadata: ["store": "\(artifacts)"])
         let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
         let notifier = RunNotifier(
             client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
             emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger)
         let rollbackMonitor = RollbackMonitor(
-            database: database, store: store, artifactsDirectory: configuration.artifactsDirectory,
+            database: database, store: store, artifacts: artifacts,
             interval: configuration.rollbackCheckInterval, notifier: notifier, logger: logger)
         let statusGauges = TrainerStatusGauges(
             store: store, interval: configuration.statusInterval, runTimeout: configuration.runTimeout, logger: logger)
@@ -40,7 +47,7 @@ public enum TrainerApp {
                     repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken,
                     workDirectory: configuration.workDirectory),
                 notifier: notifier,
-                artifactsDirectory: configuration.artifactsDirectory, workDirectory: configuration.workDirectory,
+                artifacts: artifacts, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
                 commandMemoryLimit: configuration.trainMemoryLimit, sandbox: configuration.sandbox,
                 previewReporter: configuration.githubRepository.map { repository in
@@ -59,7 +66,7 @@ public enum TrainerApp {
             name: "trainer", server: configuration.server, port: configuration.port,
             router: makeRouter(
                 database: database, store: store, adminToken: configuration.adminToken, sandbox: configuration.sandbox),
-            services: [database, http, worker, rollbackMonitor, statusGauges], logger: logger)
+            services: [database, http, objectStoreClient, worker, rollbackMonitor, statusGauges], logger: logger)
     }
 
     /// The routes: runs, and the shared health and metrics routes.
@@ -72,6 +79,6 @@ public enum TrainerApp {
             title: "Conveyor trainer", readiness: { await ServiceHost.checkDatabase(database) },
             maxBodyBytes: RunController.maxBody,
             controllers: [RunController(database: database, store: store, admin: AdminToken(adminToken))],
-            details: ["sandbox": "\(sandbox)"])
+            details: { ["sandbox": "\(sandbox)"] })
     }
 }

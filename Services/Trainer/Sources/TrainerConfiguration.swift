@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPClient
 import Logging
@@ -8,6 +9,8 @@ import Subprocess
 public struct TrainerConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var databaseURL: String
+    /// The local directory versions are written to and read from: `ARTIFACTS_DIR` (or
+    /// `ARTIFACTS_URL`'s `file://` path), or with an object store `WORK_DIR/artifacts`.
     public var artifactsDirectory: URL
     public var port: Int
     /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
@@ -54,6 +57,13 @@ public struct TrainerConfiguration: Sendable {
     public var dashboardURL: String? = nil
     /// `SANDBOX` (`auto`, `bubblewrap`, `none`): how repositories' code is isolated.
     public var sandbox: Sandbox = .automatic
+    /// Where the artifacts live (nil: `artifactsDirectory` is the store, as with `file://`).
+    public var artifacts: ArtifactSettings? = nil
+
+    /// Where the artifacts live, spelled out.
+    public var artifactSettings: ArtifactSettings {
+        artifacts ?? ArtifactSettings(location: .file(artifactsDirectory), s3: nil, cacheDirectory: artifactsDirectory)
+    }
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
         let repositoryURL: String
@@ -79,10 +89,20 @@ public struct TrainerConfiguration: Sendable {
                 variable: "NOTIFY_EMAIL_FROM",
                 problem: "\"\(emailFrom)\" is not an e-mail address (no line breaks or <>)")
         }
+        let workDirectory = URL(
+            fileURLWithPath: env.string("WORK_DIR")
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-trainer").path)
+        let artifacts: ArtifactSettings
+        do {
+            artifacts = try ArtifactSettings.read(
+                { env.string($0) }, defaultCache: workDirectory.appendingPathComponent("artifacts", isDirectory: true))
+        } catch {
+            throw ConfigurationError(variable: error.variable, problem: error.problem)
+        }
         return TrainerConfiguration(
             logLevel: try env.logLevel(),
             databaseURL: try env.required("DATABASE_URL"),
-            artifactsDirectory: URL(fileURLWithPath: try env.required("ARTIFACTS_DIR")),
+            artifactsDirectory: artifacts.localDirectory,
             port: try env.int("PORT", default: 8001, range: 0...65535),
             server: try HTTPServerSettings.fromEnvironment(env),
             modelRepositoryURL: repositoryURL,
@@ -99,10 +119,7 @@ public struct TrainerConfiguration: Sendable {
             notifyEmailFrom: emailFrom,
             runTimeout: try env.duration("RUN_TIMEOUT", default: .seconds(1800)),
             maxDataBytes: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
-            workDirectory: URL(
-                fileURLWithPath: env.string("WORK_DIR")
-                    ?? FileManager.default.temporaryDirectory
-                    .appendingPathComponent("conveyor-trainer").path),
+            workDirectory: workDirectory,
             trainMemoryLimit: try env.int("TRAIN_MEMORY_LIMIT", default: 8 << 30, range: (64 << 20)...Int.max),
             githubRepository: repository,
             githubAPIURL: String((env.string("GITHUB_API_URL") ?? "https://api.github.com").trimmingSuffix("/")),
@@ -110,7 +127,7 @@ public struct TrainerConfiguration: Sendable {
             previewForks: try env.bool("PREVIEW_FORKS", default: false),
             notifyPreviews: try env.bool("NOTIFY_PREVIEWS", default: false),
             dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) },
-            sandbox: try sandbox(env))
+            sandbox: try sandbox(env), artifacts: artifacts)
     }
 
     /// `SANDBOX`, probed here: a wrong value or a bubblewrap that cannot work stops the start.

@@ -33,14 +33,18 @@ public struct APIRoute: Sendable {
     public let errors: ErrorShape
     /// Query parameters the route cannot do without.
     public let requiredQuery: Set<String>
+    /// The largest body the route accepts, when it takes more than the service's default
+    /// (a larger `Content-Length` is a 413 before the body is read).
+    public let maxBodyBytes: Int?
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, _ summary: String,
         requestBody: (@Sendable () -> [String: JSONValue])? = nil, success: HTTPResponse.Status = .ok,
         otherSuccesses: [HTTPResponse.Status] = [], parameters: [String: JSONValue] = [:],
         query: [String: JSONValue] = [:], requiredQuery: Set<String> = [],
-        admin: Bool = false, errors: ErrorShape = .conveyor
+        admin: Bool = false, errors: ErrorShape = .conveyor, maxBodyBytes: Int? = nil
     ) {
+        self.maxBodyBytes = maxBodyBytes
         self.requiredQuery = requiredQuery
         self.method = method
         self.path = path

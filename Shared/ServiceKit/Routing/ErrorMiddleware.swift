@@ -5,9 +5,11 @@ import Postgres
 /// Turns every error a route throws into a JSON answer, and logs each 5xx
 /// with its cause and the request id (a 5xx is a defect or an outage, never
 /// silent). A path that exists with another method is a 405 naming the
-/// allowed ones, not a 404. A `Content-Length` over the service's largest
-/// accepted body is a 413 at once, before the body is read (checked here, not
-/// in a middleware of its own: one layer fewer on every request).
+/// allowed ones, not a 404. A `Content-Length` over the route's largest
+/// accepted body (the service's default, or the route's own `maxBodyBytes`)
+/// is a 413 at once, before the body is read (checked here, not in a
+/// middleware of its own: one layer fewer on every request; the route is
+/// looked up only for a body over the default).
 public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     let catalog: RouteCatalog
@@ -24,7 +26,8 @@ public struct ErrorMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-                throw APIError(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes")
+                let limit = catalog.bodyLimit(method: request.method, path: request.uri.path) ?? maxBodyBytes
+                if length > limit { throw APIError(.contentTooLarge, "the body is larger than \(limit) bytes") }
             }
             return try await next(request, context)
         } catch let error as APIError {

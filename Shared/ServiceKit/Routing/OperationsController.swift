@@ -11,7 +11,7 @@ struct OperationsController: APIController {
     let title: String
     let readiness: ReadinessCheck
     /// Stated on every `/health/ready` answer, ready or not.
-    let details: [String: String]
+    let details: @Sendable () -> [String: String]
     let catalog: RouteCatalog
     let nav: [PageRenderer.NavLink]
 
@@ -25,7 +25,7 @@ struct OperationsController: APIController {
         let routes = DocumentedRoutes()
         let title = title
         let readiness = readiness
-        let details = details.isEmpty ? nil : details
+        let details = details
         let catalog = catalog
         routes.on(APIRoute(.get, "/health/live", "Liveness: the process is up.")) { _, _ in
             try JSONResponse.make(["status": "live"])
@@ -35,7 +35,8 @@ struct OperationsController: APIController {
             let problems = await readiness()
             return try JSONResponse.make(
                 HealthStatus(
-                    status: problems.isEmpty ? "ready" : "not ready", problems: problems, details: details),
+                    status: problems.isEmpty ? "ready" : "not ready", problems: problems,
+                    details: { $0.isEmpty ? nil : $0 }(details())),
                 status: problems.isEmpty ? .ok : .serviceUnavailable)
         }
         routes.on(APIRoute(.get, "/metrics", "Prometheus metrics (text format).")) { _, _ in

@@ -16,6 +16,16 @@ public final class RouteCatalog: Sendable {
         stored.withLock { $0 += routes }
     }
 
+    /// The body limit of the route `method path` resolves to, if it set one of its own.
+    public func bodyLimit(method: HTTPRequest.Method, path: String) -> Int? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return routes.first { route in
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: true)
+            return route.method == method && pattern.count == segments.count
+                && zip(pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }?.maxBodyBytes
+    }
+
     /// The methods registered for the route that `path` resolves to. As in
     /// Hummingbird's router, a literal segment wins over a `:name` parameter,
     /// so `/_sandbox/pulls/generate` is not `/_sandbox/pulls/:number`.

@@ -10,7 +10,8 @@ public enum ServiceRouter {
     /// facts `/health/ready` always states (how user code is sandboxed, say).
     public static func build(
         title: String, readiness: @escaping ReadinessCheck, maxBodyBytes: Int, controllers: [any APIController],
-        nav: [PageRenderer.NavLink] = [PageRenderer.NavLink("API", "/docs")], details: [String: String] = [:]
+        nav: [PageRenderer.NavLink] = [PageRenderer.NavLink("API", "/docs")],
+        details: @escaping @Sendable () -> [String: String] = { [:] }
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let catalog = RouteCatalog()

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Hummingbird
 import Postgres
@@ -18,10 +19,10 @@ struct Dashboard: Sendable {
         PageRenderer.NavLink("Predict", "/predict"), PageRenderer.NavLink("API", "/docs"),
     ]
 
-    init(database: PostgresClient, models: ModelStore, artifactsDirectory: URL, githubRepository: String?) {
+    init(database: PostgresClient, models: ModelStore, artifacts storage: ArtifactStorage, githubRepository: String?) {
         store = DashboardStore(database: database)
         self.models = models
-        artifacts = VersionArtifacts(directory: artifactsDirectory)
+        artifacts = VersionArtifacts(storage: storage)
         links = GitHubLinks(repository: githubRepository)
         // Fixed templates: a parse error is a programming error that every page test would show.
         pages = try! PageRenderer(

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Learning
 import Logging
@@ -10,16 +11,21 @@ import ServiceKit
 import ServiceLifecycle
 
 /// Follows the `deployments` table: on NOTIFY (or every poll interval) it
-/// loads the newest deployed artifact in the background, checks its content
-/// hash, warms it and swaps it in. A version that fails to load is logged and
-/// the current model keeps serving.
+/// loads the newest deployed artifact in the background (from the object
+/// store into a local copy first, when artifacts live in one), checks its
+/// content hash, warms it and swaps it in. A version that fails to load is
+/// logged and the current model keeps serving; while the object store is out
+/// of reach it retries with backoff, and a deployment is applied only once
+/// its whole version is here.
 public struct DeploymentWatcher: Service, CustomStringConvertible {
     /// A plain name for lifecycle logs (the default would print the database URL).
     public var description: String { "DeploymentWatcher" }
 
     let database: PostgresClient
     let store: ModelStore
-    let artifactsDirectory: URL
+    let artifacts: ArtifactStorage
+    /// The most the local copies may take (the live and previous versions are always kept).
+    var cacheBytes: Int64 = 10 << 30
     let pollInterval: Duration
     let logger: Logger
 
@@ -29,19 +35,33 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
         ) { await refresh() }
     }
 
-    /// Loads and swaps to the newest deployment if it is not the one serving.
+    /// Loads and swaps to the newest deployment if it is not the one serving; while the object
+    /// store cannot be reached, tries again with backoff (up to the poll interval) until it can.
     func refresh() async {
+        var backoff = Duration.milliseconds(250)
+        while await refreshOnce() == .storeUnreachable, !Task.isCancelled {
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, pollInterval)
+        }
+    }
+
+    /// What one attempt did.
+    enum Attempt { case done, storeUnreachable }
+
+    private func refreshOnce() async -> Attempt {
         do {
-            guard let deployment = try await DeploymentRecord.latest(database) else { return }
-            if let current = store.model, current.deployment.deploymentID == deployment.deploymentID { return }
+            guard let deployment = try await DeploymentRecord.latest(database) else { return .done }
+            if let current = store.model, current.deployment.deploymentID == deployment.deploymentID { return .done }
             let start = ContinuousClock.now
-            let directory = artifactsDirectory.appendingPathComponent(deployment.artifactPath, isDirectory: true)
+            let directory = try await artifacts.directory(deployment.artifactPath)
+            ServingMetrics.artifactStoreReachable(true)
             let artifact = try await NIOThreadPool.singleton.runIfActive {
                 let artifact = try ArtifactStore.load(from: directory, expectedSHA256: deployment.artifactSHA256)
                 try Self.warm(artifact)
                 return artifact
             }
             let previous = store.model?.deployment.version
+            let previousPath = store.model?.deployment.artifactPath
             store.swap(to: LoadedModel(artifact: artifact, deployment: deployment))
             let elapsed = ContinuousClock.now - start
             Counter(label: "conveyor_model_swaps_total").increment()
@@ -53,10 +73,21 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
                     "version": "\(deployment.version)", "previous": "\(previous ?? "none")",
                     "reason": "\(deployment.reason)", "load": "\(elapsed)",
                 ])
+            // The live and the previous version stay local: a rollback needs no download.
+            let kept = Set([deployment.artifactPath] + [previousPath].compactMap { $0 })
+            _ = artifacts.evict(maxBytes: cacheBytes, keep: kept)
+            return .done
+        } catch let unavailable as ArtifactUnavailable where unavailable.storeUnreachable {
+            ServingMetrics.artifactStoreReachable(false)
+            logger.warning(
+                "the artifact store is unreachable; the current model keeps serving, retrying",
+                metadata: ["error": "\(unavailable)"])
+            return .storeUnreachable
         } catch {
             Counter(label: "conveyor_model_load_failures_total").increment()
             logger.error(
                 "could not load the deployed model; the current one keeps serving", metadata: ["error": "\(error)"])
+            return .done
         }
     }
 

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Learning
 import Logging
@@ -14,7 +15,7 @@ import Synchronization
 public final class DriftMonitor: Service, Sendable {
     let database: PostgresClient
     let store: ModelStore
-    let artifactsDirectory: URL
+    let artifacts: ArtifactStorage
     let interval: Duration
     let logger: Logger
     /// Artifacts of versions no longer live, loaded once.
@@ -23,11 +24,11 @@ public final class DriftMonitor: Service, Sendable {
     static let lockKey: Int64 = 0x636f_6e76_6d6f_6e
 
     public init(
-        database: PostgresClient, store: ModelStore, artifactsDirectory: URL, interval: Duration, logger: Logger
+        database: PostgresClient, store: ModelStore, artifacts: ArtifactStorage, interval: Duration, logger: Logger
     ) {
         self.database = database
         self.store = store
-        self.artifactsDirectory = artifactsDirectory
+        self.artifacts = artifacts
         self.interval = interval
         self.logger = logger
     }
@@ -133,27 +134,28 @@ public final class DriftMonitor: Service, Sendable {
         if let live = store.model, live.deployment.version == version {
             let loaded = MonitoredVersion(
                 artifact: live.artifact,
-                manifestYAML: ArtifactStore.manifestYAML(root: artifactsDirectory, path: live.deployment.artifactPath))
+                manifestYAML: ArtifactStore.manifestYAML(root: artifacts.local, path: live.deployment.artifactPath))
             versions.withLock { $0[version] = loaded }
             return loaded
         }
         return try await load(version)
     }
 
-    /// A version's artifact and manifest from `ARTIFACTS_DIR`, cached.
+    /// A version's artifact and manifest from the artifact store, cached.
     private func load(_ version: String) async throws -> MonitoredVersion? {
         let rows = try await database.query(
             "SELECT artifact_path, artifact_sha256 FROM model_versions WHERE version = \(version)")
         guard let row = rows.first else { return nil }
         let path: String = try row.decode("artifact_path")
         let sha: String = try row.decode("artifact_sha256")
-        let directory = artifactsDirectory.appendingPathComponent(path, isDirectory: true)
-        guard let artifact = try? ArtifactStore.load(from: directory, expectedSHA256: sha) else {
+        guard let directory = try? await artifacts.directory(path),
+            let artifact = try? ArtifactStore.load(from: directory, expectedSHA256: sha)
+        else {
             logger.warning("cannot load an earlier version for monitoring", metadata: ["version": "\(version)"])
             return nil
         }
         let loaded = MonitoredVersion(
-            artifact: artifact, manifestYAML: ArtifactStore.manifestYAML(root: artifactsDirectory, path: path))
+            artifact: artifact, manifestYAML: ArtifactStore.manifestYAML(root: artifacts.local, path: path))
         versions.withLock { $0[version] = loaded }
         return loaded
     }

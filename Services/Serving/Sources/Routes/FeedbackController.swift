@@ -29,6 +29,9 @@ struct FeedbackController: APIController {
         var id: String? = nil
     }
 
+    /// The largest feedback body (a CSV of ground truth can be large): above serving's MAX_BODY_BYTES.
+    static let maxBody = 16 << 20
+
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let controller = self
@@ -36,7 +39,7 @@ struct FeedbackController: APIController {
             APIRoute(
                 .post, "/feedback",
                 "Record ground truth for logged predictions (one, a batch, or CSV); answers per item: recorded, late, duplicate or unknown.",
-                requestBody: { Self.schemas }, success: .ok)
+                requestBody: { Self.schemas }, success: .ok, maxBodyBytes: Self.maxBody)
         ) { request, _ in
             try await controller.record(request)
         }
@@ -75,7 +78,7 @@ struct FeedbackController: APIController {
     }
 
     func record(_ request: Request) async throws -> Response {
-        let body = try await request.collectBody(upTo: 16 << 20)
+        let body = try await request.collectBody(upTo: Self.maxBody)
         let isCSV = (request.headers[.contentType] ?? "").lowercased().hasPrefix("text/csv")
         var (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
         items = try await resolveIDs(items)

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import JSON
 import Learning
@@ -40,7 +41,7 @@ struct RollbackAnnouncement: Encodable, Sendable {
 public final class RollbackMonitor: Service, Sendable {
     let database: PostgresClient
     let store: TrainingStore
-    let artifactsDirectory: URL
+    let artifacts: ArtifactStorage
     let interval: Duration
     let notifier: RunNotifier?
     let logger: Logger
@@ -51,12 +52,12 @@ public final class RollbackMonitor: Service, Sendable {
     static let lockKey: Int64 = 0x636f_6e76_726f_6c6c
 
     public init(
-        database: PostgresClient, store: TrainingStore, artifactsDirectory: URL, interval: Duration,
+        database: PostgresClient, store: TrainingStore, artifacts: ArtifactStorage, interval: Duration,
         notifier: RunNotifier?, logger: Logger
     ) {
         self.database = database
         self.store = store
-        self.artifactsDirectory = artifactsDirectory
+        self.artifacts = artifacts
         self.interval = interval
         self.notifier = notifier
         self.logger = logger
@@ -71,6 +72,8 @@ public final class RollbackMonitor: Service, Sendable {
     /// Evaluates the newest unevaluated report of the live version, rolling back when a rule trips.
     func check() async throws {
         guard let live = try await store.deployed() else { return }
+        // The manifest beside the artifact (a local copy of it first, with an object store).
+        _ = try? await artifacts.directory(live.artifactPath)
         let rules = rules(of: live.version, path: live.artifactPath)
         guard !rules.isEmpty else { return }
         let announcement: RollbackAnnouncement? = try await database.transaction { connection in
@@ -155,7 +158,7 @@ public final class RollbackMonitor: Service, Sendable {
     /// The version's rollback rules, from the manifest stored beside its artifact.
     private func rules(of version: String, path: String) -> [RollbackRule] {
         if let cached = rules.withLock({ $0[version] }) { return cached }
-        guard let yaml = ArtifactStore.manifestYAML(root: artifactsDirectory, path: path) else {
+        guard let yaml = ArtifactStore.manifestYAML(root: artifacts.local, path: path) else {
             // Said once per version: an artifact without its manifest has no rules to check.
             logger.warning(
                 "no manifest beside the live artifact; its rollback rules are unknown",

@@ -11,6 +11,13 @@ enum RunDirectories {
         return Int64(rest.split(separator: "-", maxSplits: 1).first ?? "")
     }
 
+    /// The run a version was trained by (`v12-pr3-…`, `preview-12-pr3-…`), if its name says.
+    static func runID(ofVersion version: String) -> Int64? {
+        let rest =
+            version.hasPrefix("preview-") ? version.dropFirst(8) : version.hasPrefix("v") ? version.dropFirst() : ""
+        return Int64(rest.split(separator: "-", maxSplits: 1).first ?? "")
+    }
+
     /// Removes every run directory under `workDirectory` whose run is not in
     /// `active`; returns the names removed.
     @discardableResult

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Learning
 import Logging
@@ -12,7 +13,8 @@ public struct RunExecutor: Sendable {
     let store: TrainingStore
     let checkout: SourceCheckout
     let notifier: RunNotifier?
-    let artifactsDirectory: URL
+    /// Where versions are written (and published, with an object store) and read from.
+    let artifacts: ArtifactStorage
     let workDirectory: URL
     let runTimeout: Duration
     let maxDataBytes: Int
@@ -148,11 +150,19 @@ public struct RunExecutor: Sendable {
                 metadata: ["version": "\(result.artifact.version)", "preview": "\(reused.run)"])
             return (.succeeded, nil, result.artifact.version)
         }
-        let written = try carried.timings.measure(.write) {
-            try ArtifactStore.write(result.artifact, manifestYAML: result.manifestYAML, root: artifactsDirectory)
-        }
-        log.append("artifact \(written.path.path) sha256 \(written.sha256)")
         let artifactPath = "\(result.artifact.name)/\(result.artifact.version)"
+        let written = try await carried.timings.measure(.write) {
+            let written = try ArtifactStore.write(
+                result.artifact, manifestYAML: result.manifestYAML, root: artifacts.local)
+            do {
+                // Every file, then the completion record: a reader never sees part of a version.
+                try await artifacts.publish(artifactPath)
+            } catch {
+                throw TrainingFailure(stage: .write, reason: "publishing \(artifactPath) to \(artifacts): \(error)")
+            }
+            return written
+        }
+        log.append("artifact \(artifactPath) in \(artifacts) sha256 \(written.sha256)")
         if run.kind == .preview {
             // Kept, never deployed by the preview: a merge of the same tree can deploy it.
             let reason = "preview: every gate passed; merging it would deploy it"
@@ -256,12 +266,15 @@ public struct RunExecutor: Sendable {
             let requests = try await store.loggedRequests(version: deployed.version, limit: limit)
             if !requests.isEmpty { replay = (deployed.version, requests) }
         }
-        let baseline = deployed.map { deployed in
+        // The live model's local copy (downloaded first, with an object store); its recorded
+        // metrics stand in when it cannot be read.
+        var liveDirectory: URL?
+        if let deployed { liveDirectory = try? await artifacts.directory(deployed.artifactPath) }
+        let baseline = deployed.map { [liveDirectory] deployed in
             TrainingPipeline.Baseline(
-                artifact: try? ArtifactStore.load(
-                    from: artifactsDirectory.appendingPathComponent(deployed.artifactPath),
-                    expectedSHA256: deployed.artifactSHA256),
-                recordedMetrics: deployed.metricValues, replay: replay)
+                artifact: liveDirectory.flatMap {
+                    try? ArtifactStore.load(from: $0, expectedSHA256: deployed.artifactSHA256)
+                }, recordedMetrics: deployed.metricValues, replay: replay)
         }
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
@@ -290,10 +303,8 @@ public struct RunExecutor: Sendable {
         guard let preview = try await store.reusablePreview(tree: tree) else { return nil }
         let start = ContinuousClock.now
         defer { carried.timings.record(.reuse, since: start) }
-        guard
-            let artifact = try? ArtifactStore.load(
-                from: artifactsDirectory.appendingPathComponent(preview.artifactPath),
-                expectedSHA256: preview.artifactSHA256)
+        guard let directory = try? await artifacts.directory(preview.artifactPath),
+            let artifact = try? ArtifactStore.load(from: directory, expectedSHA256: preview.artifactSHA256)
         else {
             carried.log.append(
                 "preview run \(preview.run) trained this tree, but its model could not be read: training")

@@ -31,6 +31,7 @@ public struct TrainerWorker: Service, CustomStringConvertible {
 
     public func run() async throws {
         await removeStaleRunDirectories()
+        await removeAbandonedUploads()
         await withTaskGroup(of: Void.self) { group in
             // Each lane drains its own queue (see `RunLane`): a merge never waits behind a preview.
             for lane in previews == nil ? [RunLane.deployments] : RunLane.allCases {
@@ -82,6 +83,22 @@ public struct TrainerWorker: Service, CustomStringConvertible {
             if !removed.isEmpty { logger.info("removed stale run directories", metadata: ["removed": "\(removed)"]) }
         } catch {
             logger.warning("could not check for stale run directories", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes versions an object store holds without their completion record (a trainer
+    /// killed mid-upload), except those of runs that are running now under a live lease.
+    func removeAbandonedUploads() async {
+        guard executor.artifacts.isRemote else { return }
+        do {
+            let active = try await store.activeRunIDs()
+            let removed = try await executor.artifacts.removeIncomplete { path in
+                RunDirectories.runID(ofVersion: path.split(separator: "/").last.map(String.init) ?? "")
+                    .map(active.contains) ?? false
+            }
+            if !removed.isEmpty { logger.info("removed abandoned uploads", metadata: ["versions": "\(removed)"]) }
+        } catch {
+            logger.warning("could not check the artifact store for abandoned uploads", metadata: ["error": "\(error)"])
         }
     }
 
