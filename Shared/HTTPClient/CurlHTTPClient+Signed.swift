@@ -6,8 +6,8 @@ extension CurlHTTPClient {
     /// one, so that neither has to fit in memory.
     ///
     /// The caller sets `x-amz-content-sha256` (the payload's hash, or
-    /// `UNSIGNED-PAYLOAD`): libcurl signs the value it is given. Transfers with a
-    /// file give up when no byte moves for 30 s; `request.timeout` bounds the whole.
+    /// `UNSIGNED-PAYLOAD`): libcurl signs the value it is given. These transfers
+    /// give up when no byte moves for 30 s; `request.timeout` bounds the whole.
     /// - Parameters:
     ///   - signing: the credentials libcurl signs with; nil sends the request unsigned.
     ///   - upload: the body, read from this file range (use with `PUT`; `request.body` must be nil).

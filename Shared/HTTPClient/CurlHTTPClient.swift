@@ -134,7 +134,7 @@ public enum CurlTransfer {
             _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
             _ = ccurl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)  // object keys may hold `..` and `//`
         }
-        if source != nil || accumulator.sink != nil {  // long transfers: give up on a stall, not on size
+        if extras.signing != nil || source != nil || accumulator.sink != nil {  // give up on a stall, not on size
             _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
             _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 30)
         }

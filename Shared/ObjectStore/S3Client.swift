@@ -22,7 +22,8 @@ public struct S3Client: Sendable {
     public let partSize: Int64
     /// How many parts of one file are uploaded at once.
     public let partConcurrency: Int
-    /// Bounds one request whole; a transfer also fails after 30 s without a byte.
+    /// Bounds one request whole (large files take long); any request also fails
+    /// after 30 s without a byte moving, and a connection takes at most 10 s.
     public let timeout: Duration
     let http: CurlHTTPClient
 
