@@ -30,19 +30,16 @@ struct RunController: APIController {
                 query: PageLimit.query.merging(["kind": Self.kindSchema]) { $1 })
         ) { request, _ in
             let limit = try PageLimit.of(request)
-            let kind = request.uri.queryParameters["kind"].map(String.init)
-            if let kind, RunKind(rawValue: kind) == nil {
-                throw APIError.validation([FieldProblem(field: "kind", problem: "must be merge, retrain or preview")])
+            var kind: RunKind?
+            if let text = request.uri.queryParameters["kind"].map(String.init) {
+                guard let given = RunKind(rawValue: text) else {
+                    throw APIError.validation([
+                        FieldProblem(field: "kind", problem: "must be merge, retrain or preview")
+                    ])
+                }
+                kind = given
             }
-            let rows = try await database.query(
-                """
-                SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]'::json)::text AS runs FROM (
-                    SELECT id, kind, pr_number, merge_commit_sha, status, reason, model_name, model_version, metrics,
-                           created_at, started_at, finished_at
-                    FROM training_runs WHERE \(kind)::text IS NULL OR kind = \(kind)
-                    ORDER BY id DESC LIMIT \(limit)) r
-                """)
-            return JSONResponse.raw(Data(try rows.first?.decode("runs", as: String.self).utf8 ?? "[]".utf8))
+            return JSONResponse.raw(Data(try await store.runsJSON(kind: kind, limit: limit).utf8))
         }
         routes.on(
             APIRoute(
@@ -51,14 +48,7 @@ struct RunController: APIController {
                 parameters: ["id": Self.runID])
         ) { _, context in
             let id = try Self.id(context)
-            let rows = try await database.query(
-                """
-                SELECT (to_jsonb(r) || jsonb_build_object('files', coalesce(
-                    (SELECT jsonb_agg(jsonb_build_object('name', f.name, 'bytes', f.bytes, 'sha256', f.sha256)
-                        ORDER BY f.name) FROM run_files f WHERE f.run_id = r.id), '[]'::jsonb)))::text AS run
-                FROM training_runs r WHERE r.id = \(id)
-                """)
-            guard let run = try rows.first?.decode("run", as: String.self) else {
+            guard let run = try await store.runJSON(id: id) else {
                 throw APIError(.notFound, "run \(id) does not exist")
             }
             return JSONResponse.raw(Data(run.utf8))
