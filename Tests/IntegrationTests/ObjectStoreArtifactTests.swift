@@ -2,6 +2,7 @@ import Artifacts
 import Foundation
 import HTTPClient
 import JSON
+import Learning
 import ObjectStore
 import Subprocess
 import Synchronization
@@ -203,6 +204,35 @@ struct ObjectStoreArtifactTests {
         #expect(try await writer.removeIncomplete { _ in false } == ["model/v2"])
         let left = try await client.list(prefix: "\(prefix)/")
         #expect(!left.contains { $0.contains("/v2/") } && left.contains { $0.contains("/v1/") }, "\(left)")
+    }
+
+    @Test("trainer train --output s3://… publishes a complete version a replica can load")
+    func cliPublishes() async throws {
+        let store = try await TestObjectStore.shared()
+        let prefix = "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let work = try Self.scratch("cli")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let repository = work.appendingPathComponent("repo")
+        _ = try await Trio.exampleRepo("init", repository)
+        let trainer = LaunchedProcess.binDirectory.appendingPathComponent("trainer").path
+        let result = try await CommandRunner.output(
+            [
+                trainer, "train", "--repo", repository.path, "--version", "cli-1", "--output",
+                "s3://\(TestObjectStore.bucket)/\(prefix)",
+            ], environment: Self.settings(store, prefix: prefix))
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("artifact: s3://\(TestObjectStore.bucket)/\(prefix)/"), "\(result.stdout)")
+        let keys = try await store.client().list(prefix: prefix + "/")
+        let path = try #require(
+            keys.first { $0.hasSuffix("/" + ArtifactCompletion.objectName) }.map {
+                String($0.dropFirst(prefix.count + 1).dropLast(ArtifactCompletion.objectName.count + 1))
+            })
+        let reader = ArtifactStorage(
+            location: .s3(try S3Location(bucket: TestObjectStore.bucket, prefix: prefix)),
+            cacheDirectory: work.appendingPathComponent("cache"), settings: try store.settings, http: store.http)
+        let directory = try await reader.directory(path)
+        let artifact = try ArtifactStore.load(from: directory, expectedSHA256: nil)
+        #expect(artifact.version == "cli-1")
     }
 }
 
