@@ -18,7 +18,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 declare -A sources=(
   [json]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Tests/Fuzz/JSONFuzz.swift"
-  [csv]="Shared/Learning/CSVTable.swift Tests/Fuzz/CSVFuzz.swift"
+  [csv]="Shared/Learning/CSVTable.swift Shared/Learning/NumberParser.swift Tests/Fuzz/CSVFuzz.swift"
   [datetime]="Services/VCS/Sources/Singer/DateTimeText.swift Tests/Fuzz/DateTimeFuzz.swift"
   [tensorshape]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Services/Serving/Sources/Prediction/TensorShape.swift Tests/Fuzz/TensorShapeFuzz.swift"
 )
