@@ -69,7 +69,15 @@ struct DeploymentDriftTests {
                 products.contains(executable)
             else { continue }
             checked.insert(executable)
-            let environment = (service["environment"] as? [String: Any] ?? [:]).mapValues { Self.resolve("\($0)") }
+            var environment = (service["environment"] as? [String: Any] ?? [:]).mapValues { Self.resolve("\($0)") }
+            // Variables from `env_file` (the s3 profile's demo key pair) count like `environment`.
+            for file in service["env_file"] as? [String] ?? [] {
+                let text = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
+                for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                    if parts.count == 2 { environment[parts[0], default: parts[1]] = parts[1] }
+                }
+            }
             let (accepted, ports) = try Self.configuration(of: executable, values: environment)
             let unknown = Set(environment.keys).subtracting(accepted)
             #expect(unknown.isEmpty, "\(name) sets \(unknown.sorted()) which \(executable) does not read")
