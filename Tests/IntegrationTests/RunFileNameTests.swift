@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Postgres
+import Registry
 import Testing
 
 /// Kept files are downloaded by the names clients percent-encode.
@@ -18,7 +19,7 @@ struct RunFileNameTests {
             let rows = try await database.query(
                 """
                 INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
-                VALUES (1, 'aaa', now(), 'failed', 'x') RETURNING id
+                VALUES (1, 'aaa', now(), \(RunStatus.failed), 'x') RETURNING id
                 """)
             let id = try #require(try rows.first?.decode("id", as: Int64.self))
             try await database.query(
