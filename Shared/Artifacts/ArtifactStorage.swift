@@ -58,14 +58,16 @@ public final class ArtifactStorage: Sendable, CustomStringConvertible {
         let completion: ArtifactCompletion
         do {
             let marker = remote.location.key("\(path)/\(ArtifactCompletion.objectName)")
-            guard let head = try await remote.client.head(marker) else {
+            // One GET: a missing completion record means the version is not complete (yet).
+            let bytes: [UInt8]
+            do {
+                bytes = try await remote.client.get(marker)
+            } catch let error as S3Error where error.code == .noSuchKey {
                 markReachable(true)
                 throw ArtifactUnavailable(
                     path: path, reason: "not complete in \(location) (no \(ArtifactCompletion.objectName))",
                     storeUnreachable: false)
             }
-            _ = head
-            let bytes = try await remote.client.get(marker)
             completion = try JSONDecoder().decode(ArtifactCompletion.self, from: Data(bytes))
             let parent = directory.deletingLastPathComponent()
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
