@@ -101,15 +101,17 @@ let package = Package(
         .target(
             name: "Learning",
             dependencies: [
-                "ONNX",
+                "ONNX", "JSON", "Subprocess",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Shared/Learning"),
+            path: "Shared/Learning",
+            // The worker that trains and serves a repository's own Python model (Python/PythonWorker.swift).
+            resources: [.copy("Python/conveyor_worker.py")]),
         .target(
             name: "ServiceKit",
             dependencies: [
-                "JSON", "Postgres", "Migrations",
+                "JSON", "Postgres", "Migrations", "Subprocess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,7 +159,7 @@ let package = Package(
             name: "ServingService",
             dependencies: [
                 "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX", "Registry", "Artifacts",
-                "HTTPClient",
+                "HTTPClient", "Subprocess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

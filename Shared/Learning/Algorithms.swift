@@ -5,6 +5,8 @@ public enum Predictor: Sendable, Equatable {
     case trees(TreeEnsemble)
     /// A repository's own model, evaluated by Shared/ONNX.
     case onnx(ONNXPredictor)
+    /// A repository's own Python model, answered by `conveyor_worker.py` processes.
+    case python(PythonModel)
 }
 
 /// The learners this build can train, their parameters (checked when the

@@ -51,6 +51,22 @@ public enum ArtifactStore {
             if case .onnx(let model) = artifact.predictor {
                 files.append((PredictorDescription.onnxFile, model.data))
             }
+            if case .python(let model) = artifact.predictor {
+                // The pickle, the module and what describes them, as training wrote them.
+                guard let source = model.directory else {
+                    throw LoadError(problem: "the Python model's files are not on disk")
+                }
+                for name in model.artifactFiles {
+                    let file = source.appendingPathComponent(name)
+                    guard let data = FileManager.default.contents(atPath: file.path) else {
+                        if name == PythonModel.pickleFile || name == model.module {
+                            throw LoadError(problem: "the Python model's \(name) is missing")
+                        }
+                        continue
+                    }
+                    files.append((name, data))
+                }
+            }
             for (name, data) in files {
                 try writeDurably(data, to: temporary.appendingPathComponent(name))
             }

@@ -55,26 +55,40 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// The learner and its parameters, or a pre-trained model file
-    /// (`format: onnx`, `path: models/model.onnx`) committed in the repository.
+    /// The learner and its parameters, a pre-trained model file
+    /// (`format: onnx`, `path: models/model.onnx`) committed in the repository,
+    /// or the repository's own Python code (`format: python`, `module: main.py`).
     public struct ModelSpec: Codable, Sendable, Equatable {
-        /// A built-in learner, or `onnx` for a model file.
+        /// A built-in learner, or the format's name for `onnx` and `python`.
         public var algorithm: String
         public var params: [String: Double]?
-        /// `onnx` for a model file; nil for a built-in learner.
+        /// `onnx` for a model file, `python` for the repository's own module; nil for a built-in learner.
         public var format: String?
         /// The model file, relative to the repository root.
         public var path: String?
+        /// `format: python`: the module defining train and predict (default `main.py`).
+        public var module: String?
+        /// `format: python`: the requirements file its environment is built from.
+        public var requirements: String?
+        /// `format: python`: the training time limit (`90s`, `20m`, `1h`; default `20m`).
+        public var timeout: String?
 
         public static let onnxFormat = "onnx"
+        public static let pythonFormat = "python"
 
-        enum CodingKeys: String, CodingKey { case algorithm, params, format, path }
+        enum CodingKeys: String, CodingKey { case algorithm, params, format, path, module, requirements, timeout }
 
-        public init(algorithm: String, params: [String: Double]? = nil, format: String? = nil, path: String? = nil) {
+        public init(
+            algorithm: String, params: [String: Double]? = nil, format: String? = nil, path: String? = nil,
+            module: String? = nil, requirements: String? = nil, timeout: String? = nil
+        ) {
             self.algorithm = algorithm
             self.params = params
             self.format = format
             self.path = path
+            self.module = module
+            self.requirements = requirements
+            self.timeout = timeout
         }
 
         public init(from decoder: any Decoder) throws {
@@ -82,8 +96,11 @@ public struct Manifest: Codable, Sendable, Equatable {
             format = try container.decodeIfPresent(String.self, forKey: .format)
             path = try container.decodeIfPresent(String.self, forKey: .path)
             params = try container.decodeIfPresent([String: Double].self, forKey: .params)
-            if format != nil, !container.contains(.algorithm) {
-                algorithm = Self.onnxFormat
+            module = try container.decodeIfPresent(String.self, forKey: .module)
+            requirements = try container.decodeIfPresent(String.self, forKey: .requirements)
+            timeout = try container.decodeIfPresent(String.self, forKey: .timeout)
+            if let format, !container.contains(.algorithm) {
+                algorithm = format
             } else {
                 algorithm = try container.decode(String.self, forKey: .algorithm)
             }
@@ -95,10 +112,21 @@ public struct Manifest: Codable, Sendable, Equatable {
             try container.encodeIfPresent(params, forKey: .params)
             try container.encodeIfPresent(format, forKey: .format)
             try container.encodeIfPresent(path, forKey: .path)
+            try container.encodeIfPresent(module, forKey: .module)
+            try container.encodeIfPresent(requirements, forKey: .requirements)
+            try container.encodeIfPresent(timeout, forKey: .timeout)
         }
 
-        /// Whether the model is a committed ONNX file rather than a learner.
-        public var isONNX: Bool { format != nil }
+        /// Whether the model is a committed (or `train:`-written) ONNX file.
+        public var isONNX: Bool { format == Self.onnxFormat }
+        /// Whether the model is the repository's own Python code.
+        public var isPython: Bool { format == Self.pythonFormat }
+        /// Whether the model is one of Conveyor's own learners.
+        public var isBuiltIn: Bool { format == nil }
+        /// The module's path in the repository.
+        public var resolvedModule: String { module ?? "main.py" }
+        /// The training time limit, or nil when it does not parse.
+        public var resolvedTimeout: Duration? { DurationText.parse(timeout ?? "20m") }
     }
 
     /// The repository's own training command (`train:`), whose ONNX output
@@ -114,18 +142,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var resolvedOutput: String { output ?? "model.onnx" }
 
         /// The timeout as a duration, or nil when it does not parse.
-        public var resolvedTimeout: Duration? {
-            let text = timeout ?? "20m"
-            guard let unit = text.last, let number = Double(text.dropLast()), number > 0 else { return nil }
-            let seconds: Double? =
-                switch unit {
-                case "s": number
-                case "m": number * 60
-                case "h": number * 3600
-                default: nil
-                }
-            return seconds.map { .milliseconds(Int64($0 * 1000)) }
-        }
+        public var resolvedTimeout: Duration? { DurationText.parse(timeout ?? "20m") }
     }
 
     /// An absolute bound on one metric.
@@ -313,7 +330,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         } else if features.isEmpty {
             throw Problem(key: "features", problem: "must list at least one feature")
         }
-        for (index, feature) in features.enumerated() where feature.missing == .native && !model.isONNX {
+        for (index, feature) in features.enumerated() where feature.missing == .native && model.isBuiltIn {
             if ["linear_regression", "logistic_regression"].contains(model.algorithm) {
                 throw Problem(
                     key: "features[\(index)].missing",
@@ -338,10 +355,18 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
         if train != nil && !model.isONNX {
+            if model.isPython {
+                throw Problem(
+                    key: "train", problem: "cannot be given with format python: model.module trains the model")
+            }
             throw Problem(key: "train", problem: "needs model: {format: onnx}: the command writes an ONNX file")
         }
         if model.isONNX {
             try checkModelFile()
+        } else if model.isPython {
+            try checkPythonModule()
+        } else if let format = model.format {
+            throw Problem(key: "model.format", problem: "must be onnx or python, got \"\(format)\"")
         } else {
             try Algorithms.check(model, task: task == .classification ? .classification : .regression)
         }
@@ -369,6 +394,43 @@ public struct Manifest: Codable, Sendable, Equatable {
         {
             throw Problem(
                 key: "train.requirements", problem: "must be a file inside the repository, got \"\(requirements)\"")
+        }
+    }
+
+    /// `model: {format: python, module: …}`: a module and requirements inside the repository, a timeout that parses.
+    private func checkPythonModule() throws {
+        let module = model.resolvedModule
+        if module.isEmpty || module.hasPrefix("/") || module.split(separator: "/").contains("..")
+            || !module.hasSuffix(".py")
+        {
+            throw Problem(key: "model.module", problem: "must be a .py file inside the repository, got \"\(module)\"")
+        }
+        let name = String(module.split(separator: "/").last ?? "").dropLast(3)
+        if name.isEmpty || name.first!.isNumber
+            || !name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "_" })
+        {
+            throw Problem(
+                key: "model.module",
+                problem: "the file name must be a Python identifier (like main.py), got \"\(module)\"")
+        }
+        if let requirements = model.requirements,
+            requirements.isEmpty || requirements.hasPrefix("/") || requirements.split(separator: "/").contains("..")
+        {
+            throw Problem(
+                key: "model.requirements", problem: "must be a file inside the repository, got \"\(requirements)\"")
+        }
+        if (model.resolvedTimeout.map { $0 > .seconds(24 * 3600) }) ?? true {
+            throw Problem(key: "model.timeout", problem: "must be a duration like 90s, 20m or 1h, at most 24h")
+        }
+        if model.path != nil {
+            throw Problem(key: "model.path", problem: "cannot be given with format python: model.module is the model")
+        }
+        if !(model.params ?? [:]).isEmpty {
+            throw Problem(key: "model.params", problem: "cannot be given with format python: the module trains itself")
+        }
+        if model.algorithm != ModelSpec.pythonFormat {
+            throw Problem(
+                key: "model.algorithm", problem: "cannot be given with format python: the module is the model")
         }
     }
 

@@ -87,7 +87,13 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
             predictor = .linear(try container.decode(LinearModel.self, forKey: .legacyLinear))
         } else {
             let description = try container.decode(PredictorDescription.self, forKey: .predictor)
-            if description.kind == PredictorDescription.onnxKind {
+            if description.kind == PredictorDescription.pythonKind {
+                guard var python = description.python else {
+                    throw ArtifactStore.LoadError(problem: "model.json: model.python is required for kind python")
+                }
+                python.directory = decoder.userInfo[ArtifactStore.directoryKey] as? URL
+                predictor = .python(python)
+            } else if description.kind == PredictorDescription.onnxKind {
                 // The graph is in the artifact directory beside model.json.
                 guard let directory = decoder.userInfo[ArtifactStore.directoryKey] as? URL else {
                     throw ArtifactStore.LoadError(
@@ -147,6 +153,9 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         case .linear(let model): output[0] = model.predict(row)
         case .logistic(let model): model.probabilities(row, into: output)
         case .onnx(let model): model.predict(row, into: output)
+        case .python:
+            // Answered by its worker processes (serving's pool, the trainer's evaluation), never here.
+            for index in output.indices { output[index] = .nan }
         case .trees(let ensemble):
             if ensemble.link == .sigmoid {
                 ensemble.predict(row, into: UnsafeMutableBufferPointer(rebasing: output[0..<1]))
@@ -175,6 +184,12 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         }
     }
 
+    /// The repository's Python model, when it is one.
+    public var python: PythonModel? {
+        if case .python(let model) = predictor { return model }
+        return nil
+    }
+
     /// The encoder for this model's inputs.
     public var encoder: FeatureEncoder { FeatureEncoder(features: features) }
 
@@ -185,6 +200,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         case .logistic(let model): model.coefficients.first?.count ?? 0
         case .trees(let ensemble): ensemble.largestFeatureIndex + 1
         case .onnx: 0  // bound to the features by name when it loaded
+        case .python: 0  // reads its features by name
         }
     }
 }

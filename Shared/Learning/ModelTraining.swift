@@ -75,6 +75,9 @@ public enum ModelTraining {
     public static func evaluate(_ artifact: ModelArtifact, manifest: Manifest, train: CSVTable, test: CSVTable) throws
         -> [String: Double]
     {
+        if case .python = artifact.predictor {
+            throw DataProblem(problem: "a Python model predicts through its worker, not in the trainer's process")
+        }
         if let forecast = artifact.forecast {
             let trainSeries = try DatedSeries(
                 table: train, dateColumn: manifest.forecast?.date ?? forecast.dateColumn, target: manifest.target,
@@ -98,6 +101,9 @@ public enum ModelTraining {
     /// The model's outputs (a value, or class probabilities) for every row of encoded data;
     /// throws when an ONNX graph cannot run on it.
     public static func outputs(of artifact: ModelArtifact, on data: Dataset) throws -> [[Double]] {
+        if case .python = artifact.predictor {
+            throw DataProblem(problem: "a Python model predicts through its worker, not in the trainer's process")
+        }
         if case .onnx(let model) = artifact.predictor {
             // The graph runs once on the whole batch.
             let rows = (0..<data.count).map { index in (0..<data.width).map { data.columns[$0][index] } }
@@ -125,8 +131,12 @@ public enum ModelTraining {
 
     /// Metrics of an artifact's predictions on encoded data.
     static func score(_ artifact: ModelArtifact, on data: Dataset) throws -> Scored {
-        let outputs = try outputs(of: artifact, on: data)
-        guard let classes = artifact.classes else {
+        try score(outputs: outputs(of: artifact, on: data), on: data, classes: artifact.classes)
+    }
+
+    /// Metrics of a model's outputs (a value, or class probabilities, per row of `data`).
+    static func score(outputs: [[Double]], on data: Dataset, classes: [String]?) -> Scored {
+        guard let classes else {
             let values = outputs.map { $0[0] }
             return Scored(
                 metrics: finite(RegressionMetrics.all(data.target, values)), confusion: nil,
@@ -140,7 +150,7 @@ public enum ModelTraining {
             predictions: FeatureStatistics.target(predicted.map(Double.init), classes: classes))
     }
 
-    private static func finite(_ metrics: [String: Double]) -> [String: Double] { metrics.filter { $0.value.isFinite } }
+    static func finite(_ metrics: [String: Double]) -> [String: Double] { metrics.filter { $0.value.isFinite } }
 
     private static func trainForecast(
         manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, progress: TrainingProgress?

@@ -17,9 +17,10 @@ struct PredictorDescription: Codable {
     var base: [Double]?
     var combine: TreeEnsemble.Combine?
     var link: TreeEnsemble.Link?
+    var python: PythonModel?
 
     enum CodingKeys: String, CodingKey {
-        case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link
+        case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link, python
         case classCoefficients = "class_coefficients"
         case leafWidth = "leaf_width"
     }
@@ -27,6 +28,7 @@ struct PredictorDescription: Codable {
     static let treeFile = "trees.bin"
     static let onnxKind = "onnx"
     static let onnxFile = "model.onnx"
+    static let pythonKind = "python"
 
     init(_ predictor: Predictor) {
         switch predictor {
@@ -51,6 +53,10 @@ struct PredictorDescription: Codable {
         case .onnx:
             kind = Self.onnxKind
             file = Self.onnxFile
+        case .python(let model):
+            kind = Self.pythonKind
+            file = PythonModel.pickleFile
+            python = model
         }
     }
 
@@ -79,7 +85,7 @@ struct PredictorDescription: Codable {
                 guard let link else { throw missing("link") }
                 return .trees(
                     TreeEnsemble(leafWidth: leafWidth, outputs: outputs, base: base, combine: combine, link: link))
-            case Self.onnxKind:
+            case Self.onnxKind, Self.pythonKind:
                 throw ArtifactStore.LoadError(problem: "model.json: an onnx model loads from its artifact directory")
             default:
                 throw ArtifactStore.LoadError(problem: "model.json: unknown model kind \"\(kind)\"")

@@ -31,66 +31,32 @@ public enum ChildProcess {
         // posix_spawn_file_actions_addchdir_np is not visible to Swift here: change directory in a shell.
         let arguments =
             directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path] + arguments } ?? arguments
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        // Close-on-exec: a child spawned concurrently by another thread (a
-        // long-lived server, say) must not inherit these pipes, or our reads
-        // would never see end-of-file. pipe2 is not visible to Swift here, so
-        // pipes are made and flagged under the lock every spawn here takes.
-        // dup2 into 1 and 2 clears the flag for the child's own ends.
-        let piped = spawnLock.withLock { _ in
-            guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return false }
-            for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            return true
+        // dup2 into 1 and 2 clears the close-on-exec flag for the child's own ends.
+        let outPipe = try pipeClosedOnExec()
+        let errPipe: (read: Int32, write: Int32)
+        do { errPipe = try pipeClosedOnExec() } catch {
+            close(outPipe.read)
+            close(outPipe.write)
+            throw error
         }
-        guard piped else {
-            throw CommandError(command: arguments[0], status: -1, stderr: "pipe() failed: errno \(errno)")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }
-        posix_spawn_file_actions_adddup2(&actions, devNull, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        guard SpawnDescriptors.closeFrom(3, in: &actions) else {
-            for fd in outPipe + errPipe { close(fd) }
-            throw CommandError(
-                command: arguments[0], status: -1,
-                stderr: "cannot close inherited descriptors (posix_spawn_file_actions_addclosefrom_np is missing)")
+        let started = Result {
+            try spawn(
+                arguments, environment: environment, inheritEnvironment: inheritEnvironment,
+                descriptors: (devNull, outPipe.write, errPipe.write))
         }
-
-        let merged =
-            inheritEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        close(outPipe.write)
+        close(errPipe.write)
         defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+            close(outPipe.read)
+            close(errPipe.read)
         }
-        // Its own process group, so a cancellation can stop it and everything it started.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var pid: pid_t = 0
-        let spawned = spawnLock.withLock { _ in posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp) }
-        close(outPipe[1])
-        close(errPipe[1])
-        defer {
-            close(outPipe[0])
-            close(errPipe[0])
-        }
-        guard spawned == 0 else {
-            throw CommandError(
-                command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
-        }
+        let pid = try started.get()
         let registered = cancellation?.register(pid) ?? true
         if !registered { kill(-pid, SIGKILL) }
         let drained = drain(
-            outPipe[0], errPipe[0], child: pid, limit: outputLimit ?? Int.max, cancellation: cancellation,
+            outPipe.read, errPipe.read, child: pid, limit: outputLimit ?? Int.max, cancellation: cancellation,
             onOutput: onOutput)
         if drained.overLimit { kill(-pid, SIGKILL) }
         var status: Int32 = drained.status ?? 0
@@ -110,6 +76,61 @@ public enum ChildProcess {
             stderr: String(decoding: drained.stderr, as: UTF8.self))
         result.exceededOutputLimit = drained.overLimit
         return result
+    }
+
+    /// Spawns `arguments` in a process group of its own with `descriptors` as its 0, 1
+    /// and 2 and no other descriptor of ours (whatever their close-on-exec flags);
+    /// `inheritEnvironment: false` gives it `environment` alone.
+    static func spawn(
+        _ arguments: [String], environment: [String: String], inheritEnvironment: Bool,
+        descriptors: (input: Int32, output: Int32, error: Int32)
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, descriptors.input, 0)
+        posix_spawn_file_actions_adddup2(&actions, descriptors.output, 1)
+        posix_spawn_file_actions_adddup2(&actions, descriptors.error, 2)
+        guard SpawnDescriptors.closeFrom(3, in: &actions) else {
+            throw CommandError(
+                command: arguments[0], status: -1,
+                stderr: "cannot close inherited descriptors (posix_spawn_file_actions_addclosefrom_np is missing)")
+        }
+        let merged =
+            inheritEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        // Its own process group, so a cancellation can stop it and everything it started.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var pid: pid_t = 0
+        let spawned = spawnLock.withLock { _ in posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp) }
+        guard spawned == 0 else {
+            throw CommandError(
+                command: arguments[0], status: -1, stderr: "cannot start: \(String(cString: strerror(spawned)))")
+        }
+        return pid
+    }
+
+    /// Makes a pipe whose two ends are close-on-exec, under `spawnLock` (pipe2 is not
+    /// visible to Swift here): a child spawned meanwhile by another thread must not
+    /// inherit it, or its reader would never see end-of-file.
+    static func pipeClosedOnExec() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        let made = spawnLock.withLock { _ in
+            guard pipe(&ends) == 0 else { return false }
+            for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return true
+        }
+        guard made else { throw CommandError(command: "pipe", status: -1, stderr: "pipe() failed: errno \(errno)") }
+        return (ends[0], ends[1])
     }
 
     /// How long output is still read after the child exited (what it started may flush).

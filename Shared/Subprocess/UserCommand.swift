@@ -71,6 +71,31 @@ public struct UserCommand: Sendable {
             line + arguments, directory: directory, writable: writable, readOnly: [directory] + readOnly, user: user)
     }
 
+    /// The environment the command gets: `environment` plus PATH, HOME and LANG when missing.
+    private var completeEnvironment: [String: String] {
+        var environment = environment
+        environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["HOME"] = environment["HOME"] ?? directory.path
+        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        return environment
+    }
+
+    /// Starts the command as a long-lived framed worker (see `FramedProcess`) with the
+    /// same isolation, environment and memory limit as `run`; `timeout` and
+    /// `outputLimit` do not apply (each exchange has its own timeout, stderr goes to `onStderr`).
+    public func startFramed(onStderr: @escaping @Sendable (String) -> Void) throws -> FramedProcess {
+        var line = commandLine
+        if !sandbox.isIsolated {
+            // bubblewrap changes directory itself; without it, a shell does.
+            line = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path] + line
+        }
+        do {
+            return try FramedProcess(line, environment: completeEnvironment, onStderr: onStderr)
+        } catch let error as CommandError {
+            throw Failure.cannotStart(error.stderr)
+        }
+    }
+
     /// Runs to completion on the calling thread; throws `Failure`, or
     /// `CancellationError` when `cancellation` fires. `onOutput` sees each
     /// chunk of output (stream 0 stdout, 1 stderr) as the command writes it.
@@ -79,10 +104,7 @@ public struct UserCommand: Sendable {
     ) throws
         -> CommandResult
     {
-        var environment = environment
-        environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        environment["HOME"] = environment["HOME"] ?? directory.path
-        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        let environment = completeEnvironment
         let token = CancellationToken()
         let finished = Atomic<Bool>(false)
         let timedOut = Atomic<Bool>(false)

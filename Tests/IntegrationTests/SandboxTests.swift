@@ -1,4 +1,5 @@
 import Foundation
+import Learning
 import Subprocess
 import Testing
 

@@ -59,6 +59,8 @@ public enum ServingApp {
         public let artifacts: ArtifactStorage
         /// The object store's HTTP client (libcurl), run beside the server.
         let objectStoreClient: CurlHTTPClient
+        /// Python models' environments and workers.
+        let python: PythonRuntime
 
         public init(configuration: ServingConfiguration, database: PostgresClient, logger: Logger) throws {
             store = ModelStore()
@@ -68,9 +70,16 @@ public enum ServingApp {
                 location: settings.location, cacheDirectory: settings.cacheDirectory, settings: settings.s3,
                 http: objectStoreClient)
             log = try PredictionLog(database: database, spillDirectory: configuration.spillDirectory, logger: logger)
+            python = PythonRuntime(
+                settings: PythonRuntime.Settings(
+                    workers: configuration.pythonWorkers,
+                    memoryLimit: configuration.pythonMemoryLimit == 0 ? nil : configuration.pythonMemoryLimit,
+                    predictTimeout: configuration.pythonPredictTimeout, environments: configuration.pythonEnvironments,
+                    sandbox: configuration.sandbox),
+                logger: logger)
             watcher = DeploymentWatcher(
                 database: database, store: store, artifacts: artifacts, cacheBytes: settings.cacheBytes,
-                pollInterval: configuration.pollInterval, logger: logger)
+                pollInterval: configuration.pollInterval, python: python, logger: logger)
             monitor = DriftMonitor(
                 database: database, store: store, artifacts: artifacts, interval: configuration.monitoringInterval,
                 logger: logger)
@@ -83,7 +92,7 @@ public enum ServingApp {
                 maxInstances: configuration.maxInstances, idField: configuration.predictionIDField)
             router = ServingApp.makeRouter(
                 configuration: configuration, database: database, scorer: scorer, monitor: monitor,
-                artifacts: artifacts)
+                artifacts: artifacts, python: python)
         }
     }
 
@@ -95,7 +104,7 @@ public enum ServingApp {
     /// the store answered its last request.
     static func makeRouter(
         configuration: ServingConfiguration, database: PostgresClient, scorer: PredictionScorer, monitor: DriftMonitor,
-        artifacts: ArtifactStorage
+        artifacts: ArtifactStorage, python: PythonRuntime
     ) -> Router<AppRequestContext> {
         let store = scorer.store
         let dashboard = Dashboard(
@@ -119,6 +128,8 @@ public enum ServingApp {
                     "artifacts": artifacts.description,
                     "artifact_store": artifacts.isReachable
                         ? "reachable" : "unreachable (retrying; the loaded model keeps serving)",
+                    "python": python.status ?? "ready",
+                    "sandbox": configuration.sandbox.description,
                 ]
             })
     }

@@ -2,6 +2,7 @@ import Artifacts
 import Foundation
 import Logging
 import ServiceKit
+import Subprocess
 
 /// Settings of the `serving` service, read once from the environment.
 public struct ServingConfiguration: Sendable {
@@ -43,6 +44,17 @@ public struct ServingConfiguration: Sendable {
     public var grpcMaxConcurrentStreams: Int = 100
     /// Where the artifacts live (nil: `artifactsDirectory` is the store, as with `file://`).
     public var artifacts: ArtifactSettings? = nil
+    /// `PYTHON_WORKERS`: worker processes per live Python model version (default: the number of cores).
+    public var pythonWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// `PYTHON_MEMORY_LIMIT`: each Python worker's address-space limit in bytes (0: none).
+    public var pythonMemoryLimit: Int = 4 << 30
+    /// `PYTHON_PREDICT_TIMEOUT`: how long one call to a Python model may take (then 504, worker replaced).
+    public var pythonPredictTimeout: Duration = .seconds(30)
+    /// `PYTHON_ENVIRONMENTS`: where Python models' environments are built and kept.
+    public var pythonEnvironments: URL = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "conveyor-python-environments")
+    /// `SANDBOX` (`auto`, `bubblewrap`, `none`): how Python models' workers are isolated.
+    public var sandbox: Sandbox = .automatic
 
     /// Where the artifacts live, spelled out.
     public var artifactSettings: ArtifactSettings {
@@ -74,7 +86,17 @@ public struct ServingConfiguration: Sendable {
             grpcPort: grpcPort,
             // NIO counts 100 until a client acknowledges the advertised value: more could be refused before.
             grpcMaxConcurrentStreams: try env.int("GRPC_MAX_CONCURRENT_STREAMS", default: 100, range: 1...100),
-            artifacts: artifacts)
+            artifacts: artifacts,
+            pythonWorkers: try env.int(
+                "PYTHON_WORKERS", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...256),
+            pythonMemoryLimit: try env.int("PYTHON_MEMORY_LIMIT", default: 4 << 30),
+            pythonPredictTimeout: try env.duration(
+                "PYTHON_PREDICT_TIMEOUT", default: .seconds(30), minimum: .milliseconds(10)),
+            pythonEnvironments: URL(
+                fileURLWithPath: env.string("PYTHON_ENVIRONMENTS")
+                    ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
+                    .path),
+            sandbox: try env.sandbox())
     }
 
     /// `ARTIFACTS_URL` (or `ARTIFACTS_DIR`) and, for an object store, its settings and the local copies.

@@ -66,6 +66,7 @@ struct TrainerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
+            defer { try? FileManager.default.removeItem(at: pipeline.scratch) }
             // A progress bar on a terminal (trees or boosting rounds), silent otherwise.
             let progress: TrainingProgress? = isatty(STDERR_FILENO) != 0 ? Self.drawProgress : nil
             guard !version.isEmpty, !version.contains("/"), !version.hasPrefix(".") else {

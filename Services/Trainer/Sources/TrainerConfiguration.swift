@@ -127,16 +127,7 @@ public struct TrainerConfiguration: Sendable {
             previewForks: try env.bool("PREVIEW_FORKS", default: false),
             notifyPreviews: try env.bool("NOTIFY_PREVIEWS", default: false),
             dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) },
-            sandbox: try sandbox(env), artifacts: artifacts)
-    }
-
-    /// `SANDBOX`, probed here: a wrong value or a bubblewrap that cannot work stops the start.
-    private static func sandbox(_ env: EnvironmentReader) throws -> Sandbox {
-        do {
-            return try Sandbox.detect(setting: env.string("SANDBOX"))
-        } catch let unavailable as SandboxUnavailable {
-            throw ConfigurationError(variable: "SANDBOX", problem: unavailable.reason)
-        }
+            sandbox: try env.sandbox(), artifacts: artifacts)
     }
 }
 

@@ -5,6 +5,7 @@ import Learning
 import Migrations
 import Postgres
 import Registry
+import Subprocess
 import TrainerService
 
 /// A migrated database, models trained in-process and recorded as deployed,
@@ -39,8 +40,19 @@ final class ServingFixture: Sendable {
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
         try manifest.write(to: repo.appendingPathComponent("conveyor.yaml"), atomically: true, encoding: .utf8)
         try csv.write(to: repo.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
+        return try await deploy(repository: repo, pr: pr)
+    }
+
+    /// Trains the repository at `repository` (its own conveyor.yaml; Python environments
+    /// under `pythonEnvironments`) and records the model as deployed.
+    @discardableResult
+    func deploy(repository repo: URL, pr: Int64, pythonEnvironments: URL? = nil) async throws -> String {
         let version = "v\(pr)-\(UUID().uuidString.prefix(6).lowercased())"
-        let outcome = try TrainingPipeline(repository: repo).run(version: version, baseline: nil, log: { _ in })
+        let pipeline = TrainingPipeline(repository: repo, pythonEnvironments: pythonEnvironments)
+        defer { try? FileManager.default.removeItem(at: pipeline.scratch) }
+        let outcome = try await BlockingWork.run {
+            try pipeline.run(version: version, baseline: nil, log: { _ in })
+        }
         let written = try ArtifactStore.write(outcome.artifact, manifestYAML: outcome.manifestYAML, root: artifacts)
         let path = String(written.path.path.dropFirst(artifacts.path.count + 1))
         let metrics = try PostgresJSON(encoding: outcome.artifact.metrics)

@@ -176,6 +176,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
         case 404: .notFound
         case 413: .resourceExhausted
         case 503: .unavailable
+        case 504: .deadlineExceeded
         default: .internalError
         }
     }

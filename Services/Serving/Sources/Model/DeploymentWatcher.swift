@@ -27,6 +27,8 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
     /// The most the local copies may take (the live and previous versions are always kept).
     var cacheBytes: Int64 = 10 << 30
     let pollInterval: Duration
+    /// Runs Python models' workers (builds their environments first where this host has none).
+    let python: PythonRuntime
     let logger: Logger
 
     public func run() async throws {
@@ -57,12 +59,22 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
             ServingMetrics.artifactStoreReachable(true)
             let artifact = try await NIOThreadPool.singleton.runIfActive {
                 let artifact = try ArtifactStore.load(from: directory, expectedSHA256: deployment.artifactSHA256)
-                try Self.warm(artifact)
+                if artifact.python == nil { try Self.warm(artifact) }
                 return artifact
+            }
+            // A Python model: its environment, its workers loaded and one answer, before the swap.
+            var pool: PythonWorkerPool?
+            if let model = artifact.python {
+                pool = try await python.prepare(
+                    artifact, model: model, directory: directory, version: deployment.version)
+            }
+            if let current = store.model, current.deployment.deploymentID == deployment.deploymentID {
+                pool?.close()
+                return .done
             }
             let previous = store.model?.deployment.version
             let previousPath = store.model?.deployment.artifactPath
-            store.swap(to: LoadedModel(artifact: artifact, deployment: deployment))
+            store.swap(to: LoadedModel(artifact: artifact, deployment: deployment, python: pool))
             let elapsed = ContinuousClock.now - start
             Counter(label: "conveyor_model_swaps_total").increment()
             Timer(label: "conveyor_model_load_seconds").recordNanoseconds(

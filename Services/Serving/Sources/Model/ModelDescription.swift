@@ -21,14 +21,16 @@ struct ModelDescription: Encodable {
     let classes: [String]?
     let features: [FeatureInfo]
     let forecast: ForecastInfo?
-    /// `conveyor` for built-in learners, `onnx` for a repository's own model.
+    /// `conveyor` for built-in learners, `onnx` or `python` for a repository's own model.
     let format: String
+    /// For Python models: the module, the interpreter, its `info()` and its `evaluate()`.
+    let python: PythonInfo?
     /// For ONNX models: the exporter (`skl2onnx 1.20.0`) and opset versions by domain.
     let producer: String?
     let opsets: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
-        case model, task, algorithm, version, format, producer, opsets
+        case model, task, algorithm, version, format, producer, opsets, python
         case deployedAt = "deployed_at"
         case deploymentReason = "deployment_reason"
         case pullRequest = "pull_request"
@@ -51,6 +53,19 @@ struct ModelDescription: Encodable {
         let categories: [String]?
         let missing: String
         let unknown: String?
+    }
+
+    struct PythonInfo: Encodable {
+        let module: String
+        let python: String
+        let info: JSONValue?
+        let reportedMetrics: [String: Double]
+        let workers: Int
+
+        enum CodingKeys: String, CodingKey {
+            case module, python, info, workers
+            case reportedMetrics = "reported_metrics"
+        }
     }
 
     struct ForecastInfo: Encodable {
@@ -93,9 +108,15 @@ struct ModelDescription: Encodable {
             producer = onnx.model.producer
             opsets = onnx.model.opsets
         } else {
-            format = "conveyor"
+            format = artifact.python == nil ? "conveyor" : "python"
             producer = nil
             opsets = nil
+        }
+        python = artifact.python.map { model in
+            PythonInfo(
+                module: model.module, python: model.python.split(separator: " ").first.map(String.init) ?? model.python,
+                info: model.info.flatMap { try? JSONValue.parse($0) }, reportedMetrics: model.reportedMetrics,
+                workers: loaded.python?.settings.workers ?? 0)
         }
         forecast = artifact.forecast.map {
             ForecastInfo(lastDate: $0.lastDate, maxHorizon: $0.maxHorizon, stepDays: $0.step)

@@ -14,8 +14,16 @@ public struct LoadedModel: Sendable {
     let numericFeatures: Set<String>
     /// `conveyor_predictions_total{model_version=…}`, made once per model rather than per request.
     let predictions: Counter
+    /// A Python model's workers (nil for every other format); they stop when the last request
+    /// holding this model is answered after a swap.
+    let python: PythonWorkerPool?
 
     public init(artifact: ModelArtifact, deployment: DeploymentRecord) {
+        self.init(artifact: artifact, deployment: deployment, python: nil)
+    }
+
+    init(artifact: ModelArtifact, deployment: DeploymentRecord, python: PythonWorkerPool?) {
+        self.python = python
         self.artifact = artifact
         self.encoder = artifact.encoder
         self.deployment = deployment

@@ -73,14 +73,27 @@ final class PredictionScorer: Sendable {
         switch try decode(call.model) {
         case .rows(let count, let countField, let field, let value):
             try checkCount(count, field: countField)
-            let scored = try predict(call, count: count, field: field, lookup: value)
+            var scored = try predict(call, count: count, field: field, lookup: value)
+            if let pool = call.model.python {
+                scored.outputs = try await Self.answer(pool, call: call, rows: scored.pythonRows, count: count)
+            }
             finish(call, inputs: scored.loggedInputs, outputs: scored.outputs)
             return Answer(call: call, outputs: scored.outputs, dates: [])
         case .horizon(let horizon, let logged):
             guard let forecast = call.model.artifact.forecast else {
                 throw APIError.validation([FieldProblem(field: "horizon", problem: "this model is not a forecast")])
             }
-            let values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
+            let values: [(date: String, value: Double)]
+            if let pool = call.model.python {
+                // The module continues after its training data; the dates follow the series' step.
+                let predicted = try await PythonErrors.mapped {
+                    try await pool.forecast(horizon: horizon, requestID: call.requestID)
+                }
+                var steps = predicted.makeIterator()
+                values = forecast.forecast(horizon: horizon) { _ in steps.next() ?? .nan }
+            } else {
+                values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
+            }
             let outputs = values.map { PredictedValue(output: .value($0.value), classes: []) }
             finish(call, inputs: logged, outputs: outputs)
             return Answer(call: call, outputs: outputs, dates: values.map(\.date))
@@ -101,10 +114,38 @@ final class PredictionScorer: Sendable {
         }
     }
 
-    /// The answers of a call, and its instances as the log keeps them (`LoggedInstance`).
+    /// The answers of a call, and its instances as the log keeps them (`LoggedInstance`); for a
+    /// Python model, no answers yet but the validated rows its workers get (a JSON array of arrays).
     struct Scored {
-        let outputs: [PredictedValue]
+        var outputs: [PredictedValue]
         let loggedInputs: String
+        var pythonRows: String = ""
+    }
+
+    /// A Python model's answers for the call's validated rows, from one of its workers.
+    private static func answer(_ pool: PythonWorkerPool, call: Call, rows: String, count: Int) async throws
+        -> [PredictedValue]
+    {
+        let artifact = call.model.artifact
+        let prediction = try await PythonErrors.mapped {
+            try await pool.predict(
+                columns: artifact.features.map(\.name), rows: rows, classes: artifact.classes, requestID: call.requestID
+            )
+        }
+        guard prediction.count == count else {
+            throw APIError(.internalServerError, "the Python model answered \(prediction.count) of \(count) rows")
+        }
+        guard let classes = artifact.classes else {
+            return prediction.values.map { PredictedValue(output: .value($0), classes: []) }
+        }
+        let positions = Dictionary(classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return prediction.labels.enumerated().map { index, label in
+            // Without predict_proba the label is certain: probability 1 for it, 0 for the others.
+            let probabilities =
+                prediction.probabilities?[index]
+                ?? classes.indices.map { $0 == positions[label] ? 1 : 0 }
+            return PredictedValue(output: .label(label, probabilities: probabilities), classes: classes)
+        }
     }
 
     /// Predicts `count` instances whose feature values `lookup` gives, or
@@ -120,14 +161,21 @@ final class PredictionScorer: Sendable {
         // The business id, unless a feature has its name (then it is a model input, logged as one).
         let loggedID = idField.flatMap { field in features.contains { $0.name == field } ? nil : field }
         var logged = "["
+        let python = call.model.python != nil
+        var pythonRows = "["
         for index in 0..<count {
             var instance = LoggedInstance()
             var position = 0
+            var row = "["
             let encoded = call.model.encoder.encode { name in
                 let value = lookup(index, name)
                 // The encoder asks for the features in order.
                 if position < features.count {
                     instance.append(features[position], value)
+                    if python {
+                        if position > 0 { row += "," }
+                        row += (value ?? .missing).canonicalJSON(type: features[position].type)
+                    }
                     position += 1
                 }
                 return value
@@ -138,6 +186,9 @@ final class PredictionScorer: Sendable {
             if index > 0 { logged += "," }
             logged += instance.json
             switch encoded {
+            case .vector where python:
+                if index > 0 { pythonRows += "," }
+                pythonRows += row + "]"
             case .vector(let row):
                 let output = call.model.artifact.output(encoded: row)
                 guard Self.isFinite(output) else {
@@ -155,7 +206,7 @@ final class PredictionScorer: Sendable {
             }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
-        return Scored(outputs: predictions, loggedInputs: logged + "]")
+        return Scored(outputs: predictions, loggedInputs: logged + "]", pythonRows: pythonRows + "]")
     }
 
     /// Whether every number of an output is finite.

@@ -16,7 +16,7 @@ struct LoggedInstance {
         first = false
         text += JSONText.quoted(feature.name)
         text += ":"
-        text += Self.canonical(value ?? .missing, type: feature.type)
+        text += (value ?? .missing).canonicalJSON(type: feature.type)
     }
 
     /// The request's business id (`PREDICTION_ID_FIELD`), kept as a string beside the features.
@@ -35,20 +35,4 @@ struct LoggedInstance {
     }
 
     var json: String { text + "}" }
-
-    static func canonical(_ value: FeatureValue, type: FeatureSpec.Kind) -> String {
-        switch (type, value) {
-        case (_, .missing), (_, .invalid): return "null"
-        case (.numeric, .number(let number)): return number.isFinite ? "\(number)" : "null"
-        case (.numeric, .text(let text)):
-            return NumberParser.parse(text).map { $0.isFinite ? "\($0)" : "null" } ?? "null"
-        case (.numeric, .bool(let flag)): return flag ? "1" : "0"
-        case (.boolean, .bool(let flag)): return flag ? "true" : "false"
-        case (_, .number(let number)):
-            return JSONText.quoted(
-                number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number))
-        case (_, .text(let text)): return JSONText.quoted(text)
-        case (_, .bool(let flag)): return JSONText.quoted(String(flag))
-        }
-    }
 }

@@ -13,15 +13,19 @@ struct CandidateVerdict: Sendable {
     /// (`timings` gets the replay as `shadow`); `log` gets the replay and a line per gate.
     static func evaluate(
         manifest: Manifest, candidate: ModelArtifact, metrics: [String: Double], deployedMetrics: [String: Double]?,
-        replay: (version: String, requests: [ShadowRequest])?, timings: StageTimings, log: (String) -> Void
+        replay: (version: String, requests: [ShadowRequest])?, timings: StageTimings, log: (String) -> Void,
+        answer: ShadowReplay.Answerer? = nil
     ) -> CandidateVerdict {
         var gates = GateEvaluation.evaluate(manifest: manifest, metrics: metrics, deployedMetrics: deployedMetrics)
         var shadow: ShadowComparison?
-        if let replay, !replay.requests.isEmpty, manifest.task != .forecast {
+        if let replay, !replay.requests.isEmpty, manifest.task != .forecast, candidate.python != nil, answer == nil {
+            log("shadow: replay skipped (this Python model's worker is not running here)")
+        } else if let replay, !replay.requests.isEmpty, manifest.task != .forecast {
             let limit = manifest.shadow?.requests ?? Manifest.ShadowGate.defaultRequests
             let comparison = timings.measure(.shadow) {
                 ShadowReplay.compare(
-                    candidate: candidate, liveVersion: replay.version, requests: Array(replay.requests.prefix(limit)))
+                    candidate: candidate, liveVersion: replay.version, requests: Array(replay.requests.prefix(limit)),
+                    answer: answer)
             }
             shadow = comparison
             log(ShadowReplay.describe(comparison))

@@ -37,15 +37,21 @@ public struct TrainingPipeline: Sendable {
     public let commandMemoryLimit: Int
     /// Where the repository's own code runs.
     public let sandbox: Sandbox
+    /// Where a Python model's files are kept until its artifact is written (the caller removes it).
+    public let scratch: URL
 
     public init(
         repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil, commandMemoryLimit: Int = 8 << 30,
-        sandbox: Sandbox = .automatic
+        sandbox: Sandbox = .automatic, scratch: URL? = nil
     ) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
         self.maxDataBytes = maxDataBytes
         self.commandMemoryLimit = commandMemoryLimit
         self.sandbox = sandbox
+        self.scratch =
+            scratch
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "conveyor-python-models-\(UUID().uuidString.prefix(8))", isDirectory: true)
         self.pythonEnvironments =
             pythonEnvironments
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
@@ -79,15 +85,7 @@ public struct TrainingPipeline: Sendable {
         timings: StageTimings = StageTimings()
     ) throws -> TrainingOutcome {
         func timed<T>(_ stage: TrainingStage, _ body: () throws -> T) throws -> T {
-            do {
-                return try timings.measure(stage, body)
-            } catch let failure as TrainingFailure {
-                throw failure
-            } catch let problem as DataProblem {
-                throw TrainingFailure(stage: .validate, reason: problem.problem)
-            } catch {
-                throw TrainingFailure(stage: stage, reason: "\(error)")
-            }
+            try Self.timed(stage, timings: timings, body)
         }
 
         let manifestURL = repository.appendingPathComponent("conveyor.yaml")
@@ -127,9 +125,19 @@ public struct TrainingPipeline: Sendable {
                     cancellation: cancellation)
             }
         }
-        let trained = try timed(.train) {
-            try ModelTraining.train(
-                manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress, onnx: onnx)
+        let trained: TrainedModel
+        var pythonWorker: PythonWorker?
+        defer { pythonWorker?.stop() }
+        if manifest.model.isPython {
+            let result = try trainPython(
+                manifest, train: trainTable, test: testTable, log: log, cancellation: cancellation, timings: timings)
+            trained = result.model
+            pythonWorker = result.worker
+        } else {
+            trained = try timed(.train) {
+                try ModelTraining.train(
+                    manifest: manifest, train: trainTable, test: testTable, log: log, progress: progress, onnx: onnx)
+            }
         }
         log("trained \(manifest.model.algorithm); data sha256 \(fingerprint.sha256.prefix(12))…")
         let metrics = trained.metrics
@@ -160,10 +168,57 @@ public struct TrainingPipeline: Sendable {
         // The gates, and the shadow replay: the candidate answers the live model's recent real requests.
         let verdict = CandidateVerdict.evaluate(
             manifest: manifest, candidate: artifact, metrics: metrics, deployedMetrics: deployedMetrics,
-            replay: baseline?.replay, timings: timings, log: log)
+            replay: baseline?.replay, timings: timings, log: log,
+            answer: pythonWorker.map { worker in
+                PythonModelTraining.answerer(
+                    worker: worker, features: trained.features, classes: trained.classes,
+                    timeout: manifest.model.resolvedTimeout ?? .seconds(1200))
+            })
         return TrainingOutcome(
             manifest: manifest, manifestYAML: yaml, artifact: artifact, fingerprint: fingerprint,
             gates: verdict.gates, timings: timings.byName, shadow: verdict.shadow)
+    }
+
+    /// Measures `stage`, turning its errors into the run's failure reason (a data problem is a validation failure).
+    private static func timed<T>(_ stage: TrainingStage, timings: StageTimings, _ body: () throws -> T) throws -> T {
+        do {
+            return try timings.measure(stage, body)
+        } catch let failure as TrainingFailure {
+            throw failure
+        } catch let problem as DataProblem {
+            throw TrainingFailure(stage: .validate, reason: problem.problem)
+        } catch {
+            throw TrainingFailure(stage: stage, reason: "\(error)")
+        }
+    }
+
+    /// `model: {format: python}`: the environment (the requirements, pandas added), then
+    /// the module's own training and Conveyor's evaluation through a worker.
+    private func trainPython(
+        _ manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void,
+        cancellation: CancellationToken?, timings: StageTimings
+    ) throws -> (model: TrainedModel, worker: PythonWorker) {
+        let spec = manifest.model
+        let module = try read(spec.resolvedModule, key: "model.module")
+        let requirements = try spec.requirements.map { try read($0, key: "model.requirements") } ?? Data()
+        let environment = try Self.timed(.environment, timings: timings) {
+            try PythonEnvironments(root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox)
+                .environment(
+                    requirements: PythonEnvironments.withPandas(requirements),
+                    timeout: spec.resolvedTimeout ?? .seconds(1200), log: log, cancellation: cancellation)
+        }
+        let result = try Self.timed(.train, timings: timings) {
+            try PythonModelTraining(
+                repository: repository, spec: spec, environment: environment, memoryLimit: commandMemoryLimit,
+                sandbox: sandbox, scratch: scratch
+            ).run(manifest: manifest, train: train, test: test, module: module, log: log, cancellation: cancellation)
+        }
+        // A replica on this host asking for the frozen requirements gets this environment at once.
+        if case .python(let model) = result.model.predictor, !model.requirements.isEmpty {
+            try? PythonEnvironments(root: pythonEnvironments, sandbox: sandbox).link(
+                requirements: Data(model.requirementsText.utf8), to: environment)
+        }
+        return result
     }
 
     private func loadTables(_ manifest: Manifest) throws -> (CSVTable, CSVTable, [Data]) {

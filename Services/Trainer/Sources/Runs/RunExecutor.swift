@@ -92,6 +92,8 @@ public struct RunExecutor: Sendable {
         if isPreview { await previewReporter?.started(run: run.id, commit: pr.mergeCommitSHA, log: log) }
         let carried = Carried(
             run: run, log: log, files: KeptFiles(), timings: StageTimings(), stopLiveLog: { liveLog.cancel() })
+        // A Python model's files wait here until its artifact is written.
+        defer { try? FileManager.default.removeItem(at: Self.pythonScratch(run, in: workDirectory)) }
         var outcome: TrainingOutcome?
         var ending: Ending?
         do {
@@ -230,6 +232,13 @@ public struct RunExecutor: Sendable {
         }
     }
 
+    /// Where a run's Python model files are kept until its artifact is written (a run directory:
+    /// `RunDirectories.removeStale` removes what a killed trainer left).
+    static func pythonScratch(_ run: ClaimedRun, in workDirectory: URL) -> URL {
+        workDirectory.appendingPathComponent(
+            "run-\(run.id)-python\(run.attempts > 1 ? "-a\(run.attempts)" : "")", isDirectory: true)
+    }
+
     /// How often a running run checks for a cancel request.
     static let cancelPollInterval = Duration.milliseconds(500)
 
@@ -279,7 +288,8 @@ public struct RunExecutor: Sendable {
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
             pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true),
-            commandMemoryLimit: commandMemoryLimit, sandbox: sandbox)
+            commandMemoryLimit: commandMemoryLimit, sandbox: sandbox,
+            scratch: Self.pythonScratch(run, in: workDirectory))
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
         let outcome = try await withCancellationToken { token in
             let result = try await BlockingWork.run {

@@ -49,9 +49,13 @@ public struct ShadowComparison: Codable, Sendable, Equatable {
 
 /// Replays logged requests through a candidate model.
 public enum ShadowReplay {
-    public static func compare(candidate: ModelArtifact, liveVersion: String, requests: [ShadowRequest])
-        -> ShadowComparison
-    {
+    /// How a candidate answers the requests it accepted, all at once (a Python model's worker);
+    /// nil for a model that answers in process.
+    public typealias Answerer = ([ShadowRequest]) throws -> [ModelArtifact.Output]
+
+    public static func compare(
+        candidate: ModelArtifact, liveVersion: String, requests: [ShadowRequest], answer: Answerer? = nil
+    ) -> ShadowComparison {
         let encoder = candidate.encoder
         var failures = 0
         var problems: [String: Int] = [:]
@@ -59,29 +63,46 @@ public enum ShadowReplay {
         var labelled = 0
         var disagreements = 0
         var shift = 0.0
+        var accepted: [(request: ShadowRequest, row: [Double])] = []
         for request in requests {
             switch encoder.encode({ request.values[$0] }) {
             case .problems(let found):
                 failures += 1
                 for problem in Set(found.map { "\($0.field): \($0.problem)" }) { problems[problem, default: 0] += 1 }
             case .vector(let row):
-                switch (candidate.output(encoded: row), request.answer) {
-                case (.value(let value), .value(let live)):
-                    if value.isFinite, live.isFinite { differences.append(abs(value - live)) }
-                case (.label(let label, let probabilities), .label(let liveLabel, let liveProbabilities)):
-                    labelled += 1
-                    if label != liveLabel { disagreements += 1 }
-                    let candidateProbabilities = Dictionary(
-                        zip(candidate.classes ?? [], probabilities), uniquingKeysWith: { first, _ in first })
-                    let classes = Set(candidateProbabilities.keys).union(liveProbabilities.keys)
-                    shift +=
-                        0.5
-                        * classes.reduce(0) { total, name in
-                            total + abs((candidateProbabilities[name] ?? 0) - (liveProbabilities[name] ?? 0))
-                        }
-                default:
-                    break  // a different kind of model: only failures are comparable
-                }
+                accepted.append((request, row))
+            }
+        }
+        var outputs: [ModelArtifact.Output]
+        if let answer {
+            do {
+                outputs = try answer(accepted.map(\.request))
+            } catch {
+                failures += accepted.count
+                problems["the model raised: \(error)", default: 0] += accepted.count
+                outputs = []
+                accepted = []
+            }
+        } else {
+            outputs = accepted.map { candidate.output(encoded: $0.row) }
+        }
+        for (request, output) in zip(accepted.map(\.request), outputs) {
+            switch (output, request.answer) {
+            case (.value(let value), .value(let live)):
+                if value.isFinite, live.isFinite { differences.append(abs(value - live)) }
+            case (.label(let label, let probabilities), .label(let liveLabel, let liveProbabilities)):
+                labelled += 1
+                if label != liveLabel { disagreements += 1 }
+                let candidateProbabilities = Dictionary(
+                    zip(candidate.classes ?? [], probabilities), uniquingKeysWith: { first, _ in first })
+                let classes = Set(candidateProbabilities.keys).union(liveProbabilities.keys)
+                shift +=
+                    0.5
+                    * classes.reduce(0) { total, name in
+                        total + abs((candidateProbabilities[name] ?? 0) - (liveProbabilities[name] ?? 0))
+                    }
+            default:
+                break  // a different kind of model: only failures are comparable
             }
         }
         differences.sort()

@@ -1,0 +1,310 @@
+import Foundation
+import JSON
+import Learning
+import Subprocess
+import Testing
+import TrainerService
+
+/// Repositories' own Python models (issue 31), trained by the pipeline in the
+/// sandbox and served by real `serving` processes through pools of sandboxed
+/// workers: served answers must equal the oracle (the artifact's pickle loaded
+/// in the same environment and the module's own `predict` called directly,
+/// `Tests/Fixtures/python_oracle.py`), misbehaving model code must cost only
+/// its own request, and a swap under load must drop nothing.
+@Suite("Python models: trained, served exactly, failures contained", .serialized)
+struct PythonModelTests {
+    /// The trainer's environments, shared by the tests of this run (built once per requirements).
+    static let environments = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "conveyor-test-python-environments", isDirectory: true)
+
+    static func fixture(_ name: String, into directory: URL) throws -> URL {
+        let source = Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/python_models/\(name)")
+        let copy = directory.appendingPathComponent("repo-\(name)-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.copyItem(at: source, to: copy)
+        return copy
+    }
+
+    /// Every row of `csv` as `/predict` instances (values as the CSV gives them, typed by the manifest).
+    static func instances(_ csv: URL, manifest: Manifest) throws -> String {
+        let table = try CSVTable(bytes: Array(try Data(contentsOf: csv)))
+        let rows = (0..<table.rowCount).map { row in
+            "{"
+                + manifest.features.map { feature in
+                    let raw = table.field(row: row, column: table.column(feature.name)!)
+                    let value: FeatureValue =
+                        CSVTable.isMissing(raw)
+                        ? .missing : feature.type == .boolean ? .bool(raw == "true") : .text(raw)
+                    return JSONText.quoted(feature.name) + ":" + value.canonicalJSON(type: feature.type)
+                }.joined(separator: ",") + "}"
+        }
+        return #"{"instances":["# + rows.joined(separator: ",") + "]}"
+    }
+
+    /// What the oracle answers, run with the interpreter of the environment the model was trained in.
+    static func oracle(repository: URL, artifact: URL, arguments: [String]) async throws -> JSONValue {
+        let manifest = try Manifest.parse(
+            String(decoding: try Data(contentsOf: repository.appendingPathComponent("conveyor.yaml")), as: UTF8.self))
+        let requirements = try Data(
+            contentsOf: repository.appendingPathComponent(manifest.model.requirements ?? "requirements.txt"))
+        let environment = try #require(
+            try PythonEnvironments(root: environments).existing(
+                requirements: PythonEnvironments.withPandas(requirements)))
+        let script = Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/python_oracle.py").path
+        let result = try await CommandRunner.output(
+            [environment.appendingPathComponent("bin/python3").path, script, artifact.path] + arguments)
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        return try JSONValue.parse(Array(result.stdout.utf8))
+    }
+
+    @Test(
+        "a replica that never saw the environment builds it from the frozen requirements; answers equal the oracle's exactly"
+    )
+    func servedAnswersEqualTheOracle() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        // The replica's own environments: it has never seen the trainer's.
+        let replicaEnvironments = fixture.directory.appendingPathComponent("replica-environments")
+        var pr: Int64 = 1
+        var serving: (LaunchedProcess, String)?
+        defer { _ = serving?.0.terminate() }
+        for name in ["regressor", "classifier", "pipeline", "forecaster"] {
+            let repository = try Self.fixture(name, into: fixture.directory)
+            let manifest = try Manifest.parse(
+                String(
+                    decoding: try Data(contentsOf: repository.appendingPathComponent("conveyor.yaml")), as: UTF8.self))
+            let version = try await fixture.deploy(
+                repository: repository, pr: pr, pythonEnvironments: Self.environments)
+            pr += 1
+            if serving == nil {
+                serving = try await fixture.launchServing(
+                    "serving-python",
+                    settings: ["PYTHON_ENVIRONMENTS": replicaEnvironments.path, "PYTHON_WORKERS": "2"])
+                // Until the environment is built the replica says why it is not serving the version.
+                let said = try await eventually(timeout: 300, "the replica to build the environment or serve") {
+                    () async throws -> String? in
+                    let (_, ready) = try await fixture.json("GET", "\(serving!.1)/health/ready")
+                    let python = ready["details"]?["python"]?.stringValue ?? ""
+                    if python.contains("building its Python environment") { return python }
+                    let (_, home) = try await fixture.json("GET", "\(serving!.1)/")
+                    return home["version"]?.stringValue == version ? "served before it was seen building" : nil
+                }
+                #expect(said.contains("building its Python environment from its frozen requirements"), "\(said)")
+            }
+            let url = serving!.1
+            try await fixture.waitForVersion(version, at: url, timeout: 600)
+            let (_, home) = try await fixture.json("GET", "\(url)/")
+            #expect(home["format"]?.stringValue == "python" && home["python"]?["module"]?.stringValue == "main.py")
+            #expect(home["python"]?["workers"]?.integerValue == 2, "\(home)")
+            let artifact = fixture.artifacts.appendingPathComponent("\(manifest.name)/\(version)")
+            let test = repository.appendingPathComponent(manifest.data.test!)
+            if manifest.task == .forecast {
+                let expected = try await Self.oracle(
+                    repository: repository, artifact: artifact, arguments: ["--horizon", "30"])
+                let (status, body) = try await fixture.json("POST", "\(url)/predict", body: #"{"horizon": 30}"#)
+                #expect(status == 200, "\(body)")
+                let values = body["forecast"]?.arrayValue?.compactMap { $0["value"]?.doubleValue } ?? []
+                #expect(values == expected["predictions"]?.arrayValue?.compactMap(\.doubleValue), "\(name)")
+                // The module continues after its training data (which ends on 2024-11-30).
+                #expect(body["forecast"]?.arrayValue?.first?["date"]?.stringValue == "2024-12-01", "\(body)")
+                continue
+            }
+            let train = repository.appendingPathComponent(manifest.data.train!)
+            let expected = try await Self.oracle(
+                repository: repository, artifact: artifact, arguments: [test.path, "--classes", train.path])
+            let (status, body) = try await fixture.json(
+                "POST", "\(url)/predict", body: try Self.instances(test, manifest: manifest))
+            #expect(status == 200, "\(name): \(body)")
+            let predictions = body["predictions"]?.arrayValue ?? []
+            let oracle = expected["predictions"]?.arrayValue ?? []
+            #expect(predictions.count == oracle.count && !oracle.isEmpty, "\(name)")
+            if manifest.task == .classification {
+                #expect(predictions.map { $0["label"]?.stringValue } == oracle.map(\.stringValue), "\(name)")
+                // The CSV route: the same rows as a file, the same labels.
+                let csv = try await fixture.request(
+                    "POST", "\(url)/predict", body: String(decoding: try Data(contentsOf: test), as: UTF8.self),
+                    contentType: "text/csv")
+                let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\n").dropFirst()
+                #expect(csv.status.code == 200, "\(name): \(lines.prefix(3))")
+                #expect(
+                    lines.map { String($0.split(separator: ",").first ?? "") } == oracle.map { $0.stringValue ?? "" })
+                if let probabilities = expected["probabilities"]?.arrayValue {
+                    let classes = (predictions.first?["probabilities"]?.objectValue?.keys).map { $0.sorted() } ?? []
+                    let served = predictions.map { row in
+                        classes.map { row["probabilities"]?[$0]?.doubleValue ?? .nan }
+                    }
+                    #expect(served == probabilities.map { $0.arrayValue?.compactMap(\.doubleValue) ?? [] }, "\(name)")
+                }
+            } else {
+                #expect(predictions.map(\.doubleValue) == oracle.map(\.doubleValue), "\(name)")
+            }
+        }
+    }
+
+    @Test("a raising, dying, hanging or contract-breaking predict costs its own request; the workers run as nobody")
+    func misbehavingCodeCostsItsOwnRequest() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let repository = try Self.fixture("misbehaving", into: fixture.directory)
+        let version = try await fixture.deploy(repository: repository, pr: 1, pythonEnvironments: Self.environments)
+        let (process, url) = try await fixture.launchServing(
+            "serving-misbehaving",
+            settings: [
+                "PYTHON_ENVIRONMENTS": Self.environments.path, "PYTHON_WORKERS": "2", "PYTHON_PREDICT_TIMEOUT": "2s",
+            ])
+        defer { _ = process.terminate() }
+        try await fixture.waitForVersion(version, at: url, timeout: 300)
+        func predict(_ x: Double) async throws -> (Int, String) {
+            let (status, body) = try await fixture.json(
+                "POST", "\(url)/predict", body: #"{"x": \#(x), "note": "a"}"#)
+            return (status, body["error"]?["message"]?.stringValue ?? "\(body)")
+        }
+        #expect(try await predict(1).0 == 200)
+
+        let raised = try await predict(13)
+        #expect(
+            raised.0 == 500 && raised.1.contains("ValueError") && raised.1.contains("x == 13 is unlucky"), "\(raised)")
+        #expect(try await predict(1).0 == 200)
+        let short = try await predict(21)
+        #expect(short.0 == 500 && short.1.contains("predict returned"), "\(short)")
+        let text = try await predict(55)
+        #expect(text.0 == 500 && text.1.contains("predict"), "\(text)")
+        let nan = try await predict(99)
+        #expect(nan.0 == 500 && nan.1.lowercased().contains("finite"), "\(nan)")
+
+        // A worker that dies: its request gets a 503, the next requests are answered.
+        let died = try await predict(66)
+        #expect(died.0 == 503 && died.1.contains("died"), "\(died)")
+        #expect(try await predict(1).0 == 200)
+
+        // A hang: 504 after PYTHON_PREDICT_TIMEOUT, while the other worker answers meanwhile.
+        async let hung = predict(77)
+        let during = try await predict(2)
+        #expect(during.0 == 200, "\(during)")
+        let timedOut = try await hung
+        #expect(timedOut.0 == 504 && timedOut.1.contains("PYTHON_PREDICT_TIMEOUT"), "\(timedOut)")
+        #expect(try await predict(1).0 == 200)
+
+        // Replaced workers are counted; the traceback is in the log with the request id.
+        _ = try await eventually(timeout: 60, "the restarts to be counted") { () async throws -> Bool? in
+            let metrics = String(decoding: try await fixture.request("GET", "\(url)/metrics").body, as: UTF8.self)
+            let died = metrics.contains(#"conveyor_python_worker_restarts_total{reason="died"} 1"#)
+            let timeout = metrics.contains(#"conveyor_python_worker_restarts_total{reason="timeout"} 1"#)
+            return died && timeout ? true : nil
+        }
+        let log = try String(contentsOf: process.logFile, encoding: .utf8)
+        #expect(log.contains("x == 13 is unlucky") && log.contains("request_id") && log.contains("raise ValueError"))
+
+        // The workers run as nobody (the tests run as root), holding no socket of serving's.
+        let workers = try await eventually(timeout: 60, "two live workers again") { () -> [Int32]? in
+            let found = Self.workerProcesses()
+            return found.count == 2 ? found : nil
+        }
+        for pid in workers {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let uid: Substring = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+            if geteuid() == 0 { #expect(uid.split(separator: "\t").dropFirst().first == "65534", "\(uid)") }
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            let sockets = descriptors.filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "")
+                    .hasPrefix("socket:")
+            }
+            #expect(sockets.isEmpty, "worker \(pid) holds sockets \(sockets)")
+        }
+    }
+
+    @Test("a swap between Python versions under load answers every request; the old workers stop")
+    func hotSwapUnderLoad() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let repository = try Self.fixture("misbehaving", into: fixture.directory)
+        let first = try await fixture.deploy(repository: repository, pr: 1, pythonEnvironments: Self.environments)
+        let (process, url) = try await fixture.launchServing(
+            "serving-swap", settings: ["PYTHON_ENVIRONMENTS": Self.environments.path, "PYTHON_WORKERS": "2"])
+        defer { _ = process.terminate() }
+        try await fixture.waitForVersion(first, at: url, timeout: 300)
+        let before = Set(Self.workerProcesses())
+        #expect(before.count == 2)
+        let load = Task { () -> (failures: [String], versions: Set<String>) in
+            var failures: [String] = []
+            var versions = Set<String>()
+            while !Task.isCancelled {
+                try? await withThrowingTaskGroup(of: (Int, String).self) { group in
+                    for x in 1...4 {
+                        group.addTask {
+                            let response = try await fixture.request(
+                                "POST", "\(url)/predict", body: #"{"x": \#(x), "note": "b"}"#)
+                            let version = (try? JSONValue.parse(response.body))?["model_version"]?.stringValue
+                            return (response.status.code, version ?? "")
+                        }
+                    }
+                    for try await (status, version) in group {
+                        if status != 200 { failures.append("\(status)") }
+                        versions.insert(version)
+                    }
+                }
+            }
+            return (failures, versions)
+        }
+        let second = try await fixture.deploy(repository: repository, pr: 2, pythonEnvironments: Self.environments)
+        try await fixture.waitForVersion(second, at: url, timeout: 300)
+        // Some load on the new version too.
+        _ = try await eventually(timeout: 30, "requests answered by the new version") { () async throws -> Bool? in
+            let response = try await fixture.request("POST", "\(url)/predict", body: #"{"x": 3, "note": "c"}"#)
+            return (try? JSONValue.parse(response.body))?["model_version"]?.stringValue == second ? true : nil
+        }
+        load.cancel()
+        let result = await load.value
+        #expect(result.failures.isEmpty, "\(result.failures.count) failed: \(result.failures.prefix(5))")
+        #expect(result.versions.contains(first) && result.versions.contains(second), "\(result.versions)")
+        // The old version's workers are gone once its last request was answered.
+        let after = try await eventually(timeout: 30, "the old workers to stop") { () -> Set<Int32>? in
+            let now = Set(Self.workerProcesses())
+            return now.isDisjoint(with: before) && now.count == 2 ? now : nil
+        }
+        #expect(after.count == 2)
+    }
+
+    @Test("a module that breaks the contract fails its run naming the function and the problem")
+    func contractBreachesFailTheRun() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "conveyor-python-contract-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let expectations = [
+            ("no_predict", ["main.py", "defines no predict"]),
+            ("train_raises", ["train", "KeyError", "no_such_column"]),
+            ("unpicklable", ["train", "cannot be pickled"]),
+        ]
+        for (name, needles) in expectations {
+            let repository = try Self.fixture(name, into: directory)
+            let pipeline = TrainingPipeline(
+                repository: repository, pythonEnvironments: Self.environments,
+                scratch: directory.appendingPathComponent("scratch-\(name)"))
+            var lines: [String] = []
+            let failure = try await BlockingWork.run { () -> TrainingFailure? in
+                do {
+                    _ = try pipeline.run(version: "v1", baseline: nil, log: { _ in })
+                    return nil
+                } catch let failure as TrainingFailure {
+                    return failure
+                }
+            }
+            lines.append("\(failure.map { "\($0)" } ?? "succeeded")")
+            let reason = try #require(failure, "\(name) should fail").description
+            #expect(failure?.stage == .train, "\(name): \(reason)")
+            for needle in needles { #expect(reason.contains(needle), "\(name): \(reason)") }
+        }
+    }
+
+    /// Process ids of the running `conveyor_worker.py serve` interpreters.
+    static func workerProcesses() -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return arguments.count > 2 && arguments.contains { $0.hasSuffix("conveyor_worker.py") }
+                && arguments.contains("serve") && !arguments[0].hasSuffix("bwrap") && arguments[0] != "/bin/sh"
+                && !arguments[0].hasSuffix("setpriv")
+        }.sorted()
+    }
+}
