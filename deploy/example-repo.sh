@@ -8,6 +8,9 @@
 #   deploy/example-repo.sh bad-pr DEST      merges a PR whose model is worse (rejected by the gates)
 #   deploy/example-repo.sh init-penguins DEST  main + PR #1 merged: the penguins repository that trains
 #                                              its own scikit-learn pipeline (deploy/example-penguins)
+#   deploy/example-repo.sh init-wiki DEST      main + PR #1 merged: a Python model (main.py with train,
+#                                              predict, evaluate, info) forecasting Seattle's daily
+#                                              maximum temperature (deploy/example-wiki)
 #   deploy/example-repo.sh open DEST        opens the next PR without merging it (refs/pull/N/head, as
 #                                           GitHub keeps an open PR's head): more features, previewed
 #   deploy/example-repo.sh push DEST N      pushes another commit to open PR #N (a `synchronize`)
@@ -15,7 +18,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/example-model"
-usage="usage: example-repo.sh init|merge-next|bad-pr|init-penguins|open|push|merge-open DEST [N]"
+usage="usage: example-repo.sh init|merge-next|bad-pr|init-penguins|init-wiki|open|push|merge-open DEST [N]"
 cmd="${1:?$usage}"
 dest="${2:?$usage}"
 
@@ -69,6 +72,17 @@ case "$cmd" in
       "$here/example-penguins/requirements.txt" "$dest/"
     stamp; git_ add -A; git_ commit -q -m "Train a scikit-learn pipeline with our own train.py"
     merge_pr 1 own-training "Bring our own training code"
+    ;;
+  init-wiki)
+    rm -rf "$dest"; mkdir -p "$dest/data"
+    git_ init -q
+    cp "$here/example-wiki/README.md" "$here/example-wiki/sample-request.json" "$dest/"
+    cp "$here/example-wiki/data/"*.csv "$dest/data/"
+    stamp; git_ add -A; git_ commit -q -m "Seattle daily maximum temperature"
+    git_ checkout -q -b python-model
+    cp "$here/example-wiki/conveyor.yaml" "$here/example-wiki/main.py" "$here/example-wiki/requirements.txt" "$dest/"
+    stamp; git_ add -A; git_ commit -q -m "Forecast with our own main.py: a random forest over lag features"
+    merge_pr 1 python-model "Bring our own Python model"
     ;;
   merge-next)
     n=$(next_number)

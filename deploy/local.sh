@@ -214,6 +214,7 @@ cmd_up() {
     psql -q "$admin_url" -c "CREATE DATABASE conveyor" >/dev/null
 
   # EXAMPLE=penguins: the repository that trains its own scikit-learn pipeline (needs PyPI for its venv).
+  # EXAMPLE=wiki: the repository whose own main.py is the model (format: python; needs PyPI for its venv).
   local example="${EXAMPLE:-seattle}"
   local repo="$state/example-model-repo"
   [[ "$example" == seattle ]] || repo="$state/example-$example-repo"
@@ -226,10 +227,16 @@ cmd_up() {
       penguins)
         log "creating the penguins repository (its own train.py; the first run builds a venv from PyPI)"
         bash deploy/example-repo.sh init-penguins "$repo" >/dev/null ;;
-      *) die "EXAMPLE must be seattle or penguins, got $example" ;;
+      wiki)
+        log "creating the wiki repository (its own main.py; the first run builds a venv from PyPI)"
+        bash deploy/example-repo.sh init-wiki "$repo" >/dev/null ;;
+      *) die "EXAMPLE must be seattle, penguins or wiki, got $example" ;;
     esac
   fi
 
+  local sample="deploy/example-model/sample-request.json"
+  [[ "$example" == seattle || ! -f "deploy/example-$example/sample-request.json" ]] ||
+    sample="deploy/example-$example/sample-request.json"
   export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/conveyor"
   CONVEYOR_COMMIT="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   export CONVEYOR_COMMIT
@@ -237,6 +244,8 @@ cmd_up() {
   export ARTIFACTS_DIR="$state/artifacts" MODEL_REPO_URL="$repo" WORK_DIR="$state/work"
   export ADMIN_TOKEN="${ADMIN_TOKEN:-local-admin-token}" LOG_LEVEL="${LOG_LEVEL:-info}"
   export GITHUB_WEBHOOK_SECRET="${GITHUB_WEBHOOK_SECRET:-local-webhook-secret}" POLL_INTERVAL="${POLL_INTERVAL:-15s}"
+  # Serving finds the Python environments the trainer built on this host (a new host builds its own).
+  export PYTHON_ENVIRONMENTS="${PYTHON_ENVIRONMENTS:-$state/work/python-environments}"
   for port in 9090 8080 8001 8000 8081; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "port $port is already in use"
   done
@@ -252,7 +261,10 @@ cmd_up() {
 
   log "simulating a webhook: GET /checkout"
   curl -fsS http://127.0.0.1:8080/checkout; echo
-  wait_http http://127.0.0.1:8000/health/ready 120 || die "no model was deployed (see .local/logs/trainer.log)"
+  # A repository with its own Python code builds its environment from PyPI on the first run.
+  local ready_timeout=120
+  [[ "$example" == seattle ]] || ready_timeout=900
+  wait_http http://127.0.0.1:8000/health/ready "$ready_timeout" || die "no model was deployed (see .local/logs/trainer.log)"
   curl -fsS http://127.0.0.1:8000/; echo
   cat <<MSG
 
@@ -270,7 +282,7 @@ cmd_up() {
     sandbox  http://127.0.0.1:9090   the example model repository's pull requests
 
   Try a prediction:
-    curl -s -XPOST localhost:8000/predict -H 'content-type: application/json' -d @deploy/example-model/sample-request.json
+    curl -s -XPOST localhost:8000/predict -H 'content-type: application/json' -d @$sample
 
   Traffic with ground truth and a drifted phase (then GET /monitoring, /metrics):
     deploy/local.sh traffic
@@ -284,8 +296,8 @@ cmd_up() {
     curl -s 'localhost:8001/runs?kind=preview'; curl -s localhost:9090/repos/conveyor/example-model/issues/3/comments
 
 MSG
-  log "prediction for deploy/example-model/sample-request.json:"
-  curl -fsS -XPOST localhost:8000/predict -H 'content-type: application/json' -d @deploy/example-model/sample-request.json; echo
+  log "prediction for $sample:"
+  curl -fsS -XPOST localhost:8000/predict -H 'content-type: application/json' -d @"$sample"; echo
   if [[ -n "${CONVEYOR_UP_EXIT:-}" ]]; then return 0; fi   # for scripted smoke runs
   wait -n "${pids[@]}" || true
   log "a service exited; see .local/logs"

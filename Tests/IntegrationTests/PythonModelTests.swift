@@ -40,6 +40,19 @@ struct PythonModelTests {
         return #"{"instances":["# + rows.joined(separator: ",") + "]}"
     }
 
+    /// Every row of `csv` as one `[N, F]` BYTES tensor of an Open Inference Protocol request.
+    static func tensor(_ csv: URL, manifest: Manifest) throws -> String {
+        let table = try CSVTable(bytes: Array(try Data(contentsOf: csv)))
+        let values = (0..<table.rowCount).flatMap { row in
+            manifest.features.map { feature in
+                let raw = table.field(row: row, column: table.column(feature.name)!)
+                return (CSVTable.isMissing(raw) ? FeatureValue.missing : .text(raw)).canonicalJSON(type: feature.type)
+            }
+        }
+        return #"{"inputs": [{"name": "input-0", "datatype": "BYTES", "shape": ["#
+            + "\(table.rowCount), \(manifest.features.count)], \"data\": [" + values.joined(separator: ",") + "]}]}"
+    }
+
     /// What the oracle answers, run with the interpreter of the environment the model was trained in.
     static func oracle(repository: URL, artifact: URL, arguments: [String]) async throws -> JSONValue {
         let manifest = try Manifest.parse(
@@ -127,6 +140,12 @@ struct PythonModelTests {
                 #expect(csv.status.code == 200, "\(name): \(lines.prefix(3))")
                 #expect(
                     lines.map { String($0.split(separator: ",").first ?? "") } == oracle.map { $0.stringValue ?? "" })
+                // The Open Inference Protocol: one [N, F] tensor in feature order, the same labels.
+                let (inferStatus, inferred) = try await fixture.json(
+                    "POST", "\(url)/v2/models/\(manifest.name)/infer", body: try Self.tensor(test, manifest: manifest))
+                #expect(inferStatus == 200, "\(inferred)")
+                let labels = inferred["outputs"]?.arrayValue?.first { $0["name"]?.stringValue == "label" }?["data"]
+                #expect(labels?.arrayValue?.map(\.stringValue) == oracle.map(\.stringValue), "\(name)")
                 if let probabilities = expected["probabilities"]?.arrayValue {
                     let classes = (predictions.first?["probabilities"]?.objectValue?.keys).map { $0.sorted() } ?? []
                     let served = predictions.map { row in
