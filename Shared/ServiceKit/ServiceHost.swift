@@ -25,6 +25,8 @@ public enum ServiceHost {
             [100, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
             .map { .milliseconds($0) } + [.seconds(1800), .seconds(3600)]
         factory.durationHistogramBuckets = ["conveyor_run_stage_seconds": long, "conveyor_vcs_sync_seconds": long]
+        // Rows per call to a Python model's worker (adaptive batching coalesces concurrent requests).
+        factory.valueHistogramBuckets = ["conveyor_python_batch_rows": [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024]]
         factory.nameAndLabelSanitizer = { name, labels in (prometheusNames[name] ?? name, labels) }
         MetricsSystem.bootstrap(factory)
         BuildInfo.publish(service: service)

@@ -283,6 +283,63 @@ struct PythonModelTests {
         #expect(after.count == 2)
     }
 
+    @Test(
+        "concurrent requests are coalesced into batches; each gets its own answer and log row; a raising row is isolated"
+    )
+    func adaptiveBatching() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let repository = try Self.fixture("doubler", into: fixture.directory)
+        let version = try await fixture.deploy(repository: repository, pr: 1, pythonEnvironments: Self.environments)
+        // One worker whose every call takes 50 ms: concurrent requests queue behind it.
+        let (process, url) = try await fixture.launchServing(
+            "serving-batching",
+            settings: [
+                "PYTHON_ENVIRONMENTS": Self.environments.path, "PYTHON_WORKERS": "1", "PYTHON_MAX_BATCH": "16",
+            ])
+        defer { _ = process.terminate() }
+        try await fixture.waitForVersion(version, at: url, timeout: 300)
+        let xs = Array(1...48)
+        let answers = try await withThrowingTaskGroup(of: (Int, Int, JSONValue).self) { group in
+            for x in xs {
+                group.addTask {
+                    let (status, body) = try await fixture.json(
+                        "POST", "\(url)/predict", body: #"{"x": \#(x), "note": "a"}"#)
+                    return (x, status, body)
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = ($1.1, $1.2) }
+        }
+        for x in xs {
+            let (status, body) = try #require(answers[x])
+            if x == 13 {
+                #expect(status == 500, "\(body)")
+                #expect(body["error"]?["message"]?.stringValue?.contains("x == 13 is unlucky") == true, "\(body)")
+            } else {
+                #expect(status == 200 && body["prediction"]?.doubleValue == Double(2 * x), "x=\(x): \(body)")
+            }
+        }
+        // Fewer calls than requests (batches formed), never more rows in one than PYTHON_MAX_BATCH.
+        let metrics = String(decoding: try await fixture.request("GET", "\(url)/metrics").body, as: UTF8.self)
+        func value(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let calls = try #require(value("conveyor_python_batch_rows_count"), "\(metrics.prefix(2000))")
+        let rows = try #require(value("conveyor_python_batch_rows_sum"))
+        #expect(calls < Double(xs.count), "\(calls) calls for \(xs.count) requests")
+        #expect(rows >= Double(xs.count), "\(rows) rows")
+        #expect(value(#"conveyor_python_batch_rows_bucket{le="16.0"}"#) == calls)
+        // Every answered request has its own prediction_log row, under its own request id.
+        let logged = try await eventually(timeout: 30, "the prediction_log rows") { () async throws -> Int? in
+            let count = try await fixture.database.query(
+                "SELECT count(DISTINCT request_id) AS n FROM prediction_log WHERE model_version = \(version)"
+            ).first?.decode("n", as: Int.self)
+            return count == xs.count - 1 ? count : nil
+        }
+        #expect(logged == xs.count - 1)
+    }
+
     @Test("a module that breaks the contract fails its run naming the function and the problem")
     func contractBreachesFailTheRun() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -75,7 +75,7 @@ public enum ServingApp {
                     workers: configuration.pythonWorkers,
                     memoryLimit: configuration.pythonMemoryLimit == 0 ? nil : configuration.pythonMemoryLimit,
                     predictTimeout: configuration.pythonPredictTimeout, environments: configuration.pythonEnvironments,
-                    sandbox: configuration.sandbox),
+                    sandbox: configuration.sandbox, maxBatchRows: configuration.pythonMaxBatch),
                 logger: logger)
             watcher = DeploymentWatcher(
                 database: database, store: store, artifacts: artifacts, cacheBytes: settings.cacheBytes,

@@ -50,6 +50,8 @@ public struct ServingConfiguration: Sendable {
     public var pythonMemoryLimit: Int = 4 << 30
     /// `PYTHON_PREDICT_TIMEOUT`: how long one call to a Python model may take (then 504, worker replaced).
     public var pythonPredictTimeout: Duration = .seconds(30)
+    /// `PYTHON_MAX_BATCH`: most rows one call to a Python worker coalesces from queued requests (1: off).
+    public var pythonMaxBatch: Int = 64
     /// `PYTHON_ENVIRONMENTS`: where Python models' environments are built and kept.
     public var pythonEnvironments: URL = FileManager.default.temporaryDirectory.appendingPathComponent(
         "conveyor-python-environments")
@@ -92,6 +94,7 @@ public struct ServingConfiguration: Sendable {
             pythonMemoryLimit: try env.int("PYTHON_MEMORY_LIMIT", default: 4 << 30),
             pythonPredictTimeout: try env.duration(
                 "PYTHON_PREDICT_TIMEOUT", default: .seconds(30), minimum: .milliseconds(10)),
+            pythonMaxBatch: try env.int("PYTHON_MAX_BATCH", default: 64, range: 1...100_000),
             pythonEnvironments: URL(
                 fileURLWithPath: env.string("PYTHON_ENVIRONMENTS")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")

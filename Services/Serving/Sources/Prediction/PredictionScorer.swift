@@ -129,8 +129,8 @@ final class PredictionScorer: Sendable {
         let artifact = call.model.artifact
         let prediction = try await PythonErrors.mapped {
             try await pool.predict(
-                columns: artifact.features.map(\.name), rows: rows, classes: artifact.classes, requestID: call.requestID
-            )
+                columns: artifact.features.map(\.name), rows: rows, count: count, classes: artifact.classes,
+                requestID: call.requestID)
         }
         guard prediction.count == count else {
             throw APIError(.internalServerError, "the Python model answered \(prediction.count) of \(count) rows")

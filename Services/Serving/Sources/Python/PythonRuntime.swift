@@ -23,6 +23,8 @@ final class PythonRuntime: Sendable {
         var environments: URL
         /// `SANDBOX`: how the workers are isolated.
         var sandbox: Sandbox
+        /// `PYTHON_MAX_BATCH`: most rows one call coalesces from queued requests (1: no batching).
+        var maxBatchRows: Int = 64
         /// How long building one environment may take.
         var buildTimeout: Duration = .seconds(1200)
     }
@@ -56,7 +58,7 @@ final class PythonRuntime: Sendable {
                     memoryLimit: settings.memoryLimit),
                 settings: PythonWorkerPool.Settings(
                     workers: settings.workers, predictTimeout: settings.predictTimeout,
-                    acquireTimeout: settings.predictTimeout),
+                    acquireTimeout: settings.predictTimeout, maxBatchRows: settings.maxBatchRows),
                 logger: logger)
             do {
                 try await warm(pool, model: model, artifact: artifact)
@@ -78,7 +80,7 @@ final class PythonRuntime: Sendable {
             _ = try await pool.forecast(horizon: 1, requestID: "warm-up")
         } else if let example = model.example {
             _ = try await pool.predict(
-                columns: artifact.features.map(\.name), rows: "[\(example)]", classes: artifact.classes,
+                columns: artifact.features.map(\.name), rows: "[\(example)]", count: 1, classes: artifact.classes,
                 requestID: "warm-up")
         }
     }

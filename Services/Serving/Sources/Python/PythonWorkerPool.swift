@@ -6,10 +6,16 @@ import Metrics
 import Synchronization
 
 /// The Python worker processes of one live version (`PYTHON_WORKERS` of them),
-/// each holding the model once. A request takes an idle worker (or waits for
-/// one, in arrival order), and its blocking exchange runs on that worker's own
+/// each holding the model once. A request goes to an idle worker at once;
+/// when every worker is busy it queues, and a worker that comes free takes
+/// the queued prediction requests together, up to `PYTHON_MAX_BATCH` rows, as
+/// one `predict` call (adaptive batching: it never waits while a worker is
+/// idle, and a request waits only as long as every worker is busy). Each
+/// request still gets its own rows' answers; a batched call that raises is
+/// retried request by request on the same worker, so only the request whose
+/// row fails gets the error. The blocking exchange runs on the worker's own
 /// dispatch queue, never on an event loop. A worker that dies or overruns
-/// `PYTHON_PREDICT_TIMEOUT` costs the request it was answering (503 or 504),
+/// `PYTHON_PREDICT_TIMEOUT` costs the requests it was answering (503 or 504),
 /// is stopped with its process group, and is replaced in the background, with
 /// backoff while replacements keep dying; the others go on answering. When
 /// the last reference goes (the version was swapped out and its last request
@@ -21,6 +27,8 @@ final class PythonWorkerPool: Sendable {
         var predictTimeout: Duration
         /// How long a request waits for a worker (all busy, or all being replaced) before a 503.
         var acquireTimeout: Duration
+        /// `PYTHON_MAX_BATCH`: most rows one call coalesces from queued requests (1: no batching).
+        var maxBatchRows: Int = 64
     }
 
     /// A worker and the queue its exchanges block on.
@@ -30,15 +38,32 @@ final class PythonWorkerPool: Sendable {
         let queue: DispatchQueue
     }
 
-    private struct Waiter {
+    /// One request waiting for, or being answered by, a worker.
+    private struct Job: Sendable {
+        enum Work: Sendable {
+            /// Rows (a JSON array of arrays), how many, and the call's columns and classes.
+            case predict(rows: String, count: Int, columns: [String], classes: [String]?)
+            case forecast(horizon: Int)
+        }
         let id: UInt64
-        let continuation: CheckedContinuation<Slot, any Error>
+        let work: Work
+        let requestID: String
+        let continuation: CheckedContinuation<Result<PythonPrediction, any Error>, Never>
+
+        var rows: Int {
+            if case .predict(_, let count, _, _) = work { return count }
+            return 1
+        }
+        var batchable: Bool {
+            if case .predict = work { return true }
+            return false
+        }
     }
 
     private struct State {
         var idle: [Slot] = []
-        var waiters: [Waiter] = []
-        var nextWaiter: UInt64 = 0
+        var queue: [Job] = []
+        var nextJob: UInt64 = 0
         /// Replacements in a row that died, per slot (for the backoff).
         var failures: [Int: Int] = [:]
         var all: [Int: PythonWorker] = [:]
@@ -52,6 +77,7 @@ final class PythonWorkerPool: Sendable {
     private let state = Mutex(State())
     private let restarts: Counter
     private let timeouts: Counter
+    private let batchRows: Recorder
 
     private init(version: String, launch: PythonWorker.Launch, settings: Settings, logger: Logger) {
         self.version = version
@@ -62,6 +88,7 @@ final class PythonWorkerPool: Sendable {
         self.logger = logger
         restarts = Counter(label: "conveyor_python_worker_restarts_total", dimensions: [("reason", "died")])
         timeouts = Counter(label: "conveyor_python_worker_restarts_total", dimensions: [("reason", "timeout")])
+        batchRows = Recorder(label: "conveyor_python_batch_rows", aggregate: true)
     }
 
     /// Starts every worker (in parallel, each loading the model) and returns once all answer;
@@ -88,96 +115,39 @@ final class PythonWorkerPool: Sendable {
 
     /// Stops every worker; requests waiting for one get a 503.
     func close() {
-        let (workers, waiters) = state.withLock { state -> ([PythonWorker], [Waiter]) in
+        let (workers, queued) = state.withLock { state -> ([PythonWorker], [Job]) in
             state.closed = true
             defer {
                 state.all = [:]
                 state.idle = []
-                state.waiters = []
+                state.queue = []
             }
-            return (Array(state.all.values), state.waiters)
+            return (Array(state.all.values), state.queue)
         }
         for worker in workers { worker.stop() }
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: PythonWorkerError.died("the version was retired"))
-        }
+        for job in queued { job.continuation.resume(returning: .failure(PythonWorkerError.died("the version was retired"))) }
     }
 
-    /// Process ids of the live workers (for tests and the dashboard).
+    /// Process ids of the live workers.
     var pids: [Int32] { state.withLock { $0.all.values.map(\.pid).sorted() } }
 
-    /// One prediction call on a free worker.
-    func predict(columns: [String], rows: String, classes: [String]?, requestID: String) async throws
+    /// Predicts `count` rows (a JSON array of arrays) on a free worker, alone or batched with others.
+    func predict(columns: [String], rows: String, count: Int, classes: [String]?, requestID: String) async throws
         -> PythonPrediction
     {
-        try await call(requestID: requestID) { worker, timeout throws(PythonWorkerError) in
-            try worker.predict(columns: columns, rows: rows, classes: classes, timeout: timeout)
-        }
+        try await submit(.predict(rows: rows, count: count, columns: columns, classes: classes), requestID: requestID)
     }
 
     /// A forecast model's next `horizon` values.
     func forecast(horizon: Int, requestID: String) async throws -> [Double] {
-        try await call(requestID: requestID) { worker, timeout throws(PythonWorkerError) in
-            try worker.forecast(horizon: horizon, timeout: timeout)
-        }
+        try await submit(.forecast(horizon: horizon), requestID: requestID).values
     }
 
-    private func call<T: Sendable>(
-        requestID: String, _ body: @escaping @Sendable (PythonWorker, Duration) throws(PythonWorkerError) -> T
-    ) async throws -> T {
-        let slot = try await acquire()
-        let timeout = settings.predictTimeout
-        let result: Result<T, PythonWorkerError> = await withCheckedContinuation { continuation in
-            slot.queue.async {
-                continuation.resume(
-                    returning: Result { () throws(PythonWorkerError) -> T in try body(slot.worker, timeout) })
-            }
-        }
-        switch result {
-        case .success(let value):
-            release(slot)
-            return value
-        case .failure(let error):
-            switch error {
-            case .raised(let type, let message, let function, let traceback):
-                logger.error(
-                    "the model's Python code raised",
-                    metadata: [
-                        "request_id": "\(requestID)", "function": "\(function ?? "")", "type": "\(type)",
-                        "message": "\(message)", "traceback": "\(traceback)",
-                    ])
-                release(slot)
-            case .died(let why):
-                restarts.increment()
-                logger.error(
-                    "a Python worker died answering a request; replacing it",
-                    metadata: ["request_id": "\(requestID)", "pid": "\(slot.worker.pid)", "why": "\(why)"])
-                replace(slot)
-            case .timedOut:
-                timeouts.increment()
-                logger.error(
-                    "a Python worker overran PYTHON_PREDICT_TIMEOUT; killed, replacing it",
-                    metadata: ["request_id": "\(requestID)", "pid": "\(slot.worker.pid)"])
-                replace(slot)
-            case .cannotStart, .badAnswer:
-                logger.error("a Python worker answered badly; replacing it", metadata: ["error": "\(error)"])
-                replace(slot)
-            }
-            throw error
-        }
-    }
-
-    /// An idle worker, or the next one freed (FIFO); 503 after `acquireTimeout`.
-    private func acquire() async throws -> Slot {
-        if let slot = try state.withLock({ state throws -> Slot? in
-            if state.closed { throw PythonWorkerError.died("the version was retired") }
-            return state.idle.popLast()
-        }) {
-            return slot
-        }
+    /// Hands the request to an idle worker, or queues it (503 after `acquireTimeout`).
+    private func submit(_ work: Job.Work, requestID: String) async throws -> PythonPrediction {
         let id = state.withLock { state -> UInt64 in
-            state.nextWaiter += 1
-            return state.nextWaiter
+            state.nextJob += 1
+            return state.nextJob
         }
         let timeout = settings.acquireTimeout
         let expiry = Task { [weak self] in
@@ -185,35 +155,165 @@ final class PythonWorkerPool: Sendable {
             self?.expire(id)
         }
         defer { expiry.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let immediate = state.withLock { state -> Slot? in
+        let result = await withCheckedContinuation { continuation in
+            let job = Job(id: id, work: work, requestID: requestID, continuation: continuation)
+            let start = state.withLock { state -> Slot? in
+                if state.closed { return nil }
                 if let slot = state.idle.popLast() { return slot }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
+                state.queue.append(job)
                 return nil
             }
-            if let immediate { continuation.resume(returning: immediate) }
+            if let start {
+                run([job], on: start)
+            } else if state.withLock({ $0.closed }) {
+                continuation.resume(returning: .failure(PythonWorkerError.died("the version was retired")))
+            }
         }
+        return try result.get()
     }
 
-    /// Ends a wait that lasted `acquireTimeout`.
+    /// Ends the wait of a request still queued after `acquireTimeout`.
     private func expire(_ id: UInt64) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+        let job = state.withLock { state -> Job? in
+            guard let index = state.queue.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.queue.remove(at: index)
         }
-        waiter?.continuation.resume(throwing: PoolBusy(seconds: settings.acquireTimeout))
+        job?.continuation.resume(returning: .failure(PoolBusy(seconds: settings.acquireTimeout)))
     }
 
-    /// Hands `slot` to the oldest waiter, or back to the idle list.
-    private func release(_ slot: Slot) {
-        let waiter = state.withLock { state -> Waiter? in
-            state.failures[slot.index] = 0
-            if state.closed { return nil }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.idle.append(slot)
-            return nil
+    /// Answers `jobs` on `slot`'s queue, then takes the next queued work or goes idle.
+    private func run(_ jobs: [Job], on slot: Slot) {
+        slot.queue.async { [self] in
+            let healthy = answer(jobs, with: slot)
+            guard healthy else { return replace(slot) }
+            let next = state.withLock { state -> [Job]? in
+                state.failures[slot.index] = 0
+                if state.closed { return nil }
+                guard !state.queue.isEmpty else {
+                    state.idle.append(slot)
+                    return nil
+                }
+                return Self.takeBatch(from: &state.queue, maxRows: settings.maxBatchRows)
+            }
+            if let next { run(next, on: slot) }
         }
-        waiter?.continuation.resume(returning: slot)
+    }
+
+    /// The oldest queued request and, when it is a prediction, the queued predictions after it
+    /// that fit in `maxRows` rows in all.
+    private static func takeBatch(from queue: inout [Job], maxRows: Int) -> [Job] {
+        let first = queue.removeFirst()
+        guard first.batchable, maxRows > 1 else { return [first] }
+        var batch = [first]
+        var rows = first.rows
+        var index = 0
+        while index < queue.count, rows < maxRows {
+            let job = queue[index]
+            if job.batchable, rows + job.rows <= maxRows {
+                batch.append(job)
+                rows += job.rows
+                queue.remove(at: index)
+            } else {
+                index += 1
+            }
+        }
+        return batch
+    }
+
+    /// Answers every job (resuming each); false when the worker died or hung doing so.
+    private func answer(_ jobs: [Job], with slot: Slot) -> Bool {
+        let timeout = settings.predictTimeout
+        if jobs.count > 1, case .predict(_, _, let columns, let classes) = jobs[0].work {
+            let rows = jobs.map { job -> String in
+                guard case .predict(let rows, _, _, _) = job.work else { return "" }
+                return String(rows.dropFirst().dropLast())
+            }.filter { !$0.isEmpty }
+            let total = jobs.reduce(0) { $0 + $1.rows }
+            batchRows.record(total)
+            do throws(PythonWorkerError) {
+                let prediction = try slot.worker.predict(
+                    columns: columns, rows: "[" + rows.joined(separator: ",") + "]", classes: classes,
+                    timeout: timeout)
+                guard prediction.count == total else { throw PythonWorkerError.badAnswer("\(prediction.count) of \(total) rows") }
+                var offset = 0
+                for job in jobs {
+                    job.continuation.resume(returning: .success(prediction.slice(offset..<(offset + job.rows))))
+                    offset += job.rows
+                }
+                return true
+            } catch .raised {
+                // One request's row raised: each answers alone, so only its own gets the error.
+                for (index, job) in jobs.enumerated() where !answer([job], with: slot) {
+                    // The worker died meanwhile: the rest wait for another one.
+                    let rest = jobs[(index + 1)...]
+                    state.withLock { $0.queue.insert(contentsOf: rest, at: 0) }
+                    return false
+                }
+                return true
+            } catch {
+                for job in jobs { job.continuation.resume(returning: .failure(error)) }
+                return failed(error, requestIDs: jobs.map(\.requestID), slot: slot)
+            }
+        }
+        guard let job = jobs.first else { return true }
+        batchRows.record(job.rows)
+        do throws(PythonWorkerError) {
+            let prediction: PythonPrediction
+            switch job.work {
+            case .predict(let rows, _, let columns, let classes):
+                prediction = try slot.worker.predict(columns: columns, rows: rows, classes: classes, timeout: timeout)
+            case .forecast(let horizon):
+                prediction = PythonPrediction(
+                    values: try slot.worker.forecast(horizon: horizon, timeout: timeout), labels: [],
+                    probabilities: nil)
+            }
+            job.continuation.resume(returning: .success(prediction))
+            return true
+        } catch {
+            job.continuation.resume(returning: .failure(error))
+            return failed(error, requestIDs: [job.requestID], slot: slot)
+        }
+    }
+
+    /// Logs a failed call; false when the worker must be replaced.
+    private func failed(_ error: PythonWorkerError, requestIDs: [String], slot: Slot) -> Bool {
+        let requests = requestIDs.joined(separator: ",")
+        switch error {
+        case .raised(let type, let message, let function, let traceback):
+            logger.error(
+                "the model's Python code raised",
+                metadata: [
+                    "request_id": "\(requests)", "function": "\(function ?? "")", "type": "\(type)",
+                    "message": "\(message)", "traceback": "\(traceback)",
+                ])
+            return true
+        case .died(let why):
+            restarts.increment()
+            logger.error(
+                "a Python worker died answering a request; replacing it",
+                metadata: ["request_id": "\(requests)", "pid": "\(slot.worker.pid)", "why": "\(why)"])
+        case .timedOut:
+            timeouts.increment()
+            logger.error(
+                "a Python worker overran PYTHON_PREDICT_TIMEOUT; killed, replacing it",
+                metadata: ["request_id": "\(requests)", "pid": "\(slot.worker.pid)"])
+        case .cannotStart, .badAnswer:
+            logger.error("a Python worker answered badly; replacing it", metadata: ["error": "\(error)"])
+        }
+        return false
+    }
+
+    /// Puts a fresh worker to work: the queued requests, or the idle list.
+    private func resume(_ slot: Slot) {
+        let next = state.withLock { state -> [Job]? in
+            if state.closed { return nil }
+            guard !state.queue.isEmpty else {
+                state.idle.append(slot)
+                return nil
+            }
+            return Self.takeBatch(from: &state.queue, maxRows: settings.maxBatchRows)
+        }
+        if let next { run(next, on: slot) }
     }
 
     /// Stops a failed worker and starts its replacement in the background, after a backoff that
@@ -233,7 +333,7 @@ final class PythonWorkerPool: Sendable {
                 do {
                     let fresh = try await startSlot(slot.index)
                     logger.notice("a Python worker was replaced", metadata: ["pid": "\(fresh.worker.pid)"])
-                    release(fresh)
+                    resume(fresh)
                     return
                 } catch {
                     logger.error(
