@@ -125,7 +125,9 @@ final class PythonWorkerPool: Sendable {
             return (Array(state.all.values), state.queue)
         }
         for worker in workers { worker.stop() }
-        for job in queued { job.continuation.resume(returning: .failure(PythonWorkerError.died("the version was retired"))) }
+        for job in queued {
+            job.continuation.resume(returning: .failure(PythonWorkerError.died("the version was retired")))
+        }
     }
 
     /// Process ids of the live workers.
@@ -234,7 +236,9 @@ final class PythonWorkerPool: Sendable {
                 let prediction = try slot.worker.predict(
                     columns: columns, rows: "[" + rows.joined(separator: ",") + "]", classes: classes,
                     timeout: timeout)
-                guard prediction.count == total else { throw PythonWorkerError.badAnswer("\(prediction.count) of \(total) rows") }
+                guard prediction.count == total else {
+                    throw PythonWorkerError.badAnswer("\(prediction.count) of \(total) rows")
+                }
                 var offset = 0
                 for job in jobs {
                     job.continuation.resume(returning: .success(prediction.slice(offset..<(offset + job.rows))))
