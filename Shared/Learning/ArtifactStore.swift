@@ -59,7 +59,7 @@ public enum ArtifactStore {
                 for name in model.artifactFiles {
                     let file = source.appendingPathComponent(name)
                     guard let data = FileManager.default.contents(atPath: file.path) else {
-                        if name == PythonModel.pickleFile || name == model.module {
+                        if model.requiredFiles.contains(name) {
                             throw LoadError(problem: "the Python model's \(name) is missing")
                         }
                         continue

@@ -75,6 +75,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
         public static let onnxFormat = "onnx"
         public static let pythonFormat = "python"
+        public static let mlflowFormat = "mlflow"
 
         enum CodingKeys: String, CodingKey { case algorithm, params, format, path, module, requirements, timeout }
 
@@ -121,6 +122,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var isONNX: Bool { format == Self.onnxFormat }
         /// Whether the model is the repository's own Python code.
         public var isPython: Bool { format == Self.pythonFormat }
+        /// Whether the model is an MLflow model directory (committed, or written by `train:`).
+        public var isMLflow: Bool { format == Self.mlflowFormat }
         /// Whether the model is one of Conveyor's own learners.
         public var isBuiltIn: Bool { format == nil }
         /// The module's path in the repository.
@@ -140,6 +143,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var timeout: String?
 
         public var resolvedOutput: String { output ?? "model.onnx" }
+        /// The directory the command writes for `model: {format: mlflow}` (default `mlflow-model`).
+        public var resolvedMLflowOutput: String { output ?? "mlflow-model" }
 
         /// The timeout as a duration, or nil when it does not parse.
         public var resolvedTimeout: Duration? { DurationText.parse(timeout ?? "20m") }
@@ -354,19 +359,22 @@ public struct Manifest: Codable, Sendable, Equatable {
         if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
-        if train != nil && !model.isONNX {
+        if train != nil && !model.isONNX && !model.isMLflow {
             if model.isPython {
                 throw Problem(
                     key: "train", problem: "cannot be given with format python: model.module trains the model")
             }
-            throw Problem(key: "train", problem: "needs model: {format: onnx}: the command writes an ONNX file")
+            throw Problem(
+                key: "train", problem: "needs model: {format: onnx} or {format: mlflow}: the command writes the model")
         }
         if model.isONNX {
             try checkModelFile()
         } else if model.isPython {
             try checkPythonModule()
+        } else if model.isMLflow {
+            try checkMLflowModel()
         } else if let format = model.format {
-            throw Problem(key: "model.format", problem: "must be onnx or python, got \"\(format)\"")
+            throw Problem(key: "model.format", problem: "must be onnx, python or mlflow, got \"\(format)\"")
         } else {
             try Algorithms.check(model, task: task == .classification ? .classification : .regression)
         }
@@ -434,23 +442,39 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// A model file or directory: written by `train:` (checked), or at `model.path` inside the repository.
+    private func checkTrainOrPath(required: String) throws {
+        if let train { return try check(train) }
+        guard let path = model.path, !path.isEmpty else { throw Problem(key: "model.path", problem: required) }
+        if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            throw Problem(key: "model.path", problem: "must be a path inside the repository, got \"\(path)\"")
+        }
+    }
+
+    /// `model: {format: mlflow, path: …}` (or `train:` writing the directory): no learner settings, no forecast.
+    private func checkMLflowModel() throws {
+        try checkTrainOrPath(
+            required: "is required with format mlflow (a directory holding MLmodel), unless train: writes it")
+        for (key, given) in [
+            ("model.module", model.module != nil), ("model.requirements", model.requirements != nil),
+            ("model.params", !(model.params ?? [:]).isEmpty),
+            ("model.algorithm", model.algorithm != ModelSpec.mlflowFormat),
+        ] where given {
+            throw Problem(key: key, problem: "cannot be given with format mlflow: the MLmodel directory is the model")
+        }
+        if task == .forecast {
+            throw Problem(
+                key: "model.format", problem: "mlflow models serve regression and classification, not forecast")
+        }
+    }
+
     /// `model: {format: onnx, path: …}`: the format, a path inside the repository, no learner settings.
     private func checkModelFile() throws {
         guard model.format == ModelSpec.onnxFormat else {
             throw Problem(key: "model.format", problem: "must be onnx, got \"\(model.format ?? "")\"")
         }
-        if let train {
-            try check(train)
-        } else {
-            guard let path = model.path, !path.isEmpty else {
-                throw Problem(
-                    key: "model.path",
-                    problem: "is required with format onnx (e.g. models/model.onnx), unless train: makes the file")
-            }
-            if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
-                throw Problem(key: "model.path", problem: "must be a path inside the repository, got \"\(path)\"")
-            }
-        }
+        try checkTrainOrPath(
+            required: "is required with format onnx (e.g. models/model.onnx), unless train: makes the file")
         if model.algorithm != ModelSpec.onnxFormat {
             throw Problem(key: "model.algorithm", problem: "cannot be given with format onnx: the file is the model")
         }

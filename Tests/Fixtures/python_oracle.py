@@ -5,6 +5,7 @@ dtype, missing values NaN), with no code of Conveyor's in between.
 
   python python_oracle.py ARTIFACT_DIR CSV             predict (and predict_proba) on every row
   python python_oracle.py ARTIFACT_DIR --horizon N     a forecast model's next N values
+  python python_oracle.py --mlflow ARTIFACT_DIR CSV    an MLflow model: mlflow.pyfunc.load_model(...).predict
 
 Prints {"predictions": [...], "probabilities": [[...], ...] or null} as JSON.
 Run it with the interpreter of the environment the model was trained in.
@@ -35,7 +36,40 @@ def entry(module, name):
     return None
 
 
+def frame_of(spec, csv):
+    text = pd.Series(["a"]).dtype
+    dtypes = {f["name"]: (np.float64 if f["type"] == "numeric" else text) for f in spec["features"]}
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    frame = pd.read_csv(csv, dtype=dtypes, keep_default_na=False, na_values=MISSING, **exact)
+    for f in spec["features"]:
+        if f["type"] == "boolean":
+            frame[f["name"]] = frame[f["name"]].map({"true": 1.0, "false": 0.0}).astype(np.float64)
+        elif f["type"] == "date":
+            frame[f["name"]] = pd.to_datetime(frame[f["name"]], format="ISO8601")
+    return frame[[f["name"] for f in spec["features"]]]
+
+
+def mlflow_main(directory, csv):
+    import shutil
+    import tempfile
+
+    import mlflow.pyfunc
+
+    with open(os.path.join(directory, "spec.json")) as f:
+        spec = json.load(f)
+    model_dir = tempfile.mkdtemp()
+    for name in os.listdir(directory):
+        if name.startswith("mlflow."):
+            shutil.copyfile(os.path.join(directory, name), os.path.join(model_dir, name[len("mlflow."):]))
+    result = mlflow.pyfunc.load_model(model_dir).predict(frame_of(spec, csv))
+    values = np.asarray(result).tolist()
+    predictions = [str(v) for v in values] if spec["task"] == "classification" else [float(v) for v in values]
+    print(json.dumps({"predictions": predictions, "probabilities": None}))
+
+
 def main(argv):
+    if argv[0] == "--mlflow":
+        return mlflow_main(argv[1], argv[2])
     directory = argv[0]
     with open(os.path.join(directory, "model.json")) as f:
         python = json.load(f)["model"]["python"]
@@ -58,16 +92,7 @@ def main(argv):
         result = np.asarray(predict(model, int(argv[2])), dtype=np.float64)
         print(json.dumps({"predictions": result.tolist(), "probabilities": None}))
         return
-    text = pd.Series(["a"]).dtype
-    dtypes = {f["name"]: (np.float64 if f["type"] == "numeric" else text) for f in spec["features"]}
-    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-    frame = pd.read_csv(argv[1], dtype=dtypes, keep_default_na=False, na_values=MISSING, **exact)
-    for f in spec["features"]:
-        if f["type"] == "boolean":
-            frame[f["name"]] = frame[f["name"]].map({"true": 1.0, "false": 0.0}).astype(np.float64)
-        elif f["type"] == "date":
-            frame[f["name"]] = pd.to_datetime(frame[f["name"]], format="ISO8601")
-    frame = frame[[f["name"] for f in spec["features"]]]
+    frame = frame_of(spec, argv[1])
     result = predict(model, frame)
     if spec["task"] == "classification":
         predictions = [str(v) for v in np.asarray(result).tolist()]

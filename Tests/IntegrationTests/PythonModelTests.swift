@@ -340,6 +340,70 @@ struct PythonModelTests {
         #expect(logged == xs.count - 1)
     }
 
+    @Test(
+        "an MLflow model, committed or written by train:, serves the answers of mlflow.pyfunc.load_model(...).predict",
+        arguments: ["mlflow_classifier", "mlflow_train"])
+    func mlflowModelsServeTheirOwnPredict(name: String) async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let repository = try Self.fixture(name, into: fixture.directory)
+        let manifest = try Manifest.parse(
+            String(decoding: try Data(contentsOf: repository.appendingPathComponent("conveyor.yaml")), as: UTF8.self))
+        let version = try await fixture.deploy(repository: repository, pr: 1, pythonEnvironments: Self.environments)
+        let (process, url) = try await fixture.launchServing(
+            "serving-\(name)", settings: ["PYTHON_ENVIRONMENTS": Self.environments.path, "PYTHON_WORKERS": "1"])
+        defer { _ = process.terminate() }
+        try await fixture.waitForVersion(version, at: url, timeout: 300)
+        let artifact = fixture.artifacts.appendingPathComponent("\(manifest.name)/\(version)")
+        let test = repository.appendingPathComponent(manifest.data.test!)
+        // The oracle runs in the environment built from the model's own requirements.txt.
+        let requirements = try Data(contentsOf: artifact.appendingPathComponent("mlflow.requirements.txt"))
+        let environment = try #require(
+            try PythonEnvironments(root: Self.environments).existing(
+                requirements: PythonEnvironments.withPandas(requirements)))
+        let script = Trio.repositoryRoot.appendingPathComponent("Tests/Fixtures/python_oracle.py").path
+        let result = try await CommandRunner.output(
+            [environment.appendingPathComponent("bin/python3").path, script, "--mlflow", artifact.path, test.path])
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        let oracle = try JSONValue.parse(Array(result.stdout.utf8))["predictions"]?.arrayValue ?? []
+        let (status, body) = try await fixture.json(
+            "POST", "\(url)/predict", body: try Self.instances(test, manifest: manifest))
+        #expect(status == 200, "\(body)")
+        let labels = body["predictions"]?.arrayValue?.map { $0["label"]?.stringValue } ?? []
+        #expect(!oracle.isEmpty && labels == oracle.map(\.stringValue), "\(name)")
+        let (_, home) = try await fixture.json("GET", "\(url)/")
+        #expect(home["format"]?.stringValue == "python", "\(home)")
+    }
+
+    @Test(
+        "an MLflow signature that disagrees with the features fails the run naming the column",
+        arguments: [
+            ("{name: island, type: categorical}", "{name: island, type: numeric}", "\"island\" is numeric"),
+            (
+                "{name: sex, type: categorical}", "{name: sex, type: categorical}\n  - {name: year, type: numeric}",
+                "\"year\""
+            ),
+            ("  - {name: sex, type: categorical}\n", "", "requires \"sex\""),
+        ])
+    func mlflowSignatureMismatch(original: String, replacement: String, needle: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "conveyor-mlflow-signature-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let repository = try Self.fixture("mlflow_classifier", into: directory)
+        let file = repository.appendingPathComponent("conveyor.yaml")
+        let yaml = try String(contentsOf: file, encoding: .utf8)
+        #expect(yaml.contains(original))
+        try yaml.replacingOccurrences(of: original, with: replacement).write(
+            to: file, atomically: true, encoding: .utf8)
+        let pipeline = TrainingPipeline(
+            repository: repository, pythonEnvironments: Self.environments,
+            scratch: directory.appendingPathComponent("scratch"))
+        let failure = try await Self.failure(of: pipeline)
+        let reason = try #require(failure, "the run should fail").description
+        #expect(reason.contains(needle) && reason.contains("signature"), "\(reason)")
+    }
+
     @Test("a module that breaks the contract fails its run naming the function and the problem")
     func contractBreachesFailTheRun() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -356,19 +420,22 @@ struct PythonModelTests {
             let pipeline = TrainingPipeline(
                 repository: repository, pythonEnvironments: Self.environments,
                 scratch: directory.appendingPathComponent("scratch-\(name)"))
-            var lines: [String] = []
-            let failure = try await BlockingWork.run { () -> TrainingFailure? in
-                do {
-                    _ = try pipeline.run(version: "v1", baseline: nil, log: { _ in })
-                    return nil
-                } catch let failure as TrainingFailure {
-                    return failure
-                }
-            }
-            lines.append("\(failure.map { "\($0)" } ?? "succeeded")")
+            let failure = try await Self.failure(of: pipeline)
             let reason = try #require(failure, "\(name) should fail").description
             #expect(failure?.stage == .train, "\(name): \(reason)")
             for needle in needles { #expect(reason.contains(needle), "\(name): \(reason)") }
+        }
+    }
+
+    /// How the pipeline's run failed (nil when it succeeded), run off the test's executor.
+    static func failure(of pipeline: TrainingPipeline) async throws -> TrainingFailure? {
+        try await BlockingWork.run { () -> TrainingFailure? in
+            do {
+                _ = try pipeline.run(version: "v1", baseline: nil, log: { _ in })
+                return nil
+            } catch let failure as TrainingFailure {
+                return failure
+            }
         }
     }
 

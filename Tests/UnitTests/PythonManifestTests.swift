@@ -51,6 +51,10 @@ struct PythonManifestTests {
             ("{format: python, algorithm: random_forest}", "", "model.algorithm"),
             ("{format: pickle}", "", "model.format"),
             ("{format: python}", "train: {command: [python3, t.py]}", "train"),
+            ("{format: mlflow}", "", "model.path"),
+            ("{format: mlflow, path: ../m}", "", "model.path"),
+            ("{format: mlflow, path: models/m, module: main.py}", "", "model.module"),
+            ("{format: mlflow, path: models/m, requirements: r.txt}", "", "model.requirements"),
         ])
     func problems(model: String, extra: String, key: String) {
         do {
@@ -61,6 +65,15 @@ struct PythonManifestTests {
         } catch {
             Issue.record("\(error)")
         }
+    }
+
+    @Test("an MLflow model parses from a path or from train:")
+    func mlflowParses() throws {
+        let committed = try Manifest.parse(Self.manifest(model: "{format: mlflow, path: models/price}"))
+        #expect(committed.model.isMLflow && committed.model.algorithm == "mlflow")
+        let trained = try Manifest.parse(
+            Self.manifest(model: "{format: mlflow}", extra: "train: {command: [python3, train.py]}"))
+        #expect(trained.train?.resolvedMLflowOutput == "mlflow-model")
     }
 
     @Test("pandas is added to requirements that lack it, and only then")

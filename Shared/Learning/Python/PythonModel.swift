@@ -19,6 +19,9 @@ public struct PythonModel: Codable, Sendable, Equatable {
     public var reportedMetrics: [String: Double]
     /// One instance of the test data (a JSON array in feature order), answered before the model goes live.
     public var example: String?
+    /// For an MLflow model: the files of its MLmodel directory, each kept as `mlflow.<name>`
+    /// (then `module` is empty and `pickleSHA256` covers these files, see `MLflowFiles`).
+    public var mlflowFiles: [String]?
     /// Where the files are; not stored.
     public var directory: URL?
 
@@ -30,14 +33,16 @@ public struct PythonModel: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case module, python, requirements, example
+        case mlflowFiles = "mlflow_files"
         case pickleSHA256 = "pickle_sha256"
         case reportedMetrics = "reported_metrics"
     }
 
     public init(
         module: String, pickleSHA256: String, python: String, requirements: [String],
-        reportedMetrics: [String: Double], example: String?, directory: URL?
+        reportedMetrics: [String: Double], example: String?, directory: URL?, mlflowFiles: [String]? = nil
     ) {
+        self.mlflowFiles = mlflowFiles
         self.module = module
         self.pickleSHA256 = pickleSHA256
         self.python = python
@@ -51,7 +56,19 @@ public struct PythonModel: Codable, Sendable, Equatable {
     public var requirementsText: String { requirements.map { $0 + "\n" }.joined() }
 
     /// The file names to copy into the artifact.
-    public var artifactFiles: [String] { Self.files + [module] }
+    public var artifactFiles: [String] {
+        if let mlflowFiles { return Self.describingFiles + mlflowFiles }
+        return Self.files + [module]
+    }
+
+    /// The files without which the model cannot load.
+    public var requiredFiles: [String] {
+        if let mlflowFiles { return mlflowFiles + ["spec.json"] }
+        return [Self.pickleFile, module, "spec.json"]
+    }
+
+    /// The files describing any Python model (what the worker reads and what is shown).
+    public static let describingFiles = ["spec.json", "info.json", "reported_metrics.json", "environment.json"]
 
     /// `info()`'s dictionary as the worker wrote it (`info.json`), if any.
     public var info: Data? {

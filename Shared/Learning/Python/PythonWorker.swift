@@ -48,10 +48,10 @@ public final class PythonWorker: Sendable {
         do { script = try PythonWorkerScript.url } catch { throw .cannotStart("\(error)") }
         let bin = launch.environment.appendingPathComponent("bin")
         let command = UserCommand(
-            arguments: [
-                bin.appendingPathComponent("python3").path, script.path, "serve", "--module",
-                launch.directory.appendingPathComponent(launch.model.module).path, "--model", launch.directory.path,
-            ],
+            arguments: [bin.appendingPathComponent("python3").path, script.path, "serve"]
+                + (launch.model.mlflowFiles == nil
+                    ? ["--module", launch.directory.appendingPathComponent(launch.model.module).path] : ["--mlflow"])
+                + ["--model", launch.directory.path],
             directory: launch.directory,
             environment: [
                 "CONVEYOR_MODEL_SHA256": launch.model.pickleSHA256, "PATH": "\(bin.path):/usr/local/bin:/usr/bin:/bin",

@@ -5,6 +5,13 @@ own interpreter) in one of two modes:
 
   conveyor_worker.py train --module M --train TRAIN.csv --test TEST.csv --spec SPEC.json --output DIR
   conveyor_worker.py serve --module M --model DIR [--spec SPEC.json]
+  conveyor_worker.py serve --mlflow --model DIR [--spec SPEC.json]
+
+An MLflow model (`--mlflow`) is the files of its MLmodel directory, kept in DIR
+under the prefix "mlflow." (the directory must be flat); the worker checks their
+combined hash (sha256 over each sorted name, a NUL and the file's own sha256)
+against CONVEYOR_MODEL_SHA256, copies them into a private directory and loads it
+with mlflow.pyfunc.load_model; predict calls the pyfunc's predict.
 
 The module defines, as module-level functions or as methods of a class `Model`
 (built with no arguments): train(dataset) -> model, predict(model, features),
@@ -719,15 +726,71 @@ def unpickle(payload, form):
         raise UserError("load", error) from error
 
 
+MLFLOW_PREFIX = "mlflow."
+
+
+def mlflow_digest(directory):
+    """sha256 over the MLflow files' sorted names, each followed by a NUL and the file's own sha256."""
+    digest = hashlib.sha256()
+    names = sorted(n for n in os.listdir(directory) if n.startswith(MLFLOW_PREFIX))
+    for name in names:
+        with open(os.path.join(directory, name), "rb") as f:
+            digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(f.read()).digest())
+    return names, digest.hexdigest()
+
+
+class MlflowEntry:
+    """An MLflow pyfunc as the module entry points Server calls: predict only."""
+
+    def __init__(self):
+        self.filename = "MLmodel"
+
+    def find(self, name):
+        if name == "predict":
+            return lambda model, features: model.predict(features)
+        return None
+
+    def require(self, name):
+        function = self.find(name)
+        if function is None:
+            raise WorkerError("ContractError", "an MLflow model has no %s" % name, name)
+        return function
+
+
+def load_mlflow(directory):
+    names, actual = mlflow_digest(directory)
+    if "mlflow.MLmodel" not in names:
+        raise WorkerError("ModelNotFound", "%s holds no mlflow.MLmodel" % directory, "load")
+    expected = os.environ.get("CONVEYOR_MODEL_SHA256")
+    if expected is not None and actual != expected.strip().lower():
+        raise WorkerError("ModelHashMismatch", "the MLflow files hash to %s, not the expected %s; refusing to load them"
+                          % (actual, expected.strip()), "load")
+    import shutil
+    import tempfile
+
+    target = tempfile.mkdtemp(prefix="conveyor-mlflow-")
+    for name in names:
+        shutil.copyfile(os.path.join(directory, name), os.path.join(target, name[len(MLFLOW_PREFIX):]))
+    try:
+        import mlflow.pyfunc
+
+        return mlflow.pyfunc.load_model(target)
+    except (Exception, SystemExit) as error:
+        raise UserError("load", error) from error
+
+
 def serve(args, frames_in, frames_out):
     _libraries()
     spec = read_spec(args.spec or os.path.join(args.model, "spec.json"))
-    # Read and hash-checked before the module runs, so a refused artifact runs nothing.
-    payload, form = read_model(args.model)
-    module = load_module(args.module)
-    entry = Entry(module, os.path.basename(args.module))
-    server = Server(entry, spec, unpickle(payload, form))
-    del payload
+    if args.mlflow:
+        server = Server(MlflowEntry(), spec, load_mlflow(args.model))
+    else:
+        # Read and hash-checked before the module runs, so a refused artifact runs nothing.
+        payload, form = read_model(args.model)
+        module = load_module(args.module)
+        entry = Entry(module, os.path.basename(args.module))
+        server = Server(entry, spec, unpickle(payload, form))
+        del payload
     # What loading made lives as long as the worker: out of the collector's way.
     gc.collect()
     if hasattr(gc, "freeze"):
@@ -773,12 +836,15 @@ def parse(argv):
     for flag in ("--module", "--train", "--test", "--spec", "--output"):
         training.add_argument(flag, required=True)
     serving = modes.add_parser("serve")
-    serving.add_argument("--module", required=True)
+    serving.add_argument("--module")
+    serving.add_argument("--mlflow", action="store_true")
     serving.add_argument("--model", required=True)
     serving.add_argument("--spec")
     args = parser.parse_args(argv)
     if args.mode is None:
         raise WorkerError("UsageError", "the mode must be train or serve")
+    if args.mode == "serve" and not args.mlflow and not args.module:
+        raise WorkerError("UsageError", "serve needs --module (or --mlflow)")
     return args
 
 

@@ -93,11 +93,25 @@ struct PythonModelTraining {
         }
         let model = try collect(from: output, module: module)
         log("pickled the model (\(model.pickleBytes) bytes, sha256 \(model.python.pickleSHA256.prefix(12))…)")
+        return try Self.evaluate(
+            model.python, environment: environment, sandbox: sandbox, memoryLimit: memoryLimit, timeout: timeout,
+            manifest: manifest, train: train, test: test, log: log)
+    }
+
+    /// Starts a worker on `model` exactly as serving does and scores it on the test split;
+    /// the worker stays up for the shadow replay (the caller stops it).
+    static func evaluate(
+        _ model: PythonModel, environment: URL, sandbox: Sandbox, memoryLimit: Int, timeout: Duration,
+        manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void
+    ) throws -> (model: TrainedModel, worker: PythonWorker) {
+        guard let directory = model.directory else {
+            throw TrainingFailure(stage: .train, reason: "the model's files are not on disk")
+        }
         let worker: PythonWorker
         do {
             worker = try PythonWorker(
                 PythonWorker.Launch(
-                    environment: environment, model: model.python, directory: model.directory, sandbox: sandbox,
+                    environment: environment, model: model, directory: directory, sandbox: sandbox,
                     memoryLimit: memoryLimit, loadTimeout: timeout),
                 onStderr: { _ in })
         } catch {
@@ -105,7 +119,7 @@ struct PythonModelTraining {
         }
         do {
             let trained = try PythonModelEvaluation.evaluate(
-                manifest: manifest, train: train, test: test, worker: worker, model: model.python, timeout: timeout,
+                manifest: manifest, train: train, test: test, worker: worker, model: model, timeout: timeout,
                 log: log)
             return (trained, worker)
         } catch let error as PythonWorkerError {

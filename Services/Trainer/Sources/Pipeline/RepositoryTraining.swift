@@ -26,6 +26,18 @@ struct RepositoryTraining {
         manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, keep: ([RunFile]) -> Void,
         cancellation: CancellationToken?
     ) throws -> Data {
+        try run(
+            manifest: manifest, train: train, test: test, writes: spec.resolvedOutput, log: log, keep: keep,
+            cancellation: cancellation
+        ) { directory in try OutputFile.model(spec.resolvedOutput, in: directory) }
+    }
+
+    /// Runs the command and returns what `read` makes of its output directory (the command
+    /// wrote `writes` there); `keep` receives the other files it wrote, whether it succeeded or not.
+    func run<Output>(
+        manifest: Manifest, train: CSVTable, test: CSVTable, writes: String, log: (String) -> Void,
+        keep: ([RunFile]) -> Void, cancellation: CancellationToken?, read: (URL) throws -> Output
+    ) throws -> Output {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "conveyor-train-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -68,8 +80,7 @@ struct RepositoryTraining {
             defer {
                 output.finish(to: log)
                 keep(
-                    RunFiles.collect(
-                        in: directory, excluding: ["train.csv", "test.csv", spec.resolvedOutput], log: log))
+                    RunFiles.collect(in: directory, excluding: ["train.csv", "test.csv", writes], log: log))
             }
             // The command runs to completion inside this call: `log` does not outlive it.
             _ = try withoutActuallyEscaping(log) { log in
@@ -78,6 +89,6 @@ struct RepositoryTraining {
         } catch let failure as UserCommand.Failure {
             throw TrainingFailure(stage: .command, reason: "\(spec.command.joined(separator: " ")) \(failure)")
         }
-        return try OutputFile.model(spec.resolvedOutput, in: directory)
+        return try read(directory)
     }
 }

@@ -104,8 +104,10 @@ public struct TrainingPipeline: Sendable {
         log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
         let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
 
-        var onnx = try manifest.model.path.map { path in try timed(.load) { try read(path, key: "model.path") } }
-        if let train = manifest.train {
+        var onnx = try manifest.model.path.flatMap { path in
+            manifest.model.isONNX ? try timed(.load) { try read(path, key: "model.path") } : nil
+        }
+        if let train = manifest.train, manifest.model.isONNX {
             let environment = try train.requirements.map { file in
                 let requirements = try read(file, key: "train.requirements")
                 return try timed(.environment) {
@@ -128,7 +130,13 @@ public struct TrainingPipeline: Sendable {
         let trained: TrainedModel
         var pythonWorker: PythonWorker?
         defer { pythonWorker?.stop() }
-        if manifest.model.isPython {
+        if manifest.model.isMLflow {
+            let result = try trainMLflow(
+                manifest, train: trainTable, test: testTable, log: log, keep: keep, cancellation: cancellation,
+                timings: timings)
+            trained = result.model
+            pythonWorker = result.worker
+        } else if manifest.model.isPython {
             let result = try trainPython(
                 manifest, train: trainTable, test: testTable, log: log, cancellation: cancellation, timings: timings)
             trained = result.model
@@ -219,6 +227,55 @@ public struct TrainingPipeline: Sendable {
                 requirements: Data(model.requirementsText.utf8), to: environment)
         }
         return result
+    }
+
+    /// `model: {format: mlflow}`: the MLflow model directory (committed, or written by `train:`),
+    /// its signature checked, its own environment, and Conveyor's evaluation through a worker.
+    private func trainMLflow(
+        _ manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void, keep: ([RunFile]) -> Void,
+        cancellation: CancellationToken?, timings: StageTimings
+    ) throws -> (model: TrainedModel, worker: PythonWorker) {
+        let timeout = manifest.train?.resolvedTimeout ?? .seconds(1200)
+        let files: [(name: String, data: Data)]
+        if let spec = manifest.train {
+            let environment = try spec.requirements.map { file in
+                let requirements = try read(file, key: "train.requirements")
+                return try Self.timed(.environment, timings: timings) {
+                    try PythonEnvironments(root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox)
+                        .environment(requirements: requirements, timeout: timeout, log: log, cancellation: cancellation)
+                }
+            }
+            let output = spec.resolvedMLflowOutput
+            files = try Self.timed(.command, timings: timings) {
+                try RepositoryTraining(
+                    repository: repository, spec: spec, environment: environment, memoryLimit: commandMemoryLimit,
+                    sandbox: sandbox
+                ).run(
+                    manifest: manifest, train: train, test: test, writes: output, log: log, keep: keep,
+                    cancellation: cancellation
+                ) { directory in
+                    try MLflowModelTraining.files(
+                        in: directory.appendingPathComponent(output), key: "train.output \(output)")
+                }
+            }
+        } else {
+            let path = manifest.model.path ?? ""
+            let directory = repository.appendingPathComponent(path).standardizedFileURL.resolvingSymlinksInPath()
+            guard directory.path.hasPrefix(repository.path + "/") else {
+                throw TrainingFailure(stage: .load, reason: "model.path: \"\(path)\" is outside the repository")
+            }
+            files = try Self.timed(.load, timings: timings) {
+                try MLflowModelTraining.files(in: directory, key: "model.path")
+            }
+        }
+        return try Self.timed(.train, timings: timings) {
+            try MLflowModelTraining(
+                environments: PythonEnvironments(
+                    root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox),
+                memoryLimit: commandMemoryLimit, sandbox: sandbox, scratch: scratch, timeout: timeout
+            ).run(
+                manifest: manifest, files: files, train: train, test: test, log: log, cancellation: cancellation)
+        }
     }
 
     private func loadTables(_ manifest: Manifest) throws -> (CSVTable, CSVTable, [Data]) {
