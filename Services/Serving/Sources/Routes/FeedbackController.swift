@@ -9,7 +9,7 @@ import ServiceKit
 /// SQL for live metrics. One `{"request_id", "actual", "position"?}`, a batch
 /// `{"feedback": [...]}`, or `text/csv` with `request_id,actual[,position]`.
 struct FeedbackController: APIController {
-    let database: PostgresClient
+    let store: FeedbackStore
     let monitor: DriftMonitor
     let lateAfter: Duration
     /// `PREDICTION_ID_FIELD`: when set, an item may name its prediction by business id (`id`).
@@ -84,10 +84,10 @@ struct FeedbackController: APIController {
         items = try await resolveIDs(items)
         // A business id no prediction carried is unknown already: its placeholder is not looked up.
         let requestIDs = Set(items.filter { $0.id == nil || !$0.requestID.hasPrefix(Self.unresolved) }.map(\.requestID))
-        let found = try await Self.lookingTwice(requestIDs) { try await predictions(of: $0) }
+        let found = try await Self.lookingTwice(requestIDs) { try await store.predictions(of: $0) }
         var problems: [FieldProblem] = []
         var results: [[String: JSONValue]] = []
-        var rows: [(Item, Prediction)] = []
+        var rows: [(Item, FeedbackStore.Prediction)] = []
         for item in items {
             guard let prediction = found[item.requestID] else {
                 results.append(Self.result(item, status: "unknown", detail: "no logged prediction has this request id"))
@@ -111,12 +111,13 @@ struct FeedbackController: APIController {
             }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
-        let inserted = try await insert(rows)
+        let inserted = try await store.insert(
+            rows.map { FeedbackStore.Actual(requestID: $0.0.requestID, position: $0.0.position, actual: $0.0.actual) })
         let lateCutoff = Date().addingTimeInterval(-lateAfter.milliseconds / 1000)
         // A batch may name one instance twice: only its first item was stored, the rest are duplicates.
-        var answered = Set<Key>()
+        var answered = Set<FeedbackStore.Key>()
         for (item, prediction) in rows {
-            let key = Key(requestID: item.requestID, position: item.position)
+            let key = FeedbackStore.Key(requestID: item.requestID, position: item.position)
             if !inserted.contains(key) || !answered.insert(key).inserted {
                 results.append(
                     Self.result(
@@ -179,7 +180,7 @@ struct FeedbackController: APIController {
                 FieldProblem(field: "id", problem: "needs PREDICTION_ID_FIELD set on serving; use request_id")
             ])
         }
-        let found = try await Self.lookingTwice(ids) { try await predictions(ofIDs: $0, field: idField) }
+        let found = try await Self.lookingTwice(ids) { try await store.predictions(ofIDs: $0, field: idField) }
         return items.map { item in
             guard let id = item.id else { return item }
             var resolved = item
@@ -204,54 +205,6 @@ struct FeedbackController: APIController {
         if !missing.isEmpty {
             try await Task.sleep(for: logDelay)
             found.merge(try await lookup(missing)) { $1 }
-        }
-        return found
-    }
-
-    /// The request id and position of the newest prediction carrying each business id.
-    private func predictions(ofIDs ids: Set<String>, field: String) async throws -> [String: (String, Int)] {
-        let list = try PostgresJSON(encoding: Array(ids))
-        let rows = try await database.query(
-            """
-            SELECT DISTINCT ON (k.key) k.key, p.request_id, e.position - 1 AS position
-            FROM json_array_elements_text(\(list)::json) AS k(key)
-            JOIN prediction_log p ON p.inputs::jsonb @> jsonb_build_array(jsonb_build_object(\(field)::text, k.key))
-            CROSS JOIN LATERAL jsonb_array_elements(p.inputs::jsonb) WITH ORDINALITY AS e(instance, position)
-            WHERE e.instance->>\(field) = k.key
-            ORDER BY k.key, p.logged_at DESC, e.position DESC
-            """)
-        var found: [String: (String, Int)] = [:]
-        for row in rows {
-            found[try row.decode("key")] = (try row.decode("request_id"), try row.decode("position"))
-        }
-        return found
-    }
-
-    /// The logged request an id names.
-    struct Prediction {
-        let version: String
-        let loggedAt: Date
-        let instances: Int
-    }
-
-    struct Key: Hashable {
-        let requestID: String
-        let position: Int
-    }
-
-    private func predictions(of ids: Set<String>) async throws -> [String: Prediction] {
-        guard !ids.isEmpty else { return [:] }
-        let list = try PostgresJSON(encoding: Array(ids))
-        let rows = try await database.query(
-            """
-            SELECT request_id, model_version, logged_at, json_array_length(outputs) AS instances FROM prediction_log
-            WHERE request_id IN (SELECT json_array_elements_text(\(list)::json))
-            """)
-        var found: [String: Prediction] = [:]
-        for row in rows {
-            found[try row.decode("request_id")] = Prediction(
-                version: try row.decode("model_version"), loggedAt: try row.decode("logged_at"),
-                instances: try row.decode("instances"))
         }
         return found
     }
@@ -291,30 +244,5 @@ struct FeedbackController: APIController {
             return .success(.string(label))
         default: return .failure(Mismatch(problem: "must be a number or a class label"))
         }
-    }
-
-    /// Inserts what is new; returns the keys inserted (the rest were duplicates).
-    private func insert(_ rows: [(Item, Prediction)]) async throws -> Set<Key> {
-        guard !rows.isEmpty else { return [] }
-        let values = rows.map { item, _ -> JSONValue in
-            .object([
-                "request_id": .string(item.requestID), "position": .number(Double(item.position)),
-                "actual": item.actual,
-            ])
-        }
-        let payload = try PostgresJSON(encoding: JSONValue.array(values))
-        // The prediction's version, exact time and output come from the log itself, kept beside
-        // the actual: live metrics read feedback alone (the join over the log was their cost).
-        let inserted = try await database.query(
-            """
-            INSERT INTO prediction_feedback (request_id, position, actual, model_version, predicted_at, output)
-            SELECT r.request_id, r.position, r.actual, p.model_version, p.logged_at, p.outputs->(r.position)
-            FROM json_to_recordset(\(payload)::json) AS r(request_id text, position integer, actual json)
-            JOIN prediction_log p ON p.request_id = r.request_id
-            ON CONFLICT (request_id, position) DO NOTHING
-            RETURNING request_id, position
-            """)
-        return Set(
-            try inserted.map { Key(requestID: try $0.decode("request_id"), position: try $0.decode("position")) })
     }
 }

@@ -112,12 +112,7 @@ struct WebhookController: APIController {
         let loaded: SingerLoadResult?
         do {
             loaded = try await database.transaction { connection in
-                let inserted = try connection.query(
-                    """
-                    INSERT INTO webhook_deliveries (delivery_id, event) VALUES (\(delivery), \(event))
-                    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id
-                    """)
-                guard inserted.count == 1 else { return nil }
+                guard try WebhookDeliveries.claim(connection, delivery: delivery, event: event) else { return nil }
                 let loaded = try loader.load([staged], layout: layout, on: connection)
                 if merged || pushed {
                     try connection.notify(
