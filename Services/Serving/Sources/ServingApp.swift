@@ -120,7 +120,8 @@ public enum ServingApp {
                 InferenceController(scorer: scorer),
                 MonitoringController(monitor: monitor, admin: AdminToken(configuration.adminToken)),
                 FeedbackController(
-                    store: FeedbackStore(database: database), monitor: monitor, lateAfter: configuration.feedbackLateAfter,
+                    store: FeedbackStore(database: database), monitor: monitor,
+                    lateAfter: configuration.feedbackLateAfter,
                     idField: configuration.predictionIDField),
             ], nav: Dashboard.nav,
             details: {
