@@ -128,7 +128,7 @@ let package = Package(
         .target(
             name: "VCSService",
             dependencies: [
-                "JSON", "ServiceKit", "Postgres", "HTTPClient", "Migrations",
+                "JSON", "ServiceKit", "Postgres", "HTTPClient", "Migrations", "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -6,6 +6,7 @@ import Logging
 import Migrations
 import Postgres
 import ServiceKit
+import Registry
 import Testing
 import VCSService
 
@@ -75,6 +76,9 @@ struct WebhookTests {
             return
         }
         #expect(notification.channel == Schema.pullRequestsChannel)
+        #expect(
+            try JSONDecoder().decode(PullRequestsNotice.self, from: Data(notification.payload.utf8))
+                == PullRequestsNotice(merged: 1))
         let row = try #require(
             try await database.query("SELECT title, user__login, merge_commit_sha, base__ref FROM pull_requests").first)
         #expect(try row.decode("title", as: String.self) == "Better model 🚀")

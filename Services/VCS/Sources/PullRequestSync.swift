@@ -3,6 +3,7 @@ import JSON
 import Logging
 import Migrations
 import Postgres
+import Registry
 
 /// What one sync did, as `GET /checkout` reports it.
 public struct SyncSummary: Codable, Sendable {
@@ -95,9 +96,7 @@ public actor PullRequestSync {
         let loaded = target.summary
         // Merges queue runs, and an open PR's new head a preview: the trainer looks at both.
         if loaded.upserted > 0 {
-            try await database.notify(
-                Schema.pullRequestsChannel,
-                payload: "{\"merged\": \(tapSummary.merged), \"upserted\": \(loaded.upserted)}")
+            try await PullRequestsNotice(merged: tapSummary.merged, upserted: loaded.upserted).send(on: database)
         }
         let elapsed = ContinuousClock.now - started
         let summary = SyncSummary(

@@ -98,7 +98,7 @@ struct RunController: APIController {
             case .noSuchPullRequest:
                 throw APIError(.notFound, "no pull request #\(number) merged into the tracked branch")
             }
-            try await database.notify(Schema.pullRequestsChannel, payload: "{\"retrain\": \(id)}")
+            try await PullRequestsNotice(retrain: id).send(on: database)
             return try JSONResponse.make(["id": id], status: .accepted)
         }
         routes.on(

@@ -6,6 +6,7 @@ import JSON
 import Logging
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 
 /// `POST /webhook`: GitHub events, signature checked before anything is read,
@@ -115,8 +116,7 @@ struct WebhookController: APIController {
                 guard try WebhookDeliveries.claim(connection, delivery: delivery, event: event) else { return nil }
                 let loaded = try loader.load([staged], layout: layout, on: connection)
                 if merged || pushed {
-                    try connection.notify(
-                        Schema.pullRequestsChannel, payload: merged ? "{\"merged\": 1}" : "{\"pushed\": 1}")
+                    try (merged ? PullRequestsNotice(merged: 1) : PullRequestsNotice(pushed: 1)).send(on: connection)
                 }
                 return loaded
             }
