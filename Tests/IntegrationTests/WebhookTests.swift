@@ -5,8 +5,8 @@ import JSON
 import Logging
 import Migrations
 import Postgres
-import ServiceKit
 import Registry
+import ServiceKit
 import Testing
 import VCSService
 
