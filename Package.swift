@@ -42,9 +42,11 @@ let package = Package(
 
         // Shared libraries, one folder per concern.
         .target(name: "JSON", path: "Shared/JSON"),
+        // Duration in seconds, milliseconds, microseconds and nanoseconds, written once.
+        .target(name: "DurationUnits", path: "Shared/DurationUnits"),
         .target(
             name: "Subprocess",
-            dependencies: [.product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["DurationUnits", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Shared/Subprocess"),
         .target(
             name: "Postgres",
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "HTTPClient",
             dependencies: [
-                "CCurl",
+                "CCurl", "DurationUnits",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +113,7 @@ let package = Package(
         .target(
             name: "ServiceKit",
             dependencies: [
-                "JSON", "Postgres", "Migrations", "Subprocess",
+                "JSON", "Postgres", "Migrations", "Subprocess", "DurationUnits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +130,7 @@ let package = Package(
         .target(
             name: "VCSService",
             dependencies: [
+                "DurationUnits",
                 "JSON", "ServiceKit", "Postgres", "HTTPClient", "Migrations", "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -142,6 +145,7 @@ let package = Package(
         .target(
             name: "TrainerService",
             dependencies: [
+                "DurationUnits",
                 "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient", "Registry",
                 "Artifacts", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -158,6 +162,7 @@ let package = Package(
         .target(
             name: "ServingService",
             dependencies: [
+                "DurationUnits",
                 "JSON", "ServiceKit", "Postgres", "Learning", "Migrations", "ONNX", "Registry", "Artifacts",
                 "HTTPClient", "Subprocess",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import CCurl
+import DurationUnits
 import Foundation
 import HTTPTypes
 import NIOPosix
@@ -214,12 +215,4 @@ private func writeHeader(
         if let fieldName = HTTPField.Name(name) { accumulator.headers.append(HTTPField(name: fieldName, value: value)) }
     }
     return length
-}
-
-extension Duration {
-    /// Whole milliseconds, for libcurl's `_MS` options.
-    var inMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

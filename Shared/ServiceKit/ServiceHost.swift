@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -58,7 +59,6 @@ public enum ServiceHost {
         name: String, server: HTTPServerSettings, port: Int, router: Router<AppRequestContext>,
         services: [any Service], logger: Logger
     ) -> some ApplicationProtocol {
-        let (seconds, attoseconds) = server.idleTimeout.components
         let connections = OpenConnections(limit: server.maxConnections)
         let descriptors = DescriptorLimit.atStartup
         return Application(
@@ -66,7 +66,7 @@ public enum ServiceHost {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [HTTPConnectionActivity(connections: connections)],
-                    idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
+                    idleTimeout: .nanoseconds(server.idleTimeout.inNanoseconds))),
             configuration: .init(
                 address: .hostname(server.host, port: port), serverName: name,
                 availableConnectionsDelegate: ConnectionLimit(connections: connections)),

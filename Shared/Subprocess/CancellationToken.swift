@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Synchronization
 
@@ -33,8 +34,7 @@ public final class CancellationToken: Sendable {
         guard !groups.isEmpty else { return }
         let grace = grace
         Thread.detachNewThread { [self] in
-            Thread.sleep(
-                forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: grace.inSeconds)
             for group in state.withLock({ $0.groups }) { kill(-group, SIGKILL) }
         }
     }

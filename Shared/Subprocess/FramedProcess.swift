@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Synchronization
 
@@ -116,7 +117,7 @@ public final class FramedProcess: Sendable {
     /// Sends one request frame and returns the answer's bytes, waiting at most `timeout`.
     public func exchange(_ request: [UInt8], timeout: Duration) throws(Failure) -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.inSeconds
         let result: Result<[UInt8], Failure> = channel.withLock { channel in
             if let broken = channel.broken { return .failure(.broken(broken)) }
             if stopped.load(ordering: .acquiring) { return .failure(.broken("the process was stopped")) }
@@ -186,7 +187,7 @@ public final class FramedProcess: Sendable {
             guard left > .zero else { throw .timedOut(seconds: seconds) }
             let milliseconds = Int32(
                 min(
-                    60_000, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+                    60_000, max(1, left.inMilliseconds)
                 ))
             var descriptor = pollfd(fd: fd, events: Int16(events), revents: 0)
             let ready = poll(&descriptor, 1, milliseconds)

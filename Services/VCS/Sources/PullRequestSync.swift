@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import JSON
 import Logging
@@ -81,7 +82,7 @@ public actor PullRequestSync {
             let elapsed = ContinuousClock.now - started
             VCSMetrics.sync(
                 succeeded: false,
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                seconds: elapsed.inSeconds)
             throw error
         }
     }
@@ -103,7 +104,7 @@ public actor PullRequestSync {
             pages: tapSummary.pages, notModified: tapSummary.notModified, recordsFetched: tapSummary.records,
             recordsUpserted: loaded.upserted, mergedFetched: tapSummary.merged, rejected: loaded.rejected,
             rejections: loaded.rejections,
-            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            durationSeconds: elapsed.inSeconds,
             bookmark: tapSummary.bookmark)
         logger.info(
             "sync finished",

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import GRPCCore
 import HTTPTypes
@@ -193,6 +194,6 @@ extension Timer {
     /// Records the time from `start` to now.
     fileprivate func recordInterval(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        recordNanoseconds(elapsed.inNanoseconds)
     }
 }

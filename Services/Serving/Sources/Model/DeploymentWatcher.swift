@@ -1,4 +1,5 @@
 import Artifacts
+import DurationUnits
 import Foundation
 import Learning
 import Logging
@@ -77,8 +78,7 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
             store.swap(to: LoadedModel(artifact: artifact, deployment: deployment, python: pool))
             let elapsed = ContinuousClock.now - start
             Counter(label: "conveyor_model_swaps_total").increment()
-            Timer(label: "conveyor_model_load_seconds").recordNanoseconds(
-                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            Timer(label: "conveyor_model_load_seconds").recordNanoseconds(elapsed.inNanoseconds)
             logger.info(
                 "model swapped",
                 metadata: [

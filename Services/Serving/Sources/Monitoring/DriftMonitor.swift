@@ -1,4 +1,5 @@
 import Artifacts
+import DurationUnits
 import Foundation
 import Learning
 import Logging
@@ -98,7 +99,7 @@ public final class DriftMonitor: Service, Sendable {
         guard let counted else { return [] }
         let (bins, labelled, labels) = (counted.bins, counted.labelled, counted.labels)
         if bins.isEmpty && labelled.isEmpty && takeTurn { return [] }
-        let elapsed = (ContinuousClock.now - start).milliseconds
+        let elapsed = (ContinuousClock.now - start).inSeconds * 1000
         var reports: [MonitoringReport] = []
         for (version, model) in ordered {
             let report = try ReportBuilder(
@@ -166,8 +167,4 @@ struct WindowCounts: Sendable {
     let bins: [BinCount]
     let labelled: [PostgresRow]
     let labels: [PostgresRow]
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -232,7 +233,7 @@ final class PredictionScorer: Sendable {
     /// Counts the answers and queues the log entry (never on Postgres's clock).
     private func finish(_ call: Call, inputs: String, outputs: [PredictedValue]) {
         let elapsed = ContinuousClock.now - call.start
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let micros = elapsed.inMicroseconds
         call.model.predictions.increment(by: outputs.count)
         log.record(
             PredictionLogEntry(

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Hummingbird
 import JSON
@@ -113,7 +114,7 @@ struct FeedbackController: APIController {
         guard problems.isEmpty else { throw APIError.validation(problems) }
         let inserted = try await store.insert(
             rows.map { FeedbackStore.Actual(requestID: $0.0.requestID, position: $0.0.position, actual: $0.0.actual) })
-        let lateCutoff = Date().addingTimeInterval(-lateAfter.milliseconds / 1000)
+        let lateCutoff = Date().addingTimeInterval(-lateAfter.inSeconds)
         // A batch may name one instance twice: only its first item was stored, the rest are duplicates.
         var answered = Set<FeedbackStore.Key>()
         for (item, prediction) in rows {

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Hummingbird
 import JSON
@@ -54,6 +55,6 @@ struct MonitoringAnswer: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(reports, forKey: .reports)
         try container.encode(rules, forKey: .rules)
-        try container.encode(interval.milliseconds / 1000, forKey: .intervalSeconds)
+        try container.encode(interval.inSeconds, forKey: .intervalSeconds)
     }
 }

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import HTTPClient
 import JSON
@@ -79,7 +80,7 @@ public enum SingerCommands {
         }
         await database.shutdown()
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let summary = target.summary
         logger.info(
             "target finished",
