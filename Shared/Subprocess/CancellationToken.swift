@@ -26,16 +26,18 @@ public final class CancellationToken: Sendable {
     /// Cancels: SIGTERM to every registered process group now, SIGKILL to those
     /// still registered after the grace period.
     public func cancel() {
+        // Signals are sent under the lock: a registered group is not reaped yet (its owner
+        // unregisters it first), so its id is still its own (see `ChildExit`).
         let groups = state.withLock { state -> Set<pid_t> in
             state.cancelled = true
+            for group in state.groups { kill(-group, SIGTERM) }
             return state.groups
         }
-        for group in groups { kill(-group, SIGTERM) }
         guard !groups.isEmpty else { return }
         let grace = grace
         Thread.detachNewThread { [self] in
             Thread.sleep(forTimeInterval: grace.inSeconds)
-            for group in state.withLock({ $0.groups }) { kill(-group, SIGKILL) }
+            state.withLock { state in for group in state.groups { kill(-group, SIGKILL) } }
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Spawns a child with `posix_spawnp`, collects its stdout and stderr and
-/// reaps it with `waitpid`. Written by hand because Foundation's `Process`
+/// reaps it (after killing what it left in its group, see `ChildExit`). Written by hand because Foundation's `Process`
 /// was measured to hang in `waitUntilExit` on this platform when called from
 /// concurrency threads; this path has no run loop and no signal handlers.
 public enum ChildProcess {
@@ -59,17 +59,14 @@ public enum ChildProcess {
             outPipe.read, errPipe.read, child: pid, limit: outputLimit ?? Int.max, cancellation: cancellation,
             onOutput: onOutput)
         if drained.overLimit { kill(-pid, SIGKILL) }
-        var status: Int32 = drained.status ?? 0
-        if drained.status == nil {
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-        if killGroupOnExit { kill(-pid, SIGKILL) }
+        // Not reaped yet: the group's id is still ours to kill (see `ChildExit`).
+        let status: Int32 = drained.status ?? ChildExit.exited(pid, block: true) ?? 0
+        let cancelled = cancellation?.isCancelled == true
+        // What the leader started and left behind in its group goes with it.
+        if killGroupOnExit || cancelled { kill(-pid, SIGKILL) }
         cancellation?.unregister(pid)
-        if let cancellation, cancellation.isCancelled {
-            // What the leader started and left behind in its group goes with it.
-            kill(-pid, SIGKILL)
-            throw CancellationError()
-        }
+        ChildExit.reap(pid)
+        if cancelled { throw CancellationError() }
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         var result = CommandResult(
             status: exitCode, stdout: String(decoding: drained.stdout, as: UTF8.self),
@@ -160,8 +157,7 @@ public enum ChildProcess {
         while open[0] || open[1] {
             if cancellation?.isCancelled == true { return drained }
             if exitedAt == nil {
-                var status: Int32 = 0
-                if waitpid(child, &status, WNOHANG) == child {
+                if let status = ChildExit.exited(child, block: false) {
                     drained.status = status
                     exitedAt = .now
                 }

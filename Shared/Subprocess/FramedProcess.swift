@@ -87,11 +87,13 @@ public final class FramedProcess: Sendable {
         Thread.detachNewThread {
             Self.readErrors(errorRead, tail: tail, onStderr: onStderr)
             close(errorRead)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            // What it left in its group goes with it.
-            kill(-pid, SIGKILL)
+            // Not reaped yet: the group's id is still ours to kill (see `ChildExit`).
+            let status = ChildExit.exited(pid, block: true) ?? 0
+            // What it left in its group goes with it, then the leader is reaped; under the
+            // lock `stop` kills under, so no kill can follow the reap.
             tail.state.withLock {
+                kill(-pid, SIGKILL)
+                ChildExit.reap(pid)
                 $0.status = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                 $0.exited = true
             }
@@ -109,7 +111,8 @@ public final class FramedProcess: Sendable {
     /// Kills the child's process group and closes our ends; idempotent.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        kill(-pid, SIGKILL)
+        // Once reaped, the group's id may be another's: kill only while the child is not.
+        errors.state.withLock { if !$0.exited { kill(-pid, SIGKILL) } }
         close(input)
         close(output)
     }

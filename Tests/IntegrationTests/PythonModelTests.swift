@@ -215,7 +215,7 @@ struct PythonModelTests {
 
         // The workers run as nobody (the tests run as root), holding no socket of serving's.
         let workers = try await eventually(timeout: 60, "two live workers again") { () -> [Int32]? in
-            let found = Self.workerProcesses()
+            let found = Self.workerProcesses(of: process.pid)
             return found.count == 2 ? found : nil
         }
         for pid in workers {
@@ -241,7 +241,7 @@ struct PythonModelTests {
             "serving-swap", settings: ["PYTHON_ENVIRONMENTS": Self.environments.path, "PYTHON_WORKERS": "2"])
         defer { _ = process.terminate() }
         try await fixture.waitForVersion(first, at: url, timeout: 300)
-        let before = Set(Self.workerProcesses())
+        let before = Set(Self.workerProcesses(of: process.pid))
         #expect(before.count == 2)
         let load = Task { () -> (failures: [String], versions: Set<String>) in
             var failures: [String] = []
@@ -277,7 +277,7 @@ struct PythonModelTests {
         #expect(result.versions.contains(first) && result.versions.contains(second), "\(result.versions)")
         // The old version's workers are gone once its last request was answered.
         let after = try await eventually(timeout: 30, "the old workers to stop") { () -> Set<Int32>? in
-            let now = Set(Self.workerProcesses())
+            let now = Set(Self.workerProcesses(of: process.pid))
             return now.isDisjoint(with: before) && now.count == 2 ? now : nil
         }
         #expect(after.count == 2)
@@ -439,8 +439,30 @@ struct PythonModelTests {
         }
     }
 
-    /// Process ids of the running `conveyor_worker.py serve` interpreters.
-    static func workerProcesses() -> [Int32] {
+    /// Process ids of the `conveyor_worker.py serve` interpreters `serving` started (other
+    /// suites run theirs at the same time).
+    static func workerProcesses(of serving: Int32) -> [Int32] {
+        func parent(_ pid: Int32) -> Int32? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // "pid (comm) state ppid …": the fields after the command's closing parenthesis.
+            return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) }
+        }
+        func descends(_ pid: Int32) -> Bool {
+            var current = pid
+            for _ in 0..<8 {
+                guard let next = parent(current), next > 1 else { return false }
+                if next == serving { return true }
+                current = next
+            }
+            return false
+        }
+        return allWorkerProcesses().filter(descends)
+    }
+
+    /// Process ids of every running `conveyor_worker.py serve` interpreter.
+    static func allWorkerProcesses() -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
