@@ -102,6 +102,9 @@ public final class FramedProcess: Sendable {
 
     deinit { stop() }
 
+    /// The child's exit status (128 + the signal when killed), once it has exited.
+    public var exitStatus: Int32? { errors.state.withLock { $0.status } }
+
     /// Whether the child has exited (and was reaped).
     public var hasExited: Bool { errors.state.withLock { $0.exited } }
 

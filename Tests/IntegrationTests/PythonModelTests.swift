@@ -229,6 +229,34 @@ struct PythonModelTests {
             }
             #expect(sockets.isEmpty, "worker \(pid) holds sockets \(sockets)")
         }
+
+        // A worker killed while idle costs no request: the pool sees it gone and replaces it.
+        let victim = try #require(workers.first)
+        let sandbox = try #require(Self.ancestor(of: victim, below: process.pid))
+        kill(victim, SIGKILL)
+        _ = try await eventually(timeout: 30, "the killed worker's sandbox to be reaped") {
+            FileManager.default.fileExists(atPath: "/proc/\(sandbox)") ? nil : true
+        }
+        for x in [1.0, 2, 3, 4] {
+            let answer = try await predict(x)
+            #expect(answer.0 == 200, "after an idle worker died: \(answer)")
+        }
+    }
+
+    /// The process below `top` in `pid`'s chain of parents (the sandbox serving started).
+    static func ancestor(of pid: Int32, below top: Int32) -> Int32? {
+        var current = pid
+        for _ in 0..<8 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(current)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")"),
+                let parent = stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap({
+                    Int32($0)
+                })
+            else { return nil }
+            if parent == top { return current }
+            current = parent
+        }
+        return nil
     }
 
     @Test("a swap between Python versions under load answers every request; the old workers stop")

@@ -40,6 +40,10 @@ public final class PythonWorker: Sendable {
     /// The process id of the sandbox (or the interpreter, without one).
     public var pid: Int32 { process.pid }
     public var hasExited: Bool { process.hasExited }
+    /// How the worker ended (its status and last stderr), once it has.
+    public var exitDescription: String {
+        Self.death(status: process.exitStatus, stderr: process.stderrTail)
+    }
 
     /// Starts the worker and waits until it answers a ping (the model is loaded);
     /// `onStderr` gets each line it writes to stderr (the model's own prints, tracebacks).

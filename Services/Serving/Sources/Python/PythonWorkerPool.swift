@@ -186,6 +186,20 @@ final class PythonWorkerPool: Sendable {
     /// Answers `jobs` on `slot`'s queue, then takes the next queued work or goes idle.
     private func run(_ jobs: [Job], on slot: Slot) {
         slot.queue.async { [self] in
+            if slot.worker.hasExited {
+                // It died while idle: it costs no request; the jobs wait for its replacement
+                // (or another worker).
+                restarts.increment()
+                logger.error(
+                    "a Python worker died while idle; replacing it",
+                    metadata: ["pid": "\(slot.worker.pid)", "why": "\(slot.worker.exitDescription)"])
+                let other = state.withLock { state -> Slot? in
+                    state.queue.insert(contentsOf: jobs, at: 0)
+                    return state.idle.popLast()
+                }
+                if let other { resume(other) }
+                return replace(slot)
+            }
             let healthy = answer(jobs, with: slot)
             guard healthy else { return replace(slot) }
             let next = state.withLock { state -> [Job]? in
