@@ -50,8 +50,10 @@ public struct PythonEnvironments: Sendable {
     /// by `link`), without building one; nil when there is none here.
     public func existing(requirements: Data, python: String = "python3") throws -> URL? {
         let directory = root.appendingPathComponent("venv-\(try key(requirements: requirements, python: python))")
+        // A linked environment is given as the directory it links to: bubblewrap cannot
+        // bind-mount onto a path that is a symbolic link.
         return FileManager.default.fileExists(atPath: directory.appendingPathComponent(Self.marker).path)
-            ? directory : nil
+            ? directory.resolvingSymlinksInPath() : nil
     }
 
     /// Makes the environment for `requirements` (a `pip freeze` of `environment`, say) the
