@@ -22,7 +22,8 @@
 # FastAPI's p50. Also CPU µs per request and RSS: serving's, each Python worker's, each peer
 # worker's. Starts its own PostgreSQL; everything
 # listens on 127.0.0.1 and lives in a temp directory removed on exit (the Python
-# environments serving and the trainer build included).
+# environments serving and the trainer build included; DATA_DIR and the peers' venv are
+# the caches every benchmark shares, as in serving.sh).
 # Usage: Benchmarks/python-serving.sh [DATA_DIR]
 #   (default /tmp/cdata; DURATION=15s; MODEL=linear|rf; SWIFT_SCRATCH_PATH, e.g. .build-release;
 #   PYTHON_WORKERS (default 2); serving's own settings pass through: SANDBOX=auto|bubblewrap|none,
@@ -405,12 +406,16 @@ load() { # label url server_pid
     "$(awk -v a="$pg0" -v b="$pg1" 'BEGIN {print b - a}')" "$machine0" "$machine1" >>"$results"
 }
 # RSS after each stack's own load: serving and its workers, each peer master and its workers.
+# With each process's CPU seconds so far: a peer whose workers split the connections unevenly shows it.
+cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / tick}' "/proc/$1/stat"; }
 rss() { # label pid
   local kb
   kb=$(awk '/^VmRSS/ {print $2}' "/proc/$2/status")
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$kb" "$(awk '/^Pss:/ {print $2}' "/proc/$2/smaps_rollup")" >>"$work/rss.txt"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$kb" "$(awk '/^Pss:/ {print $2}' "/proc/$2/smaps_rollup")" \
+    "$(cpu_seconds "$2")" >>"$work/rss.txt"
   descendants "$2" | while read -r pid rss_kb pss_kb command; do
-    printf '%s\t%s\t%s\t%s\t%s\n' "$1 child" "$pid" "$rss_kb" "$pss_kb" "$command" >>"$work/rss.txt"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1 child" "$pid" "$rss_kb" "$pss_kb" "$(cpu_seconds "$pid" 2>/dev/null)" \
+      "$command" >>"$work/rss.txt"
   done
 }
 # ROUNDS=N (default 1): the three loads N times over, each round's ratios against its own FastAPI.
@@ -456,15 +461,15 @@ mem = {}
 details = []
 for line in open(rss_file):
     parts = line.rstrip("\n").split("\t")
-    label, pid, rss_kb, pss_kb = parts[:4]
+    label, pid, rss_kb, pss_kb, cpu = parts[:5]
     stack = label.removesuffix(" child")
-    command = parts[4] if len(parts) > 4 else ""
+    command = parts[5] if len(parts) > 5 else ""
     entry = mem.setdefault(stack, {"main": None, "workers": []})
     if label.endswith(" child"):
         entry["workers"].append((int(rss_kb), int(pss_kb or 0), pid, command))
     else:
         entry["main"] = (int(rss_kb), int(pss_kb or 0))
-    details.append((stack, label, pid, rss_kb, pss_kb, command))
+    details.append((stack, label, pid, rss_kb, pss_kb, cpu, command))
 def worker_mb(stack):
     workers = mem.get(stack, {}).get("workers", [])
     if stack == "conveyor-python":
@@ -481,7 +486,7 @@ print()
 print("| stack | requests/s | p50 | p99 | errors | ÷ FastAPI | CPU µs/request: server = main + workers "
       "| machine: server / wrk / postgres / others | RSS: server MB | RSS: each worker MB |")
 print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
-disturbed = []
+disturbed, idle_servers = [], []
 for name, r, p50, p99, errors, requests, cpu, own_cpu, wrk_cpu, pg_cpu, machine in rows:
     cpu, own_cpu, wrk_cpu, pg_cpu = float(cpu), float(own_cpu), float(wrk_cpu), float(pg_cpu)
     per_request = lambda seconds: f"{seconds / int(requests) * 1e6:.0f}"
@@ -491,6 +496,8 @@ for name, r, p50, p99, errors, requests, cpu, own_cpu, wrk_cpu, pg_cpu, machine 
     others = busy - cpu - wrk_cpu - pg_cpu
     if others > 0.05 * total:
         disturbed.append(f"{name}: {others / total:.0%} of the machine")
+    elif cpu < 0.65 * total:
+        idle_servers.append(f"{name} ({cpu / total:.0%})")
     fastapi = rps[same_round(name, "fastapi-uvicorn")]
     stack = name.split(" ")[0]
     print(f"| {name} | {float(r):,.0f} | {p50} | {p99} | {errors.strip()} | {float(r) / fastapi:.2f}× "
@@ -515,10 +522,21 @@ for conveyor in [r for r in rows if r[0].startswith("conveyor-python")]:
 print(f"prediction_log rows written: {logged}; Conveyor's Python workers during its load: {batching}")
 if disturbed:
     print("WARNING: other processes took CPU during " + "; ".join(disturbed) + ": run again on a quiet machine.")
+if idle_servers:
+    print("WARNING: a server used little of an otherwise idle machine during " + ", ".join(idle_servers)
+          + ": not CPU-bound, e.g. one of its workers holding most of the connections (uvicorn's do at random).")
+for stack in ("flask-gunicorn", "fastapi-uvicorn", "conveyor-python"):
+    busy = [float(d[5]) for d in details if d[0] == stack and d[1].endswith(" child") and d[5]
+            and "resource_tracker" not in d[6] and not d[6].startswith("/usr/bin/bwrap")]
+    if len(busy) > 1 and max(busy) > 2 * max(0.1, min(busy)):
+        print(f"WARNING: {stack}'s workers shared the load unevenly (CPU seconds "
+              f"{' / '.join(f'{b:.1f}' for b in busy)}): its figure is mostly one worker's; ROUNDS=3 shows the spread.")
 print()
-print("Processes after each load (RSS and PSS in MB; server = serving / gunicorn master / uvicorn master):")
-for stack, label, pid, rss_kb, pss_kb, command in details:
+print("Processes after each stack's first load (RSS and PSS in MB, CPU seconds since they started; "
+      "server = serving / gunicorn master / uvicorn master):")
+for stack, label, pid, rss_kb, pss_kb, cpu, command in details:
     what = " ".join(w.rsplit("/", 1)[-1] if w.startswith("/") else w for w in command.split(" "))
     what = (what[:90] + " …" if len(what) > 90 else what) if command else "(the server)"
-    print(f"  {label:24} pid {pid:>7}  RSS {int(rss_kb) / 1024:6.1f}  PSS {int(pss_kb or 0) / 1024:6.1f}  {what}")
+    print(f"  {label:24} pid {pid:>7}  RSS {int(rss_kb) / 1024:6.1f}  PSS {int(pss_kb or 0) / 1024:6.1f}  "
+          f"CPU {cpu or '?':>5}  {what}")
 PY
