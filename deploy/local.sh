@@ -53,16 +53,17 @@ as_pg() {
 # schemathesis, which SchemathesisTests runs against every service, and the
 # ONNX oracles (onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools,
 # lightgbm, xgboost: ONNXOracleTests and ONNXConformanceTests), Selenium,
-# which drives Chromium in DashboardBrowserTests, and Triton's own clients
-# (tritonclient[http,grpc]: TritonClientTests).
+# which drives Chromium in DashboardBrowserTests, Triton's own clients
+# (tritonclient[http,grpc]: TritonClientTests) and shap, whose TreeExplainer
+# checks Conveyor's explanations (TreeSHAPOracleTests).
 ensure_test_python() {
   local venv="${CONVEYOR_TEST_VENV:-$root/.local/test-venv}"
-  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium, tritonclient.http, tritonclient.grpc" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import aiosmtpd, openapi_spec_validator, schemathesis, onnx, onnxruntime, sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, pandas, selenium, tritonclient.http, tritonclient.grpc, shap" 2>/dev/null; then
     log "installing the test tools into $venv"
     rm -rf "$venv"; mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q aiosmtpd openapi-spec-validator schemathesis \
-      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium "tritonclient[http,grpc]"
+      onnx onnxruntime scikit-learn skl2onnx onnxmltools lightgbm pandas selenium "tritonclient[http,grpc]" shap
     # xgboost without its multi-GPU NCCL wheel (300 MB, unused on a CPU).
     "$venv/bin/pip" install -q --no-deps xgboost
   fi

@@ -22,6 +22,11 @@ public struct ForecastModel: Codable, Sendable, Equatable {
 
     /// Inputs per step: lags, windows, then weekday, month, day of month, day of year.
     public var inputWidth: Int { lags.count + windows.count + 4 }
+
+    /// The inputs' names, in order (what an explanation's contributions are over).
+    public var inputNames: [String] {
+        lags.map { "lag_\($0)" } + windows.map { "mean_\($0)" } + ["weekday", "month", "day_of_month", "day_of_year"]
+    }
     /// Values of history the inputs look back over.
     var lookBack: Int { max(lags.max() ?? 1, windows.max() ?? 1) }
 

@@ -3,10 +3,14 @@
 public struct LinearModel: Codable, Sendable, Equatable {
     public var intercept: Double
     public var coefficients: [Double]
+    /// The training inputs' means, the reference an explanation measures from; nil in
+    /// models saved before explanations.
+    public var means: [Double]?
 
-    public init(intercept: Double, coefficients: [Double]) {
+    public init(intercept: Double, coefficients: [Double], means: [Double]? = nil) {
         self.intercept = intercept
         self.coefficients = coefficients
+        self.means = means
     }
 
     /// Predicts one encoded row.
@@ -67,7 +71,7 @@ public struct LinearModel: Codable, Sendable, Equatable {
         for (a, j) in kept.enumerated() { coefficients[j] = solution[a] }
         var intercept = targetMean
         for j in 0..<p { intercept -= coefficients[j] * means[j] }
-        return LinearModel(intercept: intercept, coefficients: coefficients)
+        return LinearModel(intercept: intercept, coefficients: coefficients, means: means)
     }
 }
 

@@ -8,10 +8,14 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     public var intercepts: [Double]
     /// `coefficients[k][j]`: weight of input `j` for class `k`.
     public var coefficients: [[Double]]
+    /// The training inputs' means, the reference an explanation measures from; nil in
+    /// models saved before explanations.
+    public var means: [Double]?
 
-    public init(intercepts: [Double], coefficients: [[Double]]) {
+    public init(intercepts: [Double], coefficients: [[Double]], means: [Double]? = nil) {
         self.intercepts = intercepts
         self.coefficients = coefficients
+        self.means = means
     }
 
     /// Class probabilities for one encoded row.
@@ -114,7 +118,7 @@ public struct LogisticModel: Codable, Sendable, Equatable {
             }
             intercepts[k] = intercept
         }
-        return LogisticModel(intercepts: intercepts, coefficients: coefficients)
+        return LogisticModel(intercepts: intercepts, coefficients: coefficients, means: means)
     }
 }
 

@@ -32,6 +32,9 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
     public var predictionReference: FeatureStatistics?
     /// The target in the training data, for label drift once ground truth arrives.
     public var targetReference: FeatureStatistics?
+    /// Each input's mean |contribution| to the predictions on the test split (global
+    /// importance); nil for models that cannot explain (ONNX, Python) and older artifacts.
+    public var importance: [String: Double]?
     public var trainedAt: Date
 
     enum CodingKeys: String, CodingKey {
@@ -43,6 +46,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         case trainedAt = "trained_at"
         case predictionReference = "prediction_reference"
         case targetReference = "target_reference"
+        case importance
         case legacyLinear = "linear"
     }
 
@@ -51,7 +55,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         target: String, features: [FeatureSpec], classes: [String]? = nil, predictor: Predictor,
         forecast: ForecastModel? = nil, metrics: [String: Double], confusionMatrix: [[Int]]? = nil,
         reference: [String: FeatureStatistics], predictionReference: FeatureStatistics? = nil,
-        targetReference: FeatureStatistics? = nil, trainedAt: Date
+        targetReference: FeatureStatistics? = nil, importance: [String: Double]? = nil, trainedAt: Date
     ) {
         self.name = name
         self.version = version
@@ -68,6 +72,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         self.reference = reference
         self.predictionReference = predictionReference
         self.targetReference = targetReference
+        self.importance = importance
         self.trainedAt = trainedAt
     }
 
@@ -112,6 +117,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         reference = try container.decode([String: FeatureStatistics].self, forKey: .reference)
         predictionReference = try container.decodeIfPresent(FeatureStatistics.self, forKey: .predictionReference)
         targetReference = try container.decodeIfPresent(FeatureStatistics.self, forKey: .targetReference)
+        importance = try container.decodeIfPresent([String: Double].self, forKey: .importance)
         trainedAt = try container.decode(Date.self, forKey: .trainedAt)
     }
 
@@ -134,6 +140,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
         try container.encode(reference, forKey: .reference)
         try container.encodeIfPresent(predictionReference, forKey: .predictionReference)
         try container.encodeIfPresent(targetReference, forKey: .targetReference)
+        try container.encodeIfPresent(importance, forKey: .importance)
         try container.encode(trainedAt, forKey: .trainedAt)
     }
 

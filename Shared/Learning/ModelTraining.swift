@@ -15,6 +15,8 @@ public struct TrainedModel: Sendable {
     public var targetReference: FeatureStatistics?
     public var trainRows: Int
     public var testRows: Int
+    /// Each input's mean |contribution| on the test split (see `ModelArtifact.importance`).
+    public var importance: [String: Double]? = nil
 }
 
 /// validate → train → evaluate for any task, shared by the trainer service
@@ -68,7 +70,8 @@ public enum ModelTraining {
             reference: FeatureStatistics.reference(features: features, data: trainData),
             predictionReference: scored.predictions,
             targetReference: FeatureStatistics.target(trainData.target, classes: classes),
-            trainRows: trainData.count, testRows: testData.count)
+            trainRows: trainData.count, testRows: testData.count,
+            importance: try? ModelExplainer(artifactShape).importance(testData))
     }
 
     /// Scores an artifact (new or deployed) on the manifest's test data, for "no regression" gates.
@@ -202,6 +205,7 @@ public enum ModelTraining {
             confusionMatrix: nil, reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
             predictionReference: FeatureStatistics(values: predicted.map(\.value)),
             targetReference: FeatureStatistics(values: trainSeries.values),
-            trainRows: trainSeries.values.count, testRows: testSeries.values.count)
+            trainRows: trainSeries.values.count, testRows: testSeries.values.count,
+            importance: try? ModelExplainer(shape).importance(data))
     }
 }

@@ -18,9 +18,11 @@ struct PredictorDescription: Codable {
     var combine: TreeEnsemble.Combine?
     var link: TreeEnsemble.Link?
     var python: PythonModel?
+    /// A linear or logistic model's training input means (explanations' reference).
+    var means: [Double]?
 
     enum CodingKeys: String, CodingKey {
-        case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link, python
+        case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link, python, means
         case classCoefficients = "class_coefficients"
         case leafWidth = "leaf_width"
     }
@@ -36,10 +38,12 @@ struct PredictorDescription: Codable {
             kind = "linear"
             intercept = model.intercept
             coefficients = model.coefficients
+            means = model.means
         case .logistic(let model):
             kind = "logistic"
             intercepts = model.intercepts
             classCoefficients = model.coefficients
+            means = model.means
         case .trees(let ensemble):
             kind = "trees"
             file = Self.treeFile
@@ -70,13 +74,14 @@ struct PredictorDescription: Codable {
             case "linear":
                 guard let intercept else { throw missing("intercept") }
                 guard let coefficients else { throw missing("coefficients") }
-                return .linear(LinearModel(intercept: intercept, coefficients: coefficients))
+                return .linear(LinearModel(intercept: intercept, coefficients: coefficients, means: means))
             case "logistic":
                 guard let intercepts else { throw missing("intercepts") }
                 guard let classCoefficients, classCoefficients.count == intercepts.count else {
                     throw missing("class_coefficients")
                 }
-                return .logistic(LogisticModel(intercepts: intercepts, coefficients: classCoefficients))
+                return .logistic(
+                    LogisticModel(intercepts: intercepts, coefficients: classCoefficients, means: means))
             case "trees":
                 guard let leafWidth, leafWidth > 0 else { throw missing("leaf_width") }
                 guard let outputs, outputs > 0 else { throw missing("outputs") }

@@ -27,6 +27,9 @@ public struct TreeEnsemble: Sendable, Equatable {
     /// Per node: whether a missing input goes to the left child.
     public var missingLeft: [Bool]
     public var leafValues: [Double]
+    /// Per node: the training rows that went through it when its tree grew (TreeSHAP's cover);
+    /// empty in trees saved before explanations (`trees.bin` version 1).
+    public var covers: [Double]
     /// Index in `nodes` of each tree's root.
     public var roots: [Int32]
     /// Values per leaf: `outputs`, or 1 when tree `t` feeds output `t % outputs` alone.
@@ -37,12 +40,13 @@ public struct TreeEnsemble: Sendable, Equatable {
     public var link: Link
 
     public init(
-        nodes: [TreeNode] = [], missingLeft: [Bool] = [], leafValues: [Double] = [], roots: [Int32] = [],
-        leafWidth: Int, outputs: Int, base: [Double], combine: Combine, link: Link
+        nodes: [TreeNode] = [], missingLeft: [Bool] = [], leafValues: [Double] = [], covers: [Double] = [],
+        roots: [Int32] = [], leafWidth: Int, outputs: Int, base: [Double], combine: Combine, link: Link
     ) {
         self.nodes = nodes
         self.missingLeft = missingLeft
         self.leafValues = leafValues
+        self.covers = covers
         self.roots = roots
         self.leafWidth = leafWidth
         self.outputs = outputs
@@ -65,6 +69,7 @@ public struct TreeEnsemble: Sendable, Equatable {
         }
         missingLeft += tree.missingLeft
         leafValues += tree.leafValues
+        covers += tree.covers
     }
 
     /// Keeps the first `count` trees (early stopping); trees are stored in order.
@@ -75,6 +80,7 @@ public struct TreeEnsemble: Sendable, Equatable {
         roots.removeSubrange(count...)
         nodes.removeSubrange(nodeEnd...)
         missingLeft.removeSubrange(nodeEnd...)
+        if covers.count > nodeEnd { covers.removeSubrange(nodeEnd...) }
         leafValues.removeSubrange((Int(firstLeaf) * leafWidth)...)
     }
 
@@ -179,10 +185,12 @@ public struct TreeEnsemble: Sendable, Equatable {
     // MARK: Binary form
 
     static let magic = Array("CVTREES1".utf8)
-    static let binaryVersion: UInt32 = 1
+    /// Version 2 adds the covers after the leaf values; version 1 files (no covers) still load.
+    static let binaryVersion: UInt32 = 2
 
     /// The `trees.bin` bytes: magic, a little-endian header, then the arrays.
     public func binary() -> Data {
+        precondition(covers.count == nodes.count, "a tree ensemble is saved with its covers")
         var data = Data(Self.magic)
         func put<T: FixedWidthInteger>(_ values: [T]) {
             let littleEndian = values.map(\.littleEndian)
@@ -195,6 +203,7 @@ public struct TreeEnsemble: Sendable, Equatable {
         put(nodes.map(\.threshold.bitPattern))
         put(missingLeft.map { $0 ? UInt8(1) : 0 })
         put(leafValues.map(\.bitPattern))
+        put(covers.map(\.bitPattern))
         return data
     }
 
@@ -219,7 +228,9 @@ public struct TreeEnsemble: Sendable, Equatable {
                 return values.map { T(littleEndian: $0) }
             }
             let header = try readArray(UInt32.self, count: 4)
-            guard header[0] == Self.binaryVersion else { throw fail("unsupported version \(header[0])") }
+            guard header[0] == 1 || header[0] == Self.binaryVersion else {
+                throw fail("unsupported version \(header[0])")
+            }
             let (treeCount, nodeCount, valueCount) = (Int(header[1]), Int(header[2]), Int(header[3]))
             let roots = try readArray(Int32.self, count: treeCount)
             let features = try readArray(Int32.self, count: nodeCount)
@@ -227,6 +238,7 @@ public struct TreeEnsemble: Sendable, Equatable {
             let thresholds = try readArray(UInt64.self, count: nodeCount)
             let missing = try readArray(UInt8.self, count: nodeCount)
             let values = try readArray(UInt64.self, count: valueCount)
+            let covers = header[0] >= 2 ? try readArray(UInt64.self, count: nodeCount) : []
             guard offset == bytes.count else { throw fail("has trailing bytes") }
             guard leafWidth > 0, valueCount % leafWidth == 0 else { throw fail("leaf table size does not match") }
             let leaves = Int32(valueCount / leafWidth)
@@ -250,6 +262,8 @@ public struct TreeEnsemble: Sendable, Equatable {
             }
             self.missingLeft = missing.map { $0 != 0 }
             self.leafValues = values.map { Double(bitPattern: $0) }
+            self.covers = covers.map { Double(bitPattern: $0) }
+            guard self.covers.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fail("a cover is not positive") }
         }
     }
 

@@ -172,7 +172,7 @@ public struct TrainingPipeline: Sendable {
             classes: trained.classes, predictor: trained.predictor, forecast: trained.forecast, metrics: metrics,
             confusionMatrix: trained.confusionMatrix, reference: trained.reference,
             predictionReference: trained.predictionReference, targetReference: trained.targetReference,
-            trainedAt: Date())
+            importance: trained.importance, trainedAt: Date())
         // The gates, and the shadow replay: the candidate answers the live model's recent real requests.
         let verdict = CandidateVerdict.evaluate(
             manifest: manifest, candidate: artifact, metrics: metrics, deployedMetrics: deployedMetrics,
