@@ -148,6 +148,10 @@ def trio(pages, expect):
     pages.open(f"/versions/{expect['live']}", "version")
     check(pages.text("#version") == expect["live"], "the version page names its version")
     check(len(pages.css("table.features svg.chart rect.bar")) > 0, "reference histograms are drawn")
+    importance = [(row.get_attribute("data-feature"), float(row.get_attribute("data-value")))
+                  for row in pages.css("#importance .importance")]
+    check(len(importance) >= 1 and [v for _, v in importance] == sorted((v for _, v in importance), reverse=True),
+          f"global importance, largest first: {importance}")
     pages.shot("version")
     pages.open("/runs", "runs")
     check(len(pages.css("tr.run")) == len(expect["states"]), "the runs page lists every run")
@@ -174,6 +178,7 @@ def trio(pages, expect):
     check(shown is not None and abs(float(shown) - answer["prediction"]) < 1e-9,
           f"the form shows {shown}, the API {answer.get('prediction')}")
     check(pages.text("#result-version") == answer["model_version"], "the answer names the version")
+    explanation(pages, base, body)
     pages.shot("predict")
     field = expect["out_of_range"]["field"]
     inputs[field].clear()
@@ -199,6 +204,32 @@ def trio(pages, expect):
         driver.get(url + "/docs")
         pages.no_console_errors(url + "/docs")
         check(len(pages.css("details.route")) > 3, f"{url}/docs lists its routes")
+
+
+def explanation(pages, base, body):
+    """The form's contribution chart is the API's explanation: a bar per feature with its exact value,
+    sorted by size, red to the right for positive and blue to the left for negative, and the parts add up."""
+    status, explained = api(base, "POST", "/predict?explain=true", body)
+    check(status == 200, f"the API explains the form's values: {explained}")
+    parts = explained["contributions"]
+    if isinstance(explained["prediction"], dict):
+        label = explained["prediction"]["label"]
+        parts, base_value = parts[label], explained["base_value"][label]
+        check(pages.text("#result-value") == label, "the chart explains the predicted class")
+    else:
+        base_value = explained["base_value"]
+        check(abs(base_value + sum(parts.values()) - explained["prediction"]) < 1e-9, "the contributions add up")
+    bars = pages.css("#result-contributions svg.contribution-chart rect.contribution")
+    shown = [(bar.get_attribute("data-feature"), float(bar.get_attribute("data-value")), bar.get_attribute("class"))
+             for bar in bars]
+    check(sorted(name for name, _, _ in shown) == sorted(parts), f"a bar per feature: {shown} vs {parts}")
+    check(all(abs(value - parts[name]) < 1e-9 for name, value, _ in shown), "each bar is the API's contribution")
+    check([abs(v) for _, v, _ in shown] == sorted((abs(v) for _, v, _ in shown), reverse=True), "sorted by size")
+    check(all(("positive" in cls) == (value >= 0) for _, value, cls in shown), "positive and negative bars")
+    axis = float(pages.css("#result-contributions svg.contribution-chart line.axis")[0].get_attribute("x1"))
+    for bar, (_, value, _) in zip(bars, shown):
+        left = float(bar.get_attribute("x"))
+        check(left >= axis if value >= 0 else left < axis, f"a bar on the wrong side of the axis: {value}")
 
 
 def chart_labels(pages, expect):
@@ -243,6 +274,9 @@ def classifier(pages, expect):
     bars = {row.get_attribute("data-class") for row in pages.css("#result-probabilities .probability")}
     check(bars == set(expect["classes"]), f"a probability bar per class: {bars}")
     check(pages.text("#result-value") in expect["classes"], "the label is one of the classes")
+    body = {element.get_attribute("name"): float(element.get_attribute("value"))
+            for element in pages.css("#predict-form [data-kind]")}
+    explanation(pages, pages.base, body)
     pages.shot("predict-classifier")
 
 

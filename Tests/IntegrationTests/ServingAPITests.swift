@@ -195,7 +195,9 @@ struct ServingAPITests {
         let openapi = try JSONValue.parse(document.body)
         let schema = openapi["paths"]?["/predict"]?["post"]?["requestBody"]?["content"]?["application/json"]?[
             "schema"]?["oneOf"]?.arrayValue?.first
-        #expect(schema?["properties"]?.objectValue.map { Set($0.keys) } == ["a", "b", "colour"])
+        // The features, and `explain` (this linear model explains itself).
+        #expect(schema?["properties"]?.objectValue.map { Set($0.keys) } == ["a", "b", "colour", "explain"])
+        #expect(schema?["properties"]?["explain"]?["type"]?.stringValue == "boolean")
         #expect(schema?["properties"]?["a"]?["maximum"]?.doubleValue == 100)
         #expect(
             schema?["properties"]?["colour"]?["enum"]?.arrayValue?.compactMap(\.stringValue) == [

@@ -31,7 +31,9 @@ public enum Stylesheet {
         svg.chart .bound{stroke:var(--bad);stroke-dasharray:5 4}svg.chart .bar{fill:#8fb0ea}
         svg.chart .history{fill:none;stroke:var(--muted);stroke-width:2}svg.chart .history-point{fill:var(--muted)}
         svg.chart .forecast{fill:none;stroke:var(--accent);stroke-width:2;stroke-dasharray:4 3}svg.chart .forecast-point{fill:var(--accent)}
+        svg.chart .contribution.positive{fill:#d9534f}svg.chart .contribution.negative{fill:#4a7bd0}
         form.predict label{display:block;margin:.5em 0 .1em;font-weight:600}
+        form.predict label.inline{font-weight:400;margin-top:.8em}form.predict label.inline input{min-width:0}
         form.predict input,form.predict select{font:inherit;padding:.25em .4em;min-width:12em}
         .field-error{color:var(--bad);margin-left:.6em;font-size:.9em}
         .probability{display:flex;align-items:center;gap:.5em}.probability .bar{background:var(--accent);height:.9em}

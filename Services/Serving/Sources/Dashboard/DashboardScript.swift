@@ -1,7 +1,7 @@
 /// `/static/dashboard.js`: the interaction the pages need and nothing more —
 /// picking two versions on the timeline to compare, and the predict form
 /// (submit to the JSON API, show the answer, errors beside their fields, a
-/// forecast's chart). Text from answers is set with `textContent`, never as HTML.
+/// forecast's chart, the explanation's sorted contribution bars). Text from answers is set with `textContent`, never as HTML.
 enum DashboardScript {
     static let source = #"""
         "use strict";
@@ -101,6 +101,37 @@ enum DashboardScript {
             return svg;
           }
 
+          // Contributions sorted by size, positive to the right of the axis, negative to the left.
+          function contributionChart(parts, base, title) {
+            const entries = Object.keys(parts).map(function (name) { return [name, parts[name]]; })
+              .sort(function (a, b) { return Math.abs(b[1]) - Math.abs(a[1]); });
+            const largest = Math.max.apply(null, entries.map(function (e) { return Math.abs(e[1]); }).concat([1e-12]));
+            const names = 170, width = 560, row = 22, top = 24;
+            const half = (width - names - 80) / 2, axis = names + 40 + half;
+            const svg = document.createElementNS(svgNS, "svg");
+            const height = top + entries.length * row + 8;
+            svg.setAttribute("class", "chart contribution-chart"); svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+            svg.setAttribute("width", String(width)); svg.setAttribute("height", String(height));
+            label(svg, 0, 14, title + " · base value " + Number(base).toPrecision(6), "start");
+            entries.forEach(function (entry, i) {
+              const value = entry[1], length = half * Math.abs(value) / largest, y = top + i * row;
+              const bar = document.createElementNS(svgNS, "rect");
+              bar.setAttribute("x", (value >= 0 ? axis : axis - length).toFixed(1)); bar.setAttribute("y", String(y));
+              bar.setAttribute("width", Math.max(0.5, length).toFixed(1)); bar.setAttribute("height", String(row - 6));
+              bar.setAttribute("class", "contribution " + (value >= 0 ? "positive" : "negative"));
+              bar.dataset.feature = entry[0]; bar.dataset.value = String(value);
+              const tip = document.createElementNS(svgNS, "title"); tip.textContent = entry[0] + ": " + value; bar.appendChild(tip);
+              svg.appendChild(bar);
+              label(svg, names, y + row - 10, entry[0], "end");
+              label(svg, value >= 0 ? axis - 4 : axis + 4, y + row - 10, (value >= 0 ? "+" : "") + value.toPrecision(3), value >= 0 ? "end" : "start");
+            });
+            const zero = document.createElementNS(svgNS, "line");
+            zero.setAttribute("x1", String(axis)); zero.setAttribute("x2", String(axis));
+            zero.setAttribute("y1", String(top - 4)); zero.setAttribute("y2", String(height - 4)); zero.setAttribute("class", "axis");
+            svg.appendChild(zero);
+            return svg;
+          }
+
           function show(answer) {
             result.hidden = false;
             document.getElementById("result-version").textContent = answer.model_version || "";
@@ -108,7 +139,8 @@ enum DashboardScript {
             const value = document.getElementById("result-value");
             const probabilities = document.getElementById("result-probabilities");
             const chart = document.getElementById("result-chart");
-            probabilities.textContent = ""; chart.textContent = "";
+            const contributions = document.getElementById("result-contributions");
+            probabilities.textContent = ""; chart.textContent = ""; contributions.textContent = "";
             if (answer.forecast) {
               value.textContent = answer.forecast.length + " steps from " + answer.forecast[0].date;
               const history = JSON.parse(document.getElementById("history").dataset.history || "[]");
@@ -126,8 +158,14 @@ enum DashboardScript {
                 const share = document.createElement("span"); share.textContent = (p * 100).toFixed(1) + "%";
                 row.append(tag, bar, share); probabilities.appendChild(row);
               });
+              // A classifier explains each class's raw score; the chart shows the predicted class's.
+              if (answer.contributions && answer.contributions[prediction.label]) {
+                contributions.appendChild(contributionChart(answer.contributions[prediction.label],
+                  answer.base_value[prediction.label], "why " + prediction.label));
+              }
             } else {
               value.textContent = String(prediction);
+              if (answer.contributions) contributions.appendChild(contributionChart(answer.contributions, answer.base_value, "why " + prediction));
             }
           }
 
@@ -135,7 +173,8 @@ enum DashboardScript {
             event.preventDefault();
             clearErrors();
             try {
-              const response = await fetch("/predict", {
+              const explain = document.getElementById("explain");
+              const response = await fetch(explain && explain.checked ? "/predict?explain=true" : "/predict", {
                 method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
                 body: JSON.stringify(body())
               });

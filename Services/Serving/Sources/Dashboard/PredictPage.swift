@@ -6,7 +6,8 @@ import Registry
 /// feature schema, pre-filled with the training data's medians and most
 /// frequent categories, that posts to the JSON API (`/static/dashboard.js`)
 /// and shows the answer, per-class probabilities, or for a forecast the
-/// recent history followed by the forecast as a line chart.
+/// recent history followed by the forecast as a line chart; for a model that
+/// can explain itself, each feature's contribution as a sorted bar chart.
 struct PredictPage {
     struct Option {
         let value: String
@@ -35,6 +36,10 @@ struct PredictPage {
     let fields: [Field]
     /// `[{"date", "value"}]` of the recent history a forecast continues (JSON, escaped into an attribute).
     let historyJSON: String
+    /// Whether the form asks for explanations (models with exact ones, not forecasts: their chart is the forecast).
+    let canExplain: Bool
+    /// Why not, when the model has none.
+    let explainNote: String?
 
     init(_ model: LoadedModel) {
         let artifact = model.artifact
@@ -45,6 +50,10 @@ struct PredictPage {
         maxHorizon = artifact.forecast?.maxHorizon ?? 0
         fields = artifact.forecast == nil ? artifact.features.map { Self.field($0, artifact.reference[$0.name]) } : []
         historyJSON = artifact.forecast.map(Self.history) ?? "[]"
+        switch model.explainer {
+        case .success: (canExplain, explainNote) = (artifact.forecast == nil, nil)
+        case .failure(let unavailable): (canExplain, explainNote) = (false, unavailable.description)
+        }
     }
 
     static func field(_ spec: FeatureSpec, _ reference: FeatureStatistics?) -> Field {
@@ -112,11 +121,14 @@ struct PredictPage {
         {{#isDate}}<input id="field-{{name}}" name="{{name}}" type="date" value="{{value}}" data-kind="text">{{/isDate}}
         <span class="small muted">{{hint}}</span> <span class="field-error" data-field="{{name}}"></span>
         {{/fields}}
+        {{#canExplain}}<label class="inline"><input id="explain" type="checkbox" checked> explain: each feature's exact contribution (TreeSHAP / linear)</label>{{/canExplain}}
+        {{#explainNote}}<p class="small muted" id="explain-note">{{.}}</p>{{/explainNote}}
         <p><button type="submit" id="predict-submit">Predict</button></p>
         </form>
         <section id="result" hidden><h2>Answer</h2>
         <p><strong id="result-value"></strong></p>
         <div id="result-probabilities"></div>
+        <div id="result-contributions"></div>
         <div id="result-chart"></div>
         <p class="small muted">version <code id="result-version"></code> · request <code id="result-request"></code></p></section>
         <p id="result-error" class="worse" hidden></p>

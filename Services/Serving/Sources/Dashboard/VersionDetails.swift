@@ -37,6 +37,25 @@ enum VersionDetails {
         let widthPercent: String
     }
 
+    /// One input's global importance (mean |contribution|), with its bar's width.
+    struct Importance: Sendable {
+        let name: String
+        let value: String
+        let raw: String
+        let width: String
+    }
+
+    /// The artifact's global importance, largest first, bars up to 300 px.
+    static func importance(_ artifact: ModelArtifact?) -> [Importance] {
+        let entries = (artifact?.importance ?? [:]).sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        let largest = max(entries.first?.value ?? 0, 1e-300)
+        return entries.map { name, value in
+            Importance(
+                name: name, value: DashboardFormat.number(value), raw: "\(value)",
+                width: String(Int((300 * value / largest).rounded())))
+        }
+    }
+
     struct HeatMap: Sendable {
         struct Cell: Sendable {
             let count: Int

@@ -17,6 +17,10 @@ struct VersionPage {
     let gates: [VersionDetails.Gate]
     let features: [VersionDetails.Feature]
     let heatMap: VersionDetails.HeatMap?
+    /// Each input's mean |contribution| on the test split (models that explain themselves).
+    let importance: [VersionDetails.Importance]
+    /// Stored: the templates read properties by reflection, which sees no computed ones.
+    let hasImportance: Bool
     let timings: [VersionDetails.Pair]
     let log: String
     let runID: Int64?
@@ -46,7 +50,8 @@ struct VersionPage {
             metrics: version.metrics.sorted { $0.key < $1.key }.map {
                 VersionDetails.Pair(name: $0.key, value: DashboardFormat.number($0.value))
             }, gates: VersionDetails.gates(version.gates), features: artifact.map(VersionDetails.features) ?? [],
-            heatMap: VersionDetails.heatMap(artifact),
+            heatMap: VersionDetails.heatMap(artifact), importance: VersionDetails.importance(artifact),
+            hasImportance: !VersionDetails.importance(artifact).isEmpty,
             timings: (record?.timings ?? [:]).sorted { $0.key < $1.key }.map {
                 VersionDetails.Pair(name: $0.key, value: DashboardFormat.seconds($0.value))
             }, log: record?.log ?? "", runID: version.runID,
@@ -70,6 +75,8 @@ struct VersionPage {
         {{#gates}}<tr><td>{{gate}}</td><td>{{metric}}</td><td class="num">{{value}}</td><td class="num">{{threshold}}</td>
         <td><span class="state {{stateClass}}">{{state}}</span></td><td class="small">{{detail}}</td></tr>{{/gates}}</table>
         {{#heatMap}}<h2>Confusion matrix (test split)</h2>{{> heatmap}}{{/heatMap}}
+        {{#hasImportance}}<h2>Global importance</h2><p class="small muted">Each feature's mean |contribution| (exact Shapley values) over the test split.</p>
+        <div id="importance">{{#importance}}<div class="probability importance" data-feature="{{name}}" data-value="{{raw}}"><span style="width: 12em">{{name}}</span><span class="bar" style="width: {{width}}px"></span>{{value}}</div>{{/importance}}</div>{{/hasImportance}}
         <h2>Features</h2>
         {{#artifactMissing}}<p class="worse">The artifact cannot be read from the artifacts volume.</p>{{/artifactMissing}}
         {{> features}}

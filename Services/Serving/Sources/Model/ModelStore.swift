@@ -17,6 +17,8 @@ public struct LoadedModel: Sendable {
     /// A Python model's workers (nil for every other format); they stop when the last request
     /// holding this model is answered after a swap.
     let python: PythonWorkerPool?
+    /// How its predictions are explained (`explain`), or why they cannot be; built once per load.
+    let explainer: Result<ModelExplainer, ExplanationUnavailable>
 
     public init(artifact: ModelArtifact, deployment: DeploymentRecord) {
         self.init(artifact: artifact, deployment: deployment, python: nil)
@@ -28,6 +30,7 @@ public struct LoadedModel: Sendable {
         self.encoder = artifact.encoder
         self.deployment = deployment
         self.numericFeatures = Set(artifact.features.filter { $0.type == .numeric }.map(\.name))
+        self.explainer = Result { () throws(ExplanationUnavailable) in try ModelExplainer(artifact) }
         self.predictions = Counter(
             label: "conveyor_predictions_total", dimensions: [("model_version", deployment.version)])
     }

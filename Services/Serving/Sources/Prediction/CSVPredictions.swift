@@ -9,8 +9,8 @@ import ServiceKit
 struct CSVPredictions {
     let scorer: PredictionScorer
 
-    func answer(body: ByteBuffer, requestID: String) async throws -> Response {
-        let answer = try await scorer.answer(requestID: requestID) { model in
+    func answer(body: ByteBuffer, requestID: String, explain: Bool = false) async throws -> Response {
+        let answer = try await scorer.answer(requestID: requestID, explain: explain) { model in
             guard model.artifact.forecast == nil else {
                 throw APIError(.unsupportedMediaType, "a forecast model takes JSON {\"horizon\": N}, not CSV")
             }
@@ -39,24 +39,46 @@ struct CSVPredictions {
         }
         return Response(
             status: .ok, headers: PredictionScorer.headers(answer, contentType: "text/csv; charset=utf-8"),
-            body: .init(byteBuffer: ByteBuffer(string: Self.render(answer.outputs, classes: answer.classes))))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: Self.render(
+                        answer.outputs, classes: answer.classes, explanations: answer.explanations,
+                        inputs: (try? answer.call.model.explainer.get())?.inputNames ?? []))))
     }
 
-    /// `prediction` per row, or `label` and `probability_<class>` columns.
-    static func render(_ outputs: [PredictedValue], classes: [String]) -> String {
-        var text =
-            classes.isEmpty
-            ? "prediction\n"
-            : (["label"] + classes.map { "probability_\($0)" }).map(quote).joined(separator: ",") + "\n"
-        text.reserveCapacity(text.utf8.count + outputs.count * (classes.isEmpty ? 20 : 20 * (classes.count + 1)))
-        for output in outputs {
+    /// `prediction` per row, or `label` and `probability_<class>` columns; with explanations,
+    /// then `base_value` and `contribution_<feature>` (per class for a classifier:
+    /// `base_value_<class>`, `contribution_<class>_<feature>`).
+    static func render(
+        _ outputs: [PredictedValue], classes: [String], explanations: [Explanation] = [], inputs: [String] = []
+    ) -> String {
+        var header = classes.isEmpty ? ["prediction"] : ["label"] + classes.map { "probability_\($0)" }
+        if !explanations.isEmpty {
+            if classes.isEmpty {
+                header += ["base_value"] + inputs.map { "contribution_\($0)" }
+            } else {
+                for name in classes {
+                    header += ["base_value_\(name)"] + inputs.map { "contribution_\(name)_\($0)" }
+                }
+            }
+        }
+        var text = header.map(quote).joined(separator: ",") + "\n"
+        text.reserveCapacity(text.utf8.count + outputs.count * 20 * header.count)
+        for (index, output) in outputs.enumerated() {
             switch output.output {
-            case .value(let value): text += "\(value)\n"
+            case .value(let value): text += "\(value)"
             case .label(let label, let probabilities):
                 text += quote(label)
                 for probability in probabilities { text += ",\(probability)" }
-                text += "\n"
             }
+            if index < explanations.count {
+                let explanation = explanations[index]
+                for (k, base) in explanation.baseValues.enumerated() {
+                    text += ",\(base)"
+                    for value in explanation.contributions[k] { text += ",\(value)" }
+                }
+            }
+            text += "\n"
         }
         return text
     }

@@ -57,6 +57,22 @@ enum InferenceTensors {
         ]
     }
 
+    /// Explanations as tensors: `contributions` `[N, F]` (a classifier: `[N, C, F]`) and
+    /// `base_value` `[N]` (`[N, C]`), in the inputs' and classes' order.
+    static func explanationOutputs(_ explanations: [Explanation], classes: [String]) -> [Output] {
+        let outputs = explanations.first?.baseValues.count ?? 1
+        let inputs = explanations.first?.contributions.first?.count ?? 0
+        let perRow = classes.isEmpty ? [] : [outputs]
+        return [
+            Output(
+                name: "contributions", datatype: "FP64", shape: [explanations.count] + perRow + [inputs],
+                data: explanations.flatMap { $0.contributions.flatMap { $0.map { JSONValue.number($0) } } }),
+            Output(
+                name: "base_value", datatype: "FP64", shape: [explanations.count] + perRow,
+                data: explanations.flatMap { $0.baseValues.map { JSONValue.number($0) } }),
+        ]
+    }
+
     /// Checks one `inputs[i]` object: name, datatype, shape and a data count that matches it.
     static func tensor(_ value: JSONValue, index: Int) throws -> Tensor {
         let field = "inputs[\(index)]"

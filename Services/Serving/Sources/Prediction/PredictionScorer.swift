@@ -55,11 +55,12 @@ final class PredictionScorer: Sendable {
     }
 
     /// What a call answered: its model and id, one output per instance (or per forecast step)
-    /// and, for a forecast, the date of each step.
+    /// and, for a forecast, the date of each step; with `explain`, one explanation per output.
     struct Answer {
         let call: Call
         let outputs: [PredictedValue]
         let dates: [String]
+        var explanations: [Explanation] = []
         var version: String { call.version }
         var requestID: String { call.requestID }
         var classes: [String] { call.classes }
@@ -69,22 +70,27 @@ final class PredictionScorer: Sendable {
     /// the end, even across a swap), the transport's `decode` against it, validation of every
     /// instance (a 422 listing every problem), the prediction, and the log entry. Whatever the
     /// transport still checks must be checked in `decode`: what is logged is what is answered.
-    func answer(requestID: String, _ decode: (LoadedModel) throws -> Instances) async throws -> Answer {
+    /// `explain` adds each answer's explanation (a 422 naming the format where there is none).
+    func answer(requestID: String, explain: Bool = false, _ decode: (LoadedModel) throws -> Instances) async throws
+        -> Answer
+    {
         let call = try begin(requestID: requestID)
+        let explainer = explain ? try Self.explainer(of: call.model) : nil
         switch try decode(call.model) {
         case .rows(let count, let countField, let field, let value):
             try checkCount(count, field: countField)
-            var scored = try predict(call, count: count, field: field, lookup: value)
+            var scored = try predict(call, count: count, field: field, lookup: value, explainer: explainer)
             if let pool = call.model.python {
                 scored.outputs = try await Self.answer(pool, call: call, rows: scored.pythonRows, count: count)
             }
             finish(call, inputs: scored.loggedInputs, outputs: scored.outputs)
-            return Answer(call: call, outputs: scored.outputs, dates: [])
+            return Answer(call: call, outputs: scored.outputs, dates: [], explanations: scored.explanations)
         case .horizon(let horizon, let logged):
             guard let forecast = call.model.artifact.forecast else {
                 throw APIError.validation([FieldProblem(field: "horizon", problem: "this model is not a forecast")])
             }
             let values: [(date: String, value: Double)]
+            var explanations: [Explanation] = []
             if let pool = call.model.python {
                 // The module continues after its training data; the dates follow the series' step.
                 let predicted = try await PythonErrors.mapped {
@@ -93,11 +99,24 @@ final class PredictionScorer: Sendable {
                 var steps = predicted.makeIterator()
                 values = forecast.forecast(horizon: horizon) { _ in steps.next() ?? .nan }
             } else {
-                values = forecast.forecast(horizon: horizon) { call.model.artifact.predict(encoded: $0) }
+                values = forecast.forecast(horizon: horizon) { inputs in
+                    // Each step is explained over its own lag and calendar inputs.
+                    if let explainer { explanations.append(explainer.explain(encoded: inputs)) }
+                    return call.model.artifact.predict(encoded: inputs)
+                }
             }
             let outputs = values.map { PredictedValue(output: .value($0.value), classes: []) }
             finish(call, inputs: logged, outputs: outputs)
-            return Answer(call: call, outputs: outputs, dates: values.map(\.date))
+            return Answer(call: call, outputs: outputs, dates: values.map(\.date), explanations: explanations)
+        }
+    }
+
+    /// The model's explainer, or a 422 naming its format and why it has none.
+    private static func explainer(of model: LoadedModel) throws -> ModelExplainer {
+        switch model.explainer {
+        case .success(let explainer): return explainer
+        case .failure(let unavailable):
+            throw APIError.validation([FieldProblem(field: "explain", problem: unavailable.description)])
         }
     }
 
@@ -121,6 +140,7 @@ final class PredictionScorer: Sendable {
         var outputs: [PredictedValue]
         let loggedInputs: String
         var pythonRows: String = ""
+        var explanations: [Explanation] = []
     }
 
     /// A Python model's answers for the call's validated rows, from one of its workers.
@@ -152,10 +172,12 @@ final class PredictionScorer: Sendable {
     /// Predicts `count` instances whose feature values `lookup` gives, or
     /// throws 422 listing every problem of every instance (named by `field`).
     private func predict(
-        _ call: Call, count: Int, field: (Int) -> String, lookup: (Int, String) -> FeatureValue?
+        _ call: Call, count: Int, field: (Int) -> String, lookup: (Int, String) -> FeatureValue?,
+        explainer: ModelExplainer?
     ) throws -> Scored {
         var problems: [FieldProblem] = []
         var predictions: [PredictedValue] = []
+        var explanations: [Explanation] = []
         predictions.reserveCapacity(count)
         let classes = call.classes
         let features = call.model.artifact.features
@@ -201,13 +223,15 @@ final class PredictionScorer: Sendable {
                     continue
                 }
                 predictions.append(PredictedValue(output: output, classes: classes))
+                if let explainer { explanations.append(explainer.explain(encoded: row)) }
             case .problems(let found):
                 let prefix = field(index)
                 problems += found.map { FieldProblem(field: prefix + $0.field, problem: $0.problem) }
             }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
-        return Scored(outputs: predictions, loggedInputs: logged + "]", pythonRows: pythonRows + "]")
+        return Scored(
+            outputs: predictions, loggedInputs: logged + "]", pythonRows: pythonRows + "]", explanations: explanations)
     }
 
     /// Whether every number of an output is finite.

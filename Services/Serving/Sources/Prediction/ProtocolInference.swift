@@ -26,7 +26,12 @@ enum ProtocolInference {
         forecastRequest: () throws -> String
     ) async throws -> Answer {
         var requested: (names: [String], binary: Set<String>) = ([], [])
-        let prediction = try await scorer.answer(requestID: requestID) { model in
+        // Explanations cost: computed only when an output asks for them by name.
+        let explain =
+            request["outputs"]?.arrayValue?.contains {
+                $0["name"]?.stringValue.map(explanationOutputs.contains) ?? false
+            } ?? false
+        let prediction = try await scorer.answer(requestID: requestID, explain: explain) { model in
             guard case .array(let rawInputs) = request["inputs"] ?? .null, !rawInputs.isEmpty else {
                 throw APIError.validation([
                     FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")
@@ -38,7 +43,7 @@ enum ProtocolInference {
                 forecast != nil
                 ? ["date", "value"]
                 : (model.artifact.classes ?? []).isEmpty ? ["prediction"] : ["label", "probabilities"]
-            requested = try requestedOutputs(request, available: available)
+            requested = try requestedOutputs(request, available: available + explanationOutputs, default: available)
             guard let forecast else {
                 let (count, lookup) = try InferenceTensors.instances(tensors, features: model.artifact.features)
                 return .rows(count: count, countField: "inputs[*].shape[0]", field: { "instance \($0): " }) {
@@ -64,18 +69,27 @@ enum ProtocolInference {
                     name: "value", datatype: "FP64", shape: [prediction.outputs.count],
                     data: prediction.outputs.map { .number($0.number) }),
             ]
-        let outputs = requested.names.compactMap { name in all.first { $0.name == name } }
+        let explained =
+            prediction.explanations.isEmpty
+            ? [] : InferenceTensors.explanationOutputs(prediction.explanations, classes: prediction.classes)
+        let outputs = requested.names.compactMap { name in (all + explained).first { $0.name == name } }
         return Answer(outputs: outputs, binary: requested.binary, prediction: prediction)
     }
 
+    /// The outputs only answered when asked for by name: `contributions` (`[N, F]`, or
+    /// `[N, C, F]` for a classifier) and `base_value` (`[N]` or `[N, C]`).
+    static let explanationOutputs = ["contributions", "base_value"]
+
     /// The outputs a request asks for, of those `available` (all when it names none), and which
     /// of them go as binary data: `parameters.binary_data_output`, or an output's own `parameters.binary_data`.
-    static func requestedOutputs(_ request: [String: JSONValue], available: [String]) throws
-        -> (names: [String], binary: Set<String>)
+    /// `default` is what a request naming no outputs gets (all of `available` when nil).
+    static func requestedOutputs(_ request: [String: JSONValue], available: [String], default: [String]? = nil)
+        throws -> (names: [String], binary: Set<String>)
     {
         let allBinary = request["parameters"]?["binary_data_output"]?.boolValue ?? false
         guard let requested = request["outputs"] else {
-            return (available, allBinary ? Set(available) : [])
+            let names = `default` ?? available
+            return (names, allBinary ? Set(names) : [])
         }
         guard case .array(let items) = requested else {
             throw APIError.validation([FieldProblem(field: "outputs", problem: "must be an array of {\"name\"}")])

@@ -15,11 +15,22 @@ struct PredictController: APIController {
         let prediction: PredictedValue
         let modelVersion: String
         let requestID: String
+        var explanation: ServedExplanation?
 
         enum CodingKeys: String, CodingKey {
             case prediction
             case modelVersion = "model_version"
             case requestID = "request_id"
+            case baseValue = "base_value"
+            case contributions
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(prediction, forKey: .prediction)
+            try container.encode(modelVersion, forKey: .modelVersion)
+            try container.encode(requestID, forKey: .requestID)
+            try explanation?.encode(into: &container, base: .baseValue, contributions: .contributions)
         }
     }
 
@@ -27,17 +38,33 @@ struct PredictController: APIController {
         let predictions: [PredictedValue]
         let modelVersion: String
         let requestID: String
+        var explanations: [ServedExplanation]?
 
         enum CodingKeys: String, CodingKey {
             case predictions
             case modelVersion = "model_version"
             case requestID = "request_id"
+            case explanations
         }
     }
 
     private struct DatedValue: Encodable {
         let date: String
         let value: Double
+        var explanation: ServedExplanation?
+
+        enum CodingKeys: String, CodingKey {
+            case date, value
+            case baseValue = "base_value"
+            case contributions
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(date, forKey: .date)
+            try container.encode(value, forKey: .value)
+            try explanation?.encode(into: &container, base: .baseValue, contributions: .contributions)
+        }
     }
 
     private struct Forecast: Encodable {
@@ -69,8 +96,10 @@ struct PredictController: APIController {
         // Before the body is read: without a model, the answer is 503 whatever was sent.
         guard scorer.store.model != nil else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
         let body = try await scorer.body(of: request)
+        let explainQuery = try Self.explainFlag(request.uri.queryParameters["explain"].map { .string(String($0)) })
         if let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") {
-            return try await CSVPredictions(scorer: scorer).answer(body: body, requestID: context.requestID)
+            return try await CSVPredictions(scorer: scorer).answer(
+                body: body, requestID: context.requestID, explain: explainQuery)
         }
         let json: JSONValue
         do {
@@ -82,7 +111,12 @@ struct PredictController: APIController {
             throw APIError(.badRequest, "the body must be a JSON object of features or {\"instances\": [...]}")
         }
         let batch = object["instances"]
-        let answer = try await scorer.answer(requestID: context.requestID) { model in
+        // `explain` in the body, unless it names a feature (then it is that feature's value).
+        let explainBody =
+            scorer.store.model?.artifact.features.contains { $0.name == Self.explainField } == true
+            ? false : try Self.explainFlag(object[Self.explainField])
+        let explain = explainQuery || explainBody
+        let answer = try await scorer.answer(requestID: context.requestID, explain: explain) { model in
             if let forecast = model.artifact.forecast {
                 return .horizon(try Self.horizon(object, forecast: forecast), logged: String(buffer: body))
             }
@@ -103,29 +137,63 @@ struct PredictController: APIController {
                 index, name in scorer.featureValue(instances[index][name], feature: name, model: model)
             }
         }
+        let explanations = Self.served(answer)
         if !answer.dates.isEmpty {
             return try JSONResponse.make(
                 Forecast(
-                    forecast: zip(answer.dates, answer.outputs).map { DatedValue(date: $0, value: $1.number) },
+                    forecast: answer.dates.indices.map { step in
+                        DatedValue(
+                            date: answer.dates[step], value: answer.outputs[step].number,
+                            explanation: explanations?[step])
+                    },
                     modelVersion: answer.version, requestID: answer.requestID))
         }
         if batch != nil {
             return try JSONResponse.make(
-                Batch(predictions: answer.outputs, modelVersion: answer.version, requestID: answer.requestID))
+                Batch(
+                    predictions: answer.outputs, modelVersion: answer.version, requestID: answer.requestID,
+                    explanations: explanations))
         }
-        if case .value(let value) = answer.outputs[0].output {
+        if explanations == nil, case .value(let value) = answer.outputs[0].output {
             // The common case, written directly: JSONEncoder was a large share of a one-row request.
             let body =
                 "{\"model_version\":\(JSONText.quoted(answer.version)),\"prediction\":\(JSONText.number(value)),\"request_id\":\(JSONText.quoted(answer.requestID))}"
             return JSONResponse.raw(Data(body.utf8))
         }
         return try JSONResponse.make(
-            Single(prediction: answer.outputs[0], modelVersion: answer.version, requestID: answer.requestID))
+            Single(
+                prediction: answer.outputs[0], modelVersion: answer.version, requestID: answer.requestID,
+                explanation: explanations?.first))
+    }
+
+    /// The body field (and query parameter) asking for explanations.
+    static let explainField = "explain"
+
+    /// `explain`'s value: absent is false; a boolean, or the text true/false/1/0 (the query
+    /// parameter); anything else, null included, is a 422.
+    static func explainFlag(_ value: JSONValue?) throws -> Bool {
+        switch value {
+        case nil: return false
+        case .bool(let flag): return flag
+        case .string("true"), .string("1"): return true
+        case .string("false"), .string("0"): return false
+        default:
+            throw APIError.validation([FieldProblem(field: explainField, problem: "must be true or false")])
+        }
+    }
+
+    /// The answer's explanations as the JSON routes serve them; nil when none were asked for.
+    static func served(_ answer: PredictionScorer.Answer) -> [ServedExplanation]? {
+        guard !answer.explanations.isEmpty, case .success(let explainer) = answer.call.model.explainer else {
+            return nil
+        }
+        return answer.explanations.map { ServedExplanation($0, explainer: explainer) }
     }
 
     /// The horizon of a forecast request: a whole number from 1 to the model's maximum.
     static func horizon(_ object: [String: JSONValue], forecast: ForecastModel) throws -> Int {
-        guard object.keys.allSatisfy({ $0 == "horizon" }), case .number(let horizon) = object["horizon"] ?? .null,
+        guard object.keys.allSatisfy({ $0 == "horizon" || $0 == explainField }),
+            case .number(let horizon) = object["horizon"] ?? .null,
             horizon == horizon.rounded(), horizon >= 1, horizon <= Double(forecast.maxHorizon)
         else {
             throw APIError.validation([

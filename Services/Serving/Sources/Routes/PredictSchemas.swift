@@ -20,16 +20,29 @@ enum PredictSchemas {
     }
 
     static func predictSchema(_ artifact: ModelArtifact, maxInstances: Int) -> JSONValue {
+        // `explain` (or `?explain=true`), for models with exact explanations, unless a feature has the name.
+        let explainable =
+            (try? ModelExplainer(artifact)) != nil
+            && !artifact.features.contains { $0.name == PredictController.explainField }
+        let explain: [String: JSONValue] =
+            explainable
+            ? [
+                PredictController.explainField: .object([
+                    "type": .string("boolean"),
+                    "description": .string("Also answer each prediction's base_value and per-feature contributions."),
+                ])
+            ] : [:]
         if let forecast = artifact.forecast {
             return .object([
                 "type": .string("object"), "required": .array([.string("horizon")]),
                 "additionalProperties": .bool(false),
-                "properties": .object([
-                    "horizon": .object([
-                        "type": .string("integer"), "minimum": .number(1),
-                        "maximum": .number(Double(forecast.maxHorizon)),
-                    ])
-                ]),
+                "properties": .object(
+                    [
+                        "horizon": .object([
+                            "type": .string("integer"), "minimum": .number(1),
+                            "maximum": .number(Double(forecast.maxHorizon)),
+                        ])
+                    ].merging(explain) { first, _ in first }),
             ])
         }
         let features = artifact.features
@@ -42,17 +55,19 @@ enum PredictSchemas {
         // A single instance is any object without `instances` (that key makes it a batch).
         var single = instance.objectValue ?? [:]
         single["not"] = .object(["required": .array([.string("instances")])])
+        single["properties"] = .object(properties.merging(explain) { first, _ in first })
         return .object([
             "oneOf": .array([
                 .object(single),
                 .object([
                     "type": .string("object"), "required": .array([.string("instances")]),
-                    "properties": .object([
-                        "instances": .object([
-                            "type": .string("array"), "items": instance, "minItems": .number(1),
-                            "maxItems": .number(Double(maxInstances)),
-                        ])
-                    ]),
+                    "properties": .object(
+                        [
+                            "instances": .object([
+                                "type": .string("array"), "items": instance, "minItems": .number(1),
+                                "maxItems": .number(Double(maxInstances)),
+                            ])
+                        ].merging(explain) { first, _ in first }),
                 ]),
             ])
         ])
