@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Learning
 
 /// Trains one Conveyor learner on a CSV with the peers' protocol (first 80%
@@ -16,6 +17,14 @@ struct LearningBench: ParsableCommand {
     @Option(help: "Trees or boosting iterations.") var trees = 100
     @Option(name: .customLong("max-depth"), help: "Maximum depth (default: unlimited).") var maxDepth: Int?
     @Flag(help: "Also time single-row prediction and the artifact's save and load.") var latency = false
+    @Option(
+        name: .customLong("explain-rows"),
+        help: "Also time exact explanations (TreeSHAP) of this many test rows, one at a time, one thread.")
+    var explainRows: Int?
+    @Option(
+        name: .customLong("shap-export"),
+        help: "With --explain-rows: write the trees (shap's custom format), the rows and the contributions here.")
+    var shapExport: String?
 
     func run() throws {
         let start = Date()
@@ -84,6 +93,7 @@ struct LearningBench: ParsableCommand {
             result["nodes"] = ensemble.nodes.count
         }
         if latency { try measureLatency(artifact, testData: testData, into: &result) }
+        if let explainRows { try measureExplanations(artifact, testData: testData, rows: explainRows, into: &result) }
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
     }
@@ -124,6 +134,30 @@ struct LearningBench: ParsableCommand {
                     as? Int) ?? 0)
         }
         result["artifact_bytes"] = size
+    }
+
+    /// Explains `rows` test rows one at a time (what a served `explain` does per row).
+    private func measureExplanations(
+        _ artifact: ModelArtifact, testData: Dataset, rows count: Int, into result: inout [String: Any]
+    ) throws {
+        let explainer = try ModelExplainer(artifact)
+        let rows = (0..<min(count, testData.count)).map { testData.row($0) }
+        var explanations: [Explanation] = []
+        explanations.reserveCapacity(rows.count)
+        let elapsed = ContinuousClock().measure {
+            for row in rows { explanations.append(explainer.explain(encoded: row)) }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        result["explain_rows"] = rows.count
+        result["explain_row_us"] = round4(seconds * 1e6 / Double(rows.count))
+        guard let shapExport, case .trees(let ensemble) = artifact.predictor,
+            case .object(var model) = ShapTreeExport.model(ensemble)
+        else { return }
+        model["rows"] = .array(rows.map { .array($0.map { .number($0) }) })
+        // Per row, per output, per encoded column (here one column per feature).
+        model["contributions"] = .array(
+            explanations.map { .array($0.contributions.map { .array($0.map { .number($0) }) }) })
+        try JSONEncoder().encode(JSONValue.object(model)).write(to: URL(fileURLWithPath: shapExport))
     }
 
     private func round4(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }

@@ -1,8 +1,9 @@
 import Foundation
 import JSON
-import Learning
 import Subprocess
 import Testing
+
+@testable import Learning
 
 /// Conveyor's explanations against the `shap` package's TreeExplainer (path-dependent
 /// TreeSHAP, Tests/Fixtures/shap_oracle.py in the test venv): built-in trees trained on real
@@ -150,61 +151,6 @@ struct TreeSHAPOracleTests {
         ]
     }
 
-    /// The ensemble as shap's custom tree dictionaries (values scaled as the trees combine).
-    static func shapModel(_ ensemble: TreeEnsemble) -> JSONValue {
-        let scale = ensemble.combine == .average ? 1 / Double(ensemble.treeCount) : 1
-        var trees: [JSONValue] = []
-        for tree in 0..<ensemble.treeCount {
-            let start = Int(ensemble.roots[tree])
-            let end = tree + 1 < ensemble.treeCount ? Int(ensemble.roots[tree + 1]) : ensemble.nodes.count
-            var left: [JSONValue] = []
-            var right: [JSONValue] = []
-            var missing: [JSONValue] = []
-            var features: [JSONValue] = []
-            var thresholds: [JSONValue] = []
-            var values: [JSONValue] = []
-            var covers: [JSONValue] = []
-            for index in start..<end {
-                let node = ensemble.nodes[index]
-                covers.append(.number(ensemble.covers[index]))
-                var value = [Double](repeating: 0, count: ensemble.outputs)
-                if node.feature >= 0 {
-                    let child = Int(node.child) - start
-                    left.append(.number(Double(child)))
-                    right.append(.number(Double(child + 1)))
-                    missing.append(.number(Double(ensemble.missingLeft[index] ? child : child + 1)))
-                    features.append(.number(Double(node.feature)))
-                    // JSON has no infinity; for finite inputs `x <= max` is `x <= inf` (a missing-only split).
-                    thresholds.append(
-                        .number(min(max(node.threshold, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)))
-                } else {
-                    left.append(.number(-1))
-                    right.append(.number(-1))
-                    missing.append(.number(-1))
-                    features.append(.number(-1))
-                    thresholds.append(.number(0))
-                    let leaf = Int(node.child)
-                    if ensemble.leafWidth == ensemble.outputs {
-                        for k in 0..<ensemble.outputs {
-                            value[k] = ensemble.leafValues[leaf * ensemble.leafWidth + k] * scale
-                        }
-                    } else {
-                        value[tree % ensemble.outputs] = ensemble.leafValues[leaf] * scale
-                    }
-                }
-                values.append(.array(value.map { .number($0) }))
-            }
-            trees.append(
-                .object([
-                    "children_left": .array(left), "children_right": .array(right),
-                    "children_default": .array(missing), "features": .array(features),
-                    "thresholds": .array(thresholds), "values": .array(values), "node_sample_weight": .array(covers),
-                ]))
-        }
-        let base = ensemble.combine == .sum ? ensemble.base : [Double](repeating: 0, count: ensemble.outputs)
-        return .object(["trees": .array(trees), "base_offset": .array(base.map { .number($0) })])
-    }
-
     static func close(_ actual: Double, _ expected: Double) -> Bool {
         abs(actual - expected) <= 1e-9 * max(1, abs(expected))
     }
@@ -222,7 +168,7 @@ struct TreeSHAPOracleTests {
             #expect(testCase.rows.count >= 40, "\(testCase.name)")
             #expect(testCase.rows.contains { $0.contains(where: \.isNaN) }, "\(testCase.name): no missing values")
             let explainer = try ModelExplainer(testCase.artifact)
-            guard case .object(var spec) = Self.shapModel(ensemble) else { return }
+            guard case .object(var spec) = ShapTreeExport.model(ensemble) else { return }
             spec["rows"] = .array(
                 testCase.rows.map { row in .array(row.map { $0.isNaN ? .null : .number($0) }) })
             let file = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -242,6 +188,10 @@ struct TreeSHAPOracleTests {
                 [Int](repeating: index, count: feature.width)
             }
             let doubled = ensemble.link == .sigmoid
+            // The depth-first pass alone (no tables), checked against shap column by column.
+            let untabled = try #require(TreeSHAP(ensemble, tabling: false))
+            #expect(!untabled.tables.tabled.contains(true))
+            #expect(try #require(TreeSHAP(ensemble)).tables.tabled.allSatisfy { $0 }, "small trees are tabled")
             var compared = 0
             for (rowIndex, row) in testCase.rows.enumerated() {
                 let explanation = explainer.explain(encoded: row)
@@ -252,6 +202,18 @@ struct TreeSHAPOracleTests {
                 let shapRaw = try #require(raw[rowIndex].arrayValue).compactMap(\.doubleValue)
                 let shapColumns = try #require(phi[rowIndex].arrayValue).map {
                     try #require($0.arrayValue).compactMap(\.doubleValue)
+                }
+                var columns = [Double](repeating: 0, count: shapColumns.count * ensemble.outputs)
+                row.withUnsafeBufferPointer { row in
+                    columns.withUnsafeMutableBufferPointer { untabled.addContributions(row, into: $0) }
+                }
+                for (column, values) in shapColumns.enumerated() {
+                    for k in values.indices {
+                        #expect(
+                            Self.close(columns[column * ensemble.outputs + k], values[k]),
+                            "\(testCase.name) row \(rowIndex) column \(column): depth-first pass \(columns[column * ensemble.outputs + k]) vs shap \(values[k])"
+                        )
+                    }
                 }
                 for k in 0..<ensemble.outputs {
                     // Served output k (the second class when a sigmoid's score is doubled).

@@ -68,7 +68,7 @@ public struct ModelExplainer: Sendable {
         switch method {
         case .trees(let shap, let doubled):
             let outputs = shap.ensemble.outputs
-            let columns = max(row.count, shap.ensemble.largestFeatureIndex + 1)
+            let columns = max(row.count, shap.columns)
             var phi = [Double](repeating: 0, count: columns * outputs)
             phi.withUnsafeMutableBufferPointer { shap.addContributions(row, into: $0) }
             var contributions = [[Double]](repeating: [Double](repeating: 0, count: inputs), count: outputs)
