@@ -56,6 +56,21 @@ def regression(base, client, stub, model):
     check(np.array_equal(result.as_numpy("prediction"), expected), "a requested output")
     check(np.array_equal(client.infer(model, tensors(rows[:1])).as_numpy("prediction"), expected[:1]), "one row")
 
+    # Explanations asked for by name: contributions [N, F] (features in the model's order) and
+    # base_value [N], equal to POST /predict?explain=true's and adding up to the prediction.
+    names = ("prediction", "contributions", "base_value")
+    result = client.infer(model, tensors(rows), outputs=[grpcclient.InferRequestedOutput(n) for n in names])
+    contributions, bases = result.as_numpy("contributions"), result.as_numpy("base_value")
+    status, body, _ = post(base, "/predict?explain=true", json.dumps({"instances": rows}).encode())
+    explained = json.loads(body)["explanations"] if status == 200 else []
+    check(contributions is not None and contributions.shape == (len(rows), 3), f"contributions {contributions}")
+    check(len(explained) == len(rows), f"POST /predict?explain=true: {status} {body[:200]}")
+    for i, explanation in enumerate(explained):
+        parts = [explanation["contributions"][name] for name in ("a", "b", "colour")]
+        check(np.allclose(contributions[i], parts, rtol=0, atol=1e-12), f"row {i}: {contributions[i]} != {parts}")
+        check(abs(bases[i] - explanation["base_value"]) < 1e-12, f"row {i}: base {bases[i]}")
+        check(abs(bases[i] + contributions[i].sum() - expected[i]) < 1e-9, f"row {i}: the parts add up")
+
     # A batch of 200 rows, every colour and a spread of values.
     rng = np.random.default_rng(7)
     batch = [{"a": float(rng.uniform(0, 100)), "b": float(rng.uniform(-5, 5)),
