@@ -1,12 +1,5 @@
 import Foundation
 
-/// Why bytes are not JSON, with the byte offset where parsing stopped.
-public struct JSONParseError: Error, CustomStringConvertible, Equatable {
-    public let offset: Int
-    public let problem: String
-    public var description: String { "\(problem) at byte \(offset)" }
-}
-
 /// A strict RFC 8259 parser producing `JSONValue`. Written by hand because
 /// decoding `JSONValue` through `JSONDecoder` tries each type in turn and
 /// throws on every miss: on a one-row prediction body that was most of the

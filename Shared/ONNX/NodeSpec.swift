@@ -1,33 +1,7 @@
 import Foundation
 
-/// What loading knows of a graph value before any data flows.
-enum ValueType: Sendable, Equatable {
-    /// A tensor of this element type; `shape` has nil for dimensions known only at run time.
-    case tensor(ONNXElementType, shape: [Int?]?)
-    /// ZipMap's sequence of maps.
-    case maps
-
-    var element: ONNXElementType? {
-        if case .tensor(let element, _) = self { return element }
-        return nil
-    }
-
-    var shape: [Int?]? {
-        if case .tensor(_, let shape) = self { return shape }
-        return nil
-    }
-
-    static func tensor(_ element: ONNXElementType) -> ValueType { .tensor(element, shape: nil) }
-}
-
 /// Runs one node: inputs in the node's order (nil where omitted), outputs in its order.
 typealias Kernel = @Sendable ([ONNXValue?]) throws -> [ONNXValue]
-
-/// A node checked and compiled: what it computes and what it produces.
-struct CompiledNode {
-    let kernel: Kernel
-    let outputTypes: [ValueType]
-}
 
 /// One node as an operator sees it while compiling: attributes, input types
 /// and helpers for clear errors.
@@ -93,30 +67,6 @@ struct NodeSpec {
     func reals(_ name: String) throws -> [Double]? {
         if let tensor = try tensor("\(name)_as_tensor") { return tensor.doubles }
         return floats(name).map { $0.map(Double.init) }
-    }
-}
-
-/// One supported operator: its domain, name, allowed attributes and compiler.
-struct Operator: Sendable {
-    let domain: String
-    let name: String
-    let attributes: Set<String>
-    let compile: @Sendable (NodeSpec) throws -> CompiledNode
-
-    init(
-        _ name: String, domain: String = "", attributes: Set<String> = [],
-        compile: @escaping @Sendable (NodeSpec) throws -> CompiledNode
-    ) {
-        self.domain = domain
-        self.name = name
-        self.attributes = attributes
-        self.compile = compile
-    }
-
-    var key: String { Operator.key(domain: domain, name: name) }
-
-    static func key(domain: String, name: String) -> String {
-        (domain == "ai.onnx" ? "" : domain) + ":" + name
     }
 }
 

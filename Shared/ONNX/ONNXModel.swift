@@ -1,15 +1,6 @@
 import Foundation
 import SwiftProtobuf
 
-/// A graph input or output as the model declares it.
-public struct ONNXValueInfo: Sendable, Equatable {
-    public let name: String
-    /// nil for ZipMap's sequence of maps.
-    public let elementType: ONNXElementType?
-    /// Dimensions; nil where symbolic (e.g. the batch size), nil altogether when not declared.
-    public let shape: [Int?]?
-}
-
 /// An ONNX model loaded, checked and compiled for evaluation. Loading is
 /// validation: the opsets, every node's operator and attributes, element
 /// types through the graph and the absence of cycles are checked here, so a

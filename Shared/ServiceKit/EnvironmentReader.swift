@@ -2,17 +2,6 @@ import Foundation
 import Logging
 import Synchronization
 
-/// A configuration value that is missing or malformed, named by its variable.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let variable: String
-    public let problem: String
-    public init(variable: String, problem: String) {
-        self.variable = variable
-        self.problem = problem
-    }
-    public var description: String { "\(variable): \(problem)" }
-}
-
 /// Reads typed settings from environment variables, failing with the name of
 /// the variable and what is wrong with it.
 public struct EnvironmentReader: Sendable {
@@ -103,19 +92,4 @@ public struct EnvironmentReader: Sendable {
         }
         return level
     }
-}
-
-/// Collects the variable names a configuration reads, so tests can check
-/// deployment files against what the executables actually accept.
-public final class EnvironmentRecorder: Sendable {
-    private let names = Mutex<Set<String>>([])
-
-    public init() {}
-
-    func note(_ name: String) {
-        _ = names.withLock { $0.insert(name) }
-    }
-
-    /// Every name read so far.
-    public var recorded: Set<String> { names.withLock { $0 } }
 }

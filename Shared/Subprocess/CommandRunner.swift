@@ -1,30 +1,5 @@
 import Foundation
 
-/// The output of a finished child process.
-public struct CommandResult: Sendable {
-    public let status: Int32
-    public let stdout: String
-    public let stderr: String
-    /// The child was killed for writing more than its output limit.
-    public var exceededOutputLimit = false
-
-    public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-}
-
-/// A child process that exited non-zero.
-public struct CommandError: Error, CustomStringConvertible {
-    public let command: String
-    public let status: Int32
-    public let stderr: String
-    public var description: String {
-        "\(command) exited with \(status): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines).suffix(2000))"
-    }
-}
-
 /// Runs child processes (git) without blocking the caller's executor: the
 /// wait happens on a `BlockingWork` thread.
 public enum CommandRunner {

@@ -7,20 +7,6 @@ import Synchronization
 /// training early (a cancelled run); the caller discards the model then.
 public typealias TrainingProgress = @Sendable (Int, Int) -> Bool
 
-/// What a learner predicts.
-public enum LearningTarget: Sendable, Equatable {
-    case regression
-    /// Class indices 0..<classes in the dataset's target.
-    case classification(classes: Int)
-
-    var outputs: Int {
-        switch self {
-        case .regression: 1
-        case .classification(let classes): classes
-        }
-    }
-}
-
 /// Random forest (and a single CART tree, which is a forest of one without
 /// bootstrap): trees grown independently on bootstrap samples, in parallel on
 /// all cores; each tree's seed derives from the forest's, so a seed fixes the
@@ -111,25 +97,5 @@ public enum RandomForest {
             link: .identity)
         for tree in trees.setValues { ensemble.append(tree) }
         return ensemble
-    }
-}
-
-/// One CART decision tree: the whole training set, every input at each split.
-public enum DecisionTree {
-    /// Tree hyperparameters.
-    public struct Parameters: Sendable, Equatable {
-        public var maxDepth: Int? = nil
-        public var minSamplesLeaf = 1
-        public init() {}
-    }
-
-    public static func fit(_ data: Dataset, target: LearningTarget, parameters: Parameters) -> TreeEnsemble {
-        var forest = RandomForest.Parameters()
-        forest.trees = 1
-        forest.bootstrap = false
-        forest.maxFeatures = 1
-        forest.maxDepth = parameters.maxDepth
-        forest.minSamplesLeaf = parameters.minSamplesLeaf
-        return RandomForest.fit(data, target: target, parameters: forest)
     }
 }

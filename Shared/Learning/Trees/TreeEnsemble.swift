@@ -270,16 +270,3 @@ public struct TreeEnsemble: Sendable, Equatable {
     /// The largest input index any node reads (to check against the feature schema).
     public var largestFeatureIndex: Int { Int(nodes.map(\.feature).max() ?? -1) }
 }
-
-/// In-place softmax, stable for large scores.
-enum Softmax {
-    static func apply(_ values: UnsafeMutableBufferPointer<Double>) {
-        guard let largest = values.max() else { return }
-        var total = 0.0
-        for k in values.indices {
-            values[k] = exp(values[k] - largest)
-            total += values[k]
-        }
-        for k in values.indices { values[k] /= total }
-    }
-}

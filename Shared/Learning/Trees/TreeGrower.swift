@@ -1,54 +1,5 @@
 import Dispatch
 
-/// How one tree grows.
-struct TreeSettings: Sendable {
-    /// Deepest level a split may create (root = 0); nil for no limit.
-    var maxDepth: Int?
-    /// Most leaves; set, the tree grows best-first (largest gain first), else depth-first.
-    var maxLeaves: Int?
-    /// Fewest distinct training rows in a leaf.
-    var minSamplesLeaf = 1
-    /// Smallest total weight (hessian for boosting) in a leaf.
-    var minWeightLeaf = 0.0
-    /// L2 penalty on leaf values (λ in `S² / (W + λ)`).
-    var l2 = 0.0
-    /// Inputs tried per split; fewer than all samples them at random per node.
-    var featuresPerSplit: Int
-    /// Leaf values are multiplied by this (the learning rate for boosting).
-    var leafScale = 1.0
-}
-
-/// One node of a fitted tree. Internal: `feature ≥ 0`, rows with
-/// `x[feature] <= threshold` go to `child`, others to `child + 1`. Leaf:
-/// `feature == -1` and `child` is the leaf's index into the value table.
-public struct TreeNode: Sendable, Equatable {
-    public var threshold: Double
-    public var feature: Int32
-    public var child: Int32
-}
-
-/// A tree as grown: nodes, where missing values go, and `outputs` values per leaf.
-struct GrownTree: Sendable {
-    var nodes: [TreeNode]
-    var missingLeft: [Bool]
-    var leafValues: [Double]
-    /// For each leaf, its training rows' range in the grower's row order.
-    var leafRanges: [Range<Int>]
-
-    /// Per node, the training rows that reached it (leaves' rows summed upwards; children
-    /// always come after their parent): the cover TreeSHAP weighs paths by.
-    var covers: [Double] {
-        var covers = [Double](repeating: 0, count: nodes.count)
-        for index in nodes.indices.reversed() {
-            let node = nodes[index]
-            let child = Int(node.child)
-            covers[index] =
-                node.feature >= 0 ? covers[child] + covers[child + 1] : Double(leafRanges[child].count)
-        }
-        return covers
-    }
-}
-
 /// Grows regression/classification/boosting trees on a `BinnedMatrix` with
 /// one generic criterion: each training row carries `K` target channels and a
 /// weight, a node's score is `Σₖ Sₖ² / (W + λ)` over its sums, and a split's

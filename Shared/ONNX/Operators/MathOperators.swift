@@ -269,7 +269,5 @@ enum MathOperators {
     }
 }
 
-/// `log` for the two float types, for LogSoftmax.
-protocol LogLike { static func logOf(_ x: Self) -> Self }
 extension Float: LogLike { static func logOf(_ x: Float) -> Float { Foundation.log(x) } }
 extension Double: LogLike { static func logOf(_ x: Double) -> Double { Foundation.log(x) } }

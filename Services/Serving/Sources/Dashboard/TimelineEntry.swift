@@ -57,47 +57,6 @@ struct TimelineEntry: Sendable {
     }
 }
 
-/// The pull request and commit a version came from, with their GitHub links
-/// (the `pullRequest` partial draws it).
-struct PullRequestReference: Sendable {
-    let number: Int64
-    let title: String
-    let author: String
-    let url: String?
-    let commit: String
-    let commitURL: String?
-
-    init(number: Int64, title: String?, author: String?, commit: String, links: GitHubLinks) {
-        self.number = number
-        self.title = title ?? ""
-        self.author = author ?? ""
-        url = links.pullRequest(number)
-        self.commit = commit
-        commitURL = links.commit(commit)
-    }
-
-    /// The `pullRequest` partial.
-    static let template = """
-        Pull request {{#url}}<a href="{{url}}">#{{number}}</a>{{/url}}{{^url}}#{{number}}{{/url}}
-        <span class="pr-title">{{title}}</span> by {{author}} at commit
-        {{#commitURL}}<a href="{{commitURL}}"><code>{{commit}}</code></a>{{/commitURL}}{{^commitURL}}<code>{{commit}}</code>{{/commitURL}}
-        """
-}
-
-/// Links to the pull request and commit on GitHub, when serving knows the
-/// repository (`GITHUB_REPOSITORY`); none otherwise (a sandbox or another host).
-struct GitHubLinks: Sendable {
-    let repository: String?
-
-    func pullRequest(_ number: Int64) -> String? {
-        repository.map { "https://github.com/\($0)/pull/\(number)" }
-    }
-
-    func commit(_ sha: String) -> String? {
-        repository.map { "https://github.com/\($0)/commit/\(sha)" }
-    }
-}
-
 /// Template lookups by name without reflection: swift-mustache reads a plain
 /// struct through `Mirror` on every `{{name}}`, which made a 200-row runs page
 /// take 96 ms in a release build (`Benchmarks/dashboard.sh`); rows of the

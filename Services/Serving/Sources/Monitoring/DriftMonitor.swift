@@ -161,10 +161,3 @@ public final class DriftMonitor: Service, Sendable {
         return loaded
     }
 }
-
-/// What one report's transaction read.
-struct WindowCounts: Sendable {
-    let bins: [BinCount]
-    let labelled: [PostgresRow]
-    let labels: [PostgresRow]
-}

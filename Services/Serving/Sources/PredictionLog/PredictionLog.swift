@@ -6,17 +6,6 @@ import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
-/// One answered prediction, as stored in `prediction_log`.
-public struct PredictionLogEntry: Sendable {
-    public let loggedAt: Date
-    public let requestID: String
-    public let modelVersion: String
-    /// JSON text of the inputs and the outputs.
-    public let inputs: String
-    public let outputs: String
-    public let latencyMicroseconds: Int64
-}
-
 /// Writes predictions to Postgres off the request path: requests enqueue into
 /// a bounded buffer, and this service drains it in batches with COPY. A batch
 /// that Postgres does not take is spilled to a local file at once (so the

@@ -389,9 +389,3 @@ final class PythonWorkerPool: Sendable {
         return Slot(index: index, worker: worker, queue: queue)
     }
 }
-
-/// No Python worker came free within the wait allowed.
-struct PoolBusy: Error, CustomStringConvertible {
-    let seconds: Duration
-    var description: String { "no Python worker came free within \(seconds)" }
-}

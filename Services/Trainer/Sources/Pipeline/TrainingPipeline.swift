@@ -3,26 +3,6 @@ import Learning
 import Registry
 import Subprocess
 
-/// A failed or rejected run's reason, shown in `GET /runs/{id}`.
-public struct TrainingFailure: Error, CustomStringConvertible, Sendable {
-    public let stage: TrainingStage
-    public let reason: String
-    public var description: String { "\(stage.rawValue): \(reason)" }
-}
-
-/// Everything a finished training pipeline produced.
-public struct TrainingOutcome: Sendable {
-    public let manifest: Manifest
-    public let manifestYAML: String
-    public let artifact: ModelArtifact
-    public let fingerprint: DataFingerprint
-    public let gates: [GateResult]
-    public let timings: [String: Double]
-    /// How the candidate answered the live model's logged requests (nil when there were none).
-    public let shadow: ShadowComparison?
-    public var passed: Bool { gates.allSatisfy(\.passed) }
-}
-
 /// manifest → load → validate → train → evaluate → gate, on a checked-out
 /// model repository. Pure computation plus file reads: no database, no
 /// network, so `trainer train --repo PATH` runs exactly what the service runs.

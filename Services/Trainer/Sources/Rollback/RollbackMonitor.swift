@@ -11,23 +11,6 @@ import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
-/// What an automatic rollback did, for the notification.
-struct RollbackAnnouncement: Encodable, Sendable {
-    let text: String
-    let fromVersion: String
-    let toVersion: String
-    let reason: String
-    let reportID: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case text
-        case fromVersion = "from_version"
-        case toVersion = "to_version"
-        case reason
-        case reportID = "report_id"
-    }
-}
-
 /// The control plane's watch on the live version: each new monitoring
 /// report of it (computed by `serving`) is checked against the version's
 /// `monitoring.rollback_when` rules, the evaluations are stored, and when a

@@ -25,11 +25,3 @@ final class RunLog: Sendable {
     /// The lines and their revision, read together.
     var snapshot: (lines: [String], revision: Int) { state.withLock { ($0.lines, $0.revision) } }
 }
-
-/// The files a run's training command kept, gathered on the pool thread.
-final class KeptFiles: Sendable {
-    private let files = Mutex<[RunFile]>([])
-
-    func add(_ new: [RunFile]) { files.withLock { $0 += new } }
-    var all: [RunFile] { files.withLock { $0 } }
-}

@@ -4,33 +4,6 @@ import Postgres
 import Registry
 import ServiceKit
 
-/// A merged pull request that a run trains.
-public struct MergedPullRequest: Sendable, Equatable {
-    public let number: Int64
-    public let title: String?
-    public let author: String?
-    /// The commit a run trains: the merge commit, or a preview's head commit.
-    public let mergeCommitSHA: String
-    /// When it was merged (a preview's: when it was queued).
-    public let mergedAt: Date
-}
-
-/// A run claimed by this trainer, under a lease it must keep renewing.
-public struct ClaimedRun: Sendable {
-    public let id: Int64
-    public let pullRequest: MergedPullRequest
-    /// How many trainers have claimed it (more than one means a lease expired).
-    public let attempts: Int
-    /// Why it was queued: a merge, or an admin's retrain request.
-    public let kind: RunKind
-}
-
-/// The run's lease passed to another trainer: this one's result is discarded.
-public struct LeaseLost: Error, CustomStringConvertible {
-    public let run: Int64
-    public var description: String { "run \(run): the lease expired and another trainer took the run over" }
-}
-
 /// The trainer's reads and writes: candidates, runs, versions, deployments.
 public struct TrainingStore: Sendable {
     let database: PostgresClient

@@ -46,12 +46,6 @@ indirect enum SimplifiedSchema: Sendable {
     }
 }
 
-/// A named property of a simplified object schema, in the schema's order.
-struct SimplifiedProperty: Sendable {
-    let name: String
-    let schema: SimplifiedSchema
-}
-
 /// Simplifies JSON Schemas as datamill does (`json_schema.py`).
 struct SingerSchemaSimplifier {
     let stream: String

@@ -3,18 +3,6 @@ import JSON
 import Logging
 import Postgres
 
-/// What a target run loaded.
-public struct TargetSummary: Codable, Sendable, Equatable {
-    public var records = 0
-    public var upserted = 0
-    public var rejected = 0
-    /// The first rejections, each naming stream, record key and field.
-    public var rejections: [String] = []
-    public var batches = 0
-    /// Records not written because the stored row of their key was extracted later (they are older).
-    public var superseded = 0
-}
-
 /// A Singer target writing to Postgres (the layout of the target-postgres
 /// loader). Records are buffered per stream and merged in one transaction per
 /// batch; a STATE message is stored in `singer_state` in the transaction of

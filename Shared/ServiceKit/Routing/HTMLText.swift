@@ -1,0 +1,22 @@
+import Foundation
+import JSON
+
+/// Escaping for text placed in HTML.
+public enum HTMLText {
+    /// Escapes `&`, `<`, `>`, `"` and `'`.
+    public static func escape(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}
