@@ -1,7 +1,6 @@
 import Foundation
 import JSON
 import Learning
-import Logging
 import Testing
 
 @testable import ServingService
@@ -16,18 +15,9 @@ struct ExplanationRouteTests {
     static func withServing(
         manifest: String, csv: String, _ body: @Sendable (RouteClient) async throws -> Void
     ) async throws {
-        let fixture = try await ServingFixture()
-        try await fixture.deploy(manifest: manifest, csv: csv, pr: 1)
-        let configuration = ServingConfiguration(
-            logLevel: .info, databaseURL: fixture.databaseURL, artifactsDirectory: fixture.artifacts, port: 0,
-            server: .init(), adminToken: ServingFixture.adminToken, pollInterval: .seconds(60), maxBodyBytes: 65536,
-            maxInstances: 50, spillDirectory: fixture.directory.appendingPathComponent("spill"))
-        let parts = try ServingApp.Parts(
-            configuration: configuration, database: fixture.database, logger: Logger(label: "test"))
-        await parts.watcher.refresh()
-        #expect(parts.store.model != nil, "the deployed model loads")
-        try await parts.router.test(services: [parts.log]) { client in try await body(client) }
-        await fixture.shutdown()
+        try await ServingRouteTests.withServing(manifest: manifest, csv: csv, maxBodyBytes: 65536) { client, _ in
+            try await body(client)
+        }
     }
 
     static func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }

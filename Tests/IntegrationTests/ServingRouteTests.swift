@@ -13,18 +13,19 @@ import Testing
 /// Postgres with a real trained model: every route's error cases, fast.
 @Suite("serving routes in-process: validation, errors, admin, content types", .tags(.routes))
 struct ServingRouteTests {
-    /// A router serving the `shapes` regression model with small limits, the
-    /// prediction log running as the application's service.
+    /// A router serving `manifest` trained on `csv` (the `shapes` regression model) with small
+    /// limits, the prediction log running as the application's service.
     static func withServing(
-        adminToken: String? = ServingFixture.adminToken,
+        adminToken: String? = ServingFixture.adminToken, manifest: String = ServingData.regressionManifest,
+        csv: String = ServingData.regressionCSV, maxBodyBytes: Int = 4096,
         _ body: @Sendable (RouteClient, ServingFixture) async throws -> Void
     ) async throws {
         let fixture = try await ServingFixture()
-        try await fixture.deploy(manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1)
+        try await fixture.deploy(manifest: manifest, csv: csv, pr: 1)
         let configuration = ServingConfiguration(
             logLevel: .info, databaseURL: fixture.databaseURL, artifactsDirectory: fixture.artifacts, port: 0,
             server: .init(),
-            adminToken: adminToken, pollInterval: .seconds(60), maxBodyBytes: 4096, maxInstances: 50,
+            adminToken: adminToken, pollInterval: .seconds(60), maxBodyBytes: maxBodyBytes, maxInstances: 50,
             spillDirectory: fixture.directory.appendingPathComponent("spill"))
         let parts = try ServingApp.Parts(
             configuration: configuration, database: fixture.database, logger: Logger(label: "test"))
