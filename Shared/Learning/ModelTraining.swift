@@ -46,13 +46,14 @@ public enum ModelTraining {
             throw DataProblem(problem: "the ONNX model does not run on the test data: \(error)")
         }
         return TrainedModel(
-            features: features, classes: classes, predictor: predictor, forecast: nil, metrics: scored.metrics,
-            confusionMatrix: scored.confusion,
-            reference: FeatureStatistics.reference(features: features, data: trainData),
-            predictionReference: scored.predictions,
-            targetReference: FeatureStatistics.target(trainData.target, classes: classes),
-            trainRows: trainData.count, testRows: testData.count,
-            importance: try? ModelExplainer(artifactShape).importance(testData))
+            artifact: ModelArtifact(
+                trainedFor: manifest, features: features, classes: classes, predictor: predictor,
+                metrics: scored.metrics, confusionMatrix: scored.confusion,
+                reference: FeatureStatistics.reference(features: features, data: trainData),
+                predictionReference: scored.predictions,
+                targetReference: FeatureStatistics.target(trainData.target, classes: classes),
+                importance: try? ModelExplainer(artifactShape).importance(testData)),
+            trainRows: trainData.count, testRows: testData.count)
     }
 
     /// Scores an artifact (new or deployed) on the manifest's test data, for "no regression" gates.
@@ -182,11 +183,12 @@ public enum ModelTraining {
             lags: lags, windows: windows, predict: { shape.predict(encoded: $0) })
         let metrics = finite(RegressionMetrics.all(testSeries.values, predicted.map(\.value)))
         return TrainedModel(
-            features: [], classes: nil, predictor: predictor, forecast: forecast, metrics: metrics,
-            confusionMatrix: nil, reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
-            predictionReference: FeatureStatistics(values: predicted.map(\.value)),
-            targetReference: FeatureStatistics(values: trainSeries.values),
-            trainRows: trainSeries.values.count, testRows: testSeries.values.count,
-            importance: try? ModelExplainer(shape).importance(data))
+            artifact: ModelArtifact(
+                trainedFor: manifest, features: [], predictor: predictor, forecast: forecast, metrics: metrics,
+                reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
+                predictionReference: FeatureStatistics(values: predicted.map(\.value)),
+                targetReference: FeatureStatistics(values: trainSeries.values),
+                importance: try? ModelExplainer(shape).importance(data)),
+            trainRows: trainSeries.values.count, testRows: testSeries.values.count)
     }
 }

@@ -1,20 +1,16 @@
 import Foundation
 
-/// What training produced, before it becomes an artifact.
+/// What training produced: the artifact as the manifest and the data made it (its
+/// `version` empty and `trainedAt` the moment training ended, until the pipeline names
+/// the version), and how many rows it trained and was tested on.
 public struct TrainedModel: Sendable {
-    public var features: [FeatureSpec]
-    public var classes: [String]?
-    public var predictor: Predictor
-    public var forecast: ForecastModel?
-    /// Test-set metrics (only finite values).
-    public var metrics: [String: Double]
-    public var confusionMatrix: [[Int]]?
-    public var reference: [String: FeatureStatistics]
-    /// Predictions on the test split, and the training target (see `ModelArtifact`).
-    public var predictionReference: FeatureStatistics?
-    public var targetReference: FeatureStatistics?
+    public var artifact: ModelArtifact
     public var trainRows: Int
     public var testRows: Int
-    /// Each input's mean |contribution| on the test split (see `ModelArtifact.importance`).
-    public var importance: [String: Double]? = nil
+
+    public init(artifact: ModelArtifact, trainRows: Int, testRows: Int) {
+        self.artifact = artifact
+        self.trainRows = trainRows
+        self.testRows = testRows
+    }
 }

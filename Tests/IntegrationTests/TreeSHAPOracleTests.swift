@@ -37,12 +37,7 @@ struct TreeSHAPOracleTests {
         let (trainPart, testPart) =
             test.map { (train, $0) } ?? (train.slice(0..<split), train.slice(split..<train.rowCount))
         let trained = try ModelTraining.train(manifest: manifest, train: trainPart, test: testPart, log: { _ in })
-        let artifact = ModelArtifact(
-            name: name, version: "v1", task: manifest.task, algorithm: manifest.model.algorithm,
-            target: manifest.target,
-            features: trained.features, classes: trained.classes, predictor: trained.predictor,
-            metrics: trained.metrics,
-            reference: trained.reference, importance: trained.importance, trainedAt: Date())
+        let artifact = trained.artifact
         var rows: [[Double]] = []
         for row in 0..<min(60, testPart.rowCount) {
             let encoded = artifact.encoder.encode { feature in

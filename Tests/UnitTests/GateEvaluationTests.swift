@@ -65,10 +65,9 @@ struct ShadowReplayUnitTests {
         let table = try CSVTable(bytes: Array("x,y\n\(rows)\n".utf8))
         let manifest = try GateEvaluationTests.manifest("  rmse: {max: 1}")
         let trained = try ModelTraining.train(manifest: manifest, train: table, test: table, log: { _ in })
-        return ModelArtifact(
-            name: "m", version: "v2", task: .regression, algorithm: "linear_regression", target: "y",
-            features: trained.features, predictor: trained.predictor, metrics: trained.metrics,
-            reference: trained.reference, trainedAt: Date())
+        var artifact = trained.artifact
+        artifact.version = "v2"
+        return artifact
     }
 
     @Test("regression: the mean and quantiles of |candidate − live|; refused instances are counted with their problem")

@@ -316,11 +316,8 @@ struct LearningModelsTests {
             """)
         let trained = try ModelTraining.train(
             manifest: manifest, train: table.slice(0..<360), test: table.slice(360..<400), log: { _ in })
-        #expect(trained.metrics["rmse"]! < 1.5, "\(trained.metrics)")
-        let artifact = ModelArtifact(
-            name: "views", version: "v1", task: .forecast, algorithm: "gradient_boosting", target: "views",
-            features: [], predictor: trained.predictor, forecast: trained.forecast, metrics: trained.metrics,
-            reference: trained.reference, trainedAt: Date())
+        #expect(trained.artifact.metrics["rmse"]! < 1.5, "\(trained.artifact.metrics)")
+        let artifact = trained.artifact
         let ahead = artifact.forecast!.forecast(horizon: 7) { artifact.predict(encoded: $0) }
         #expect(ahead.map(\.date).first == CalendarDay(ordinal: start.ordinal + 400).description)
         for (offset, point) in ahead.enumerated() {

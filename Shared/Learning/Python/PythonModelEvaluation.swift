@@ -72,11 +72,12 @@ public enum PythonModelEvaluation {
                     ? " (no predict_proba: each label counts with probability 1)" : ""))
         let scored = ModelTraining.score(outputs: outputs, on: testData, classes: classes)
         return TrainedModel(
-            features: features, classes: classes, predictor: .python(model), forecast: nil, metrics: scored.metrics,
-            confusionMatrix: scored.confusion,
-            reference: FeatureStatistics.reference(features: features, data: trainData),
-            predictionReference: scored.predictions,
-            targetReference: FeatureStatistics.target(trainData.target, classes: classes),
+            artifact: ModelArtifact(
+                trainedFor: manifest, features: features, classes: classes, predictor: .python(model),
+                metrics: scored.metrics, confusionMatrix: scored.confusion,
+                reference: FeatureStatistics.reference(features: features, data: trainData),
+                predictionReference: scored.predictions,
+                targetReference: FeatureStatistics.target(trainData.target, classes: classes)),
             trainRows: trainData.count, testRows: testData.count)
     }
 
@@ -135,11 +136,12 @@ public enum PythonModelEvaluation {
         var model = model
         model.example = nil
         return TrainedModel(
-            features: [], classes: nil, predictor: .python(model), forecast: forecast,
-            metrics: ModelTraining.finite(RegressionMetrics.all(testSeries.values, predicted)), confusionMatrix: nil,
-            reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
-            predictionReference: FeatureStatistics(values: predicted),
-            targetReference: FeatureStatistics(values: trainSeries.values), trainRows: trainSeries.values.count,
-            testRows: testSeries.values.count)
+            artifact: ModelArtifact(
+                trainedFor: manifest, features: [], predictor: .python(model), forecast: forecast,
+                metrics: ModelTraining.finite(RegressionMetrics.all(testSeries.values, predicted)),
+                reference: [manifest.target: FeatureStatistics(values: trainSeries.values)],
+                predictionReference: FeatureStatistics(values: predicted),
+                targetReference: FeatureStatistics(values: trainSeries.values)),
+            trainRows: trainSeries.values.count, testRows: testSeries.values.count)
     }
 }

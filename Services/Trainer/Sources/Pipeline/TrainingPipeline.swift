@@ -128,7 +128,7 @@ public struct TrainingPipeline: Sendable {
             }
         }
         log("trained \(manifest.model.algorithm); data sha256 \(fingerprint.sha256.prefix(12))…")
-        let metrics = trained.metrics
+        let metrics = trained.artifact.metrics
         log(
             "metrics: "
                 + metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(GateEvaluation.format($0.value))" }.joined(
@@ -146,20 +146,15 @@ public struct TrainingPipeline: Sendable {
             log("deployed model \(artifact.version) scored on this test data")
             return scored
         }
-        let artifact = ModelArtifact(
-            name: manifest.name, version: version, task: manifest.task, algorithm: manifest.model.algorithm,
-            params: manifest.model.params ?? [:], target: manifest.target, features: trained.features,
-            classes: trained.classes, predictor: trained.predictor, forecast: trained.forecast, metrics: metrics,
-            confusionMatrix: trained.confusionMatrix, reference: trained.reference,
-            predictionReference: trained.predictionReference, targetReference: trained.targetReference,
-            importance: trained.importance, trainedAt: Date())
+        var artifact = trained.artifact
+        artifact.version = version
         // The gates, and the shadow replay: the candidate answers the live model's recent real requests.
         let verdict = CandidateVerdict.evaluate(
             manifest: manifest, candidate: artifact, metrics: metrics, deployedMetrics: deployedMetrics,
             replay: baseline?.replay, timings: timings, log: log,
             answer: pythonWorker.map { worker in
                 PythonModelTraining.answerer(
-                    worker: worker, features: trained.features, classes: trained.classes,
+                    worker: worker, features: artifact.features, classes: artifact.classes,
                     timeout: manifest.model.resolvedTimeout ?? .seconds(1200))
             })
         return TrainingOutcome(
@@ -202,7 +197,7 @@ public struct TrainingPipeline: Sendable {
             ).run(manifest: manifest, train: train, test: test, module: module, log: log, cancellation: cancellation)
         }
         // A replica on this host asking for the frozen requirements gets this environment at once.
-        if case .python(let model) = result.model.predictor, !model.requirements.isEmpty {
+        if case .python(let model) = result.model.artifact.predictor, !model.requirements.isEmpty {
             try? PythonEnvironments(root: pythonEnvironments, sandbox: sandbox).link(
                 requirements: Data(model.requirementsText.utf8), to: environment)
         }
