@@ -67,6 +67,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/HTTPClient"),
+        // GitHub's REST API and webhook vocabulary, shared by vcs, the trainer's previews and the sandbox.
+        .target(
+            name: "GitHub",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Shared/GitHub"),
         // S3-compatible object storage over the libcurl client (artifacts beyond one machine).
         .target(
             name: "ObjectStore",
@@ -131,7 +136,7 @@ let package = Package(
             name: "VCSService",
             dependencies: [
                 "DurationUnits",
-                "JSON", "ServiceKit", "Postgres", "HTTPClient", "Migrations", "Registry",
+                "JSON", "ServiceKit", "Postgres", "HTTPClient", "GitHub", "Migrations", "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -146,7 +151,8 @@ let package = Package(
             name: "TrainerService",
             dependencies: [
                 "DurationUnits",
-                "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient", "Registry",
+                "JSON", "ServiceKit", "Subprocess", "Postgres", "Learning", "Migrations", "HTTPClient", "GitHub",
+                "Registry",
                 "Artifacts", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -183,7 +189,8 @@ let package = Package(
         .target(
             name: "SandboxService",
             dependencies: [
-                "JSON", "ServiceKit", "Subprocess", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
+                "JSON", "ServiceKit", "Subprocess", "HTTPClient", "GitHub",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/GitHubSandbox/Sources"),
@@ -210,7 +217,8 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "JSON", "Learning", "ServiceKit", "HTTPClient", "VCSService", "TrainerService", "ServingService",
+                "JSON", "Learning", "ServiceKit", "HTTPClient", "GitHub", "VCSService", "TrainerService",
+                "ServingService",
                 "Registry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -220,7 +228,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JSON", "Subprocess", "Postgres", "HTTPClient", "Migrations", "Learning", "ServiceKit", "ONNX",
+                "JSON", "Subprocess", "Postgres", "HTTPClient", "GitHub", "Migrations", "Learning", "ServiceKit",
+                "ONNX",
                 "Registry", "ObjectStore", "Artifacts",
                 "VCSService", "TrainerService", "ServingService", "SandboxService",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GitHub
 import HTTPClient
 import HTTPTypes
 import Hummingbird
