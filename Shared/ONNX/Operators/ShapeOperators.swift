@@ -240,23 +240,9 @@ enum ShapeOperators {
                     }
                     let strides = Axes.strides(data.shape)
                     let shape = ranges.map(\.count)
-                    let count = shape.reduce(1, *)
-                    var positions = [Int](repeating: 0, count: count)
-                    var index = [Int](repeating: 0, count: rank)
-                    for position in 0..<count {
-                        var offset = 0
-                        for axis in 0..<rank {
-                            offset += (ranges[axis].start + index[axis] * ranges[axis].step) * strides[axis]
-                        }
-                        positions[position] = offset
-                        var axis = rank - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            if index[axis] < shape[axis] { break }
-                            index[axis] = 0
-                            axis -= 1
-                        }
-                    }
+                    let positions = Axes.positions(
+                        shape: shape, base: (0..<rank).reduce(0) { $0 + ranges[$1].start * strides[$1] },
+                        strides: (0..<rank).map { ranges[$0].step * strides[$0] })
                     return single(ONNXTensor(shape: shape, storage: data.storage.picking(positions)))
                 }, outputTypes: [.tensor(type)])
         }
@@ -380,21 +366,7 @@ enum ShapeOperators {
                     }
                     let shape = perm.map { data.shape[$0] }
                     let strides = Axes.strides(data.shape)
-                    let count = shape.reduce(1, *)
-                    var positions = [Int](repeating: 0, count: count)
-                    var index = [Int](repeating: 0, count: rank)
-                    for position in 0..<count {
-                        var offset = 0
-                        for axis in 0..<rank { offset += index[axis] * strides[perm[axis]] }
-                        positions[position] = offset
-                        var axis = rank - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            if index[axis] < shape[axis] { break }
-                            index[axis] = 0
-                            axis -= 1
-                        }
-                    }
+                    let positions = Axes.positions(shape: shape, strides: perm.map { strides[$0] })
                     return single(ONNXTensor(shape: shape, storage: data.storage.picking(positions)))
                 }, outputTypes: [.tensor(type)])
         }

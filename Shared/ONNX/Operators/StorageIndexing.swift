@@ -61,4 +61,28 @@ enum Axes {
         }
         return strides
     }
+
+    /// For each element of a tensor of `shape` in row-major order, the source offset
+    /// `base + Σ index[axis] · strides[axis]` (a strided view: slices, transposes).
+    static func positions(shape: [Int], base: Int = 0, strides: [Int]) -> [Int] {
+        let rank = shape.count
+        let count = shape.reduce(1, *)
+        var positions = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: rank)
+        var offset = base
+        for position in 0..<count {
+            positions[position] = offset
+            // The next index, odometer-style, moving the offset with it.
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < shape[axis] { break }
+                offset -= index[axis] * strides[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return positions
+    }
 }
