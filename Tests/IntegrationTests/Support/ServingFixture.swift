@@ -73,19 +73,15 @@ final class ServingFixture: Sendable {
 
     /// Starts a serving replica; returns it and its base URL once it is live.
     func launchServing(_ name: String, settings: [String: String] = [:]) async throws -> (LaunchedProcess, String) {
-        let port = try FreePort.find()
         // No gRPC port unless a test asks for one: an ephemeral one could take a port that
         // FreePort just handed to another test's process (TritonClientTests names its own).
-        let process = try LaunchedProcess(
-            "serving",
-            environment: [
+        try await LaunchedProcess.launchLive("serving", directory: directory, logName: name, client: http) { port in
+            [
                 "DATABASE_URL": databaseURL, "ARTIFACTS_DIR": artifacts.path, "PORT": "\(port)",
                 "ADMIN_TOKEN": Self.adminToken, "POLL_INTERVAL": "2s", "LOG_LEVEL": "debug", "GRPC_PORT": "off",
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill").path,
-            ].merging(settings) { $1 }, logDirectory: directory, logName: name)
-        let url = "http://127.0.0.1:\(port)"
-        try await http.waitUntilLive(url)
-        return (process, url)
+            ].merging(settings) { $1 }
+        }
     }
 
     /// Waits until `url` serves `version`.

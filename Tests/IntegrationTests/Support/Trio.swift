@@ -45,11 +45,13 @@ final class Trio: Sendable {
         let client = CurlHTTPClient(concurrency: 1)
         defer { Task { await client.shutdown() } }
         let sandboxURL: String
-        (sandbox, sandboxURL) = try await Self.launchLive("github-sandbox", directory: directory, client: client) {
+        (sandbox, sandboxURL) = try await LaunchedProcess.launchLive(
+            "github-sandbox", directory: directory, client: client
+        ) {
             common.merging(["PORT": "\($0)", "SANDBOX_REPO_PATH": repository]) { $1 }
         }
         self.sandboxURL = sandboxURL
-        (vcs, vcsURL) = try await Self.launchLive("vcs", directory: directory, client: client) {
+        (vcs, vcsURL) = try await LaunchedProcess.launchLive("vcs", directory: directory, client: client) {
             common.merging(["PORT": "\($0)", "GITHUB_API_URL": sandboxURL]) { $1 }
         }
         let trainerEnvironment = common.merging([
@@ -58,42 +60,15 @@ final class Trio: Sendable {
             "GITHUB_TOKEN": "test-github-token",
         ]) { $1 }.merging(trainerSettings) { $1 }
         self.trainerEnvironment = trainerEnvironment
-        (trainer, trainerURL) = try await Self.launchLive("trainer", directory: directory, client: client) {
+        (trainer, trainerURL) = try await LaunchedProcess.launchLive("trainer", directory: directory, client: client) {
             trainerEnvironment.merging(["PORT": "\($0)"]) { $1 }
         }
-        (serving, servingURL) = try await Self.launchLive("serving", directory: directory, client: client) {
+        (serving, servingURL) = try await LaunchedProcess.launchLive("serving", directory: directory, client: client) {
             common.merging([
                 "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": pollInterval, "GRPC_PORT": "off",
             ]) { $1 }
             .merging(servingSettings) { $1 }
         }
-    }
-
-    /// Launches `name` on a fresh port and waits until it answers `/health/live`.
-    /// A process that exits first (another process took its port between the
-    /// probe and its bind, an ephemeral-port race under parallel tests) is
-    /// launched again on another port; its log is in the error if it keeps failing.
-    private static func launchLive(
-        _ name: String, directory: URL, client: CurlHTTPClient, environment: (Int) -> [String: String]
-    ) async throws -> (LaunchedProcess, String) {
-        var lastLog = ""
-        for _ in 0..<3 {
-            let port = try FreePort.find()
-            let process = try LaunchedProcess(name, environment: environment(port), logDirectory: directory)
-            let url = "http://127.0.0.1:\(port)"
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline, process.isRunning {
-                let answer = try? await client.send(CurlRequest(url: "\(url)/health/live", timeout: .seconds(2)))
-                if answer?.status == .ok { return (process, url) }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            lastLog = process.logTail()
-            if process.isRunning {
-                _ = process.terminate()
-                throw HarnessError("\(name) did not become live within 60 s:\n\(lastLog)")
-            }
-        }
-        throw HarnessError("\(name) exited at start three times; its last log:\n\(lastLog)")
     }
 
     /// Starts one more trainer (a replica, or a replacement for a crashed one).
@@ -106,17 +81,13 @@ final class Trio: Sendable {
 
     /// Starts one more serving replica on the same database and artifacts; returns it and its URL.
     func launchServing(_ logName: String, settings: [String: String] = [:]) async throws -> (LaunchedProcess, String) {
-        let port = try FreePort.find()
-        let replica = try LaunchedProcess(
-            "serving",
-            environment: [
+        try await LaunchedProcess.launchLive("serving", directory: directory, logName: logName, client: http) { port in
+            [
                 "DATABASE_URL": databaseURL, "LOG_LEVEL": "debug", "ADMIN_TOKEN": Self.adminToken, "PORT": "\(port)",
                 "GRPC_PORT": "off", "ARTIFACTS_DIR": directory.appendingPathComponent("artifacts").path,
                 "PREDICTION_SPILL_DIR": directory.appendingPathComponent("spill-\(logName)").path,
-            ].merging(settings) { $1 }, logDirectory: directory, logName: logName)
-        let url = "http://127.0.0.1:\(port)"
-        try await http.waitUntilLive(url)
-        return (replica, url)
+            ].merging(settings) { $1 }
+        }
     }
 
     /// Merges a pull request into the model repository whose branch makes `change` to the files.
