@@ -17,10 +17,10 @@ mkdir -p "$out"
 export PATH="/opt/swift/usr/bin:$PATH"
 
 declare -A sources=(
-  [json]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Tests/Fuzz/JSONFuzz.swift"
+  [json]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONParseError.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Tests/Fuzz/JSONFuzz.swift"
   [csv]="Shared/Learning/CSVTable.swift Shared/Learning/NumberParser.swift Tests/Fuzz/CSVFuzz.swift"
   [datetime]="Services/VCS/Sources/Singer/DateTimeText.swift Tests/Fuzz/DateTimeFuzz.swift"
-  [tensorshape]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Services/Serving/Sources/Prediction/TensorShape.swift Tests/Fuzz/TensorShapeFuzz.swift"
+  [tensorshape]="Shared/JSON/JSONValue.swift Shared/JSON/JSONParser.swift Shared/JSON/JSONParseError.swift Shared/JSON/JSONKeyOrder.swift Shared/JSON/JSONText.swift Services/Serving/Sources/Prediction/TensorShape.swift Tests/Fuzz/TensorShapeFuzz.swift"
 )
 # Sources that `import JSON` are compiled into a module named JSON, so that import names the module itself.
 declare -A modules=([json]=JSON [csv]=FuzzCSV [datetime]=FuzzDateTime [tensorshape]=JSON)
