@@ -156,6 +156,7 @@ let package = Package(
                 "Artifacts", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Services/Trainer/Sources"),
         .executableTarget(

@@ -20,7 +20,7 @@ log() { printf '\033[1m[conveyor]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
-packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv libgomp1 bubblewrap)
+packages=(postgresql libpq-dev libcurl4-openssl-dev pkg-config git curl ca-certificates python3 python3-venv libgomp1 bubblewrap libxml2)
 # Tests also need promtool (Debian's prometheus package) for the alert rules and /metrics,
 # and a real browser for the dashboard: Debian's chromium and its WebDriver.
 test_packages=(prometheus chromium chromium-driver fonts-dejavu-core)

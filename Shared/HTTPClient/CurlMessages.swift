@@ -67,6 +67,8 @@ public enum CurlError: Error, CustomStringConvertible, Sendable, Equatable {
     case decode(String)
     /// More redirects than allowed.
     case tooManyRedirects(String)
+    /// The response's body is larger than the caller's limit.
+    case tooLarge(String)
     /// Any other libcurl failure.
     case transfer(code: Int, message: String)
 
@@ -78,6 +80,7 @@ public enum CurlError: Error, CustomStringConvertible, Sendable, Equatable {
         case .status(let status, let body): "HTTP \(status): \(body)"
         case .decode(let message): "could not decode response: \(message)"
         case .tooManyRedirects(let message): "too many redirects: \(message)"
+        case .tooLarge(let message): "too large: \(message)"
         case .transfer(let code, let message): "transfer failed (curl \(code)): \(message)"
         }
     }

@@ -24,6 +24,10 @@ public enum CurlTransfer {
         var signing: CurlAWSSigV4?
         var upload: CurlFileRange?
         var download: URL?
+        /// The largest `download` accepted, in bytes (checked against Content-Length and as bytes arrive).
+        var maxDownloadBytes: Int64?
+        /// Stops the download when set.
+        var stop: CurlStop?
     }
 
     static func perform(_ request: CurlRequest, extras: Extras = Extras()) throws -> CurlResponse {
@@ -32,7 +36,8 @@ public enum CurlTransfer {
         }
         defer { curl_easy_cleanup(handle) }
         let source = try extras.upload.map(CurlFileSource.init)
-        let accumulator = Accumulator(sink: try extras.download.map(CurlFileSink.init))
+        let accumulator = Accumulator(
+            sink: try extras.download.map { try CurlFileSink($0, limit: extras.maxDownloadBytes, stop: extras.stop) })
         let context = Unmanaged.passRetained(accumulator)
         defer { context.release() }
 
@@ -94,6 +99,9 @@ public enum CurlTransfer {
             _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
             _ = ccurl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)  // object keys may hold `..` and `//`
         }
+        if let limit = extras.maxDownloadBytes {
+            _ = ccurl_setopt_offset(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
+        }
         if extras.signing != nil || source != nil || accumulator.sink != nil {  // give up on a stall, not on size
             _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
             _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 30)
@@ -109,6 +117,10 @@ public enum CurlTransfer {
             let message =
                 source?.failure ?? accumulator.sink?.failure
                 ?? (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+            if extras.stop?.isSet == true { throw CancellationError() }
+            if accumulator.sink?.exceeded == true {
+                throw CurlError.tooLarge("\(method) \(redacted(request.url)): \(message)")
+            }
             throw error(for: code, message: "\(method) \(redacted(request.url)): \(message)")
         }
         var status = 0
@@ -127,6 +139,7 @@ public enum CurlTransfer {
             CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
             return .tls(message)
         case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects(message)
+        case CURLE_FILESIZE_EXCEEDED: return .tooLarge(message)
         default: return .transfer(code: Int(code.rawValue), message: message)
         }
     }

@@ -36,9 +36,9 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     /// Where the data is: separate train/test files, or one file split by order.
     public struct DataSource: Codable, Sendable, Equatable {
-        public var train: String?
-        public var test: String?
-        public var path: String?
+        public var train: DataFile?
+        public var test: DataFile?
+        public var path: DataFile?
         public var split: Split?
         /// Fewest valid rows each of the training and test sets must have.
         public var minRows: Int?
@@ -142,6 +142,13 @@ public struct Manifest: Codable, Sendable, Equatable {
         /// `90s`, `20m`, `1h` (default `20m`).
         public var timeout: String?
 
+        public init(command: [String], requirements: String? = nil, output: String? = nil, timeout: String? = nil) {
+            self.command = command
+            self.requirements = requirements
+            self.output = output
+            self.timeout = timeout
+        }
+
         public var resolvedOutput: String { output ?? "model.onnx" }
         /// The directory the command writes for `model: {format: mlflow}` (default `mlflow-model`).
         public var resolvedMLflowOutput: String { output ?? "mlflow-model" }
@@ -207,9 +214,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var shadow: ShadowGate?
     /// Drift and live-performance monitoring settings (all optional).
     public var monitoring: MonitoringSpec?
+    /// The repository's own tests, run before training (`tests:`).
+    public var tests: TestsSpec?
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, target, features, model, gates, forecast, train, monitoring
+        case name, task, data, target, features, model, gates, forecast, train, monitoring, tests
     }
 
     enum GateKeys: String, CodingKey {
@@ -228,6 +237,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         forecast = try container.decodeIfPresent(ForecastSpec.self, forKey: .forecast)
         train = try container.decodeIfPresent(TrainSpec.self, forKey: .train)
         monitoring = try container.decodeIfPresent(MonitoringSpec.self, forKey: .monitoring)
+        tests = try container.decodeIfPresent(TestsSpec.self, forKey: .tests)
         // `gates` mixes metric bounds with the `no_regression` rule.
         var bounds: [String: Bound] = [:]
         if container.contains(.gates) {
@@ -254,6 +264,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         try container.encodeIfPresent(forecast, forKey: .forecast)
         try container.encodeIfPresent(train, forKey: .train)
         try container.encodeIfPresent(monitoring, forKey: .monitoring)
+        try container.encodeIfPresent(tests, forKey: .tests)
         var all = gates.mapValues(GateEntry.bound)
         if let noRegression { all[GateKeys.noRegression.rawValue] = .noRegression(noRegression) }
         if let shadow { all[GateKeys.shadow.rawValue] = .shadow(shadow) }
@@ -359,6 +370,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         if let fraction = data.split?.testFraction, !(fraction > 0 && fraction < 1) {
             throw Problem(key: "data.split.test_fraction", problem: "must be between 0 and 1")
         }
+        for (key, file) in data.files { try file.check(key: key) }
+        try tests.map { try $0.check() }
         if train != nil && !model.isONNX && !model.isMLflow {
             if model.isPython {
                 throw Problem(

@@ -475,5 +475,11 @@ public enum Schema {
                 ALTER TABLE pull_requests DROP CONSTRAINT IF EXISTS pull_requests_pkey;
                 CREATE INDEX IF NOT EXISTS tp_pull_requests_id__sdc_sequence_idx ON pull_requests (id, _sdc_sequence);
                 """),
+        Migration(
+            version: 18, name: "runs record the data fetched outside git and the repository's test report",
+            sql: """
+                -- Each fetched data file's key, URL, hash and size (lineage), and what `tests:` said.
+                ALTER TABLE training_runs ADD COLUMN data_files jsonb, ADD COLUMN tests jsonb;
+                """),
     ]
 }

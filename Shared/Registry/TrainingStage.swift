@@ -8,10 +8,14 @@ public enum TrainingStage: String, RegistryValue {
     case clone
     /// Reading and parsing `conveyor.yaml`.
     case manifest
+    /// Fetching data kept outside the repository (by URL and hash, or DVC).
+    case data
     /// Reading the data files (or the committed model).
     case load
     /// Checking the data against the feature schema.
     case validate
+    /// The repository's own tests (`tests:`), before anything trains.
+    case tests
     /// Building the Python environment of `train.requirements`.
     case environment
     /// The repository's own `train:` command.

@@ -109,7 +109,7 @@ struct PythonModelTests {
             #expect(home["format"]?.stringValue == "python" && home["python"]?["module"]?.stringValue == "main.py")
             #expect(home["python"]?["workers"]?.integerValue == 2, "\(home)")
             let artifact = fixture.artifacts.appendingPathComponent("\(manifest.name)/\(version)")
-            let test = repository.appendingPathComponent(manifest.data.test!)
+            let test = repository.appendingPathComponent(manifest.data.test!.path!)
             if manifest.task == .forecast {
                 let expected = try await Self.oracle(
                     repository: repository, artifact: artifact, arguments: ["--horizon", "30"])
@@ -121,7 +121,7 @@ struct PythonModelTests {
                 #expect(body["forecast"]?.arrayValue?.first?["date"]?.stringValue == "2024-12-01", "\(body)")
                 continue
             }
-            let train = repository.appendingPathComponent(manifest.data.train!)
+            let train = repository.appendingPathComponent(manifest.data.train!.path!)
             let expected = try await Self.oracle(
                 repository: repository, artifact: artifact, arguments: [test.path, "--classes", train.path])
             let (status, body) = try await fixture.json(
@@ -383,7 +383,7 @@ struct PythonModelTests {
         defer { _ = process.terminate() }
         try await fixture.waitForVersion(version, at: url, timeout: 300)
         let artifact = fixture.artifacts.appendingPathComponent("\(manifest.name)/\(version)")
-        let test = repository.appendingPathComponent(manifest.data.test!)
+        let test = repository.appendingPathComponent(manifest.data.test!.path!)
         // The oracle runs in the environment built from the model's own requirements.txt.
         let requirements = try Data(contentsOf: artifact.appendingPathComponent("mlflow.requirements.txt"))
         let environment = try #require(

@@ -36,7 +36,7 @@ struct TrainerOperationsTests {
             #expect(served["pull_request"]?["title"]?.stringValue == "inserted by a test")
             let run = try await TrainerTests.finishedRun(trio, pr: 1)
             #expect(run["status"]?.stringValue == "succeeded")
-            let log = try await eventually(timeout: 10, "the notification failure in the log") {
+            let log = try await eventually(timeout: 30, "the notification failure in the log") {
                 let text = try String(contentsOf: trio.trainer.logFile, encoding: .utf8)
                 return text.contains("notification webhook failed") ? text : nil
             }

@@ -57,7 +57,15 @@ public enum TrainerApp {
                             logger: logger),
                         repository: repository, dashboardURL: configuration.dashboardURL, store: store, logger: logger)
                 },
-                notifyPreviews: configuration.notifyPreviews, logger: logger),
+                notifyPreviews: configuration.notifyPreviews,
+                dataFetcher: DataFetcher(
+                    http: objectStoreClient, s3: configuration.dataObjectStore,
+                    localRoots: configuration.dataLocalRoots,
+                    maxBytes: Int64(configuration.maxDataBytes),
+                    cache: DataCache(
+                        directory: configuration.workDirectory.appendingPathComponent("data-cache", isDirectory: true),
+                        capacity: configuration.dataCacheBytes)),
+                logger: logger),
             pollInterval: configuration.pollInterval,
             previews: configuration.previews
                 ? .init(repository: configuration.githubRepository, forks: configuration.previewForks) : nil,

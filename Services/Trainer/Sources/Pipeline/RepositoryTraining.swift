@@ -38,6 +38,26 @@ struct RepositoryTraining {
         manifest: Manifest, train: CSVTable, test: CSVTable, writes: String, log: (String) -> Void,
         keep: ([RunFile]) -> Void, cancellation: CancellationToken?, read: (URL) throws -> Output
     ) throws -> Output {
+        try run(
+            manifest: manifest, train: train, test: test, excluding: [writes], log: log, keep: keep,
+            cancellation: cancellation
+        ) { directory, failure in
+            if let failure {
+                throw TrainingFailure(stage: .command, reason: "\(spec.command.joined(separator: " ")) \(failure)")
+            }
+            return try read(directory)
+        }
+    }
+
+    /// Runs the command with `extra(outputDirectory)` added to its environment, then returns what `finish`
+    /// makes of its output directory and of how it failed (nil: it exited 0); `keep` receives the
+    /// files it wrote but `excluding`, whether it succeeded or not.
+    func run<Output>(
+        manifest: Manifest, train: CSVTable, test: CSVTable, excluding: [String],
+        variables extra: (URL) -> [String: String] = { _ in [:] },
+        log: (String) -> Void, keep: ([RunFile]) -> Void, cancellation: CancellationToken?,
+        finish: (URL, UserCommand.Failure?) throws -> Output
+    ) throws -> Output {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "conveyor-train-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -59,6 +79,7 @@ struct RepositoryTraining {
             // Caches a library writes under HOME (hidden paths) are not kept with the run.
             "HOME": home.path,
         ]
+        variables.merge(extra(directory)) { _, added in added }
         var arguments = spec.command
         if let environment {
             let bin = environment.appendingPathComponent("bin")
@@ -76,19 +97,19 @@ struct RepositoryTraining {
             arguments: arguments, directory: repository, environment: variables, timeout: timeout,
             memoryLimit: memoryLimit, sandbox: sandbox, writable: [directory], readOnly: environment.map { [$0] } ?? [])
         var output = CommandLog()
+        var failure: UserCommand.Failure?
         do {
             defer {
                 output.finish(to: log)
-                keep(
-                    RunFiles.collect(in: directory, excluding: ["train.csv", "test.csv", writes], log: log))
+                keep(RunFiles.collect(in: directory, excluding: Set(["train.csv", "test.csv"] + excluding), log: log))
             }
             // The command runs to completion inside this call: `log` does not outlive it.
             _ = try withoutActuallyEscaping(log) { log in
                 try command.run(cancellation: cancellation) { output.append($1, stream: $0, to: log) }
             }
-        } catch let failure as UserCommand.Failure {
-            throw TrainingFailure(stage: .command, reason: "\(spec.command.joined(separator: " ")) \(failure)")
+        } catch let error as UserCommand.Failure {
+            failure = error
         }
-        return try read(directory)
+        return try finish(directory, failure)
     }
 }

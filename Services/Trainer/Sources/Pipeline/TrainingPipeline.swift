@@ -19,12 +19,16 @@ public struct TrainingPipeline: Sendable {
     public let sandbox: Sandbox
     /// Where a Python model's files are kept until its artifact is written (the caller removes it).
     public let scratch: URL
+    /// Data files fetched before the pipeline (by URL and hash, or from DVC), by their key in
+    /// conveyor.yaml (`data.train`, …); the pipeline itself reads only local files.
+    public let fetchedData: [String: URL]
 
     public init(
         repository: URL, maxDataBytes: Int = 1 << 30, pythonEnvironments: URL? = nil, commandMemoryLimit: Int = 8 << 30,
-        sandbox: Sandbox = .automatic, scratch: URL? = nil
+        sandbox: Sandbox = .automatic, scratch: URL? = nil, fetchedData: [String: URL] = [:]
     ) {
         self.repository = repository.standardizedFileURL.resolvingSymlinksInPath()
+        self.fetchedData = fetchedData
         self.maxDataBytes = maxDataBytes
         self.commandMemoryLimit = commandMemoryLimit
         self.sandbox = sandbox
@@ -58,11 +62,12 @@ public struct TrainingPipeline: Sendable {
     /// Runs the pipeline; `log` receives a line per step (and the training
     /// command's output as it is written), `keep` the files the command
     /// wrote beside its model.
-    /// `timings` gets each stage as it ends, so a caller keeps them when the run fails.
+    /// `timings` gets each stage as it ends, so a caller keeps them when the run fails;
+    /// `tests` the repository's test report, passed or not, before the run fails on it.
     public func run(
         version: String, baseline: Baseline?, log: (String) -> Void, keep: ([RunFile]) -> Void = { _ in },
         progress: TrainingProgress? = nil, cancellation: CancellationToken? = nil,
-        timings: StageTimings = StageTimings()
+        timings: StageTimings = StageTimings(), tests: (RepositoryTestReport) -> Void = { _ in }
     ) throws -> TrainingOutcome {
         func timed<T>(_ stage: TrainingStage, _ body: () throws -> T) throws -> T {
             try Self.timed(stage, timings: timings, body)
@@ -83,6 +88,14 @@ public struct TrainingPipeline: Sendable {
         let (trainTable, testTable, files) = try timed(.load) { try loadTables(manifest) }
         log("loaded \(trainTable.rowCount) training and \(testTable.rowCount) test rows")
         let fingerprint = DataFingerprint(files: files, rows: trainTable.rowCount + testTable.rowCount)
+        if let spec = manifest.tests {
+            let report = try runTests(
+                spec, manifest: manifest, train: trainTable, test: testTable, log: log, keep: keep,
+                cancellation: cancellation, timings: timings)
+            tests(report)
+            guard report.succeeded else { throw TrainingFailure(stage: .tests, reason: report.summary) }
+            log(report.summary)
+        }
 
         var onnx = try manifest.model.path.flatMap { path in
             manifest.model.isONNX ? try timed(.load) { try read(path, key: "model.path") } : nil
@@ -253,18 +266,44 @@ public struct TrainingPipeline: Sendable {
         }
     }
 
+    /// `tests:`: the environment of its requirements (or the model's, or `train:`'s), then the command.
+    private func runTests(
+        _ spec: Manifest.TestsSpec, manifest: Manifest, train: CSVTable, test: CSVTable, log: (String) -> Void,
+        keep: ([RunFile]) -> Void, cancellation: CancellationToken?, timings: StageTimings
+    ) throws -> RepositoryTestReport {
+        let requirementsFile: (file: String, key: String)? =
+            spec.requirements.map { ($0, "tests.requirements") }
+            ?? manifest.model.requirements.map { ($0, "model.requirements") }
+            ?? manifest.train?.requirements.map { ($0, "train.requirements") }
+        let timeout = spec.resolvedTimeout ?? .seconds(600)
+        let environment = try requirementsFile.map { file in
+            let requirements = try read(file.file, key: file.key)
+            return try Self.timed(.environment, timings: timings) {
+                try PythonEnvironments(root: pythonEnvironments, memoryLimit: commandMemoryLimit, sandbox: sandbox)
+                    .environment(requirements: requirements, timeout: timeout, log: log, cancellation: cancellation)
+            }
+        }
+        return try Self.timed(.tests, timings: timings) {
+            try RepositoryTests(
+                repository: repository, spec: spec, environment: environment, memoryLimit: commandMemoryLimit,
+                sandbox: sandbox
+            ).run(manifest: manifest, train: train, test: test, log: log, keep: keep, cancellation: cancellation)
+        }
+    }
+
     private func loadTables(_ manifest: Manifest) throws -> (CSVTable, CSVTable, [Data]) {
         if let train = manifest.data.train, let test = manifest.data.test {
             let trainData = try read(train, key: "data.train")
             let testData = try read(test, key: "data.test")
             return (
-                try parse(trainData, name: train), try parse(testData, name: test), [trainData, testData]
+                try parse(trainData, name: train.name), try parse(testData, name: test.name), [trainData, testData]
             )
         }
-        guard let path = manifest.data.path, let fraction = manifest.data.split?.testFraction else {
+        guard let file = manifest.data.path, let fraction = manifest.data.split?.testFraction else {
             throw TrainingFailure(stage: .load, reason: "data: give train and test, or path and split")
         }
-        let data = try read(path, key: "data.path")
+        let data = try read(file, key: "data.path")
+        let path = file.name
         let table = try parse(data, name: path)
         let testCount = Int((Double(table.rowCount) * fraction).rounded())
         guard testCount >= 1, testCount < table.rowCount else {
@@ -274,7 +313,32 @@ public struct TrainingPipeline: Sendable {
         return (table.slice(0..<cut), table.slice(cut..<table.rowCount), [data])
     }
 
-    /// Reads a data file, refusing paths that leave the repository.
+    /// Reads a data file: the one fetched for `key`, else its path in the repository.
+    private func read(_ file: Manifest.DataFile, key: String) throws -> Data {
+        if let fetched = fetchedData[key] {
+            guard let data = FileManager.default.contents(atPath: fetched.path) else {
+                throw TrainingFailure(stage: .load, reason: "\(key): the fetched \(file.name) is gone")
+            }
+            return data
+        }
+        guard let path = file.path else {
+            throw TrainingFailure(
+                stage: .load,
+                reason:
+                    "\(key): \(file.name) is fetched by the trainer service; this pipeline reads the repository only")
+        }
+        if !FileManager.default.fileExists(atPath: repository.appendingPathComponent(path).path),
+            FileManager.default.fileExists(atPath: repository.appendingPathComponent(path + ".dvc").path)
+        {
+            throw TrainingFailure(
+                stage: .load,
+                reason:
+                    "\(key): \(path) is tracked by DVC (\(path).dvc); the trainer service fetches it from the remote")
+        }
+        return try read(path, key: key)
+    }
+
+    /// Reads a file, refusing paths that leave the repository.
     private func read(_ relativePath: String, key: String) throws -> Data {
         let url = repository.appendingPathComponent(relativePath).standardizedFileURL.resolvingSymlinksInPath()
         guard url.path.hasPrefix(repository.path + "/") else {

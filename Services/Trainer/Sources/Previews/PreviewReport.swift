@@ -13,10 +13,18 @@ struct PreviewReport: Sendable {
     let reason: String?
     let outcome: TrainingOutcome?
     let live: LiveComparison?
+    /// What the repository's tests said (nil: it has none, or they did not run).
+    var tests: RepositoryTestReport? = nil
+    /// The data fetched outside git.
+    var data: [DataLineage] = []
 
-    /// The commit status's state: a passed preview `success`, a gate `failure`, anything else `error`.
+    /// Whether the repository's own tests failed (the PR's doing, like a gate).
+    private var testsFailed: Bool { tests.map { !$0.succeeded } ?? false }
+
+    /// The commit status's state: a passed preview `success`, a gate or a test `failure`, anything else `error`.
     var state: String {
-        switch status {
+        if testsFailed { return "failure" }
+        return switch status {
         case .succeeded: "success"
         case .rejected: "failure"
         case .failed, .cancelled: "error"
@@ -25,7 +33,7 @@ struct PreviewReport: Sendable {
 
     /// e.g. `rmse 3.04 (−2.1% vs live) · all gates passed`.
     var description: String {
-        let text: String
+        var text: String
         switch status {
         case .succeeded:
             text = [headline, "all gates passed"].compactMap { $0 }.joined(separator: " · ")
@@ -35,6 +43,7 @@ struct PreviewReport: Sendable {
         case .failed: text = "error: " + (reason ?? "the run failed")
         case .cancelled: text = reason ?? "cancelled"
         }
+        if testsFailed, let tests { text = tests.summary }
         return text.count <= 140 ? text : String(text.prefix(139)) + "…"
     }
 
@@ -66,6 +75,10 @@ struct PreviewReport: Sendable {
             }
         lines.append("### Conveyor preview of `\(commit.prefix(7))`: \(verdict)")
         if let reason, status != .succeeded { lines += ["", "> " + Self.escape(reason)] }
+        if let tests { lines += testLines(tests) }
+        if !data.isEmpty {
+            lines += [""] + data.map { "**Data** " + Self.escape($0.summary) + "  " }
+        }
         if let outcome {
             let metrics = outcome.artifact.metrics
             lines += [
@@ -100,6 +113,24 @@ struct PreviewReport: Sendable {
         }
         if let dashboardRunURL { lines += ["", "[Run \(run) on the dashboard](\(dashboardRunURL))"] }
         return lines.joined(separator: "\n")
+    }
+
+    /// The tests' counts, and a table of the failures named in their report (else the output's tail).
+    private func testLines(_ tests: RepositoryTestReport) -> [String] {
+        var lines = [
+            "",
+            "**Tests:** \(tests.passed) passed, \(tests.failed) failed, \(tests.errors) errors, \(tests.skipped) skipped in "
+                + String(format: "%.1f s", tests.seconds),
+        ]
+        if !tests.failures.isEmpty {
+            lines += ["", "| failing test | message |", "|---|---|"]
+            lines += tests.failures.map { "| `\(Self.escape($0.name))` | \(Self.escape($0.message)) |" }
+            let more = tests.failed + tests.errors - tests.failures.count
+            if more > 0 { lines += ["", "… and \(more) more"] }
+        } else if let output = tests.output, !tests.succeeded {
+            lines += ["", "> " + Self.escape(String(output.suffix(500)))]
+        }
+        return lines
     }
 
     /// Marks the comment as Conveyor's.

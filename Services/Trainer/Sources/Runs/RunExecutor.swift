@@ -26,6 +26,8 @@ public struct RunExecutor: Sendable {
     var previewReporter: PreviewReporter? = nil
     /// `NOTIFY_PREVIEWS`: announce previews like merges.
     var notifyPreviews = false
+    /// Fetches data kept outside git (nil: a manifest that needs it fails the run at stage `data`).
+    var dataFetcher: DataFetcher? = nil
     let logger: Logger
 
     /// The longest log kept per run, in characters.
@@ -52,6 +54,8 @@ public struct RunExecutor: Sendable {
         let log: RunLog
         let files: KeptFiles
         let timings: StageTimings
+        /// What the repository's tests said, for the run's record and a preview's report.
+        let tests: ReportedTests
         /// Stops copying the running log into the database (the final write has the whole log).
         let stopLiveLog: @Sendable () -> Void
     }
@@ -91,7 +95,8 @@ public struct RunExecutor: Sendable {
         if run.attempts > 1 { TrainerMetrics.leaseTakeover() }
         if isPreview { await previewReporter?.started(run: run.id, commit: pr.mergeCommitSHA, log: log) }
         let carried = Carried(
-            run: run, log: log, files: KeptFiles(), timings: StageTimings(), stopLiveLog: { liveLog.cancel() })
+            run: run, log: log, files: KeptFiles(), timings: StageTimings(), tests: ReportedTests(),
+            stopLiveLog: { liveLog.cancel() })
         // A Python model's files wait here until its artifact is written.
         defer { try? FileManager.default.removeItem(at: Self.pythonScratch(run, in: workDirectory)) }
         var outcome: TrainingOutcome?
@@ -121,7 +126,7 @@ public struct RunExecutor: Sendable {
             logger.error("run failed", metadata: ["reason": "\(error)"])
             ending = await record(.failed, reason: "\(error)", outcome: outcome, carried, logger: logger)
         }
-        await announce(ending, run: run, timings: carried.timings.byName, outcome: outcome)
+        await announce(ending, run: run, timings: carried.timings.byName, outcome: outcome, tests: carried.tests.value)
     }
 
     /// What a trained run's result means, recorded: rejected by a gate, a preview passed
@@ -285,22 +290,59 @@ public struct RunExecutor: Sendable {
                     try? ArtifactStore.load(from: $0, expectedSHA256: deployed.artifactSHA256)
                 }, recordedMetrics: deployed.metricValues, replay: replay)
         }
+        // Data kept outside git, fetched (or found in the cache) and verified before anything reads it.
+        let dataDirectory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)-data", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        var fetchedData: [String: URL] = [:]
+        if let manifest {
+            fetchedData = try await fetchData(manifest, repository: directory, into: dataDirectory, carried: carried)
+        }
         let pipeline = TrainingPipeline(
             repository: directory, maxDataBytes: maxDataBytes,
             pythonEnvironments: workDirectory.appendingPathComponent("python-environments", isDirectory: true),
             commandMemoryLimit: commandMemoryLimit, sandbox: sandbox,
-            scratch: Self.pythonScratch(run, in: workDirectory))
+            scratch: Self.pythonScratch(run, in: workDirectory), fetchedData: fetchedData)
         // Training runs on a pool thread; cancelling the task stops it between trees or rounds.
-        let outcome = try await withCancellationToken { token in
-            let result = try await BlockingWork.run {
-                try pipeline.run(
-                    version: version, baseline: baseline, log: log.append, keep: carried.files.add,
-                    progress: { _, _ in !token.isCancelled }, cancellation: token, timings: carried.timings)
+        let outcome: TrainingOutcome
+        do {
+            outcome = try await withCancellationToken { token in
+                let result = try await BlockingWork.run {
+                    try pipeline.run(
+                        version: version, baseline: baseline, log: log.append, keep: carried.files.add,
+                        progress: { _, _ in !token.isCancelled }, cancellation: token, timings: carried.timings,
+                        tests: carried.tests.set)
+                }
+                if token.isCancelled { throw CancellationError() }
+                return result
             }
-            if token.isCancelled { throw CancellationError() }
-            return result
+        } catch {
+            if let report = carried.tests.value { try? await store.recordTests(run: run.id, report: report) }
+            throw error
         }
+        if let report = carried.tests.value { try await store.recordTests(run: run.id, report: report) }
         return Trained(outcome: outcome)
+    }
+
+    /// The manifest's data that is not in git (by URL, or DVC), fetched into `directory` and recorded.
+    private func fetchData(_ manifest: Manifest, repository: URL, into directory: URL, carried: Carried)
+        async throws -> [String: URL]
+    {
+        let needsFetching = manifest.data.files.contains { _, file in
+            file.url != nil
+                || file.path.map {
+                    !FileManager.default.fileExists(atPath: repository.appendingPathComponent($0).path)
+                } ?? false
+        }
+        guard needsFetching else { return [:] }
+        guard let dataFetcher else {
+            throw TrainingFailure(stage: .data, reason: "this trainer has no data fetcher configured")
+        }
+        let (files, lineage) = try await carried.timings.measure(.data) {
+            try await RunData(fetcher: dataFetcher).fetch(
+                manifest, repository: repository, into: directory, log: carried.log.append)
+        }
+        if !lineage.isEmpty { try await store.recordData(run: carried.run.id, files: lineage) }
+        return files
     }
 
     /// A merge whose tree a passed preview trained: that preview's model, its gates checked
@@ -337,7 +379,8 @@ public struct RunExecutor: Sendable {
     }
 
     private func announce(
-        _ announcement: Ending?, run: ClaimedRun, timings: [String: Double], outcome: TrainingOutcome?
+        _ announcement: Ending?, run: ClaimedRun, timings: [String: Double], outcome: TrainingOutcome?,
+        tests: RepositoryTestReport?
     )
         async
     {
@@ -349,7 +392,8 @@ public struct RunExecutor: Sendable {
                 PreviewReport(
                     run: run.id, pr: run.pullRequest.number, commit: run.pullRequest.mergeCommitSHA,
                     status: announcement.status, reason: announcement.reason, outcome: outcome,
-                    live: try? await store.liveComparison()))
+                    live: try? await store.liveComparison(), tests: tests,
+                    data: (try? await store.dataLineage(run: run.id)) ?? []))
         }
         guard let announcement, let notifier, run.kind != .preview || notifyPreviews else { return }
         await notifier.announce(

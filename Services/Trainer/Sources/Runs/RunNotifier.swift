@@ -36,16 +36,34 @@ public struct RunNotifier: Sendable {
         await send(announcement, subject: announcement.text, details: details, about: "run \(announcement.run)")
     }
 
+    /// Posts `body` to the webhook, retrying a transient failure (refused, reset, timed out, 5xx, 429) twice
+    /// after 0.5 s and 2 s: a receiver's restart or a blip under load should not lose a notification.
+    func post(_ body: Data, to url: String, about: String) async throws {
+        let delays: [Duration] = [.milliseconds(500), .seconds(2)]
+        var attempt = 0
+        while true {
+            do {
+                _ = try await client.send(
+                    CurlRequest(
+                        method: .post, url: url, headers: [.contentType: "application/json"],
+                        body: Array(body), timeout: .seconds(10))
+                ).expectSuccess()
+                return
+            } catch let error as CurlError where error.isTransient && attempt < delays.count {
+                logger.info(
+                    "notification webhook failed; retrying",
+                    metadata: ["error": "\(error)", "about": "\(about)", "attempt": "\(attempt + 1)"])
+                try await Task.sleep(for: delays[attempt])
+                attempt += 1
+            }
+        }
+    }
+
     /// Posts `payload` to the webhook and mails `subject` with `details`; failures are logged, never thrown.
     func send(_ payload: some Encodable, subject: String, details: [String], about: String) async {
         if let webhookURL {
             do {
-                let body = try JSONEncoder().encode(payload)
-                try await client.send(
-                    CurlRequest(
-                        method: .post, url: webhookURL, headers: [.contentType: "application/json"],
-                        body: Array(body), timeout: .seconds(10))
-                ).expectSuccess()
+                try await post(JSONEncoder().encode(payload), to: webhookURL, about: about)
                 TrainerMetrics.notification(channel: "webhook", sent: true)
             } catch {
                 TrainerMetrics.notification(channel: "webhook", sent: false)
