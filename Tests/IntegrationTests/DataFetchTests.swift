@@ -23,10 +23,11 @@ struct DataFetchTests {
         init(files: [String: [UInt8]], chunkedLimitProbe: Int = 0) async throws {
             let router = Router()
             let hits = hits
+            for (name, bytes) in files { await hits.put(name, bytes) }
             router.get("/files/:name") { request, context -> Response in
                 let name = try context.parameters.require("name")
                 await hits.hit(name)
-                guard let bytes = files[name] else { return Response(status: .notFound) }
+                guard let bytes = await hits.file(name) else { return Response(status: .notFound) }
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
             // A body of `chunkedLimitProbe` bytes without a Content-Length (chunked).
@@ -49,8 +50,11 @@ struct DataFetchTests {
         deinit { server.task.cancel() }
     }
 
-    /// Requests per file name.
+    /// The files served, and the requests for each.
     actor HitCounter {
+        private var files: [String: [UInt8]] = [:]
+        func put(_ name: String, _ bytes: [UInt8]) { files[name] = bytes }
+        func file(_ name: String) -> [UInt8]? { files[name] }
         private var counts: [String: Int] = [:]
         func hit(_ name: String) { counts[name, default: 0] += 1 }
         func count(_ name: String) -> Int { counts[name, default: 0] }

@@ -21,6 +21,31 @@ struct DashboardRenderingTests {
         #expect(!html.contains(#"" onmouseover="#))
     }
 
+    @Test("a run page lists its repository tests' failures and its fetched data, escaped")
+    func runPageTestsAndData() throws {
+        let pages = try PageRenderer(
+            service: "serving", nav: [.init("Home", "/")], templates: ["run": RunPage.template])
+        let tests = try #require(
+            TestSummary(
+                #"{"passed": 3, "failed": 1, "errors": 0, "skipped": 1, "seconds": 2.04, "exit_status": 1, "has_report": true,"#
+                    + #""failures": [{"name": "tests/test_x.py::test_<img src=x onerror=alert(1)>", "message": "assert 1 == 2"}]}"#
+            ))
+        let data = DataFileRow.rows(
+            #"[{"key": "data.train", "source": "url", "url": "https://data.example/t.csv", "sha256": "ab12", "bytes": 2048, "downloaded": false}]"#
+        )
+        let run = DashboardStore.Run(
+            id: 7, kind: .merge, prNumber: 3, prTitle: "t", prAuthor: "a", commit: "abc", status: .failed,
+            reason: "tests: tests failed", version: nil, metrics: [:], gates: [], timings: [:], createdAt: Date(),
+            startedAt: nil, finishedAt: nil, markedBadReason: nil, log: "", dataFiles: data, tests: tests)
+        let html = pages.render(
+            "run", title: "run 7", page: RunPage(run, liveVersion: nil, links: GitHubLinks(repository: nil)))
+        #expect(html.contains("3 passed, 1 failed, 0 errors, 1 skipped in 2.0 s"), "\(html)")
+        #expect(html.contains("test_&lt;img src=x onerror=alert(1)&gt;") && !html.contains("<img src=x"))
+        #expect(html.contains("https://data.example/t.csv") && html.contains("sha256 ab12"))
+        #expect(html.contains("2 KB") && html.contains("from the cache"), "\(html)")
+        #expect(TestSummary(nil) == nil && DataFileRow.rows("not json").isEmpty)
+    }
+
     @Test("a line chart puts one point per value, in order, inside the plot; bounds become dashed lines")
     func lineChart() {
         let chart = SVGChart.lines(

@@ -15,7 +15,7 @@ struct TrainerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trainer",
         abstract: "Train, evaluate, gate and deploy models from merged pull requests.",
-        subcommands: [Serve.self, Train.self],
+        subcommands: [Serve.self, Train.self, FetchData.self],
         defaultSubcommand: Serve.self)
 
     /// The service (default).
@@ -64,8 +64,19 @@ struct TrainerCommand: AsyncParsableCommand {
         @Option(help: "The version the artifact records (its directory name under --output).")
         var version: String = "local"
 
+        @Option(help: "Where data fetched by URL or from DVC is cached (default: ~/.cache/conveyor/data).")
+        var dataCache: String?
+
         func run() async throws {
-            let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo))
+            // Data outside git, fetched and verified as the service does.
+            let fetchedDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "conveyor-train-data-\(UUID().uuidString.prefix(8))", isDirectory: true)
+            defer { try? FileManager.default.removeItem(at: fetchedDirectory) }
+            let fetched = try await LocalDataFetch.fetch(
+                repository: URL(fileURLWithPath: repo),
+                settings: DataSettings.read(EnvironmentReader(), artifacts: nil),
+                cache: FetchData.cacheDirectory(dataCache), into: fetchedDirectory, log: { print($0) })
+            let pipeline = TrainingPipeline(repository: URL(fileURLWithPath: repo), fetchedData: fetched.files)
             defer { try? FileManager.default.removeItem(at: pipeline.scratch) }
             // A progress bar on a terminal (trees or boosting rounds), silent otherwise.
             let progress: TrainingProgress? = isatty(STDERR_FILENO) != 0 ? Self.drawProgress : nil
@@ -111,6 +122,43 @@ struct TrainerCommand: AsyncParsableCommand {
             }
             await http.shutdown()
             print("artifact: \(location)/\(path) (sha256 \(written.sha256))")
+        }
+    }
+
+    /// Fetches and verifies a checkout's data that is not in git, as the service would.
+    struct FetchData: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data",
+            abstract: "Fetch and verify the data conveyor.yaml names by URL and hash, or through DVC.",
+            discussion: """
+                Prints where each file came from, its hash and size, and how long it took. Environment: \
+                MAX_DATA_BYTES, DATA_LOCAL_ROOTS, and S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for s3://.
+                """)
+
+        @Option(help: "Path of the model repository checkout.") var repo: String = "."
+        @Option(help: "Where fetched data is cached (default: ~/.cache/conveyor/data).") var dataCache: String?
+
+        static func cacheDirectory(_ option: String?) -> URL {
+            if let option { return URL(fileURLWithPath: option, isDirectory: true) }
+            let base =
+                ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+            return base.appendingPathComponent("conveyor/data", isDirectory: true)
+        }
+
+        func run() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "conveyor-data-\(UUID().uuidString.prefix(8))", isDirectory: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let start = ContinuousClock.now
+            let fetched = try await LocalDataFetch.fetch(
+                repository: URL(fileURLWithPath: repo),
+                settings: DataSettings.read(EnvironmentReader(), artifacts: nil),
+                cache: Self.cacheDirectory(dataCache), into: directory, log: { print($0) })
+            let elapsed = ContinuousClock.now - start
+            if fetched.lineage.isEmpty { print("all data is in the repository") }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("fetched \(fetched.lineage.count) file(s) in \(String(format: "%.3f", seconds)) s")
         }
     }
 }

@@ -58,13 +58,9 @@ public enum TrainerApp {
                         repository: repository, dashboardURL: configuration.dashboardURL, store: store, logger: logger)
                 },
                 notifyPreviews: configuration.notifyPreviews,
-                dataFetcher: DataFetcher(
-                    http: objectStoreClient, s3: configuration.dataObjectStore,
-                    localRoots: configuration.dataLocalRoots,
-                    maxBytes: Int64(configuration.maxDataBytes),
-                    cache: DataCache(
-                        directory: configuration.workDirectory.appendingPathComponent("data-cache", isDirectory: true),
-                        capacity: configuration.dataCacheBytes)),
+                dataFetcher: configuration.data.fetcher(
+                    http: objectStoreClient,
+                    cacheDirectory: configuration.workDirectory.appendingPathComponent("data-cache", isDirectory: true)),
                 logger: logger),
             pollInterval: configuration.pollInterval,
             previews: configuration.previews

@@ -2,7 +2,6 @@ import Artifacts
 import Foundation
 import HTTPClient
 import Logging
-import ObjectStore
 import ServiceKit
 import Subprocess
 
@@ -60,12 +59,8 @@ public struct TrainerConfiguration: Sendable {
     public var sandbox: Sandbox = .automatic
     /// Where the artifacts live (nil: `artifactsDirectory` is the store, as with `file://`).
     public var artifacts: ArtifactSettings? = nil
-    /// `DATA_CACHE_BYTES`: the most fetched data files keep under `WORK_DIR/data-cache` (default 10 GiB).
-    public var dataCacheBytes: Int64 = 10 << 30
-    /// `DATA_LOCAL_ROOTS` (colon-separated): directories `file://` data and local DVC remotes may read under.
-    public var dataLocalRoots: [URL] = []
-    /// The object store `s3://` data is read from: the artifacts' (`S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`, …).
-    public var dataObjectStore: S3Settings? = nil
+    /// How data outside git is fetched (`DATA_CACHE_BYTES`, `DATA_LOCAL_ROOTS`, the object store for `s3://`).
+    public var data = DataSettings()
 
     /// Where the artifacts live, spelled out.
     public var artifactSettings: ArtifactSettings {
@@ -135,26 +130,7 @@ public struct TrainerConfiguration: Sendable {
             notifyPreviews: try env.bool("NOTIFY_PREVIEWS", default: false),
             dashboardURL: env.string("DASHBOARD_URL").map { String($0.trimmingSuffix("/")) },
             sandbox: try env.sandbox(), artifacts: artifacts,
-            dataCacheBytes: Int64(try env.int("DATA_CACHE_BYTES", default: 10 << 30, range: (1 << 20)...Int.max)),
-            dataLocalRoots: (env.string("DATA_LOCAL_ROOTS") ?? "").split(separator: ":").map {
-                URL(fileURLWithPath: String($0), isDirectory: true)
-            },
-            dataObjectStore: try dataObjectStore(artifacts, env))
-    }
-
-    /// The artifacts' object store, else one set by `S3_ENDPOINT`/`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` for data alone.
-    private static func dataObjectStore(_ artifacts: ArtifactSettings, _ env: EnvironmentReader) throws -> S3Settings? {
-        if let s3 = artifacts.s3 { return s3 }
-        guard env.string("AWS_ACCESS_KEY_ID") != nil else { return nil }
-        var environment: [String: String] = [:]
-        for name in ["S3_ENDPOINT", "S3_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            environment[name] = env.string(name)
-        }
-        do {
-            return try S3Settings(environment: environment)
-        } catch {
-            throw ConfigurationError(variable: error.variable, problem: error.problem)
-        }
+            data: try DataSettings.read(env, artifacts: artifacts.s3))
     }
 }
 

@@ -32,6 +32,10 @@ struct DashboardStore: Sendable {
         let markedBadReason: String?
         /// Only `run(id:)` reads the log.
         let log: String?
+        /// Data fetched outside git (only `run(id:)` reads it).
+        var dataFiles: [DataFileRow] = []
+        /// The repository's test report (only `run(id:)` reads it).
+        var tests: TestSummary? = nil
     }
 
     /// A gate's outcome as the trainer stored it.
@@ -79,6 +83,7 @@ struct DashboardStore: Sendable {
         t.id, t.kind, t.pr_number, coalesce(mv.pr_title, p.title) AS pr_title, coalesce(mv.pr_author, p.author) AS pr_author,
         t.merge_commit_sha, t.status, t.reason, t.model_version,
         \(details ? "t.metrics::text AS metrics, t.gates::text AS gates" : "NULL::text AS metrics, NULL::text AS gates"),
+        \(details ? "t.data_files::text AS data_files, t.tests::text AS tests" : "NULL::text AS data_files, NULL::text AS tests"),
         t.timings::text AS timings, t.created_at, t.started_at, t.finished_at, mv.marked_bad_reason
         """
     }
@@ -223,7 +228,9 @@ struct DashboardStore: Sendable {
             gates: try gates(try row.decodeIfPresent("gates")),
             timings: try numbers(try row.decodeIfPresent("timings")), createdAt: try row.decode("created_at"),
             startedAt: try row.decodeIfPresent("started_at"), finishedAt: try row.decodeIfPresent("finished_at"),
-            markedBadReason: try row.decodeIfPresent("marked_bad_reason"), log: log)
+            markedBadReason: try row.decodeIfPresent("marked_bad_reason"), log: log,
+            dataFiles: DataFileRow.rows(try row.decodeIfPresent("data_files")),
+            tests: TestSummary(try row.decodeIfPresent("tests")))
     }
 
     /// A JSON object of numbers (non-numbers are left out).

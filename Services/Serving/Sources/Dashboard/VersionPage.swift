@@ -12,6 +12,9 @@ struct VersionPage {
     let created: String
     let dataSHA256: String
     let dataRows: String
+    /// Data fetched outside git by the run that trained it.
+    let dataFiles: [DataFileRow]
+    let hasDataFiles: Bool
     let params: [VersionDetails.Pair]
     let metrics: [VersionDetails.Pair]
     let gates: [VersionDetails.Gate]
@@ -46,6 +49,7 @@ struct VersionPage {
                 number: version.prNumber, title: version.prTitle, author: version.prAuthor, commit: version.commit,
                 links: links), created: DashboardFormat.date(version.createdAt),
             dataSHA256: version.dataSHA256 ?? "–", dataRows: version.dataRows.map(String.init) ?? "–",
+            dataFiles: record?.dataFiles ?? [], hasDataFiles: !(record?.dataFiles ?? []).isEmpty,
             params: VersionDetails.flatten(version.params),
             metrics: version.metrics.sorted { $0.key < $1.key }.map {
                 VersionDetails.Pair(name: $0.key, value: DashboardFormat.number($0.value))
@@ -65,6 +69,7 @@ struct VersionPage {
         {{#markedBadReason}}<p class="worse">{{.}}</p>{{/markedBadReason}}
         <p>{{#pullRequest}}{{> pullRequest}}{{/pullRequest}} · trained {{created}}{{#runID}} · <a href="/runs/{{.}}">run {{.}}</a>{{/runID}}</p>
         <p class="small">Data sha256 <code>{{dataSHA256}}</code> · {{dataRows}} rows</p>
+        {{#hasDataFiles}}\(RunPage.dataTemplate){{/hasDataFiles}}
         <div class="cards">
         <div class="card"><h2>Metrics</h2><table id="metrics">{{#metrics}}<tr><td>{{name}}</td><td class="num">{{value}}</td></tr>{{/metrics}}</table></div>
         <div class="card"><h2>Parameters</h2><table id="params">{{#params}}<tr><td><code>{{name}}</code></td><td>{{value}}</td></tr>{{/params}}</table></div>
