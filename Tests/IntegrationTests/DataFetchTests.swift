@@ -140,7 +140,7 @@ struct DataFetchTests {
         #expect(stalled?.problem == "timed out", "\(String(describing: stalled))")
     }
 
-    @Test("a file over MAX_DATA_BYTES fails, with a Content-Length and without one (chunked)")
+    @Test("a file over DATA_MAX_BYTES fails, with a Content-Length and without one (chunked)")
     func oversize() async throws {
         let big = [UInt8](repeating: 65, count: 300_000)
         let files = try await FileServer(files: ["big.csv": big], chunkedLimitProbe: 300_000)
@@ -153,7 +153,7 @@ struct DataFetchTests {
                     "\(files.url)\(path)", digest: .sha256(Self.sha256(big)), key: "data.train",
                     to: directory.appendingPathComponent("r/big"))
             }
-            #expect(error?.problem == "is over MAX_DATA_BYTES (100000)", "\(path): \(String(describing: error))")
+            #expect(error?.problem == "is over DATA_MAX_BYTES (100000)", "\(path): \(String(describing: error))")
         }
     }
 

@@ -15,7 +15,7 @@ struct DataFetcher: Sendable {
     let s3: S3Settings?
     /// Directories `file://` URLs and local DVC remotes may read under.
     let localRoots: [URL]
-    /// The largest file fetched (`MAX_DATA_BYTES`).
+    /// The largest file fetched (`DATA_MAX_BYTES`).
     let maxBytes: Int64
     let cache: DataCache
     /// Bounds one download whole (a stalled one stops after 30 s without a byte).
@@ -43,7 +43,7 @@ struct DataFetcher: Sendable {
             try await download(url, shown: shown, key: key, to: partial)
             let size = Self.size(of: partial)
             if size > maxBytes {
-                throw Failure(key: key, url: shown, problem: "is \(size) bytes, over MAX_DATA_BYTES (\(maxBytes))")
+                throw Failure(key: key, url: shown, problem: "is \(size) bytes, over DATA_MAX_BYTES (\(maxBytes))")
             }
             let actual = try digest.ofFile(partial)
             guard actual == digest else {
@@ -77,7 +77,7 @@ struct DataFetcher: Sendable {
             throw failure
         } catch let error as CurlError {
             switch error {
-            case .tooLarge: throw Failure(key: key, url: shown, problem: "is over MAX_DATA_BYTES (\(maxBytes))")
+            case .tooLarge: throw Failure(key: key, url: shown, problem: "is over DATA_MAX_BYTES (\(maxBytes))")
             case .timeout: throw Failure(key: key, url: shown, problem: "timed out")
             default: throw Failure(key: key, url: shown, problem: "\(error)")
             }
@@ -100,7 +100,7 @@ struct DataFetcher: Sendable {
             throw Failure(key: key, url: shown, problem: "no such object (HTTP 404)")
         }
         if head.size > maxBytes {
-            throw Failure(key: key, url: shown, problem: "is \(head.size) bytes, over MAX_DATA_BYTES (\(maxBytes))")
+            throw Failure(key: key, url: shown, problem: "is \(head.size) bytes, over DATA_MAX_BYTES (\(maxBytes))")
         }
         try await client.download(objectKey, to: partial)
     }
@@ -123,7 +123,7 @@ struct DataFetcher: Sendable {
         }
         let size = Self.size(of: source)
         if size > maxBytes {
-            throw Failure(key: key, url: shown, problem: "is \(size) bytes, over MAX_DATA_BYTES (\(maxBytes))")
+            throw Failure(key: key, url: shown, problem: "is \(size) bytes, over DATA_MAX_BYTES (\(maxBytes))")
         }
         try FileManager.default.copyItem(at: source, to: partial)
     }

@@ -4,8 +4,8 @@ import HTTPClient
 import ObjectStore
 import ServiceKit
 
-/// How data outside git is fetched, read once from the environment: `MAX_DATA_BYTES` (the largest
-/// file, default 1 GiB), `DATA_CACHE_BYTES` (what `WORK_DIR/data-cache` keeps, default 10 GiB),
+/// How data outside git is fetched, read once from the environment: `DATA_MAX_BYTES` (the largest
+/// file fetched; default `MAX_DATA_BYTES`, the largest file read, itself 1 GiB by default), `DATA_CACHE_BYTES` (what `WORK_DIR/data-cache` keeps, default 10 GiB),
 /// `DATA_LOCAL_ROOTS` (colon-separated directories `file://` data and local DVC remotes may be
 /// read under; none by default), and for `s3://` the artifacts' object store or, without one,
 /// `S3_ENDPOINT`/`S3_REGION`/`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (never logged).
@@ -39,7 +39,10 @@ public struct DataSettings: Sendable {
             }
         }
         return DataSettings(
-            maxBytes: Int64(try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max)),
+            maxBytes: Int64(
+                try env.int(
+                    "DATA_MAX_BYTES", default: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
+                    range: 1...Int.max)),
             cacheBytes: Int64(try env.int("DATA_CACHE_BYTES", default: 10 << 30, range: (1 << 20)...Int.max)),
             localRoots: (env.string("DATA_LOCAL_ROOTS") ?? "").split(separator: ":").map {
                 URL(fileURLWithPath: String($0), isDirectory: true)

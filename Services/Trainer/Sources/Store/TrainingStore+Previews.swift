@@ -130,7 +130,12 @@ extension TrainingStore {
 
     /// Records that `run` deployed the model of preview `preview` instead of training.
     func recordReuse(run: Int64, preview: Int64) async throws {
-        try await database.query("UPDATE training_runs SET reused_run = \(preview) WHERE id = \(run)")
+        // The preview's data lineage and test report are this merge's: it deploys what they describe.
+        try await database.query(
+            """
+            UPDATE training_runs r SET reused_run = p.id, data_files = p.data_files, tests = p.tests
+            FROM training_runs p WHERE r.id = \(run) AND p.id = \(preview)
+            """)
     }
 
     /// The deployed version with the fingerprint of the data it was trained on.
