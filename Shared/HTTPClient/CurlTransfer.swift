@@ -15,6 +15,10 @@ public enum CurlTransfer {
         /// The status of the response being received.
         var status = 0
         let sink: CurlFileSink?
+        /// Set when the caller no longer wants the transfer (checked about once a second by libcurl's progress callback).
+        var stop: CurlStop?
+        /// A download's error body grew past `errorBodyLimit` and the transfer was stopped there.
+        var truncatedErrorBody = false
         init(sink: CurlFileSink? = nil) { self.sink = sink }
     }
 
@@ -30,6 +34,9 @@ public enum CurlTransfer {
         var stop: CurlStop?
     }
 
+    /// The most of a non-2xx body a download keeps (its error document); past it the transfer stops.
+    static let errorBodyLimit = 64 << 10
+
     static func perform(_ request: CurlRequest, extras: Extras = Extras()) throws -> CurlResponse {
         guard let handle = curl_easy_init() else {
             throw CurlError.transfer(code: -1, message: "curl_easy_init failed")
@@ -38,6 +45,7 @@ public enum CurlTransfer {
         let source = try extras.upload.map(CurlFileSource.init)
         let accumulator = Accumulator(
             sink: try extras.download.map { try CurlFileSink($0, limit: extras.maxDownloadBytes, stop: extras.stop) })
+        accumulator.stop = extras.stop
         let context = Unmanaged.passRetained(accumulator)
         defer { context.release() }
 
@@ -99,6 +107,11 @@ public enum CurlTransfer {
             _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
             _ = ccurl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)  // object keys may hold `..` and `//`
         }
+        if extras.stop != nil {  // a stalled transfer stops on cancellation too, not only when bytes arrive
+            _ = ccurl_setopt_xferinfo(handle, transferProgress)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context.toOpaque())
+            _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        }
         if let limit = extras.maxDownloadBytes {
             _ = ccurl_setopt_offset(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
         }
@@ -112,7 +125,7 @@ public enum CurlTransfer {
             _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
             return curl_easy_perform(handle)
         }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || accumulator.truncatedErrorBody else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let message =
                 source?.failure ?? accumulator.sink?.failure
@@ -160,8 +173,15 @@ private func writeBody(
     guard let data, let context else { return 0 }
     let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    if let sink = accumulator.sink, (200..<300).contains(accumulator.status) {
-        return sink.write(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    if let sink = accumulator.sink {
+        if (200..<300).contains(accumulator.status) {
+            return sink.write(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+        }
+        // A download's error document is kept in memory only up to a bound (a server could send forever).
+        if accumulator.body.count + length > CurlTransfer.errorBodyLimit {
+            accumulator.truncatedErrorBody = true
+            return 0
+        }
     }
     data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
         accumulator.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
@@ -187,4 +207,14 @@ private func writeHeader(
         if let fieldName = HTTPField.Name(name) { accumulator.headers.append(HTTPField(name: fieldName, value: value)) }
     }
     return length
+}
+
+/// libcurl's progress callback (about once a second, and as data moves): non-zero aborts the transfer.
+private func transferProgress(
+    _ context: UnsafeMutableRawPointer?, _ downloadTotal: curl_off_t, _ downloaded: curl_off_t,
+    _ uploadTotal: curl_off_t, _ uploaded: curl_off_t
+) -> Int32 {
+    guard let context else { return 0 }
+    let accumulator = Unmanaged<CurlTransfer.Accumulator>.fromOpaque(context).takeUnretainedValue()
+    return accumulator.stop?.isSet == true ? 1 : 0
 }

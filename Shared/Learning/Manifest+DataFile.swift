@@ -55,7 +55,9 @@ extension Manifest {
             case (nil, nil): throw Problem(key: key, problem: "give a path in the repository, or a url and its sha256")
             case (.some, .some): throw Problem(key: key, problem: "give either path or url, not both")
             case (.some(let path), nil):
-                if path.isEmpty { throw Problem(key: "\(key).path", problem: "must not be empty") }
+                if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+                    throw Problem(key: key, problem: "must be a path inside the repository, got \"\(path)\"")
+                }
                 if sha256 != nil { throw Problem(key: "\(key).sha256", problem: "goes with url (a path is in git)") }
             case (nil, .some(let url)):
                 guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),

@@ -40,7 +40,16 @@ struct DataFetchTests {
                         try await writer.finish(nil)
                     })
             }
+            // The file after a second (a download others wait for).
+            router.get("/slow/:name") { _, context -> Response in
+                let name = try context.parameters.require("name")
+                await hits.hit(name)
+                try await Task.sleep(for: .seconds(1))
+                guard let bytes = await hits.file(name) else { return Response(status: .notFound) }
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
             router.get("/stall") { _, _ -> Response in
+                await hits.hit("stall")
                 try await Task.sleep(for: .seconds(120))
                 return Response(status: .ok)
             }
@@ -245,5 +254,60 @@ struct DataFetchTests {
         }
         #expect(refused?.problem.contains("S3_ENDPOINT") == true)
         #expect(refused.map { "\($0)" }?.contains(store.secretAccessKey) == false)
+    }
+
+    @Test("cancelled: a run waiting for another's download stops at once, and so does a stalled download")
+    func cancellation() async throws {
+        let files = try await FileServer(files: [:])
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fetcher = Self.fetcher(in: directory)
+        let digest = DataDigest.sha256(String(repeating: "5", count: 64))
+        let downloader = Task {
+            try await fetcher.fetch(
+                "\(files.url)/stall", digest: digest, key: "data.train", to: directory.appendingPathComponent("a/f"))
+        }
+        _ = try await eventually(timeout: 30, "the stalled download started") {
+            await files.hits.count("stall") == 1 ? true : nil
+        }
+        let waiter = Task {
+            try await fetcher.fetch(
+                "\(files.url)/stall", digest: digest, key: "data.train", to: directory.appendingPathComponent("b/f"))
+        }
+        // The waiter waits (it sends no request of its own); cancelled, it returns at once.
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+        #expect(ContinuousClock.now - start < .seconds(5), "the waiter stopped at once")
+        #expect(await files.hits.count("stall") == 1)
+        let stop = ContinuousClock.now
+        downloader.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await downloader.value }
+        #expect(ContinuousClock.now - stop < .seconds(10), "the stalled transfer stopped (libcurl's progress callback)")
+    }
+
+    @Test("a run waiting for a download that failed downloads the file itself")
+    func waiterRetries() async throws {
+        let files = try await FileServer(files: ["train.csv": Self.csv])
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fetcher = Self.fetcher(in: directory)
+        let digest = DataDigest.sha256(Self.sha256(Self.csv))
+        // The same bytes by two URLs: the first (slow, then 404) is downloading when the second asks.
+        let failing = Task {
+            try await fetcher.fetch(
+                "\(files.url)/slow/absent.csv", digest: digest, key: "data.train",
+                to: directory.appendingPathComponent("a/f"))
+        }
+        _ = try await eventually(timeout: 30, "the first download started") {
+            await files.hits.count("absent.csv") == 1 ? true : nil
+        }
+        let second = try await fetcher.fetch(
+            "\(files.url)/files/train.csv", digest: digest, key: "data.train",
+            to: directory.appendingPathComponent("b/f"))
+        await #expect(throws: DataFetcher.Failure.self) { _ = try await failing.value }
+        #expect(second.downloaded)
+        #expect(Array(try Data(contentsOf: second.file)) == Self.csv)
     }
 }

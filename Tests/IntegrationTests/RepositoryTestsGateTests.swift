@@ -147,5 +147,13 @@ struct RepositoryTestsGateTests {
         let (_, plain, plainReport, _) = try await Self.train(noReport)
         #expect(plain?.reason == "tests failed (exit status 3)")
         #expect(plainReport?.hasReport == false && plainReport?.output?.contains("schema check failed") == true)
+
+        // A "report" that is a link to an endless device is not read (it would never end).
+        let linked = try Self.repository(
+            "linked", tests: "",
+            spec: "{command: [/bin/sh, -c, 'ln -s /dev/zero \"$CONVEYOR_JUNIT_FILE\"; exit 1'], timeout: 60s}")
+        defer { try? FileManager.default.removeItem(at: linked) }
+        let (_, linkFailure, linkReport, _) = try await Self.train(linked)
+        #expect(linkFailure?.stage == .tests && linkReport?.hasReport == false, "\(String(describing: linkReport))")
     }
 }

@@ -52,6 +52,8 @@ struct DataManifestTests {
             ),
             ("{train: {path: a.csv, sha256: \(Self.hash)}, test: t.csv}", "data.train.sha256", "goes with url"),
             ("{train: {}, test: t.csv}", "data.train", "a url and its sha256"),
+            ("{train: ../outside.csv, test: t.csv}", "data.train", "inside the repository"),
+            ("{train: /etc/passwd, test: t.csv}", "data.train", "inside the repository"),
         ]
         for (data, key, problem) in refusals {
             #expect(throws: Manifest.Problem.self, "\(data)") { try Manifest.parse(Self.manifest(data: data)) }
@@ -145,8 +147,11 @@ struct DataManifestTests {
     @Test("a preview whose tests failed: a failure status naming the test, a comment with the failures")
     func previewOfFailedTests() {
         let tests = RepositoryTestReport(
-            passed: 2, failed: 1, errors: 0, skipped: 0, seconds: 1.5,
-            failures: [.init(name: "tests/test_x.py::test_y", message: "a | b <i>")], hasReport: true, exitStatus: 1)
+            passed: 2, failed: 2, errors: 0, skipped: 0, seconds: 1.5,
+            failures: [
+                .init(name: "tests/test_x.py::test_y", message: "a | b <i>"),
+                .init(name: "tests/test_x.py::test_z[`x`](https://evil.example)", message: "m"),
+            ], hasReport: true, exitStatus: 1)
         let report = PreviewReport(
             run: 9, pr: 4, commit: "0123456789", status: .failed,
             reason: "tests: tests failed: tests/test_x.py::test_y",
@@ -156,10 +161,15 @@ struct DataManifestTests {
                     key: "data.train", source: "url", path: nil, url: "https://d.example/t.csv", sha256: Self.hash,
                     md5: nil, bytes: 10, downloaded: true)
             ])
-        #expect(report.state == "failure" && report.description == "tests failed: tests/test_x.py::test_y")
+        #expect(
+            report.state == "failure" && report.description == "tests failed: tests/test_x.py::test_y and 1 more",
+            "\(report.description)")
         let markdown = report.markdown(dashboardRunURL: nil)
-        #expect(markdown.contains("**Tests:** 2 passed, 1 failed, 0 errors, 0 skipped in 1.5 s"))
+        #expect(markdown.contains("**Tests:** 2 passed, 2 failed, 0 errors, 0 skipped in 1.5 s"))
         #expect(markdown.contains("| `tests/test_x.py::test_y` | a \\| b &lt;i&gt; |"), "\(markdown)")
+        #expect(
+            markdown.contains("| `tests/test_x.py::test_z['x'](https://evil.example)` | m |"),
+            "a backtick cannot end the code span: \(markdown)")
         #expect(markdown.contains("**Data** data.train: https://d.example/t.csv (url, 10 bytes, sha256 abababababab…)"))
     }
 }

@@ -132,7 +132,7 @@ struct TrainerCommand: AsyncParsableCommand {
             abstract: "Fetch and verify the data conveyor.yaml names by URL and hash, or through DVC.",
             discussion: """
                 Prints where each file came from, its hash and size, and how long it took. Environment: \
-                MAX_DATA_BYTES, DATA_LOCAL_ROOTS, and S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for s3://.
+                DATA_MAX_BYTES, DATA_LOCAL_ROOTS, and S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for s3://.
                 """)
 
         @Option(help: "Path of the model repository checkout.") var repo: String = "."

@@ -38,7 +38,7 @@ struct DVCRemote: Sendable, Equatable {
         let path =
             url.hasPrefix("/")
             ? URL(fileURLWithPath: url) : configDirectory.appendingPathComponent(url)
-        return DVCRemote(name: name, url: "file://" + path.standardizedFileURL.path)
+        return DVCRemote(name: name, url: path.standardizedFileURL.absoluteString)
     }
 
     /// The URL of the object `pointer` names.

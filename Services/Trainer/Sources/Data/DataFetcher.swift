@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import ObjectStore
+import Subprocess
 
 /// Fetches a data file that is not in the repository into the run's directory, through the
 /// cache: `https://`/`http://` with the project's libcurl client, `s3://bucket/key` with the
@@ -45,7 +46,8 @@ struct DataFetcher: Sendable {
             if size > maxBytes {
                 throw Failure(key: key, url: shown, problem: "is \(size) bytes, over DATA_MAX_BYTES (\(maxBytes))")
             }
-            let actual = try digest.ofFile(partial)
+            // Hashing a large file blocks: on the blocking pool, not the cooperative one.
+            let actual = try await BlockingWork.run { try digest.ofFile(partial) }
             guard actual == digest else {
                 throw Failure(key: key, url: shown, problem: "has \(actual), expected \(digest)")
             }
@@ -69,7 +71,7 @@ struct DataFetcher: Sendable {
             case "s3":
                 try await downloadObject(components, shown: shown, key: key, to: partial)
             case "file":
-                try copyLocal(components.path, shown: shown, key: key, to: partial)
+                try await BlockingWork.run { try copyLocal(components.path, shown: shown, key: key, to: partial) }
             default:
                 throw Failure(key: key, url: shown, problem: "\(scheme):// is not fetched (https, http, s3, file)")
             }

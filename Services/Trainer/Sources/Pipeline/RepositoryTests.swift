@@ -16,6 +16,8 @@ struct RepositoryTests {
     let sandbox: Sandbox
 
     static let reportName = "junit.xml"
+    /// The largest report read (a larger one counts as no report).
+    static let reportLimit = 16 << 20
 
     /// `CONVEYOR_JUNIT_FILE`, and pytest told to write it without being asked (`PYTEST_ADDOPTS`),
     /// with no cache written into the read-only checkout.
@@ -43,8 +45,9 @@ struct RepositoryTests {
             keep: keep, cancellation: cancellation
         ) { directory, failure in
             let elapsed = (ContinuousClock.now - start).inSeconds
+            // The report is the untrusted code's file: read like its outputs (no links, FIFOs or devices, bounded).
             var report =
-                FileManager.default.contents(atPath: directory.appendingPathComponent(Self.reportName).path)
+                (try? OutputFile.read(Self.reportName, in: directory, limit: Self.reportLimit).get())
                 .flatMap(JUnitReport.parse)
                 ?? RepositoryTestReport(
                     passed: 0, failed: 0, errors: 0, skipped: 0, seconds: elapsed, failures: [], hasReport: false,

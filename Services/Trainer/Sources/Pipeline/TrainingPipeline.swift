@@ -316,6 +316,12 @@ public struct TrainingPipeline: Sendable {
     /// Reads a data file: the one fetched for `key`, else its path in the repository.
     private func read(_ file: Manifest.DataFile, key: String) throws -> Data {
         if let fetched = fetchedData[key] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: fetched.path)[.size] as? Int) ?? nil
+            if let size, size > maxDataBytes {
+                throw TrainingFailure(
+                    stage: .load,
+                    reason: "\(key): \(file.name) is \(size) bytes, over the limit of \(maxDataBytes) (MAX_DATA_BYTES)")
+            }
             guard let data = FileManager.default.contents(atPath: fetched.path) else {
                 throw TrainingFailure(stage: .load, reason: "\(key): the fetched \(file.name) is gone")
             }

@@ -124,7 +124,7 @@ struct PreviewReport: Sendable {
         ]
         if !tests.failures.isEmpty {
             lines += ["", "| failing test | message |", "|---|---|"]
-            lines += tests.failures.map { "| `\(Self.escape($0.name))` | \(Self.escape($0.message)) |" }
+            lines += tests.failures.map { "| `\(Self.codeSpan($0.name))` | \(Self.escape($0.message)) |" }
             let more = tests.failed + tests.errors - tests.failures.count
             if more > 0 { lines += ["", "… and \(more) more"] }
         } else if let output = tests.output, !tests.succeeded {
@@ -145,10 +145,17 @@ struct PreviewReport: Sendable {
         (fraction < 0 ? "−" : "+") + String(format: "%.1f%%", abs(fraction) * 100)
     }
 
+    /// Text inside a code span in a table cell: no backtick can end the span, no line or column break
+    /// (entities would show literally there).
+    static func codeSpan(_ text: String) -> String {
+        text.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "\\|")
+            .replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+    }
+
     /// Text from a manifest or a reason, safe in a Markdown table cell (no HTML, no column breaks).
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "|", with: "\\|")
-            .replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
     }
 }
