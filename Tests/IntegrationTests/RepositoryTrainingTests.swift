@@ -115,9 +115,12 @@ struct RepositoryTrainingTests {
             ("missing program", ["/nonexistent/python3"], "train.py"),
         ]
         for (name, command, reason) in cases {
+            // A timeout far past what the output limit needs: under the whole suite's load, 50 MB of
+            // `yes` through the run's log once took over a minute (CI), and the timeout fired first.
             let (outcome, failure, _) = try await Self.train(
                 try Self.repository(
-                    command: command, fixtures: fixtures, name: name.replacingOccurrences(of: " ", with: "-")))
+                    command: command, timeout: "10m", fixtures: fixtures,
+                    name: name.replacingOccurrences(of: " ", with: "-")))
             #expect(outcome == nil, "\(name) succeeded")
             if name == "missing program" {
                 #expect(failure?.stage == .command, "\(name): \(String(describing: failure))")
