@@ -5,6 +5,8 @@ public enum Schema {
     public static let pullRequestsChannel = "conveyor_pull_requests"
     /// Notification channel: a deployment (or rollback) was recorded.
     public static let deploymentsChannel = "conveyor_deployments"
+    /// Notification channel: a prediction token was created or revoked.
+    public static let predictionTokensChannel = "conveyor_prediction_tokens"
 
     public static let migrations: [Migration] = [
         Migration(
@@ -480,6 +482,23 @@ public enum Schema {
             sql: """
                 -- Each fetched data file's key, URL, hash and size (lineage), and what `tests:` said.
                 ALTER TABLE training_runs ADD COLUMN data_files jsonb, ADD COLUMN tests jsonb;
+                """),
+        Migration(
+            version: 19, name: "prediction tokens, and which token made each prediction",
+            sql: """
+                -- Only the SHA-256 of a token's secret is stored; revoked tokens stay (revoked_at) for the record.
+                CREATE TABLE prediction_tokens (
+                    name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'),
+                    token_sha256 bytea NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+                    models text[] NOT NULL CHECK (cardinality(models) > 0),
+                    scopes text[] NOT NULL CHECK (cardinality(scopes) > 0 AND scopes <@ ARRAY['predict', 'feedback']),
+                    rate_limit_per_second double precision CHECK (rate_limit_per_second > 0),
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    expires_at timestamptz,
+                    revoked_at timestamptz,
+                    last_used_at timestamptz
+                );
+                ALTER TABLE prediction_log ADD COLUMN token_name text;
                 """),
     ]
 }

@@ -28,8 +28,11 @@ def post(base, path, body, headers=None):
         return error.code, error.read(), error.headers
 
 
-def predict(base, rows):
-    status, body, _ = post(base, "/predict", json.dumps({"instances": rows}).encode())
+def predict(base, rows, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, body, _ = post(base, "/predict", json.dumps({"instances": rows}).encode(), headers)
     assert status == 200, body
     return json.loads(body)["predictions"]
 

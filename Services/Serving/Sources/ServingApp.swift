@@ -26,6 +26,8 @@ public enum ServingApp {
         ServingMetrics.declare()
         var services: [any Service] = [
             database, parts.objectStoreClient, parts.log, parts.watcher, parts.monitor, parts.rollups, parts.retention,
+            TokenRegistry(
+                database: database, access: parts.access, pollInterval: configuration.pollInterval, logger: logger),
         ]
         if let grpcPort = configuration.grpcPort {
             services.append(
@@ -36,7 +38,8 @@ public enum ServingApp {
                         maxConnections: configuration.server.maxConnections,
                         maxConcurrentStreams: configuration.grpcMaxConcurrentStreams),
                     service: InferenceGRPCService(
-                        scorer: parts.scorer, maxMessageBytes: configuration.maxBodyBytes, logger: logger),
+                        scorer: parts.scorer, access: parts.access, maxMessageBytes: configuration.maxBodyBytes,
+                        logger: logger),
                     logger: logger))
         }
         return ServiceHost.application(
@@ -55,6 +58,8 @@ public enum ServingApp {
         public let router: Router<AppRequestContext>
         /// Validation, scoring and logging, shared by every prediction route and gRPC.
         let scorer: PredictionScorer
+        /// Who may ask for predictions (`PREDICT_AUTH`, the prediction tokens).
+        let access: PredictionAccess
         /// Where versions are read from (an object store's local copies, or the shared directory).
         public let artifacts: ArtifactStorage
         /// The object store's HTTP client (libcurl), run beside the server.
@@ -90,9 +95,10 @@ public enum ServingApp {
             scorer = PredictionScorer(
                 store: store, log: log, maxBodyBytes: configuration.maxBodyBytes,
                 maxInstances: configuration.maxInstances, idField: configuration.predictionIDField)
+            access = PredictionAccess(required: configuration.predictAuth)
             router = ServingApp.makeRouter(
                 configuration: configuration, database: database, scorer: scorer, monitor: monitor,
-                artifacts: artifacts, python: python)
+                artifacts: artifacts, python: python, access: access)
         }
     }
 
@@ -104,11 +110,12 @@ public enum ServingApp {
     /// the store answered its last request.
     static func makeRouter(
         configuration: ServingConfiguration, database: PostgresClient, scorer: PredictionScorer, monitor: DriftMonitor,
-        artifacts: ArtifactStorage, python: PythonRuntime
+        artifacts: ArtifactStorage, python: PythonRuntime, access: PredictionAccess
     ) -> Router<AppRequestContext> {
         let store = scorer.store
-        let dashboard = Dashboard(
+        var dashboard = Dashboard(
             database: database, models: store, artifacts: artifacts, githubRepository: configuration.githubRepository)
+        dashboard.tokenRequired = configuration.predictAuth
         return ServiceRouter.build(
             title: "Conveyor serving",
             readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
@@ -116,13 +123,14 @@ public enum ServingApp {
                 DeploymentController(
                     database: database, store: store, admin: AdminToken(configuration.adminToken), dashboard: dashboard),
                 DashboardController(dashboard: dashboard),
-                PredictController(scorer: scorer),
-                InferenceController(scorer: scorer),
+                PredictController(scorer: scorer, access: access),
+                InferenceController(scorer: scorer, access: access),
+                TokenController(store: TokenStore(database: database), admin: AdminToken(configuration.adminToken)),
                 MonitoringController(monitor: monitor, admin: AdminToken(configuration.adminToken)),
                 FeedbackController(
                     store: FeedbackStore(database: database), monitor: monitor,
                     lateAfter: configuration.feedbackLateAfter,
-                    idField: configuration.predictionIDField),
+                    idField: configuration.predictionIDField, access: access),
             ], nav: Dashboard.nav,
             details: {
                 [

@@ -57,6 +57,9 @@ public struct ServingConfiguration: Sendable {
         "conveyor-python-environments")
     /// `SANDBOX` (`auto`, `bubblewrap`, `none`): how Python models' workers are isolated.
     public var sandbox: Sandbox = .automatic
+    /// `PREDICT_AUTH`: `token` makes `/predict`, `/feedback`, the v2 `infer` route and gRPC
+    /// `ModelInfer` require a prediction token allowed for the model; `off` (the default) does not.
+    public var predictAuth = false
 
     /// Where the artifacts live, spelled out.
     public var artifactSettings: ArtifactSettings {
@@ -99,7 +102,17 @@ public struct ServingConfiguration: Sendable {
                 fileURLWithPath: env.string("PYTHON_ENVIRONMENTS")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")
                     .path),
-            sandbox: try env.sandbox())
+            sandbox: try env.sandbox(), predictAuth: try Self.predictAuth(env))
+    }
+
+    /// `PREDICT_AUTH`: `off` (default) or `token`.
+    static func predictAuth(_ env: EnvironmentReader) throws -> Bool {
+        switch env.string("PREDICT_AUTH")?.lowercased() ?? "off" {
+        case "off", "": return false
+        case "token": return true
+        case let other:
+            throw ConfigurationError(variable: "PREDICT_AUTH", problem: "must be off or token, got \"\(other)\"")
+        }
     }
 
     /// `ARTIFACTS_URL` (or `ARTIFACTS_DIR`) and, for an object store, its settings and the local copies.

@@ -9,6 +9,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let message: String
     public let problems: [FieldProblem]
+    /// Headers the answer carries besides its body (`Retry-After`, `WWW-Authenticate`).
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, _ message: String, problems: [FieldProblem] = []) {
         self.status = status
@@ -36,6 +38,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = Body(error: .init(status: status.code, message: message, problems: problems))
-        return try JSONResponse.make(body, status: status)
+        var response = try JSONResponse.make(body, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }

@@ -13,6 +13,8 @@ struct Dashboard: Sendable {
     let artifacts: VersionArtifacts
     let links: GitHubLinks
     let pages: PageRenderer
+    /// `PREDICT_AUTH=token`: the predict page asks for a prediction token.
+    var tokenRequired = false
 
     static let nav = [
         PageRenderer.NavLink("Home", "/"), PageRenderer.NavLink("Runs", "/runs"),
@@ -96,6 +98,7 @@ struct Dashboard: Sendable {
                 pages.render(
                     "predict", title: "predict", page: ["modelName": "no model is deployed yet", "fields": []]))
         }
-        return HTMLResponse.make(pages.render("predict", title: "predict", page: PredictPage(model)))
+        return HTMLResponse.make(
+            pages.render("predict", title: "predict", page: PredictPage(model, tokenRequired: tokenRequired)))
     }
 }

@@ -174,8 +174,11 @@ enum DashboardScript {
             clearErrors();
             try {
               const explain = document.getElementById("explain");
+              const headers = { "Content-Type": "application/json", "Accept": "application/json" };
+              const token = document.getElementById("prediction-token");
+              if (token && token.value) headers["Authorization"] = "Bearer " + token.value;
               const response = await fetch(explain && explain.checked ? "/predict?explain=true" : "/predict", {
-                method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
+                method: "POST", headers: headers,
                 body: JSON.stringify(body())
               });
               const answer = await response.json();

@@ -40,8 +40,11 @@ struct PredictPage {
     let canExplain: Bool
     /// Why not, when the model has none.
     let explainNote: String?
+    /// `PREDICT_AUTH=token`: the form asks for a prediction token (sent as a bearer, kept nowhere).
+    let tokenRequired: Bool
 
-    init(_ model: LoadedModel) {
+    init(_ model: LoadedModel, tokenRequired: Bool = false) {
+        self.tokenRequired = tokenRequired
         let artifact = model.artifact
         modelName = artifact.name
         version = model.deployment.version
@@ -123,6 +126,9 @@ struct PredictPage {
         {{/fields}}
         {{#canExplain}}<label class="inline"><input id="explain" type="checkbox" checked> explain: each feature's exact contribution (TreeSHAP / linear)</label>{{/canExplain}}
         {{#explainNote}}<p class="small muted" id="explain-note">{{.}}</p>{{/explainNote}}
+        {{#tokenRequired}}<label for="prediction-token">prediction token (PREDICT_AUTH=token)</label>
+        <input id="prediction-token" type="password" autocomplete="off" spellcheck="false">
+        <span class="field-error" data-field="authorization"></span>{{/tokenRequired}}
         <p><button type="submit" id="predict-submit">Predict</button></p>
         </form>
         <section id="result" hidden><h2>Answer</h2>

@@ -18,6 +18,8 @@ import ServiceKit
 /// and the message HTTP's `error` carries.
 struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     let scorer: PredictionScorer
+    /// Who may ask (`PREDICT_AUTH=token`: the `authorization` metadata's bearer token).
+    let access: PredictionAccess
     /// `MAX_BODY_BYTES`: a larger `ModelInfer` message is `RESOURCE_EXHAUSTED`, named.
     let maxMessageBytes: Int
     let logger: Logger
@@ -93,13 +95,24 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
                 throw APIError(
                     .contentTooLarge, "the message is \(size) bytes; the limit is \(maxMessageBytes) (MAX_BODY_BYTES)")
             }
-            _ = try served(message.modelName, version: message.modelVersion)
+            let model = try served(message.modelName, version: message.modelVersion)
+            var authorization: String?
+            for value in request.metadata[stringValues: "authorization"] {
+                authorization = value
+                break
+            }
+            let caller: String?
+            do {
+                caller = try access.check(authorization: authorization, model: model.artifact.name, scope: .predict)
+            } catch let refusal as AccessRefusal {
+                throw PredictionAuthentication.apiError(refusal)
+            }
             let object = try GRPCInferTensors.request(message)
             // A forecast logs its whole request: the equivalent JSON (the log holds text).
-            let inference = try await ProtocolInference.answer(
-                object, requestID: RequestID().description, scorer: scorer
-            ) {
-                String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
+            let inference = try await PredictionCaller.$tokenName.withValue(caller) {
+                try await ProtocolInference.answer(object, requestID: RequestID().description, scorer: scorer) {
+                    String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
+                }
             }
             let answer = inference.prediction
             let response = GRPCInferTensors.response(
@@ -175,7 +188,9 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
         switch status.code {
         case 400, 422: .invalidArgument
         case 404: .notFound
-        case 413: .resourceExhausted
+        case 401: .unauthenticated
+        case 403: .permissionDenied
+        case 413, 429: .resourceExhausted
         case 503: .unavailable
         case 504: .deadlineExceeded
         default: .internalError

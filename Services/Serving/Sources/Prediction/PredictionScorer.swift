@@ -262,7 +262,8 @@ final class PredictionScorer: Sendable {
         log.record(
             PredictionLogEntry(
                 loggedAt: Date(), requestID: call.requestID, modelVersion: call.version,
-                inputs: Self.storable(inputs), outputs: Self.json(outputs), latencyMicroseconds: micros))
+                inputs: Self.storable(inputs), outputs: Self.json(outputs), latencyMicroseconds: micros,
+                tokenName: PredictionCaller.tokenName))
     }
 
     /// Response headers naming the model version and the request.

@@ -28,7 +28,11 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
     private let depth = Gauge(label: "conveyor_prediction_log_queue_depth")
     private let spillFiles = Gauge(label: "conveyor_prediction_log_spill_files")
     static let batchSize = 5000
-    static let columns = ["logged_at", "request_id", "model_version", "inputs", "outputs", "latency_us"]
+    static let columns = [
+        "logged_at", "request_id", "model_version", "inputs", "outputs", "latency_us", "token_name",
+    ]
+    /// The columns of batches spilled before `token_name` was logged (replayed as they are).
+    static let columnsBeforeTokens = Array(columns.dropLast())
 
     public init(database: PostgresClient, spillDirectory: URL, capacity: Int = 100_000, logger: Logger) throws {
         self.database = database
@@ -91,7 +95,7 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
             CopyTextFormat.append(
                 row: [
                     entry.loggedAt.postgresText, entry.requestID, entry.modelVersion, entry.inputs, entry.outputs,
-                    String(entry.latencyMicroseconds),
+                    String(entry.latencyMicroseconds), entry.tokenName,
                 ], to: &encoded)
         }
         if !outage.load(ordering: .relaxed) {
@@ -141,8 +145,9 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
                     try connection.execute(
                         "CREATE TEMP TABLE prediction_log_replay (LIKE prediction_log INCLUDING DEFAULTS) ON COMMIT DROP"
                     )
-                    try connection.copyIn(table: "prediction_log_replay", columns: Self.columns, encoded: claim.bytes)
-                    let columns = Self.columns.joined(separator: ", ")
+                    let batchColumns = Self.columns(of: claim.bytes)
+                    try connection.copyIn(table: "prediction_log_replay", columns: batchColumns, encoded: claim.bytes)
+                    let columns = batchColumns.joined(separator: ", ")
                     try connection.execute(
                         """
                         INSERT INTO prediction_log (\(columns)) SELECT \(columns) FROM prediction_log_replay
@@ -169,5 +174,13 @@ public final class PredictionLog: Service, Sendable, CustomStringConvertible {
         let left = spill.pending().count
         spillFiles.record(left)
         if left == 0 { logger.info("spilled prediction log batches replayed") }
+    }
+
+    /// The columns a spilled batch has: its first row's tab-separated fields (a row's text escapes
+    /// tabs as `\t`), so batches spilled by an older version replay too.
+    static func columns(of batch: [UInt8]) -> [String] {
+        let firstRow = batch.prefix { $0 != UInt8(ascii: "\n") }
+        let fields = firstRow.reduce(1) { $0 + ($1 == UInt8(ascii: "\t") ? 1 : 0) }
+        return fields == columnsBeforeTokens.count ? columnsBeforeTokens : columns
     }
 }

@@ -15,4 +15,6 @@ public struct PredictionLogEntry: Sendable {
     public let inputs: String
     public let outputs: String
     public let latencyMicroseconds: Int64
+    /// The prediction token (by name) the request carried, if any.
+    public var tokenName: String? = nil
 }

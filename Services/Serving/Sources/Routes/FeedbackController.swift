@@ -15,6 +15,8 @@ struct FeedbackController: APIController {
     let lateAfter: Duration
     /// `PREDICTION_ID_FIELD`: when set, an item may name its prediction by business id (`id`).
     let idField: String?
+    /// Who may send ground truth (`PREDICT_AUTH=token`: tokens with the `feedback` scope).
+    let access: PredictionAccess
     /// Most items in one batch.
     static let maxItems = 10_000
     /// How long an unknown request id is waited for (the prediction log's write delay, with room).
@@ -36,6 +38,10 @@ struct FeedbackController: APIController {
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
         let controller = self
+        let models = monitor.store
+        routes.add(
+            middleware: PredictionAuthentication(
+                access: access, scope: .feedback, model: { models.model?.artifact.name }))
         routes.on(
             APIRoute(
                 .post, "/feedback",

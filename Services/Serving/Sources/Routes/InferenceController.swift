@@ -11,6 +11,8 @@ import ServiceKit
 /// Conveyor's `problems` list naming each field.
 struct InferenceController: APIController {
     let scorer: PredictionScorer
+    /// Who may ask (`PREDICT_AUTH=token`).
+    let access: PredictionAccess
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
@@ -46,6 +48,9 @@ struct InferenceController: APIController {
             return try JSONResponse.make(InferenceMessages.ModelReady(name: model.artifact.name, ready: true))
         }
         routes.add(middleware: PredictionRejectionCounting())
+        routes.add(
+            middleware: PredictionAuthentication(access: access, scope: .predict, model: { store.model?.artifact.name })
+        )
         routes.on(
             APIRoute(
                 .post, "/v2/models/:name/infer",

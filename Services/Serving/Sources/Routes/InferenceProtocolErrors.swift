@@ -11,9 +11,11 @@ struct InferenceProtocolErrors<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return try JSONResponse.make(
+            var response = try JSONResponse.make(
                 InferenceMessages.ProtocolError(error: ProtocolInference.message(error), problems: error.problems),
                 status: error.status)
+            for field in error.headers { response.headers.append(field) }
+            return response
         }
     }
 }

@@ -10,6 +10,8 @@ import ServiceKit
 /// problem is reported with its field, and bad input never causes a 5xx.
 struct PredictController: APIController {
     let scorer: PredictionScorer
+    /// Who may ask (`PREDICT_AUTH=token`).
+    let access: PredictionAccess
 
     private struct Single: Encodable {
         let prediction: PredictedValue
@@ -82,7 +84,10 @@ struct PredictController: APIController {
     var endpoints: DocumentedRoutes {
         let store = scorer.store
         let maxInstances = scorer.maxInstances
-        return DocumentedRoutes().add(middleware: PredictionRejectionCounting()).on(
+        return DocumentedRoutes().add(middleware: PredictionRejectionCounting()).add(
+            middleware: PredictionAuthentication(
+                access: access, scope: .predict, model: { store.model?.artifact.name })
+        ).on(
             APIRoute(
                 .post, "/predict",
                 "Predict one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",

@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import Metrics
+import ServiceKit
+import Synchronization
+
+/// Who may ask which model for what (`PREDICT_AUTH=token`): the tokens serving knows (replaced
+/// whole when the table changes, see `TokenRegistry`), checked per request by the SHA-256 of the
+/// bearer secret, compared in constant time; each use remembered (for `last_used_at`, written in
+/// batches) and, for tokens with a rate limit, metered by a token bucket on this replica.
+final class PredictionAccess: Sendable {
+    /// Whether requests need a token at all (`PREDICT_AUTH=token`).
+    let required: Bool
+
+    private struct State {
+        var byHash: [[UInt8]: PredictionToken] = [:]
+        /// Last use per token name since the last flush.
+        var used: [String: Date] = [:]
+        /// Token buckets per name: tokens left and when they were counted.
+        var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let refusals: [AccessRefusal.Reason: Counter]
+
+    init(required: Bool) {
+        self.required = required
+        refusals = Dictionary(
+            uniqueKeysWithValues: AccessRefusal.Reason.allCases.map {
+                ($0, Counter(label: "conveyor_prediction_auth_refusals_total", dimensions: [("reason", $0.rawValue)]))
+            })
+    }
+
+    /// Replaces the known tokens.
+    func replace(_ tokens: [PredictionToken]) {
+        let byHash = Dictionary(tokens.map { ($0.hash, $0) }) { first, _ in first }
+        state.withLock { $0.byHash = byHash }
+    }
+
+    /// The name of the token `authorization` carries, if it allows `scope` on `model`; otherwise
+    /// the refusal (counted). When tokens are not required nothing is refused (nil: no good token).
+    func check(authorization: String?, model: String, scope: TokenScope, now: Date = Date()) throws(AccessRefusal)
+        -> String?
+    {
+        // Without PREDICT_AUTH=token a token is optional: a good one names the caller in the log.
+        guard required else { return try? decide(authorization: authorization, model: model, scope: scope, now: now) }
+        do {
+            return try decide(authorization: authorization, model: model, scope: scope, now: now)
+        } catch {
+            refusals[error.reason]?.increment()
+            throw error
+        }
+    }
+
+    private func decide(authorization: String?, model: String, scope: TokenScope, now: Date) throws(AccessRefusal)
+        -> String?
+    {
+        guard let authorization, !authorization.isEmpty else {
+            throw AccessRefusal(
+                reason: .missing, message: "a prediction token is required: Authorization: Bearer <token>")
+        }
+        guard authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw AccessRefusal(reason: .missing, message: "the Authorization header must be Bearer <token>")
+        }
+        let hash = Array(SHA256.hash(data: Array(authorization.utf8.dropFirst(7))))
+        let token = state.withLock { $0.byHash[hash] }
+        // The table is keyed by the hash of a 256-bit secret; the bytes are compared again in constant time.
+        guard let token, ConstantTime.equal(token.hash, hash) else {
+            throw AccessRefusal(reason: .unknown, message: "the prediction token is not known")
+        }
+        if token.revokedAt != nil {
+            throw AccessRefusal(reason: .revoked, message: "the prediction token \"\(token.name)\" was revoked")
+        }
+        if let expiresAt = token.expiresAt, expiresAt <= now {
+            throw AccessRefusal(reason: .expired, message: "the prediction token \"\(token.name)\" has expired")
+        }
+        guard token.allows(model: model) else {
+            throw AccessRefusal(
+                reason: .model, message: "the prediction token \"\(token.name)\" does not allow the model \"\(model)\"")
+        }
+        guard token.scopes.contains(scope) else {
+            throw AccessRefusal(
+                reason: .scope, message: "the prediction token \"\(token.name)\" does not allow \(scope.rawValue)")
+        }
+        try take(token, now: now)
+        return token.name
+    }
+
+    /// Records a use, and takes one request from the token's bucket when it has a limit.
+    private func take(_ token: PredictionToken, now: Date) throws(AccessRefusal) {
+        let clock = ContinuousClock.now
+        let wait: Double? = state.withLock { state in
+            state.used[token.name] = now
+            guard let rate = token.ratePerSecond, rate > 0 else { return nil }
+            let burst = max(1, rate)
+            var bucket = state.buckets[token.name] ?? (burst, clock)
+            let elapsed = clock - bucket.at
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket = (min(burst, bucket.tokens + seconds * rate), clock)
+            defer { state.buckets[token.name] = bucket }
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                return nil
+            }
+            return (1 - bucket.tokens) / rate
+        }
+        if let wait {
+            throw AccessRefusal(
+                reason: .rateLimited,
+                message:
+                    "the prediction token \"\(token.name)\" is over its limit of \(token.ratePerSecond ?? 0) requests a second",
+                retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+    }
+
+    /// The uses since the last call (token name → last use), cleared.
+    func takeUses() -> [String: Date] {
+        state.withLock { state in
+            defer { state.used = [:] }
+            return state.used
+        }
+    }
+}

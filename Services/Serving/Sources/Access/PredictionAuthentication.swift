@@ -1,0 +1,40 @@
+import Hummingbird
+import ServiceKit
+
+/// The access check of the prediction routes (`POST /predict`, `POST /feedback`, the v2 `infer`
+/// route): the bearer token must allow `scope` on the model serving now; the answer's caller is
+/// set for the prediction log. A refusal is a JSON error naming its reason (`authorization`),
+/// in the route's error shape (the v2 routes' middleware reshapes it), with `Retry-After` when
+/// rate limited.
+struct PredictionAuthentication: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let access: PredictionAccess
+    let scope: TokenScope
+    /// The model a request is for (the one serving now).
+    let model: @Sendable () -> String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let caller: String?
+        do {
+            caller = try access.check(
+                authorization: request.headers[.authorization], model: model() ?? "", scope: scope)
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard let caller else { return try await next(request, context) }
+        return try await PredictionCaller.$tokenName.withValue(caller) { try await next(request, context) }
+    }
+
+    /// The refusal as an HTTP error naming the reason in `authorization`.
+    static func apiError(_ refusal: AccessRefusal) -> APIError {
+        var error = APIError(
+            refusal.status, refusal.message,
+            problems: [FieldProblem(field: "authorization", problem: refusal.reason.rawValue)])
+        if let retryAfter = refusal.retryAfter { error.headers[.retryAfter] = String(retryAfter) }
+        if refusal.status == .unauthorized { error.headers[.wwwAuthenticate] = "Bearer" }
+        return error
+    }
+}
