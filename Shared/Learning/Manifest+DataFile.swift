@@ -57,7 +57,8 @@ extension Manifest {
             case (.some(let path), nil):
                 if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
                     throw Problem(
-                        key: key, problem: "must be a path inside the repository: \"\(path)\" is outside the repository")
+                        key: key, problem: "must be a path inside the repository: \"\(path)\" is outside the repository"
+                    )
                 }
                 if sha256 != nil { throw Problem(key: "\(key).sha256", problem: "goes with url (a path is in git)") }
             case (nil, .some(let url)):
