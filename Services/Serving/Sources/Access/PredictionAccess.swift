@@ -59,13 +59,34 @@ final class PredictionAccess: Sendable {
             throw AccessRefusal(
                 reason: .missing, message: "a prediction token is required: Authorization: Bearer <token>")
         }
-        guard authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+        guard let secret = Self.bearerSecret(authorization) else {
             throw AccessRefusal(reason: .missing, message: "the Authorization header must be Bearer <token>")
         }
-        let hash = Array(SHA256.hash(data: Array(authorization.utf8.dropFirst(7))))
-        let token = state.withLock { $0.byHash[hash] }
+        let hash = Array(SHA256.hash(data: secret))
+        // One lock a request: the lookup, the use and the rate limit's bucket (measured: a lock for
+        // each cost a visible share of a one-row /predict).
+        let clock = ContinuousClock.now
+        let verdict: (token: PredictionToken?, wait: Double?) = state.withLock { state in
+            guard let token = state.byHash[hash] else { return (nil, nil) }
+            guard token.revokedAt == nil, token.expiresAt.map({ $0 > now }) ?? true, token.allows(model: model),
+                token.scopes.contains(scope)
+            else { return (token, nil) }
+            state.used[token.name] = now
+            guard let rate = token.ratePerSecond, rate > 0 else { return (token, nil) }
+            let burst = max(1, rate)
+            var bucket = state.buckets[token.name] ?? (burst, clock)
+            let elapsed = clock - bucket.at
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket = (min(burst, bucket.tokens + seconds * rate), clock)
+            defer { state.buckets[token.name] = bucket }
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                return (token, nil)
+            }
+            return (token, (1 - bucket.tokens) / rate)
+        }
         // The table is keyed by the hash of a 256-bit secret; the bytes are compared again in constant time.
-        guard let token, ConstantTime.equal(token.hash, hash) else {
+        guard let token = verdict.token, ConstantTime.equal(token.hash, hash) else {
             throw AccessRefusal(reason: .unknown, message: "the prediction token is not known")
         }
         if token.revokedAt != nil {
@@ -82,35 +103,28 @@ final class PredictionAccess: Sendable {
             throw AccessRefusal(
                 reason: .scope, message: "the prediction token \"\(token.name)\" does not allow \(scope.rawValue)")
         }
-        try take(token, now: now)
-        return token.name
-    }
-
-    /// Records a use, and takes one request from the token's bucket when it has a limit.
-    private func take(_ token: PredictionToken, now: Date) throws(AccessRefusal) {
-        let clock = ContinuousClock.now
-        let wait: Double? = state.withLock { state in
-            state.used[token.name] = now
-            guard let rate = token.ratePerSecond, rate > 0 else { return nil }
-            let burst = max(1, rate)
-            var bucket = state.buckets[token.name] ?? (burst, clock)
-            let elapsed = clock - bucket.at
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket = (min(burst, bucket.tokens + seconds * rate), clock)
-            defer { state.buckets[token.name] = bucket }
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
-                return nil
-            }
-            return (1 - bucket.tokens) / rate
-        }
-        if let wait {
+        if let wait = verdict.wait {
             throw AccessRefusal(
                 reason: .rateLimited,
                 message:
                     "the prediction token \"\(token.name)\" is over its limit of \(token.ratePerSecond ?? 0) requests a second",
                 retryAfter: max(1, Int(wait.rounded(.up))))
         }
+        return token.name
+    }
+
+    /// The secret of `Bearer <secret>` (the scheme is case-insensitive, RFC 7235), without copying
+    /// the header; nil for another scheme or an empty secret.
+    static func bearerSecret(_ header: String) -> [UInt8]? {
+        let bytes = header.utf8
+        guard bytes.count > 7 else { return nil }
+        var index = bytes.startIndex
+        for expected in "bearer ".utf8 {
+            let byte = bytes[index]
+            guard byte == expected || (expected >= 97 && expected <= 122 && byte == expected - 32) else { return nil }
+            index = bytes.index(after: index)
+        }
+        return Array(bytes[index...])
     }
 
     /// The uses since the last call (token name → last use), cleared.
