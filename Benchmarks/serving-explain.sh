@@ -22,12 +22,7 @@ bin=$(swift build "${release[@]}" --show-bin-path)
 source Benchmarks/lib/common.sh
 
 echo "== training the boosted model (trainer train)" >&2
-repo=$work/repo
-friedman_repo "$repo" "{algorithm: gradient_boosting, params: {iterations: 100, max_leaves: 31}}"
-artifact_line=$("$bin/trainer" train --repo "$repo" --output "$work/artifacts" | grep '^artifact:')
-artifact_path=$(echo "$artifact_line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/')
-artifact_sha=$(echo "$artifact_line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
-relative=${artifact_path#"$work/artifacts/"}
+friedman_artifact "{algorithm: gradient_boosting, params: {iterations: 100, max_leaves: 31}}"
 
 start_postgres
 db=$pg_url
@@ -38,10 +33,7 @@ DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=$port LOG_LEVEL=warning PRED
 serving_pid=$!
 url=http://127.0.0.1:$port
 wait_http "$url/health/live" || { cat "$work/serving.log" >&2; exit 1; }
-psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
-INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
-VALUES ('local', 'friedman', 1, 'bench', '{}', '$relative', '$artifact_sha');
-SQL
+register_version "$db" local
 deploy_version "$url" local
 wait_http "$url/health/ready" || { cat "$work/serving.log" >&2; exit 1; }
 

@@ -24,12 +24,7 @@ bin=$(swift build "${release[@]}" --show-bin-path)
 source Benchmarks/lib/common.sh
 
 echo "== training the linear model (trainer train)" >&2
-repo=$work/repo
-friedman_repo "$repo" "{algorithm: linear_regression}"
-artifact_line=$("$bin/trainer" train --repo "$repo" --output "$work/artifacts" | grep '^artifact:')
-artifact_path=$(echo "$artifact_line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/')
-artifact_sha=$(echo "$artifact_line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
-relative=${artifact_path#"$work/artifacts/"}
+friedman_artifact "{algorithm: linear_regression}"
 
 start_postgres
 db=$pg_url
@@ -45,10 +40,7 @@ launch() { # NAME PREDICT_AUTH → sets url_NAME
 echo "== serving, PREDICT_AUTH=off and =token" >&2
 launch off off
 launch token token
-psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
-INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
-VALUES ('local', 'friedman', 1, 'bench', '{}', '$relative', '$artifact_sha');
-SQL
+register_version "$db" local
 deploy_version "$url_off" local
 wait_http "$url_off/health/ready" && wait_http "$url_token/health/ready" || { cat "$work"/serving-*.log >&2; exit 1; }
 token=$(curl -fsS -XPOST -H "authorization: Bearer $bench_admin_token" -H 'content-type: application/json' \

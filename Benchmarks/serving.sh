@@ -28,12 +28,7 @@ bin=$(swift build "${release[@]}" --show-bin-path)
 source Benchmarks/lib/common.sh
 
 echo "== training Conveyor's forest (trainer train)" >&2
-repo=$work/repo
-friedman_repo "$repo" "{algorithm: random_forest, params: {trees: 100, max_depth: 12}}"
-artifact_line=$("$bin/trainer" train --repo "$repo" --output "$work/artifacts" | grep '^artifact:')
-artifact_path=$(echo "$artifact_line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/')
-artifact_sha=$(echo "$artifact_line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
-relative=${artifact_path#"$work/artifacts/"}
+friedman_artifact "{algorithm: random_forest, params: {trees: 100, max_depth: 12}}"
 
 start_postgres
 db=$pg_url
@@ -43,10 +38,7 @@ DATABASE_URL=$db ARTIFACTS_DIR=$work/artifacts PORT=5090 LOG_LEVEL=warning PREDI
   ADMIN_TOKEN=$bench_admin_token "$bin/serving" 2>"$work/serving.log" & pids+=($!)
 serving_pid=$!
 wait_http http://127.0.0.1:5090/health/live || { cat "$work/serving.log" >&2; exit 1; }
-psql -q "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL
-INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
-VALUES ('local', 'friedman', 1, 'bench', '{}', '$relative', '$artifact_sha');
-SQL
+register_version "$db" local
 deploy_version http://127.0.0.1:5090 local
 wait_http http://127.0.0.1:5090/health/ready || { cat "$work/serving.log" >&2; exit 1; }
 

@@ -58,3 +58,24 @@ friedman_repo() {
     echo "model: $2"
   } >"$1/conveyor.yaml"
 }
+
+# friedman_artifact MODEL: trains MODEL on friedman_200k.csv with the release `trainer train`
+# ($bin) in $work/repo, writing the artifact under $work/artifacts; sets artifact_relative (its
+# path there) and artifact_sha.
+friedman_artifact() {
+  friedman_repo "$work/repo" "$1"
+  local line path
+  line=$("$bin/trainer" train --repo "$work/repo" --output "$work/artifacts" | grep '^artifact:')
+  path=$(echo "$line" | sed -E 's/^artifact: (.*) \(sha256 .*/\1/')
+  artifact_sha=$(echo "$line" | sed -E 's/.*\(sha256 ([0-9a-f]+)\)/\1/')
+  artifact_relative=${path#"$work/artifacts/"}
+}
+
+# register_version DATABASE_URL VERSION: records friedman_artifact's artifact as model version
+# VERSION of the model `friedman` (then deploy_version makes it live).
+register_version() {
+  psql -q "$1" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+INSERT INTO model_versions (version, model_name, pr_number, commit_sha, metrics, artifact_path, artifact_sha256)
+VALUES ('$2', 'friedman', 1, 'bench', '{}', '$artifact_relative', '$artifact_sha');
+SQL
+}
