@@ -255,6 +255,14 @@ struct DataFetchTests {
                 to: directory.appendingPathComponent("r/v"))
         }
         #expect(refused?.problem.contains("S3_ENDPOINT") == true)
+        var scoped = fetcher
+        scoped.buckets = ["datasets"]
+        let outside = await #expect(throws: DataFetcher.Failure.self) {
+            _ = try await scoped.fetch(
+                "s3://\(TestObjectStore.bucket)/\(key)", digest: .sha256(String(repeating: "4", count: 64)),
+                key: "data.test", to: directory.appendingPathComponent("r/w"))
+        }
+        #expect(outside?.problem.contains("DATA_S3_BUCKETS") == true, "\(String(describing: outside))")
         #expect(refused.map { "\($0)" }?.contains(store.secretAccessKey) == false)
     }
 

@@ -19,6 +19,8 @@ struct DataFetcher: Sendable {
     /// The largest file fetched (`DATA_MAX_BYTES`).
     let maxBytes: Int64
     let cache: DataCache
+    /// The buckets `s3://` may read (`DATA_S3_BUCKETS`; nil: any the credentials can).
+    var buckets: Set<String>? = nil
     /// Bounds one download whole (a stalled one stops after 30 s without a byte).
     var timeout: Duration = .seconds(3600)
 
@@ -96,7 +98,15 @@ struct DataFetcher: Sendable {
                 key: key, url: shown,
                 problem: "s3:// data needs the object store's S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         }
-        let client = S3Client(bucket: components.host ?? "", settings: s3, http: http)
+        let bucket = components.host ?? ""
+        if let buckets, !buckets.contains(bucket) {
+            throw Failure(
+                key: key, url: shown,
+                problem:
+                    "the bucket \"\(bucket)\" is not among DATA_S3_BUCKETS (\(buckets.sorted().joined(separator: ", ")))"
+            )
+        }
+        let client = S3Client(bucket: bucket, settings: s3, http: http)
         let objectKey = String(components.path.dropFirst())
         guard let head = try await client.head(objectKey) else {
             throw Failure(key: key, url: shown, problem: "no such object (HTTP 404)")

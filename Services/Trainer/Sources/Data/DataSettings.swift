@@ -14,10 +14,15 @@ public struct DataSettings: Sendable {
     public var cacheBytes: Int64
     public var localRoots: [URL]
     public var objectStore: S3Settings?
+    /// `DATA_S3_BUCKETS` (comma-separated): the buckets `s3://` data and DVC remotes may be read
+    /// from; nil (unset) allows every bucket the credentials can read.
+    public var buckets: Set<String>?
 
     public init(
-        maxBytes: Int64 = 1 << 30, cacheBytes: Int64 = 10 << 30, localRoots: [URL] = [], objectStore: S3Settings? = nil
+        maxBytes: Int64 = 1 << 30, cacheBytes: Int64 = 10 << 30, localRoots: [URL] = [], objectStore: S3Settings? = nil,
+        buckets: Set<String>? = nil
     ) {
+        self.buckets = buckets
         self.maxBytes = maxBytes
         self.cacheBytes = cacheBytes
         self.localRoots = localRoots
@@ -47,13 +52,16 @@ public struct DataSettings: Sendable {
             localRoots: (env.string("DATA_LOCAL_ROOTS") ?? "").split(separator: ":").map {
                 URL(fileURLWithPath: String($0), isDirectory: true)
             },
-            objectStore: objectStore)
+            objectStore: objectStore,
+            buckets: env.string("DATA_S3_BUCKETS").map {
+                Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            })
     }
 
     /// A fetcher with these settings, caching under `cacheDirectory`.
     func fetcher(http: CurlHTTPClient, cacheDirectory: URL) -> DataFetcher {
         DataFetcher(
             http: http, s3: objectStore, localRoots: localRoots, maxBytes: maxBytes,
-            cache: DataCache(directory: cacheDirectory, capacity: cacheBytes))
+            cache: DataCache(directory: cacheDirectory, capacity: cacheBytes), buckets: buckets)
     }
 }

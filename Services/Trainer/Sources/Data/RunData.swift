@@ -39,6 +39,13 @@ struct RunData {
                 }
                 // Not DVC's either: the pipeline reports the missing file.
                 guard let (pointer, remote) = found else { continue }
+                if let size = pointer.size, size > fetcher.maxBytes {
+                    throw TrainingFailure(
+                        stage: .data,
+                        reason:
+                            "\(key): \(path) is \(size) bytes (\(pointer.recordedIn)), over DATA_MAX_BYTES (\(fetcher.maxBytes))"
+                    )
+                }
                 let url = remote.objectURL(pointer)
                 let fetched: DataFetcher.Fetched
                 do {
@@ -56,6 +63,11 @@ struct RunData {
                         key: key, source: "dvc", path: path, url: CurlTransfer.redacted(url), sha256: nil,
                         md5: pointer.md5, bytes: fetched.bytes, downloaded: fetched.downloaded))
             } else {
+                if let path = file.path,
+                    FileManager.default.fileExists(atPath: repository.appendingPathComponent(path + ".dvc").path)
+                {
+                    log("data \(key): \(path) is in git; its .dvc file is not used")
+                }
                 continue
             }
             log("data \(lineage[lineage.count - 1].summary)")
