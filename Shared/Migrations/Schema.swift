@@ -492,7 +492,7 @@ public enum Schema {
                     token_sha256 bytea NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
                     models text[] NOT NULL CHECK (cardinality(models) > 0),
                     scopes text[] NOT NULL CHECK (cardinality(scopes) > 0 AND scopes <@ ARRAY['predict', 'feedback']),
-                    rate_limit_per_second double precision CHECK (rate_limit_per_second > 0),
+                    rate_limit_per_second double precision CHECK (rate_limit_per_second >= 0.001),
                     created_at timestamptz NOT NULL DEFAULT now(),
                     expires_at timestamptz,
                     revoked_at timestamptz,

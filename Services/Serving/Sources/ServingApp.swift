@@ -118,7 +118,10 @@ public enum ServingApp {
         dashboard.tokenRequired = configuration.predictAuth
         return ServiceRouter.build(
             title: "Conveyor serving",
-            readiness: { store.model == nil ? ["no model loaded"] : [] }, maxBodyBytes: configuration.maxBodyBytes,
+            readiness: {
+                (store.model == nil ? ["no model loaded"] : [])
+                    + (access.isReady ? [] : ["prediction tokens not loaded yet"])
+            }, maxBodyBytes: configuration.maxBodyBytes,
             controllers: [
                 DeploymentController(
                     database: database, store: store, admin: AdminToken(configuration.adminToken), dashboard: dashboard),

@@ -11,6 +11,8 @@ struct AccessRefusal: Error, Sendable, Equatable {
         case scope
         /// Over the token's `rate_limit_per_second`.
         case rateLimited = "rate_limited"
+        /// The replica has not read the tokens yet (Postgres was not reachable since it started).
+        case notLoaded = "not_loaded"
     }
 
     let reason: Reason
@@ -18,12 +20,14 @@ struct AccessRefusal: Error, Sendable, Equatable {
     /// For `rateLimited`: seconds until a request would be allowed.
     var retryAfter: Int? = nil
 
-    /// 401 when the caller is not known, 403 when it is but may not do this, 429 when too fast.
+    /// 401 when the caller is not known, 403 when it is but may not do this, 429 when too fast,
+    /// 503 before the tokens were read.
     var status: HTTPResponse.Status {
         switch reason {
         case .missing, .unknown, .revoked, .expired: .unauthorized
         case .model, .scope: .forbidden
         case .rateLimited: .tooManyRequests
+        case .notLoaded: .serviceUnavailable
         }
     }
 }

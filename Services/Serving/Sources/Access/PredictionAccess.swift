@@ -18,6 +18,8 @@ final class PredictionAccess: Sendable {
         var used: [String: Date] = [:]
         /// Token buckets per name: tokens left and when they were counted.
         var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+        /// Whether the tokens were read at least once (before that, required tokens cannot be checked).
+        var loaded = false
     }
 
     private let state = Mutex(State())
@@ -34,8 +36,17 @@ final class PredictionAccess: Sendable {
     /// Replaces the known tokens.
     func replace(_ tokens: [PredictionToken]) {
         let byHash = Dictionary(tokens.map { ($0.hash, $0) }) { first, _ in first }
-        state.withLock { $0.byHash = byHash }
+        state.withLock {
+            $0.byHash = byHash
+            $0.loaded = true
+        }
     }
+
+    /// Whether requests can be checked: tokens are not required, or they were read.
+    var isReady: Bool { !required || state.withLock { $0.loaded } }
+
+    /// The longest `Retry-After` given, in seconds (a tiny rate must not overflow it).
+    static let maxRetryAfter = 86_400.0
 
     /// The name of the token `authorization` carries, if it allows `scope` on `model`; otherwise
     /// the refusal (counted). When tokens are not required nothing is refused (nil: no good token).
@@ -59,6 +70,10 @@ final class PredictionAccess: Sendable {
             throw AccessRefusal(
                 reason: .missing, message: "a prediction token is required: Authorization: Bearer <token>")
         }
+        if required, !state.withLock({ $0.loaded }) {
+            throw AccessRefusal(
+                reason: .notLoaded, message: "the prediction tokens are not loaded yet; try again shortly")
+        }
         guard let secret = Self.bearerSecret(authorization) else {
             throw AccessRefusal(reason: .missing, message: "the Authorization header must be Bearer <token>")
         }
@@ -71,8 +86,10 @@ final class PredictionAccess: Sendable {
             guard token.revokedAt == nil, token.expiresAt.map({ $0 > now }) ?? true, token.allows(model: model),
                 token.scopes.contains(scope)
             else { return (token, nil) }
-            state.used[token.name] = now
-            guard let rate = token.ratePerSecond, rate > 0 else { return (token, nil) }
+            guard let rate = token.ratePerSecond, rate > 0 else {
+                state.used[token.name] = now
+                return (token, nil)
+            }
             let burst = max(1, rate)
             var bucket = state.buckets[token.name] ?? (burst, clock)
             let elapsed = clock - bucket.at
@@ -81,9 +98,10 @@ final class PredictionAccess: Sendable {
             defer { state.buckets[token.name] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
+                state.used[token.name] = now  // a use is a request answered, not one refused with 429
                 return (token, nil)
             }
-            return (token, (1 - bucket.tokens) / rate)
+            return (token, min(Self.maxRetryAfter, (1 - bucket.tokens) / rate))
         }
         // The table is keyed by the hash of a 256-bit secret; the bytes are compared again in constant time.
         guard let token = verdict.token, ConstantTime.equal(token.hash, hash) else {

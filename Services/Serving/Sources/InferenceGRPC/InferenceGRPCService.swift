@@ -162,7 +162,8 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
             if isPrediction { PredictionRejections.answered.add(1, ordering: .relaxed) }
             response = ServerResponse(message: message, metadata: metadata)
         } catch let error as APIError {
-            if isPrediction { PredictionRejections.record(error.status) }
+            // A refused caller (401, 403, 429) is not a rejected prediction.
+            if isPrediction, ![401, 403, 429].contains(error.status.code) { PredictionRejections.record(error.status) }
             if error.status.code >= 500, error.status != .serviceUnavailable {
                 logger.error("gRPC \(method) failed", metadata: ["error": "\(error.message)"])
             }

@@ -47,10 +47,11 @@ struct InferenceController: APIController {
             let model = try Self.served(context, store: store)
             return try JSONResponse.make(InferenceMessages.ModelReady(name: model.artifact.name, ready: true))
         }
-        routes.add(middleware: PredictionRejectionCounting())
+        // The access check first: a refused caller is not a rejected prediction.
         routes.add(
             middleware: PredictionAuthentication(access: access, scope: .predict, model: { store.model?.artifact.name })
         )
+        routes.add(middleware: PredictionRejectionCounting())
         routes.on(
             APIRoute(
                 .post, "/v2/models/:name/infer",

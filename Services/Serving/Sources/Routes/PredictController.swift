@@ -84,10 +84,11 @@ struct PredictController: APIController {
     var endpoints: DocumentedRoutes {
         let store = scorer.store
         let maxInstances = scorer.maxInstances
-        return DocumentedRoutes().add(middleware: PredictionRejectionCounting()).add(
+        // The access check first: a refused caller is not a rejected prediction.
+        return DocumentedRoutes().add(
             middleware: PredictionAuthentication(
                 access: access, scope: .predict, model: { store.model?.artifact.name })
-        ).on(
+        ).add(middleware: PredictionRejectionCounting()).on(
             APIRoute(
                 .post, "/predict",
                 "Predict one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",

@@ -35,7 +35,7 @@ struct TokenController: APIController {
             ]),
             "expires_at": .object(["type": .string("string"), "format": .string("date-time")]),
             "rate_limit_per_second": .object([
-                "type": .string("number"), "exclusiveMinimum": .number(0), "maximum": .number(1_000_000),
+                "type": .string("number"), "minimum": .number(0.001), "maximum": .number(1_000_000),
             ]),
         ]),
     ])
@@ -175,8 +175,9 @@ struct TokenController: APIController {
         var rate: Double?
         if let value = object["rate_limit_per_second"] {
             rate = value.doubleValue
-            if !(rate.map { $0 > 0 && $0 <= 1_000_000 } ?? false) {
-                problems.append(FieldProblem(field: "rate_limit_per_second", problem: "must be a number above 0"))
+            if !(rate.map { $0 >= 0.001 && $0 <= 1_000_000 } ?? false) {
+                problems.append(
+                    FieldProblem(field: "rate_limit_per_second", problem: "must be a number from 0.001 to 1000000"))
             }
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
