@@ -85,7 +85,7 @@ final class TestPostgres: Sendable {
                 "start", "-w", "-t", "60", "-D", dataDirectory.path, "-l",
                 directory.appendingPathComponent("server.log").path,
                 "-o",
-                "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+                "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             ])
     }
 
