@@ -285,7 +285,9 @@ struct DataFetchTests {
                 "\(files.url)/stall", digest: digest, key: "data.train", to: directory.appendingPathComponent("b/f"))
         }
         // The waiter waits (it sends no request of its own); cancelled, it returns at once.
-        try await Task.sleep(for: .milliseconds(200))
+        _ = try await eventually(timeout: 30, "the second run waiting for the first's download") {
+            await fetcher.cache.waiterCount(digest.cacheName) == 1 ? true : nil
+        }
         let start = ContinuousClock.now
         waiter.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiter.value }

@@ -78,6 +78,9 @@ actor DataCache {
         }
     }
 
+    /// How many callers wait for the download of `name` (tests wait for this instead of a fixed time).
+    func waiterCount(_ name: String) -> Int { downloading[name]?.count ?? 0 }
+
     private func cancelWaiter(_ id: UUID, of name: String) {
         downloading[name]?.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
