@@ -271,6 +271,7 @@ struct PythonModelTests {
         try await fixture.waitForVersion(first, at: url, timeout: 300)
         let before = Set(Self.workerProcesses(of: process.pid))
         #expect(before.count == 2)
+        let seen = SeenVersions()
         let load = Task { () -> (failures: [String], versions: Set<String>) in
             var failures: [String] = []
             var versions = Set<String>()
@@ -287,6 +288,7 @@ struct PythonModelTests {
                     for try await (status, version) in group {
                         if status != 200 { failures.append("\(status)") }
                         versions.insert(version)
+                        seen.insert(version)
                     }
                 }
             }
@@ -298,6 +300,11 @@ struct PythonModelTests {
         _ = try await eventually(timeout: 30, "requests answered by the new version") { () async throws -> Bool? in
             let response = try await fixture.request("POST", "\(url)/predict", body: #"{"x": 3, "note": "c"}"#)
             return (try? JSONValue.parse(response.body))?["model_version"]?.stringValue == second ? true : nil
+        }
+        // The load itself reaches the new version before it stops (its batch in flight at the
+        // swap may still be the old one's).
+        _ = try await eventually(timeout: 30, "the load answered by the new version") { () -> Bool? in
+            seen.contains(second) ? true : nil
         }
         load.cancel()
         let result = await load.value
