@@ -106,7 +106,9 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
                 }
                 let data = try Data(
                     contentsOf: directory.appendingPathComponent(description.file ?? PredictorDescription.onnxFile))
-                predictor = .onnx(try ONNXPredictor(data: data, features: features, classes: classes))
+                var model = try ONNXPredictor(data: data, features: features, classes: classes)
+                model.covers = description.covers
+                predictor = .onnx(model)
             } else {
                 predictor = try description.predictor
             }

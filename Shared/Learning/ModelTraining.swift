@@ -27,10 +27,11 @@ public enum ModelTraining {
         let predictor: Predictor
         if manifest.model.isONNX {
             guard let onnx else { throw DataProblem(problem: "model.path: the ONNX file was not read") }
-            let model = try ONNXPredictor(data: onnx, features: features, classes: classes)
+            var model = try ONNXPredictor(data: onnx, features: features, classes: classes)
             log(
                 "loaded the ONNX model (\(model.model.producer.isEmpty ? "unknown producer" : model.model.producer); opsets \(model.model.opsets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \(model.model.operatorsUsed.count) operators)"
             )
+            model.learnCovers(from: trainData, log: log)
             predictor = .onnx(model)
         } else {
             predictor = Algorithms.fit(manifest.model, data: trainData, classes: classes?.count, progress: progress)

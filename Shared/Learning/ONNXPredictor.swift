@@ -29,6 +29,10 @@ public struct ONNXPredictor: Sendable, Equatable {
     let outputs: Outputs
     let features: [FeatureSpec]
     let offsets: [Int]
+    /// Per tree node of the graph's ensemble (in its attributes' order), the training rows
+    /// through it: what explanations need and the file lacks. Nil when the graph is not an
+    /// explainable tree ensemble, or the version was trained before explanations of ONNX.
+    public internal(set) var covers: [Double]?
 
     /// Loads and binds `data`; `classes` are Conveyor's (sorted) class names for classification.
     public init(data: Data, features: [FeatureSpec], classes: [String]?) throws {
@@ -140,6 +144,7 @@ public struct ONNXPredictor: Sendable, Equatable {
     /// Two predictors are equal when they hold the same file for the same features.
     public static func == (lhs: ONNXPredictor, rhs: ONNXPredictor) -> Bool {
         lhs.data == rhs.data && lhs.features == rhs.features && lhs.outputCount == rhs.outputCount
+            && lhs.covers == rhs.covers
     }
 
     /// Number of values `predict` writes.
@@ -150,6 +155,31 @@ public struct ONNXPredictor: Sendable, Equatable {
 
     /// Predicts rows encoded by `FeatureEncoder` (one-hot categories become the category's string again).
     public func predict(rows: [[Double]]) throws -> [[Double]] {
+        let count = rows.count
+        let values = try model.evaluate(try feeds(rows))
+        switch outputs {
+        case .value(let index):
+            guard let tensor = values[index].tensor else { throw ONNXError("the value output is not a tensor") }
+            let flat = tensor.doubles
+            guard flat.count >= count else {
+                throw ONNXError("the model returned \(flat.count) values for \(count) rows")
+            }
+            let stride = flat.count / max(count, 1)
+            return (0..<count).map { [flat[$0 * stride]] }
+        case .probabilities(let index, let columns):
+            switch values[index] {
+            case .maps(_, let probabilities):
+                return probabilities.map { row in columns.map { Double(row[$0]) } }
+            case .tensor(let tensor):
+                let flat = tensor.doubles
+                let width = flat.count / max(count, 1)
+                return (0..<count).map { r in columns.map { flat[r * width + $0] } }
+            }
+        }
+    }
+
+    /// The graph's input tensors for rows encoded by `FeatureEncoder`.
+    func feeds(_ rows: [[Double]]) throws -> [String: ONNXTensor] {
         let count = rows.count
         var feeds: [String: ONNXTensor] = [:]
         switch inputs {
@@ -171,26 +201,7 @@ public struct ONNXPredictor: Sendable, Equatable {
                 }
             }
         }
-        let values = try model.evaluate(feeds)
-        switch outputs {
-        case .value(let index):
-            guard let tensor = values[index].tensor else { throw ONNXError("the value output is not a tensor") }
-            let flat = tensor.doubles
-            guard flat.count >= count else {
-                throw ONNXError("the model returned \(flat.count) values for \(count) rows")
-            }
-            let stride = flat.count / max(count, 1)
-            return (0..<count).map { [flat[$0 * stride]] }
-        case .probabilities(let index, let columns):
-            switch values[index] {
-            case .maps(_, let probabilities):
-                return probabilities.map { row in columns.map { Double(row[$0]) } }
-            case .tensor(let tensor):
-                let flat = tensor.doubles
-                let width = flat.count / max(count, 1)
-                return (0..<count).map { r in columns.map { flat[r * width + $0] } }
-            }
-        }
+        return feeds
     }
 
     /// Predicts one encoded row into `output`.

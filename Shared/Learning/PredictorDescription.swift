@@ -20,9 +20,12 @@ struct PredictorDescription: Codable {
     var python: PythonModel?
     /// A linear or logistic model's training input means (explanations' reference).
     var means: [Double]?
+    /// An ONNX tree ensemble's covers, per node in the graph's attribute order (explanations).
+    var covers: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link, python, means
+        case covers
         case classCoefficients = "class_coefficients"
         case leafWidth = "leaf_width"
     }
@@ -54,9 +57,10 @@ struct PredictorDescription: Codable {
             base = ensemble.base
             combine = ensemble.combine
             link = ensemble.link
-        case .onnx:
+        case .onnx(let model):
             kind = Self.onnxKind
             file = Self.onnxFile
+            covers = model.covers
         case .python(let model):
             kind = Self.pythonKind
             file = PythonModel.pickleFile

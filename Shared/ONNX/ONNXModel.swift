@@ -33,6 +33,8 @@ public struct ONNXModel: Sendable {
     let initialSlots: [ONNXValue?]
     let inputSlots: [Int]
     let outputSlots: [Int]
+    /// Every named value's slot (inputs, initializers, node outputs).
+    let valueSlots: [String: Int]
 
     /// Loads a serialized `ModelProto`.
     public init(serialized data: Data) throws {
@@ -161,6 +163,7 @@ public struct ONNXModel: Sendable {
         outputs = outputInfos
         self.outputSlots = outputSlots
         self.steps = steps
+        valueSlots = slotOf
         initialSlots = initial
         operatorsUsed = used.sorted()
         labels = Self.labels(of: graph)
@@ -198,6 +201,20 @@ public struct ONNXModel: Sendable {
 
     /// Runs the graph; outputs in `outputs` order.
     public func evaluate(_ feeds: [String: ONNXTensor]) throws -> [ONNXValue] {
+        try evaluate(feeds, slots: outputSlots)
+    }
+
+    /// Runs the graph and returns the values named `names` (any node's output, not only the
+    /// graph's outputs): what an explanation reads from inside the graph.
+    public func evaluate(_ feeds: [String: ONNXTensor], values names: [String]) throws -> [ONNXValue] {
+        let slots = try names.map { name in
+            guard let slot = valueSlots[name] else { throw ONNXError("the graph has no value \"\(name)\"") }
+            return slot
+        }
+        return try evaluate(feeds, slots: slots)
+    }
+
+    private func evaluate(_ feeds: [String: ONNXTensor], slots wanted: [Int]) throws -> [ONNXValue] {
         var slots = initialSlots
         for (info, slot) in zip(inputs, inputSlots) {
             guard let tensor = feeds[info.name] else { throw ONNXError("input \"\(info.name)\" is missing") }
@@ -226,7 +243,7 @@ public struct ONNXModel: Sendable {
             }
             for (slot, value) in zip(step.outputSlots, outputs) where slot >= 0 { slots[slot] = value }
         }
-        return try outputSlots.map { slot in
+        return try wanted.map { slot in
             guard let value = slots[slot] else { throw ONNXError("a graph output was not computed") }
             return value
         }

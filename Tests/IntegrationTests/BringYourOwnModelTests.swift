@@ -63,6 +63,23 @@ struct BringYourOwnModelTests {
                 break
             }
 
+            // The forest inside the graph explains its predictions: the trained run computed its
+            // covers; imputing, scaling and one-hot columns add up to their feature.
+            let first = try #require(instances.first)
+            let explainBody = String(
+                decoding: try JSONEncoder().encode(
+                    JSONValue.object(["instances": .array([first]), "explain": .bool(true)])),
+                as: UTF8.self)
+            let (explainStatus, explained) = try await trio.post("\(trio.servingURL)/predict", body: explainBody)
+            #expect(explainStatus == 200, "\(explained)")
+            let explanation = try #require(explained["explanations"]?.arrayValue?.first)
+            let parts = try #require(explanation["contributions"]?.objectValue)
+            #expect(Set(parts.keys) == ["temp_min", "precipitation", "wind", "weather"])
+            let total = parts.values.reduce(try #require(explanation["base_value"]?.doubleValue)) {
+                $0 + ($1.doubleValue ?? .nan)
+            }
+            #expect(abs(total - predictions[0]) <= 1e-5 * max(1, abs(predictions[0])), "\(explained)")
+
             // The Open Inference Protocol shows the graph's own inputs and accepts them.
             let name = try #require(served["model"]?.stringValue)
             let (_, metadata) = try await trio.get("\(trio.servingURL)/v2/models/\(name)")

@@ -17,6 +17,8 @@ public struct ModelExplainer: Sendable {
         case trees(TreeSHAP, doubled: Bool)
         /// Per output: intercept, coefficients, and the training means of the columns.
         case linear(intercepts: [Double], coefficients: [[Double]], means: [Double])
+        /// A repository's ONNX tree ensemble: the graph runs up to the ensemble, TreeSHAP on its trees.
+        case onnx(ONNXTreeExplanation, TreeSHAP)
     }
 
     /// Throws when the model's kind has no exact explanation here, or it was saved without
@@ -49,11 +51,16 @@ public struct ModelExplainer: Sendable {
                 throw ExplanationUnavailable(format: artifact.algorithm, reason: retrain)
             }
             method = .linear(intercepts: model.intercepts, coefficients: model.coefficients, means: means)
-        case .onnx:
-            throw ExplanationUnavailable(
-                format: "onnx",
-                reason: "a repository's own ONNX graph is evaluated as it is; exact explanations cover Conveyor's "
-                    + "built-in trees and linear models")
+        case .onnx(let model):
+            let explanation = try ONNXTreeExplanation(model)
+            guard let shap = TreeSHAP(explanation.trees) else {
+                throw ExplanationUnavailable(
+                    format: "onnx",
+                    reason:
+                        "the run that trained this version recorded no covers for its trees (it predates "
+                        + "explanations of ONNX tree ensembles, or its log says why not); retrain it")
+            }
+            method = .onnx(explanation, shap)
         case .python:
             throw ExplanationUnavailable(
                 format: "python",
@@ -79,6 +86,16 @@ public struct ModelExplainer: Sendable {
             return Explanation(
                 baseValues: [-shap.expected[0], shap.expected[0]],
                 contributions: [contributions[0].map { -$0 }, contributions[0]])
+        case .onnx(let explanation, let shap):
+            // The graph ran on this row for its prediction already; should it fail here, the
+            // explanation is NaN, which the routes refuse as non-finite.
+            guard let explained = try? explanation.explain(Array(row), shap: shap, inputs: inputs) else {
+                let count = outputNames?.count ?? 1
+                return Explanation(
+                    baseValues: [Double](repeating: .nan, count: count),
+                    contributions: [[Double]](repeating: [Double](repeating: .nan, count: inputs), count: count))
+            }
+            return explained
         case .linear(let intercepts, let coefficients, let means):
             var bases = intercepts
             var contributions = [[Double]](repeating: [Double](repeating: 0, count: inputs), count: intercepts.count)
@@ -96,6 +113,9 @@ public struct ModelExplainer: Sendable {
     /// million nodes visited in all, at least 100 rows): a 100-tree depth-12 forest takes 25 ms
     /// a row, and importance must not add minutes to its training.
     public var importanceRows: Int {
+        if case .onnx(_, let shap) = method {
+            return min(500, max(100, 20_000_000 / max(1, shap.ensemble.nodes.count)))
+        }
         guard case .trees(let shap, _) = method else { return 2000 }
         return min(2000, max(100, 20_000_000 / max(1, shap.ensemble.nodes.count)))
     }

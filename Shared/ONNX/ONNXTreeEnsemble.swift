@@ -1,0 +1,243 @@
+import Foundation
+
+/// The one `TreeEnsembleRegressor` or `TreeEnsembleClassifier` of a graph whose nodes before
+/// it only prepare each input column on its own (Cast, Scaler, Imputer, OneHotEncoder,
+/// Concat, Reshape, …): the trees as the node's attributes give them, and for each column the
+/// ensemble reads, the graph input column it comes from. That is what an exact explanation of
+/// the graph needs (contributions over the ensemble's columns add up per graph input); any
+/// other shape throws an `ONNXError` saying which node and why.
+public struct ONNXTreeEnsemble: Sendable {
+    /// A column of a graph input.
+    public struct Source: Sendable, Equatable {
+        public let input: String
+        public let column: Int
+    }
+
+    /// `TreeEnsembleRegressor` or `TreeEnsembleClassifier`.
+    public let operatorName: String
+    public var isClassifier: Bool { operatorName == "TreeEnsembleClassifier" }
+    /// The value the ensemble reads, for `ONNXModel.evaluate(_:values:)`.
+    public let inputName: String
+    /// Per column of `inputName`'s rows, where it comes from.
+    public let sources: [Source]
+    public let treeIDs: [Int64]
+    public let nodeIDs: [Int64]
+    public let featureIDs: [Int64]
+    public let modes: [String]
+    public let thresholds: [Double]
+    public let trueIDs: [Int64]
+    public let falseIDs: [Int64]
+    /// Per node; empty when the attribute is absent (missing values follow the comparison).
+    public let missingTracksTrue: [Bool]
+    public let weightTreeIDs: [Int64]
+    public let weightNodeIDs: [Int64]
+    public let weightTargets: [Int64]
+    public let weights: [Double]
+    /// Outputs: `n_targets` of a regressor, the classes of a classifier.
+    public let targets: Int
+    public let base: [Double]
+    public let aggregate: String
+    public let postTransform: String
+    /// A classifier's labels as text, in the order of its class ids.
+    public let labels: [String]?
+
+    /// Finds the ensemble in a serialized model and traces its columns to the graph inputs.
+    public init(serialized data: Data) throws {
+        let graph = try Onnx_ModelProto(serializedBytes: data).graph
+        var layouts: [String: Layout] = [:]
+        var sourceList: [Source] = []
+        for input in graph.input {
+            let info = try ONNXModel.info(input)
+            guard let shape = info.shape, shape.count >= 1 else {
+                throw ONNXError("graph input \"\(input.name)\" has no declared shape to trace columns through")
+            }
+            var dims: [Int] = []
+            for dim in shape.dropFirst() {
+                guard let dim else { throw ONNXError("graph input \"\(input.name)\" has a column count left open") }
+                dims.append(dim)
+            }
+            let width = dims.reduce(1, *)
+            let first = sourceList.count
+            sourceList += (0..<width).map { Source(input: input.name, column: $0) }
+            layouts[input.name] = Layout(dims: dims, sources: Array(first..<(first + width)))
+        }
+        let constants = Dictionary(
+            graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var afterEnsemble = Set<String>()
+        // Values computed by a node that is not per column, with why: an error only if the trees read them.
+        var untraceable: [String: ONNXError] = [:]
+        var found: (node: Onnx_NodeProto, input: Layout)?
+        for node in try ONNXModel.topologicalOrder(graph) {
+            let label = "node \"\(node.name.isEmpty ? (node.output.first ?? "?") : node.name)\" (\(node.opType))"
+            if let problem = node.input.lazy.compactMap({ untraceable[$0] }).first {
+                if node.opType.hasPrefix("TreeEnsemble") { throw problem }
+                for output in node.output { untraceable[output] = problem }
+                continue
+            }
+            let traced = node.input.filter { layouts[$0] != nil }
+            if node.input.contains(where: afterEnsemble.contains) {
+                guard traced.isEmpty else {
+                    throw ONNXError("\(label) mixes the tree ensemble's scores with input columns")
+                }
+                afterEnsemble.formUnion(node.output)
+                continue
+            }
+            if traced.isEmpty { continue }
+            if node.opType.hasPrefix("TreeEnsemble") {
+                guard found == nil else { throw ONNXError("the graph has two tree ensembles (\(label))") }
+                guard node.opType != "TreeEnsemble" else {
+                    throw ONNXError(
+                        "\(label): the opset-5 TreeEnsemble is evaluated but not explained yet; export with ai.onnx.ml opset 3 or lower (TreeEnsembleRegressor/Classifier)"
+                    )
+                }
+                guard let layout = layouts[node.input[0]] else { throw ONNXError("\(label) reads no input column") }
+                found = (node, layout)
+                afterEnsemble.formUnion(node.output)
+                continue
+            }
+            do {
+                let layout = try Self.propagate(node, label: label, layouts: layouts, constants: constants)
+                for output in node.output where !output.isEmpty { layouts[output] = layout }
+            } catch let error as ONNXError {
+                for output in node.output { untraceable[output] = error }
+            }
+        }
+        guard let (node, layout) = found else {
+            throw ONNXError(
+                "the graph has no TreeEnsembleRegressor or TreeEnsembleClassifier reading its inputs (operators: \(Set(graph.node.map(\.opType)).sorted().joined(separator: ", ")))"
+            )
+        }
+        let spec = NodeSpec(
+            node: node, opset: 3, inputTypes: [],
+            attributes: Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }))
+        operatorName = node.opType
+        inputName = node.input[0]
+        sources = layout.sources.map { sourceList[$0] }
+        treeIDs = spec.int64s("nodes_treeids") ?? []
+        nodeIDs = spec.int64s("nodes_nodeids") ?? []
+        featureIDs = spec.int64s("nodes_featureids") ?? []
+        modes = spec.strings("nodes_modes") ?? []
+        thresholds = try spec.reals("nodes_values") ?? []
+        trueIDs = spec.int64s("nodes_truenodeids") ?? []
+        falseIDs = spec.int64s("nodes_falsenodeids") ?? []
+        missingTracksTrue = (spec.int64s("nodes_missing_value_tracks_true") ?? []).map { $0 != 0 }
+        let prefix = node.opType == "TreeEnsembleClassifier" ? "class" : "target"
+        weightTreeIDs = spec.int64s("\(prefix)_treeids") ?? []
+        weightNodeIDs = spec.int64s("\(prefix)_nodeids") ?? []
+        weightTargets = spec.int64s("\(prefix)_ids") ?? []
+        weights = try spec.reals("\(prefix)_weights") ?? []
+        base = try spec.reals("base_values") ?? []
+        aggregate = spec.string("aggregate_function") ?? "SUM"
+        postTransform = spec.string("post_transform") ?? "NONE"
+        if node.opType == "TreeEnsembleClassifier" {
+            let labels =
+                spec.strings("classlabels_strings") ?? (spec.int64s("classlabels_int64s") ?? []).map(String.init)
+            self.labels = labels
+            targets = labels.count
+        } else {
+            labels = nil
+            targets = spec.int("n_targets", default: 1)
+        }
+        guard let largest = featureIDs.max(), Int(largest) < sources.count else {
+            throw ONNXError("the trees read a column past the \(sources.count) their input has")
+        }
+    }
+
+    /// A value's rows as traced: the shape after the batch dimension, and the source of each
+    /// element of a row (row-major).
+    struct Layout {
+        var dims: [Int]
+        var sources: [Int]
+    }
+
+    static let elementwise: Set<String> = [
+        "Identity", "Cast", "Scaler", "Imputer", "Binarizer", "LabelEncoder", "Abs", "Neg", "Floor", "Ceil", "Round",
+        "Relu", "Sigmoid", "Exp", "Log", "Sqrt",
+    ]
+    static let arithmetic: Set<String> = ["Add", "Sub", "Mul", "Div"]
+
+    /// The layout of a preprocessing node's outputs, or why it is not per column.
+    static func propagate(
+        _ node: Onnx_NodeProto, label: String, layouts: [String: Layout], constants: [String: Onnx_TensorProto]
+    ) throws -> Layout {
+        let attributes = Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let perColumn =
+            "exact explanations need the nodes before the tree ensemble to work on each column alone (Cast, Scaler, Imputer, OneHotEncoder, Concat, Reshape, Flatten, arithmetic with constants)"
+        let traced = node.input.compactMap { layouts[$0] }
+        switch node.opType {
+        case _ where elementwise.contains(node.opType):
+            return traced[0]
+        case _ where arithmetic.contains(node.opType):
+            guard traced.count == 1,
+                node.input.allSatisfy({ layouts[$0] != nil || constants[$0] != nil })
+            else { throw ONNXError("\(label) combines columns with each other; \(perColumn)") }
+            for name in node.input where constants[name] != nil {
+                let dims = constants[name]!.dims.map(Int.init)
+                let count = dims.reduce(1, *)
+                guard count == 1 || Array(dims.drop { $0 == 1 }) == Array(traced[0].dims.drop { $0 == 1 }) else {
+                    throw ONNXError("\(label) broadcasts a constant of shape \(dims) across columns; \(perColumn)")
+                }
+            }
+            return traced[0]
+        case "OneHotEncoder":
+            let categories = max(
+                attributes["cats_strings"]?.strings.count ?? 0, attributes["cats_int64s"]?.ints.count ?? 0)
+            let layout = traced[0]
+            return Layout(
+                dims: layout.dims + [categories],
+                sources: layout.sources.flatMap { Array(repeating: $0, count: categories) })
+        case "Concat":
+            guard traced.count == node.input.count else {
+                throw ONNXError("\(label) concatenates input columns with constants; \(perColumn)")
+            }
+            let rank = traced[0].dims.count + 1
+            var axis = Int(attributes["axis"]?.i ?? 1)
+            if axis < 0 { axis += rank }
+            let position = axis - 1
+            guard position >= 0, position < traced[0].dims.count,
+                traced[0].dims[..<position].reduce(1, *) == 1,
+                traced.allSatisfy({ $0.dims.count == rank - 1 })
+            else { throw ONNXError("\(label) concatenates along an axis that interleaves rows; \(perColumn)") }
+            var dims = traced[0].dims
+            dims[position] = traced.map { $0.dims[position] }.reduce(0, +)
+            return Layout(dims: dims, sources: traced.flatMap(\.sources))
+        case "Gather", "ArrayFeatureExtractor":
+            // Picking columns of a [N, C] value by constant indices (skl2onnx's column selection).
+            let axis = node.opType == "Gather" ? Int(attributes["axis"]?.i ?? 0) : 1
+            guard traced.count == 1, layouts[node.input[0]] != nil, traced[0].dims.count == 1, axis == 1 || axis == -1,
+                node.input.count > 1, let indices = constants[node.input[1]]
+            else { throw ONNXError("\(label) picks values other than whole columns by constant indices; \(perColumn)") }
+            let width = traced[0].sources.count
+            let picked = (try ONNXTensor(proto: indices, name: "\(label) indices").int64s ?? []).map {
+                Int($0 < 0 ? $0 + Int64(width) : $0)
+            }
+            guard picked.allSatisfy({ (0..<width).contains($0) }) else {
+                throw ONNXError("\(label) picks a column out of range")
+            }
+            return Layout(dims: [picked.count], sources: picked.map { traced[0].sources[$0] })
+        case "Flatten":
+            guard (attributes["axis"]?.i ?? 1) == 1 else {
+                throw ONNXError("\(label) flattens across rows; \(perColumn)")
+            }
+            return Layout(dims: [traced[0].sources.count], sources: traced[0].sources)
+        case "Reshape":
+            guard node.input.count > 1, let shape = constants[node.input[1]] else {
+                throw ONNXError("\(label) reshapes to a shape computed in the graph; \(perColumn)")
+            }
+            let target = try ONNXTensor(proto: shape, name: "Reshape's shape").int64s ?? []
+            let width = traced[0].sources.count
+            guard let first = target.first, first == -1 || first == 0 else {
+                throw ONNXError("\(label) reshapes the batch dimension; \(perColumn)")
+            }
+            var dims = target.dropFirst().map(Int.init)
+            if let open = dims.firstIndex(of: -1) {
+                let known = dims.filter { $0 != -1 }.reduce(1, *)
+                dims[open] = known == 0 ? 0 : width / known
+            }
+            guard dims.reduce(1, *) == width else { throw ONNXError("\(label) changes the row width; \(perColumn)") }
+            return Layout(dims: dims, sources: traced[0].sources)
+        default:
+            throw ONNXError("\(label) reads input columns before the tree ensemble; \(perColumn)")
+        }
+    }
+}
