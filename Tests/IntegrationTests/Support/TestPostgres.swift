@@ -168,26 +168,37 @@ private enum RunningServers {
     }
 }
 
-/// Finds a free TCP port on 127.0.0.1, never the same one twice in a test
-/// run (tests run in parallel; the kernel may hand a just-closed port out again).
+/// Finds a free TCP port on 127.0.0.1, never the same one twice in a test run (tests run
+/// in parallel), and below the kernel's ephemeral range: a port from that range could be taken
+/// as the local end of some outgoing loopback connection (a Postgres client, curl) between
+/// the probe and the service's bind, which failed CI once (`Address already in use`).
 enum FreePort {
     private static let handedOut = Mutex<Set<Int>>([])
 
+    /// Ports to pick from: 10000 up to the start of `ip_local_port_range` (32768 by default).
+    static let range: Range<Int> = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let start = text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+        return 10000..<max(start, 10001)
+    }()
+
     static func find() throws -> Int {
-        for _ in 0..<50 {
-            let port = try probe()
+        for _ in 0..<200 {
+            let port = Int.random(in: range)
+            guard handedOut.withLock({ !$0.contains(port) }), (try? probe(port)) == port else { continue }
             if handedOut.withLock({ $0.insert(port).inserted }) { return port }
         }
-        throw HarnessError("no fresh free port found")
+        throw HarnessError("no fresh free port found in \(range)")
     }
 
-    private static func probe() throws -> Int {
+    /// Binds `port` on 127.0.0.1 (throws when it is taken) and returns it.
+    private static func probe(_ port: Int) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
