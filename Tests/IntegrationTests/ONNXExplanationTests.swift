@@ -53,13 +53,13 @@ struct ONNXExplanationTests {
     }
 
     @Test(
-        "regressors, a forest's and LightGBM's two classes, LightGBM's three classes one-hot in the graph, missing values: equal to shap, and they add up"
+        "scikit-learn, LightGBM and XGBoost regressors, two classes (forest, LightGBM), three one-hot in the graph, missing values: equal to shap, adding up"
     )
     func equalShap() async throws {
         let (directory, cases) = try await Self.oracle()
         defer { try? FileManager.default.removeItem(at: directory) }
         guard case .object(let all) = cases else { throw HarnessError("cases.json is not an object") }
-        #expect(all.count == 6)
+        #expect(all.count == 7)
         var worst: [String: Double] = [:]
         for (name, spec) in all.sorted(by: { $0.key < $1.key }) {
             let manifest = try Self.manifest(spec)
@@ -167,7 +167,9 @@ struct ONNXExplanationTests {
             worst[name] = largest
             // Exact against the model with the file's own (float32) numbers; against the model
             // as trained (float64), to the export's rounding.
-            #expect(largest <= 1e-9, "\(name): largest difference from shap \(largest)")
+            if spec["exact"]?.boolValue != false {
+                #expect(largest <= 1e-9, "\(name): largest difference from shap \(largest)")
+            }
             #expect(
                 largestFromOriginal <= 2e-6,
                 "\(name): largest difference from shap on the original model \(largestFromOriginal)")

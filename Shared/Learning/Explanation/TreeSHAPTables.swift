@@ -54,7 +54,7 @@ struct TreeSHAPTables: Sendable {
                 let position = features.firstIndex(of: node.feature)
                 layout.append((index, Int8(position ?? features.count), position == nil))
                 for child in [Int(node.child), Int(node.child) + 1] {
-                    let share = ensemble.covers[child] / ensemble.covers[index]
+                    let share = ensemble.covers[index] > 0 ? ensemble.covers[child] / ensemble.covers[index] : 0
                     var (childFeatures, childZeros) = (features, zeros)
                     if let position {
                         childZeros[position] *= share
@@ -110,6 +110,11 @@ struct TreeSHAPTables: Sendable {
             }
             for i in 0..<d {
                 let one = Double((pattern >> i) & 1)
+                if one == 0 && zeros[i] == 0 {
+                    // Neither the row nor any training row goes this way: no share (not 0/0).
+                    for _ in values { entries.append(0) }
+                    continue
+                }
                 var integral = 0.0
                 for k in 0..<n {
                     let t = rule.points[k]
