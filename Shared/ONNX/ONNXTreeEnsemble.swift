@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one `TreeEnsembleRegressor` or `TreeEnsembleClassifier` of a graph whose nodes before
+/// The one `TreeEnsembleRegressor`, `TreeEnsembleClassifier` or (opset 5) `TreeEnsemble` of a graph whose nodes before
 /// it only prepare each input column on its own (Cast, Scaler, Imputer, OneHotEncoder,
 /// Concat, Reshape, …): the trees as the node's attributes give them, and for each column the
 /// ensemble reads, the graph input column it comes from. That is what an exact explanation of
@@ -13,31 +13,31 @@ public struct ONNXTreeEnsemble: Sendable {
         public let column: Int
     }
 
-    /// `TreeEnsembleRegressor` or `TreeEnsembleClassifier`.
+    /// `TreeEnsembleRegressor`, `TreeEnsembleClassifier` or `TreeEnsemble`.
     public let operatorName: String
     public var isClassifier: Bool { operatorName == "TreeEnsembleClassifier" }
     /// The value the ensemble reads, for `ONNXModel.evaluate(_:values:)`.
     public let inputName: String
     /// Per column of `inputName`'s rows, where it comes from.
     public let sources: [Source]
-    public let treeIDs: [Int64]
-    public let nodeIDs: [Int64]
-    public let featureIDs: [Int64]
-    public let modes: [String]
-    public let thresholds: [Double]
-    public let trueIDs: [Int64]
-    public let falseIDs: [Int64]
+    public private(set) var treeIDs: [Int64]
+    public private(set) var nodeIDs: [Int64]
+    public private(set) var featureIDs: [Int64]
+    public private(set) var modes: [String]
+    public private(set) var thresholds: [Double]
+    public private(set) var trueIDs: [Int64]
+    public private(set) var falseIDs: [Int64]
     /// Per node; empty when the attribute is absent (missing values follow the comparison).
-    public let missingTracksTrue: [Bool]
-    public let weightTreeIDs: [Int64]
-    public let weightNodeIDs: [Int64]
-    public let weightTargets: [Int64]
-    public let weights: [Double]
+    public private(set) var missingTracksTrue: [Bool]
+    public private(set) var weightTreeIDs: [Int64]
+    public private(set) var weightNodeIDs: [Int64]
+    public private(set) var weightTargets: [Int64]
+    public private(set) var weights: [Double]
     /// Outputs: `n_targets` of a regressor, the classes of a classifier.
-    public let targets: Int
+    public private(set) var targets: Int
     public let base: [Double]
-    public let aggregate: String
-    public let postTransform: String
+    public private(set) var aggregate: String
+    public private(set) var postTransform: String
     /// A classifier's labels as text, in the order of its class ids.
     public let labels: [String]?
 
@@ -85,11 +85,6 @@ public struct ONNXTreeEnsemble: Sendable {
             if traced.isEmpty { continue }
             if node.opType.hasPrefix("TreeEnsemble") {
                 guard found == nil else { throw ONNXError("the graph has two tree ensembles (\(label))") }
-                guard node.opType != "TreeEnsemble" else {
-                    throw ONNXError(
-                        "\(label): the opset-5 TreeEnsemble is evaluated but not explained yet; export with ai.onnx.ml opset 3 or lower (TreeEnsembleRegressor/Classifier)"
-                    )
-                }
                 guard let layout = layouts[node.input[0]] else { throw ONNXError("\(label) reads no input column") }
                 found = (node, layout)
                 afterEnsemble.formUnion(node.output)
@@ -104,7 +99,7 @@ public struct ONNXTreeEnsemble: Sendable {
         }
         guard let (node, layout) = found else {
             throw ONNXError(
-                "the graph has no TreeEnsembleRegressor or TreeEnsembleClassifier reading its inputs (operators: \(Set(graph.node.map(\.opType)).sorted().joined(separator: ", ")))"
+                "the graph has no TreeEnsembleRegressor, TreeEnsembleClassifier or TreeEnsemble reading its inputs (operators: \(Set(graph.node.map(\.opType)).sorted().joined(separator: ", ")))"
             )
         }
         let spec = NodeSpec(
@@ -138,9 +133,67 @@ public struct ONNXTreeEnsemble: Sendable {
             labels = nil
             targets = spec.int("n_targets", default: 1)
         }
+        if node.opType == "TreeEnsemble" { try readOpset5(spec) }
         guard let largest = featureIDs.max(), Int(largest) < sources.count else {
             throw ONNXError("the trees read a column past the \(sources.count) their input has")
         }
+    }
+
+    /// The opset-5 `TreeEnsemble` (nodes and leaves in separate arrays, modes and settings as
+    /// numbers) in the older operators' form: each tree walked from its root, its nodes and
+    /// leaves numbered as reached, leaves as `LEAF` nodes with their weights. That order is the
+    /// one covers are stored in.
+    private mutating func readOpset5(_ spec: NodeSpec) throws {
+        let v5 = try EnsembleV5(spec)
+        // Some attribute names are shared with the older operators, with other meanings.
+        (treeIDs, nodeIDs, featureIDs, trueIDs, falseIDs) = ([], [], [], [], [])
+        (weightTreeIDs, weightNodeIDs, weightTargets) = ([], [], [])
+        (modes, thresholds, missingTracksTrue, weights) = ([], [], [], [])
+        let modeNames = [
+            "BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ", "BRANCH_MEMBER",
+        ]
+        let limit = v5.features.count + v5.leafWeights.count
+        for (tree, root) in v5.roots.enumerated() {
+            var pending: [(leaf: Bool, index: Int, id: Int64)] = [(false, Int(root), 0)]
+            var nextID: Int64 = 1
+            while let (leaf, index, id) = pending.popLast() {
+                guard nextID <= limit + 1, leaf ? index < v5.leafWeights.count : index < v5.features.count else {
+                    throw ONNXError("TreeEnsemble tree \(tree) is not a tree over its nodes and leaves")
+                }
+                treeIDs.append(Int64(tree))
+                nodeIDs.append(id)
+                if leaf {
+                    modes.append("LEAF")
+                    featureIDs.append(0)
+                    thresholds.append(0)
+                    trueIDs.append(0)
+                    falseIDs.append(0)
+                    missingTracksTrue.append(false)
+                    weightTreeIDs.append(Int64(tree))
+                    weightNodeIDs.append(id)
+                    weightTargets.append(v5.leafTargets[index])
+                    weights.append(v5.leafWeights[index])
+                    continue
+                }
+                let mode = Int(v5.modes[index])
+                modes.append(mode < modeNames.count ? modeNames[mode] : "mode \(mode)")
+                featureIDs.append(v5.features[index])
+                thresholds.append(v5.splits[index])
+                trueIDs.append(nextID)
+                falseIDs.append(nextID + 1)
+                missingTracksTrue.append(index < v5.missingTrue.count && v5.missingTrue[index] != 0)
+                pending.append((v5.trueLeafs[index] != 0, Int(v5.trueIDs[index]), nextID))
+                pending.append((v5.falseLeafs[index] != 0, Int(v5.falseIDs[index]), nextID + 1))
+                nextID += 2
+            }
+        }
+        let aggregates = ["AVERAGE", "SUM", "MIN", "MAX"]
+        let transforms = ["NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT"]
+        let aggregate = spec.int("aggregate_function", default: 1)
+        let transform = spec.int("post_transform", default: 0)
+        self.aggregate = aggregates.indices.contains(aggregate) ? aggregates[aggregate] : "\(aggregate)"
+        postTransform = transforms.indices.contains(transform) ? transforms[transform] : "\(transform)"
+        targets = spec.int("n_targets", default: 1)
     }
 
     /// A value's rows as traced: the shape after the batch dimension, and the source of each

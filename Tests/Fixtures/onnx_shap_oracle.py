@@ -128,6 +128,53 @@ def numeric(names):
     return [{"name": n, "type": "numeric"} for n in names]
 
 
+def to_opset5(onx, name, sample):
+    """The legacy TreeEnsembleRegressor of `onx` rewritten as ai.onnx.ml opset 5's TreeEnsemble
+    (nodes and leaves apart, modes as numbers); onnxruntime must predict the same."""
+    node = next(n for n in onx.graph.node if n.op_type == "TreeEnsembleRegressor")
+    a = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+    rows = list(zip(a["nodes_treeids"], a["nodes_nodeids"], a["nodes_featureids"], a["nodes_modes"], a["nodes_values"],
+                    a["nodes_truenodeids"], a["nodes_falsenodeids"], a["nodes_missing_value_tracks_true"]))
+    internal, leaves = {}, {}
+    for t, i, *_rest in rows:
+        (leaves if _rest[1] == b"LEAF" else internal)[(t, i)] = len(leaves if _rest[1] == b"LEAF" else internal)
+    weight = {(t, i): w for t, i, w in zip(a["target_treeids"], a["target_nodeids"], a["target_weights"])}
+    modes = {b"BRANCH_LEQ": 0, b"BRANCH_LT": 1, b"BRANCH_GTE": 2, b"BRANCH_GT": 3}
+    ordered = sorted(((index, key) for key, index in internal.items()))
+    columns = {k: [] for k in ("feature", "split", "mode", "true", "trueleaf", "false", "falseleaf", "missing")}
+    by_key = {(t, i): (f, m, v, tr, fa, mi) for t, i, f, m, v, tr, fa, mi in rows}
+    for _, (t, i) in ordered:
+        f, m, v, tr, fa, mi = by_key[(t, i)]
+        columns["feature"].append(f)
+        columns["split"].append(v)
+        columns["mode"].append(modes[m])
+        columns["missing"].append(mi)
+        for side, child in (("true", tr), ("false", fa)):
+            leaf = (t, child) in leaves
+            columns[side].append(leaves[(t, child)] if leaf else internal[(t, child)])
+            columns[side + "leaf"].append(1 if leaf else 0)
+    leaf_order = sorted((index, key) for key, index in leaves.items())
+    ensemble = onnx.helper.make_node(
+        "TreeEnsemble", node.input, node.output, domain="ai.onnx.ml", n_targets=1, aggregate_function=1,
+        post_transform=0, tree_roots=[internal[(t, 0)] for t in sorted({t for t, _ in internal})],
+        nodes_featureids=columns["feature"],
+        nodes_splits=onnx.numpy_helper.from_array(np.array(columns["split"], dtype=np.float32)),
+        nodes_modes=onnx.numpy_helper.from_array(np.array(columns["mode"], dtype=np.uint8)),
+        nodes_truenodeids=columns["true"], nodes_trueleafs=columns["trueleaf"],
+        nodes_falsenodeids=columns["false"], nodes_falseleafs=columns["falseleaf"],
+        nodes_missing_value_tracks_true=columns["missing"], leaf_targetids=[0] * len(leaf_order),
+        leaf_weights=onnx.numpy_helper.from_array(np.array([weight.get(key, 0.0) for _, key in leaf_order],
+                                                            dtype=np.float32)))
+    graph = onnx.helper.make_graph([ensemble], name, list(onx.graph.input), list(onx.graph.output))
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 21),
+                                                         onnx.helper.make_opsetid("ai.onnx.ml", 5)])
+    import onnxruntime
+    legacy = onnxruntime.InferenceSession(onx.SerializeToString()).run(None, {"input": sample.astype(np.float32)})[0]
+    mine = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"input": sample.astype(np.float32)})[0]
+    assert np.array_equal(legacy, mine), "onnxruntime predicts differently from the opset-5 rewrite"
+    return model
+
+
 # Seattle's weather: temp_max from three numbers, one input [N, 3].
 seattle = pd.read_csv(seattle_csv)
 weather_columns = ["temp_min", "precipitation", "wind"]
@@ -152,6 +199,9 @@ for name, model in [
         set_sklearn_numbers(model.estimators_, onx, lambda w, old: w.get(0, 0.0) * count)
     rounded = shap_arrays(shap.TreeExplainer(model), x_test)
     save(name, onx, numeric(weather_columns), "temp_max", "regression", train, test, base, values, rounded)
+    if name == "forest_regression":
+        save("forest_regression_opset5", to_opset5(onx, name, x_test), numeric(weather_columns), "temp_max", "regression",
+             train, test, base, values, rounded)
 
 # LightGBM with missing precipitation (every 7th row): NaN follows each split's default side.
 blanked = seattle.copy()
