@@ -108,6 +108,7 @@ public struct ModelArtifact: Codable, Sendable, Equatable {
                     contentsOf: directory.appendingPathComponent(description.file ?? PredictorDescription.onnxFile))
                 var model = try ONNXPredictor(data: data, features: features, classes: classes)
                 model.covers = description.covers
+                model.explanationUnavailable = description.explanationUnavailable
                 predictor = .onnx(model)
             } else {
                 predictor = try description.predictor

@@ -13,12 +13,15 @@ extension ONNXPredictor {
             log(
                 "explanations: the \(explanation.graph.operatorName)'s \(explanation.trees.treeCount) trees, covers from \(rows.count) training rows"
             )
-        } catch let error as ExplanationUnavailable {
-            log("explanations: not available (\(error.reason))")
-        } catch let error as ONNXError {
-            log("explanations: not available (\(error.message))")
         } catch {
-            log("explanations: not available (\(error))")
+            let reason =
+                switch error {
+                case let error as ExplanationUnavailable: error.reason
+                case let error as ONNXError: error.message
+                default: "\(error)"
+                }
+            explanationUnavailable = reason
+            log("explanations: not available (\(reason))")
         }
     }
 }

@@ -33,6 +33,8 @@ public struct ONNXPredictor: Sendable, Equatable {
     /// through it: what explanations need and the file lacks. Nil when the graph is not an
     /// explainable tree ensemble, or the version was trained before explanations of ONNX.
     public internal(set) var covers: [Double]?
+    /// Why the run recorded no covers (the graph is not one Conveyor explains), for `explain`'s 422.
+    public internal(set) var explanationUnavailable: String?
 
     /// Loads and binds `data`; `classes` are Conveyor's (sorted) class names for classification.
     public init(data: Data, features: [FeatureSpec], classes: [String]?) throws {

@@ -22,10 +22,13 @@ struct PredictorDescription: Codable {
     var means: [Double]?
     /// An ONNX tree ensemble's covers, per node in the graph's attribute order (explanations).
     var covers: [Double]?
+    /// Why an ONNX graph has no covers (the reason `explain` answers).
+    var explanationUnavailable: String?
 
     enum CodingKeys: String, CodingKey {
         case kind, intercept, coefficients, intercepts, file, trees, nodes, outputs, base, combine, link, python, means
         case covers
+        case explanationUnavailable = "explanation_unavailable"
         case classCoefficients = "class_coefficients"
         case leafWidth = "leaf_width"
     }
@@ -61,6 +64,7 @@ struct PredictorDescription: Codable {
             kind = Self.onnxKind
             file = Self.onnxFile
             covers = model.covers
+            explanationUnavailable = model.explanationUnavailable
         case .python(let model):
             kind = Self.pythonKind
             file = PythonModel.pickleFile

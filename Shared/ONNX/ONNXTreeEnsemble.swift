@@ -46,7 +46,9 @@ public struct ONNXTreeEnsemble: Sendable {
         let graph = try Onnx_ModelProto(serializedBytes: data).graph
         var layouts: [String: Layout] = [:]
         var sourceList: [Source] = []
-        for input in graph.input {
+        let initializers = Set(graph.initializer.map(\.name))
+        // An initializer may also be listed as a graph input (older files): it is a constant.
+        for input in graph.input where !initializers.contains(input.name) {
             let info = try ONNXModel.info(input)
             guard let shape = info.shape, shape.count >= 1 else {
                 throw ONNXError("graph input \"\(input.name)\" has no declared shape to trace columns through")
@@ -56,13 +58,13 @@ public struct ONNXTreeEnsemble: Sendable {
                 guard let dim else { throw ONNXError("graph input \"\(input.name)\" has a column count left open") }
                 dims.append(dim)
             }
-            let width = dims.reduce(1, *)
+            let width = try Self.width(dims, of: "graph input \"\(input.name)\"")
             let first = sourceList.count
             sourceList += (0..<width).map { Source(input: input.name, column: $0) }
             layouts[input.name] = Layout(dims: dims, sources: Array(first..<(first + width)))
         }
         let constants = Dictionary(
-            graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         var afterEnsemble = Set<String>()
         // Values computed by a node that is not per column, with why: an error only if the trees read them.
         var untraceable: [String: ONNXError] = [:]
@@ -104,7 +106,7 @@ public struct ONNXTreeEnsemble: Sendable {
         }
         let spec = NodeSpec(
             node: node, opset: 3, inputTypes: [],
-            attributes: Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }))
+            attributes: Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last }))
         operatorName = node.opType
         inputName = node.input[0]
         sources = layout.sources.map { sourceList[$0] }
@@ -134,8 +136,17 @@ public struct ONNXTreeEnsemble: Sendable {
             targets = spec.int("n_targets", default: 1)
         }
         if node.opType == "TreeEnsemble" { try readOpset5(spec) }
-        guard let largest = featureIDs.max(), Int(largest) < sources.count else {
-            throw ONNXError("the trees read a column past the \(sources.count) their input has")
+        for index in modes.indices where modes[index] != "LEAF" {
+            guard index < featureIDs.count, index < thresholds.count,
+                (0..<Int64(sources.count)).contains(featureIDs[index])
+            else {
+                let column = index < featureIDs.count ? featureIDs[index] : -1
+                throw ONNXError("a split reads column \(column), not one of the input's \(sources.count)")
+            }
+            guard thresholds[index].isFinite else {
+                throw ONNXError(
+                    "a split's threshold is \(thresholds[index]); exact explanations need finite thresholds")
+            }
         }
     }
 
@@ -196,6 +207,19 @@ public struct ONNXTreeEnsemble: Sendable {
         targets = spec.int("n_targets", default: 1)
     }
 
+    /// The elements in a row of these dims, refused past a million (a declared shape is untrusted).
+    static func width(_ dims: [Int], of label: String) throws -> Int {
+        var width = 1
+        for dim in dims {
+            let (product, overflow) = width.multipliedReportingOverflow(by: max(dim, 0))
+            guard !overflow, product <= 1_000_000 else {
+                throw ONNXError("\(label) has rows of more than a million values")
+            }
+            width = product
+        }
+        return width
+    }
+
     /// A value's rows as traced: the shape after the batch dimension, and the source of each
     /// element of a row (row-major).
     struct Layout {
@@ -213,7 +237,7 @@ public struct ONNXTreeEnsemble: Sendable {
     static func propagate(
         _ node: Onnx_NodeProto, label: String, layouts: [String: Layout], constants: [String: Onnx_TensorProto]
     ) throws -> Layout {
-        let attributes = Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let attributes = Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         let perColumn =
             "exact explanations need the nodes before the tree ensemble to work on each column alone (Cast, Scaler, Imputer, OneHotEncoder, Concat, Reshape, Flatten, arithmetic with constants)"
         let traced = node.input.compactMap { layouts[$0] }
@@ -236,6 +260,7 @@ public struct ONNXTreeEnsemble: Sendable {
             let categories = max(
                 attributes["cats_strings"]?.strings.count ?? 0, attributes["cats_int64s"]?.ints.count ?? 0)
             let layout = traced[0]
+            _ = try width(layout.dims + [categories], of: label)
             return Layout(
                 dims: layout.dims + [categories],
                 sources: layout.sources.flatMap { Array(repeating: $0, count: categories) })

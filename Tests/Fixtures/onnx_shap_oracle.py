@@ -203,6 +203,36 @@ for name, model in [
         save("forest_regression_opset5", to_opset5(onx, name, x_test), numeric(weather_columns), "temp_max", "regression",
              train, test, base, values, rounded)
 
+def flipped(onx, name, sample, flip):
+    """`onx` with each split mode in `flip` ({old: new}) written the other way round: the
+    children swapped and the missing direction negated (BRANCH_LEQ → BRANCH_GT, BRANCH_LT →
+    BRANCH_GTE), the same model (onnxruntime must predict the same)."""
+    import copy
+    import onnxruntime
+    model = copy.deepcopy(onx)
+    node = next(n for n in model.graph.node if n.op_type.startswith("TreeEnsemble"))
+    a = {x.name: x for x in node.attribute}
+    modes = list(a["nodes_modes"].strings)
+    trues, falses = list(a["nodes_truenodeids"].ints), list(a["nodes_falsenodeids"].ints)
+    missing = list(a["nodes_missing_value_tracks_true"].ints)
+    for i, mode in enumerate(modes):
+        if mode in flip:
+            modes[i] = flip[mode]
+            trues[i], falses[i] = falses[i], trues[i]
+            missing[i] = 1 - missing[i]
+    for key, values in (("nodes_modes", modes), ("nodes_truenodeids", trues), ("nodes_falsenodeids", falses),
+                        ("nodes_missing_value_tracks_true", missing)):
+        attribute = a[key]
+        field = attribute.strings if key == "nodes_modes" else attribute.ints
+        del field[:]
+        field.extend(values)
+    feeds = {"input": sample.astype(np.float32)}
+    before = onnxruntime.InferenceSession(onx.SerializeToString()).run(None, feeds)[0]
+    after = onnxruntime.InferenceSession(model.SerializeToString()).run(None, feeds)[0]
+    assert np.array_equal(before, after), f"{name}: onnxruntime predicts differently after flipping the modes"
+    return model
+
+
 # LightGBM with missing precipitation (every 7th row): NaN follows each split's default side.
 blanked = seattle.copy()
 blanked.loc[blanked.index % 7 == 3, "precipitation"] = np.nan
@@ -215,8 +245,11 @@ base, values = shap_arrays(shap.TreeExplainer(model), x_test)
 rounded = shap_arrays(shap.TreeExplainer(rounded_booster(model.booster_)), x_test)
 features = numeric(weather_columns)
 features[1]["missing"] = "native"
-save("lightgbm_regression_missing", convert_sklearn(model, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3}),
-     features, "temp_max", "regression", train, test, base, values, rounded)
+onx = convert_sklearn(model, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3})
+save("lightgbm_regression_missing", onx, features, "temp_max", "regression", train, test, base, values, rounded)
+# The same trees written as BRANCH_GT (x > t goes to the true side), missing values included.
+save("lightgbm_regression_missing_gt", flipped(onx, "lightgbm_gt", x_test, {b"BRANCH_LEQ": b"BRANCH_GT"}), features,
+     "temp_max", "regression", train, test, base, values, rounded)
 
 # XGBoost (its splits are `x < t`, BRANCH_LT in the file) with the same missing precipitation.
 # XGBoost keeps float32 thresholds and leaf values itself, but shap's reading of an XGBoost model
@@ -228,8 +261,12 @@ update_registered_converter(xgboost.XGBRegressor, "XGBoostXGBRegressor", calcula
 model = xgboost.XGBRegressor(n_estimators=30, max_depth=4, subsample=1.0, colsample_bytree=1.0, n_jobs=1)
 model.fit(x_train, train["temp_max"])
 base, values = shap_arrays(shap.TreeExplainer(model), x_test)
-save("xgboost_regression_missing", convert_sklearn(model, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3}),
-     features, "temp_max", "regression", train, test, base, values, (base, values), exact=False)
+onx = convert_sklearn(model, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3})
+save("xgboost_regression_missing", onx, features, "temp_max", "regression", train, test, base, values, (base, values),
+     exact=False)
+# Written as BRANCH_GTE (x >= t goes to the true side).
+save("xgboost_regression_missing_gte", flipped(onx, "xgboost_gte", x_test, {b"BRANCH_LT": b"BRANCH_GTE"}), features,
+     "temp_max", "regression", train, test, base, values, (base, values), exact=False)
 
 # Palmer penguins: species from the islands and sexes one-hot inside the graph (one input per
 # column) and four measurements; three classes, LightGBM's raw score per class.
@@ -315,6 +352,28 @@ for name, model in [("linear_refused", LinearRegression()),
     model.fit(x_train, train["temp_max"])
     with open(f"{out_dir}/{name}.onnx", "wb") as file:
         file.write(convert_sklearn(model, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3}).SerializeToString())
+# Arithmetic after the ensemble: the trees alone no longer give the graph's prediction, so the
+# check before recording covers refuses it.
+forest = RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(x_train, train["temp_max"])
+onx = convert_sklearn(forest, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3})
+tree_node = next(n for n in onx.graph.node if n.op_type.startswith("TreeEnsemble"))
+tree_node.output[0] = "tree_scores"
+onx.graph.initializer.append(onnx.numpy_helper.from_array(np.array([5.0], dtype=np.float32), "shift"))
+onx.graph.node.append(onnx.helper.make_node("Add", ["tree_scores", "shift"], [onx.graph.output[0].name]))
+with open(f"{out_dir}/shifted_refused.onnx", "wb") as file:
+    file.write(onx.SerializeToString())
+# A malformed (but evaluable) file: one split sends both sides to the same leaf, leaving its
+# other leaf unreachable. The shared node would get two covers in one slot: refused.
+onx = convert_sklearn(forest, initial_types=matrix, target_opset={"": 17, "ai.onnx.ml": 3})
+tree_node = next(n for n in onx.graph.node if n.op_type.startswith("TreeEnsemble"))
+a = {x.name: x for x in tree_node.attribute}
+modes = list(a["nodes_modes"].strings)
+trues, falses = a["nodes_truenodeids"].ints, a["nodes_falsenodeids"].ints
+split = next(i for i in range(len(modes)) if modes[i] != b"LEAF" and modes[trues[i]] == b"LEAF"
+             and modes[falses[i]] == b"LEAF")
+falses[split] = trues[split]
+with open(f"{out_dir}/shared_node_refused.onnx", "wb") as file:
+    file.write(onx.SerializeToString())
 train.to_csv(f"{out_dir}/refused-train.csv", index=False)
 test.to_csv(f"{out_dir}/refused-test.csv", index=False)
 

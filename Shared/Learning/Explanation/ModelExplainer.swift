@@ -21,6 +21,18 @@ public struct ModelExplainer: Sendable {
         case onnx(ONNXTreeExplanation, TreeSHAP)
     }
 
+    /// Whether `init` would succeed, without building anything (the API document asks on every request).
+    public static func isAvailable(for artifact: ModelArtifact) -> Bool {
+        switch artifact.predictor {
+        case .trees(let ensemble): ensemble.covers.count == ensemble.nodes.count && !ensemble.nodes.isEmpty
+        case .linear(let model): model.means?.count == model.coefficients.count
+        case .logistic(let model):
+            model.means.map { means in model.coefficients.allSatisfy { $0.count == means.count } } ?? false
+        case .onnx(let model): model.covers != nil
+        case .python: false
+        }
+    }
+
     /// Throws when the model's kind has no exact explanation here, or it was saved without
     /// what one needs (trees without covers, linear models without their training means).
     public init(_ artifact: ModelArtifact) throws(ExplanationUnavailable) {
@@ -52,13 +64,16 @@ public struct ModelExplainer: Sendable {
             }
             method = .linear(intercepts: model.intercepts, coefficients: model.coefficients, means: means)
         case .onnx(let model):
-            let explanation = try ONNXTreeExplanation(model)
-            guard let shap = TreeSHAP(explanation.trees) else {
+            // Without covers the graph is not parsed again: the run recorded why (or predates them).
+            guard model.covers != nil else {
                 throw ExplanationUnavailable(
                     format: "onnx",
-                    reason:
-                        "the run that trained this version recorded no covers for its trees (it predates "
-                        + "explanations of ONNX tree ensembles, or its log says why not); retrain it")
+                    reason: model.explanationUnavailable
+                        ?? "this version was trained before explanations of ONNX tree ensembles existed; retrain it")
+            }
+            let explanation = try ONNXTreeExplanation(model)
+            guard let shap = TreeSHAP(explanation.trees) else {
+                throw ExplanationUnavailable(format: "onnx", reason: "its recorded covers do not fit its trees")
             }
             method = .onnx(explanation, shap)
         case .python:

@@ -131,26 +131,31 @@ struct ONNXTreeExplanation: Sendable {
         var ensemble = TreeEnsemble(
             leafWidth: width, outputs: width, base: base, combine: combine, link: .identity)
         var attributeIndex: [Int] = []
+        // Node indices by tree, in the order trees first appear (one pass: large models have millions).
         var treeOrder: [Int64] = []
-        for tree in graph.treeIDs where treeOrder.last != tree && !treeOrder.contains(tree) { treeOrder.append(tree) }
+        var treeNodes: [Int64: [Int]] = [:]
+        for index in graph.nodeIDs.indices {
+            let tree = graph.treeIDs[index]
+            if treeNodes[tree] == nil { treeOrder.append(tree) }
+            treeNodes[tree, default: []].append(index)
+        }
         for tree in treeOrder {
+            let indices = treeNodes[tree] ?? []
             let children = Set(
-                graph.nodeIDs.indices.filter { graph.treeIDs[$0] == tree && graph.modes[$0] != "LEAF" }
-                    .flatMap { [graph.trueIDs[$0], graph.falseIDs[$0]] })
-            guard
-                let root = graph.nodeIDs.indices.first(where: {
-                    graph.treeIDs[$0] == tree && !children.contains(graph.nodeIDs[$0])
-                })
-            else { throw refuse("tree \(tree) has no root") }
+                indices.filter { graph.modes[$0] != "LEAF" }.flatMap { [graph.trueIDs[$0], graph.falseIDs[$0]] })
+            guard let root = indices.first(where: { !children.contains(graph.nodeIDs[$0]) }) else {
+                throw refuse("tree \(tree) has no root")
+            }
+            var visited: Set<Int> = [root]
             ensemble.roots.append(Int32(ensemble.nodes.count))
             // Breadth-first, so each node's two children can be placed side by side.
-            var queue: [(attribute: Int, slot: Int)] = [(root, ensemble.nodes.count)]
+            var queue: [(attribute: Int, slot: Int, depth: Int)] = [(root, ensemble.nodes.count, 0)]
             ensemble.nodes.append(TreeNode(threshold: 0, feature: -1, child: 0))
             ensemble.missingLeft.append(false)
             attributeIndex.append(root)
             var head = 0
             while head < queue.count {
-                let (attribute, slot) = queue[head]
+                let (attribute, slot, depth) = queue[head]
                 head += 1
                 let mode = graph.modes[attribute]
                 if mode == "LEAF" {
@@ -189,18 +194,21 @@ struct ONNXTreeExplanation: Sendable {
                 guard let leftIndex = position[Key(tree: tree, node: left)],
                     let rightIndex = position[Key(tree: tree, node: right)]
                 else { throw refuse("tree \(tree) names a child that does not exist") }
+                // A node shared by two parents would get two covers in one slot; a chain deeper
+                // than 64 splits would make the quadrature and the recursion unbounded.
+                guard visited.insert(leftIndex).inserted, visited.insert(rightIndex).inserted else {
+                    throw refuse("tree \(tree) reaches a node twice")
+                }
+                guard depth < 64 else { throw refuse("tree \(tree) is deeper than 64 splits") }
                 let child = ensemble.nodes.count
                 ensemble.nodes[slot] = TreeNode(
                     threshold: cut, feature: Int32(graph.featureIDs[attribute]), child: Int32(child))
                 ensemble.missingLeft[slot] = missingLeft
                 for index in [leftIndex, rightIndex] {
-                    queue.append((index, ensemble.nodes.count))
+                    queue.append((index, ensemble.nodes.count, depth + 1))
                     ensemble.nodes.append(TreeNode(threshold: 0, feature: -1, child: 0))
                     ensemble.missingLeft.append(false)
                     attributeIndex.append(index)
-                }
-                guard ensemble.nodes.count <= graph.nodeIDs.count else {
-                    throw refuse("tree \(tree) reaches a node twice")
                 }
             }
         }

@@ -14,7 +14,7 @@ import Foundation
 /// below the path's depth, which Gauss–Legendre quadrature with ⌈depth/2⌉ points integrates
 /// exactly. One depth-first pass per tree carries the product at those points down and the
 /// leaves' sums up, so a row costs O(nodes · depth / 2) instead of TreeSHAP's
-/// O(leaves · depth²). Trees with one output and at most eight points (depth ≤ 15) take
+/// O(leaves · depth²). Trees with one output and at most eight points (depth ≤ 16) take
 /// `TreeSHAPVectorWalk`, the points as the lanes of a SIMD vector; the others this file's
 /// scalar pass. On Benchmarks/explain.sh's 100-tree depth-12 forest: 11.1 ms a row, against
 /// 24.9 ms for the scalar pass, 44 ms for the path algorithm written here first and 45.5 ms

@@ -1,5 +1,5 @@
 /// `TreeSHAP`'s depth-first pass for one output and at most eight quadrature points (trees
-/// up to depth 15), with the points as the lanes of one `SIMD8<Double>`: the path product, a
+/// up to depth 16), with the points as the lanes of one `SIMD8<Double>`: the path product, a
 /// subtree's leaf sums and the shares are vector operations, and each node's sums come back as
 /// the recursion's value instead of through scratch memory. The same arithmetic as the scalar
 /// pass (unused lanes have weight 0 and a point of 0.5, so they stay finite and add nothing).

@@ -22,7 +22,7 @@ enum PredictSchemas {
     static func predictSchema(_ artifact: ModelArtifact, maxInstances: Int) -> JSONValue {
         // `explain` (or `?explain=true`), for models with exact explanations, unless a feature has the name.
         let explainable =
-            (try? ModelExplainer(artifact)) != nil
+            ModelExplainer.isAvailable(for: artifact)
             && !artifact.features.contains { $0.name == PredictController.explainField }
         let explain: [String: JSONValue] =
             explainable
