@@ -10,7 +10,10 @@ import Testing
 struct ConnectionLimitTests {
     /// Writes `request` on a fresh TCP connection, reads until the server
     /// closes it (or `wait` seconds pass) and returns what came back and how long it took.
-    static func raw(port: Int, request: String, wait: Int = 6) async throws -> (reply: String, seconds: Double) {
+    /// `wait` is long (20 s) so that a loaded machine never reaches it: the event checked is
+    /// that the server closed the socket itself (`<<exit 0>>`), not `timeout` (124). CI failed
+    /// once on a 4 s bound when a 413 took 5.4 s to arrive on a busy machine.
+    static func raw(port: Int, request: String, wait: Int = 20) async throws -> (reply: String, seconds: Double) {
         let start = ContinuousClock.now
         let script = """
             exec 3<>/dev/tcp/127.0.0.1/\(port) || exit 9
@@ -37,11 +40,11 @@ struct ConnectionLimitTests {
 
         let idle = try await Self.raw(port: port, request: "")
         #expect(idle.reply.contains("<<exit 0>>"), "the server closed the idle socket: \(idle.reply)")
-        #expect(idle.seconds < 4, "closed after \(idle.seconds) s")
+        #expect(idle.seconds < 15, "closed after \(idle.seconds) s")
 
         let unfinished = try await Self.raw(port: port, request: "GET /health/live HTTP/1.1\\r\\nHost: x\\r\\nX-Slow:")
         #expect(unfinished.reply.contains("<<exit 0>>"), "\(unfinished.reply)")
-        #expect(unfinished.seconds < 4, "closed after \(unfinished.seconds) s")
+        #expect(unfinished.seconds < 15, "closed after \(unfinished.seconds) s")
 
         let huge = try await Self.raw(
             port: port,
@@ -50,7 +53,8 @@ struct ConnectionLimitTests {
         )
         #expect(huge.reply.hasPrefix("HTTP/1.1 413"), "\(huge.reply.prefix(200))")
         #expect(huge.reply.contains("larger than"), "\(huge.reply)")
-        #expect(huge.seconds < 4, "answered after \(huge.seconds) s")
+        #expect(huge.reply.contains("<<exit 0>>"), "the server closed the connection without reading the body")
+        #expect(huge.seconds < 15, "answered after \(huge.seconds) s")
 
         let (status, _) = try await fixture.json("GET", "\(url)/health/live")
         #expect(status == 200, "the service keeps answering")
