@@ -211,10 +211,16 @@ public struct ONNXModel: Sendable {
             guard let slot = valueSlots[name] else { throw ONNXError("the graph has no value \"\(name)\"") }
             return slot
         }
-        return try evaluate(feeds, slots: slots)
+        // Only the nodes up to the last one making a wanted value run: an explanation reads the
+        // ensemble's input, and the graph's prediction already ran once for the same row.
+        let wanted = Set(slots)
+        let last = steps.lastIndex { $0.outputSlots.contains(where: wanted.contains) } ?? -1
+        return try evaluate(feeds, slots: slots, through: last)
     }
 
-    private func evaluate(_ feeds: [String: ONNXTensor], slots wanted: [Int]) throws -> [ONNXValue] {
+    private func evaluate(
+        _ feeds: [String: ONNXTensor], slots wanted: [Int], through last: Int? = nil
+    ) throws -> [ONNXValue] {
         var slots = initialSlots
         for (info, slot) in zip(inputs, inputSlots) {
             guard let tensor = feeds[info.name] else { throw ONNXError("input \"\(info.name)\" is missing") }
@@ -233,7 +239,7 @@ public struct ONNXModel: Sendable {
             }
             slots[slot] = .tensor(tensor)
         }
-        for step in steps {
+        for step in steps[..<((last ?? steps.count - 1) + 1)] {
             let inputs = step.inputSlots.map { $0 < 0 ? nil : slots[$0] }
             let outputs: [ONNXValue]
             do {
