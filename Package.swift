@@ -90,7 +90,7 @@ let package = Package(
         // stores of what crosses a service boundary (deployments, the history of live versions).
         .target(
             name: "Registry",
-            dependencies: ["JSON", "Postgres", "Migrations"],
+            dependencies: ["JSON", "Postgres", "Migrations", .product(name: "Yams", package: "Yams")],
             path: "Shared/Registry"),
         // Model versions in a directory or an object store, read through local copies.
         .target(

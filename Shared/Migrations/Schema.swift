@@ -500,5 +500,21 @@ public enum Schema {
                 );
                 ALTER TABLE prediction_log ADD COLUMN token_name text;
                 """),
+        Migration(
+            version: 20, name: "several model repositories: runs name theirs, deployments are read per model",
+            sql: """
+                -- The tracked repository a run came from (its owner/name, or its URL); NULL on runs
+                -- recorded while one repository was all a stack could follow: that one.
+                ALTER TABLE training_runs ADD COLUMN repository text;
+                -- A version's repository: each repository has one live model (its newest deployment),
+                -- so a model renamed in its conveyor.yaml replaces the old name. NULL (versions
+                -- recorded before, or without a run): one group of their own.
+                ALTER TABLE model_versions ADD COLUMN repository text;
+                -- A preview's comment is per pull request of a repository ('' on those kept before).
+                ALTER TABLE preview_comments ADD COLUMN repository text NOT NULL DEFAULT '';
+                ALTER TABLE preview_comments DROP CONSTRAINT preview_comments_pkey;
+                ALTER TABLE preview_comments ADD PRIMARY KEY (repository, pr_number);
+                CREATE INDEX deployments_model_latest ON deployments (model_name, id DESC);
+                """),
     ]
 }

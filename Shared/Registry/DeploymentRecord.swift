@@ -80,16 +80,45 @@ public struct DeploymentRecord: Sendable, Codable {
         metrics.objectValue?.compactMapValues(\.doubleValue) ?? [:]
     }
 
-    /// The newest deployment (the live version), if any.
-    public static func latest(_ database: PostgresClient) async throws -> DeploymentRecord? {
-        let rows = try await database.query(PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT 1"))
+    /// The newest deployment of `model` (its live version), if any.
+    public static func latest(_ database: PostgresClient, model: String) async throws -> DeploymentRecord? {
+        let rows = try await database.query(
+            PostgresQuery(
+                unsafeSQL: selectSQL + " WHERE d.model_name = $1 ORDER BY d.id DESC LIMIT 1", parameters: [model]))
         return try rows.first.map(DeploymentRecord.init(row:))
     }
 
-    /// The deployment history, newest first.
-    public static func history(_ database: PostgresClient, limit: Int) async throws -> [DeploymentRecord] {
+    /// The names of the live models, sorted.
+    public static func modelNames(_ database: PostgresClient) async throws -> [String] {
+        try await live(database).map(\.modelName)
+    }
+
+    /// The live models: each repository's newest deployment (a repository trains one model; a
+    /// model renamed in its `conveyor.yaml` replaces the old name), and of two with one name
+    /// the newer, sorted by name.
+    public static func live(_ database: PostgresClient) async throws -> [DeploymentRecord] {
         let rows = try await database.query(
-            PostgresQuery(unsafeSQL: selectSQL + " ORDER BY d.id DESC LIMIT $1", parameters: [String(limit)]))
+            PostgresQuery(
+                unsafeSQL: selectSQL + """
+                     WHERE d.id IN (
+                        SELECT DISTINCT ON (l.model_name) l.id FROM (
+                            SELECT DISTINCT ON (coalesce(v.repository, '')) d2.id, d2.model_name
+                            FROM deployments d2 JOIN model_versions v ON v.version = d2.version
+                            ORDER BY coalesce(v.repository, ''), d2.id DESC) l
+                        ORDER BY l.model_name, l.id DESC)
+                    ORDER BY d.model_name
+                    """))
+        return try rows.map(DeploymentRecord.init(row:))
+    }
+
+    /// The deployment history, newest first; with `model`, that model's only.
+    public static func history(_ database: PostgresClient, model: String? = nil, limit: Int) async throws
+        -> [DeploymentRecord]
+    {
+        let rows = try await database.query(
+            PostgresQuery(
+                unsafeSQL: selectSQL + " WHERE ($2::text IS NULL OR d.model_name = $2) ORDER BY d.id DESC LIMIT $1",
+                parameters: [String(limit), model]))
         return try rows.map(DeploymentRecord.init(row:))
     }
 }

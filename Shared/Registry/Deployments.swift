@@ -18,12 +18,12 @@ public enum Deployments {
         try connection.notify(Schema.deploymentsChannel, payload: version)
     }
 
-    /// Restores the version that was live before the current one, walking back the history of
-    /// live versions (v3 → v2 → v1, never forward again) past versions a rollback rule marked
-    /// bad. Nil when nothing is earlier.
-    public static func rollBack(_ database: PostgresClient) async throws -> String? {
+    /// Restores the version of `model` that was live before its current one, walking back the
+    /// history of its live versions (v3 → v2 → v1, never forward again) past versions a rollback
+    /// rule marked bad. Nil when nothing is earlier.
+    public static func rollBack(_ database: PostgresClient, model: String) async throws -> String? {
         try await database.transaction { connection in
-            let live = try LiveHistory.load(connection)
+            let live = try LiveHistory.load(connection, model: model)
             guard let previous = live.previous else { return nil }
             try record(
                 connection, model: previous.model, version: previous.version, reason: "rollback", kind: .rollback)
@@ -41,16 +41,19 @@ public enum Deployments {
         case unknownVersion
     }
 
-    /// Deploys `version` as an admin's explicit choice, clearing a rollback rule's bad mark.
-    public static func redeploy(_ database: PostgresClient, version: String) async throws -> Redeploy {
+    /// Deploys `version` as an admin's explicit choice, clearing a rollback rule's bad mark;
+    /// with `model`, only a version of that model.
+    public static func redeploy(_ database: PostgresClient, version: String, model: String? = nil) async throws
+        -> Redeploy
+    {
         try await database.transaction { connection in
-            let history = try LiveHistory.load(connection)
             let rows = try connection.query(
                 """
                 UPDATE model_versions SET marked_bad_at = NULL, marked_bad_reason = NULL
-                WHERE version = \(version) RETURNING model_name
+                WHERE version = \(version) AND (\(model)::text IS NULL OR model_name = \(model)) RETURNING model_name
                 """)
             guard let model: String = try rows.first?.decode("model_name") else { return .unknownVersion }
+            let history = try LiveHistory.load(connection, model: model)
             if history.live?.version == version { return .alreadyLive }
             try record(connection, model: model, version: version, reason: "redeployed by an admin", kind: .deploy)
             return .deployed

@@ -1,8 +1,10 @@
 import Postgres
 
-/// The versions that were live, oldest first, replayed from `deployments`:
-/// a deployment pushes its version; a rollback pops back to the version it
-/// restored. Shared by the admin rollback (serving) and rollback rules (trainer).
+/// The versions of one model that were live, oldest first, replayed from
+/// `deployments`: a deployment pushes its version; a rollback pops back to the
+/// version it restored. Shared by the admin rollback (serving) and rollback
+/// rules (trainer). Each model has its own history: rolling one back never
+/// touches another.
 public struct LiveHistory: Sendable {
     /// A version that was live, and whether a rollback rule marked it bad.
     public struct Entry: Sendable, Equatable {
@@ -39,14 +41,15 @@ public struct LiveHistory: Sendable {
     /// The newest version live before the current one that is not marked bad.
     public var previous: Entry? { stack.dropLast().last { !$0.bad } }
 
-    /// Reads the history in `connection`'s transaction, locking `deployments`
+    /// Reads `model`'s history in `connection`'s transaction, locking `deployments`
     /// against concurrent deployments until it commits.
-    public static func load(_ connection: PostgresConnection) throws -> LiveHistory {
+    public static func load(_ connection: PostgresConnection, model: String) throws -> LiveHistory {
         try connection.query("LOCK TABLE deployments IN SHARE ROW EXCLUSIVE MODE")
         let rows = try connection.query(
             """
             SELECT d.version, d.model_name, d.kind, mv.marked_bad_at IS NOT NULL AS bad
-            FROM deployments d LEFT JOIN model_versions mv ON mv.version = d.version ORDER BY d.id
+            FROM deployments d LEFT JOIN model_versions mv ON mv.version = d.version
+            WHERE d.model_name = \(model) ORDER BY d.id
             """)
         var deployments: [(version: String, model: String, isRollback: Bool)] = []
         var bad: Set<String> = []

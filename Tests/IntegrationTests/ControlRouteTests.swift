@@ -32,7 +32,8 @@ struct ControlRouteTests {
         async throws
     {
         let database = try await migratedDatabase()
-        let store = TrainingStore(database: database, branch: "main")
+        let store = TrainingStore(
+            database: database, repositories: [TrackedRepository(repository: nil, url: "unused", branch: "main")])
         try await TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token).test { client in
             try await body(client, database)
         }
@@ -67,7 +68,8 @@ struct ControlRouteTests {
     @Test("a 5xx is JSON and is logged with its cause and the request id")
     func serverErrorsAreLogged() async throws {
         let database = try await Self.migratedDatabase()
-        let store = TrainingStore(database: database, branch: "main")
+        let store = TrainingStore(
+            database: database, repositories: [TrackedRepository(repository: nil, url: "unused", branch: "main")])
         let logs = CapturedLogs()
         let router = TrainerApp.makeRouter(database: database, store: store, adminToken: Self.token)
         await database.shutdown()  // every query now fails
@@ -139,7 +141,8 @@ struct ControlRouteTests {
         let loader = SingerPostgresLoader()
         let sync = PullRequestSync(tap: tap, database: database, loader: loader, logger: Logger(label: "test"))
         let router = VCSApp.makeRouter(
-            database: database, sync: sync, loader: loader, webhookSecret: secret, logger: Logger(label: "test"))
+            database: database, syncs: RepositorySyncs([sync]), loader: loader, webhookSecret: secret,
+            logger: Logger(label: "test"))
         try await router.test { client in try await body(client, database) }
         await http.shutdown()
         await database.shutdown()

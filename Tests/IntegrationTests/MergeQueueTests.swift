@@ -11,7 +11,11 @@ struct MergeQueueTests {
     static func store() async throws -> (PostgresClient, TrainingStore) {
         let database = PostgresClient(url: try await TestPostgres.freshDatabase(), maxConnections: 2)
         try await Migrator().migrate(database, logger: Logger(label: "test"))
-        return (database, TrainingStore(database: database, branch: "main"))
+        return (
+            database,
+            TrainingStore(
+                database: database, repositories: [TrackedRepository(repository: nil, url: "unused", branch: "main")])
+        )
     }
 
     static func merge(_ database: PostgresClient, number: Int64, sha: String, mergedAt: String) async throws {

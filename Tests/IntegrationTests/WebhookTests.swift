@@ -39,7 +39,8 @@ struct WebhookTests {
         let loader = SingerPostgresLoader()
         let sync = PullRequestSync(tap: tap, database: database, loader: loader, logger: Logger(label: "test"))
         let router = VCSApp.makeRouter(
-            database: database, sync: sync, loader: loader, webhookSecret: secret, logger: Logger(label: "test"))
+            database: database, syncs: RepositorySyncs([sync]), loader: loader, webhookSecret: secret,
+            logger: Logger(label: "test"))
         return (try await LoopbackServer.start(router), database, url)
     }
 

@@ -11,11 +11,15 @@ public struct GitPullRequests: Sendable {
     public let repositoryPath: URL
     public let baseBranch: String
     public let fullName: String
+    /// Added to a pull request's number to make its `id` (`SANDBOX_ID_BASE`): GitHub's ids are
+    /// unique across repositories, so two sandboxes standing in for two repositories differ here.
+    public let idBase: Int
 
-    public init(repositoryPath: URL, baseBranch: String, fullName: String) {
+    public init(repositoryPath: URL, baseBranch: String, fullName: String, idBase: Int = 1_000_000) {
         self.repositoryPath = repositoryPath
         self.baseBranch = baseBranch
         self.fullName = fullName
+        self.idBase = idBase
     }
 
     /// All pull requests, oldest first, in GitHub's JSON shape.
@@ -43,7 +47,7 @@ public struct GitPullRequests: Sendable {
             let mergedAt = Self.utc(fields[2])
             let login = fields[4].lowercased().replacingOccurrences(of: " ", with: "-")
             pulls.append([
-                "id": 1_000_000 + number,
+                "id": idBase + number,
                 "node_id": "PR_sandbox_\(number)",
                 "number": number,
                 "state": "closed",
@@ -105,7 +109,7 @@ public struct GitPullRequests: Sendable {
             let login = fields[3].lowercased().replacingOccurrences(of: " ", with: "-")
             let headRepository = forks[number] ?? fullName
             pulls.append([
-                "id": 1_000_000 + number, "node_id": "PR_sandbox_\(number)", "number": number, "state": "open",
+                "id": idBase + number, "node_id": "PR_sandbox_\(number)", "number": number, "state": "open",
                 "locked": false, "title": fields[4], "body": "",
                 "html_url": "https://github.com/\(fullName)/pull/\(number)",
                 "url": "/repos/\(fullName)/pulls/\(number)",

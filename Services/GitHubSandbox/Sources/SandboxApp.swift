@@ -18,7 +18,7 @@ public enum SandboxApp {
     ) -> Router<AppRequestContext> {
         let pulls = GitPullRequests(
             repositoryPath: configuration.repositoryPath, baseBranch: configuration.baseBranch,
-            fullName: configuration.fullName)
+            fullName: configuration.fullName, idBase: configuration.idBase)
         return ServiceRouter.build(
             title: "Conveyor GitHub sandbox", readiness: { [] }, maxBodyBytes: 16 << 20,
             controllers: [

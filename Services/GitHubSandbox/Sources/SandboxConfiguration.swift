@@ -16,6 +16,8 @@ public struct SandboxConfiguration: Sendable {
     public var repositoryPath: URL
     public var fullName: String
     public var baseBranch: String
+    /// `SANDBOX_ID_BASE`: pull request ids are this plus their number.
+    public var idBase: Int = 1_000_000
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> SandboxConfiguration {
         SandboxConfiguration(
@@ -24,6 +26,7 @@ public struct SandboxConfiguration: Sendable {
             server: try HTTPServerSettings.fromEnvironment(env),
             repositoryPath: URL(fileURLWithPath: try env.required("SANDBOX_REPO_PATH")),
             fullName: env.string("GITHUB_REPOSITORY") ?? "conveyor/example-model",
-            baseBranch: env.string("MODEL_BRANCH") ?? "main")
+            baseBranch: env.string("MODEL_BRANCH") ?? "main",
+            idBase: try env.int("SANDBOX_ID_BASE", default: 1_000_000, range: 0...(1 << 50)))
     }
 }

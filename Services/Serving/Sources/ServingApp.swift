@@ -102,7 +102,7 @@ public enum ServingApp {
         }
     }
 
-    /// All routes. Ready means a model is loaded: predictions do not need
+    /// All routes. Ready means a model (at least one, of several) is loaded: predictions do not need
     /// Postgres (the log spills while it is away), so an outage does not take
     /// replicas out of a load balancer.
     /// Ready means a model is loaded, even while the object store is out of reach (a replica that
@@ -119,13 +119,14 @@ public enum ServingApp {
         return ServiceRouter.build(
             title: "Conveyor serving",
             readiness: {
-                (store.model == nil ? ["no model loaded"] : [])
+                (store.isEmpty ? ["no model loaded"] : [])
                     + (access.isReady ? [] : ["prediction tokens not loaded yet"])
             }, maxBodyBytes: configuration.maxBodyBytes,
             controllers: [
                 DeploymentController(
                     database: database, store: store, admin: AdminToken(configuration.adminToken), dashboard: dashboard),
                 DashboardController(dashboard: dashboard),
+                ModelsController(database: database, store: store),
                 PredictController(scorer: scorer, access: access),
                 InferenceController(scorer: scorer, access: access),
                 TokenController(store: TokenStore(database: database), admin: AdminToken(configuration.adminToken)),

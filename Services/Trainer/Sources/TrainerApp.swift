@@ -4,6 +4,7 @@ import HTTPClient
 import Hummingbird
 import Logging
 import Postgres
+import Registry
 import ServiceKit
 import ServiceLifecycle
 import Subprocess
@@ -29,7 +30,10 @@ public enum TrainerApp {
             location: settings.location, cacheDirectory: settings.cacheDirectory, settings: settings.s3,
             http: objectStoreClient)
         logger.info("artifacts", metadata: ["store": "\(artifacts)"])
-        let store = TrainingStore(database: database, branch: configuration.modelBranch, lease: configuration.runLease)
+        let store = TrainingStore(
+            database: database, repositories: configuration.repositories, lease: configuration.runLease)
+        let writer = GitHubWriter(
+            client: http, apiURL: configuration.githubAPIURL, token: configuration.githubToken, logger: logger)
         let notifier = RunNotifier(
             client: http, webhookURL: configuration.notifyWebhookURL, smtpURL: configuration.smtpURL,
             emailTo: configuration.notifyEmailTo, emailFrom: configuration.notifyEmailFrom, logger: logger)
@@ -43,28 +47,42 @@ public enum TrainerApp {
             database: database, store: store, statusGauges: statusGauges,
             executor: RunExecutor(
                 store: store,
-                checkout: SourceCheckout(
-                    repositoryURL: configuration.modelRepositoryURL, token: configuration.githubToken,
-                    workDirectory: configuration.workDirectory),
+                checkouts: Dictionary(
+                    uniqueKeysWithValues: configuration.repositories.map {
+                        (
+                            $0.key,
+                            SourceCheckout(
+                                repositoryURL: $0.url, token: configuration.githubToken,
+                                workDirectory: configuration.workDirectory)
+                        )
+                    }),
                 notifier: notifier,
                 artifacts: artifacts, workDirectory: configuration.workDirectory,
                 runTimeout: configuration.runTimeout, maxDataBytes: configuration.maxDataBytes,
                 commandMemoryLimit: configuration.trainMemoryLimit, sandbox: configuration.sandbox,
-                previewReporter: configuration.githubRepository.map { repository in
-                    PreviewReporter(
-                        writer: GitHubWriter(
-                            client: http, apiURL: configuration.githubAPIURL, token: configuration.githubToken,
-                            logger: logger),
-                        repository: repository, dashboardURL: configuration.dashboardURL, store: store, logger: logger)
-                },
+                // Previews are reported on repositories GitHub knows by name, each through its own API root.
+                previewReporters: Dictionary(
+                    uniqueKeysWithValues: configuration.repositories.compactMap { tracked in
+                        tracked.repository.map { name in
+                            (
+                                tracked.key,
+                                PreviewReporter(
+                                    writer: tracked.apiURL.map {
+                                        GitHubWriter(
+                                            client: http, apiURL: $0, token: configuration.githubToken, logger: logger)
+                                    } ?? writer,
+                                    repository: name, dashboardURL: configuration.dashboardURL, store: store,
+                                    logger: logger)
+                            )
+                        }
+                    }),
                 notifyPreviews: configuration.notifyPreviews,
                 dataFetcher: configuration.data.fetcher(
                     http: objectStoreClient,
                     cacheDirectory: configuration.workDirectory.appendingPathComponent("data-cache", isDirectory: true)),
                 logger: logger),
             pollInterval: configuration.pollInterval,
-            previews: configuration.previews
-                ? .init(repository: configuration.githubRepository, forks: configuration.previewForks) : nil,
+            previews: configuration.previews ? .init(forks: configuration.previewForks) : nil,
             logger: logger)
         return ServiceHost.application(
             name: "trainer", server: configuration.server, port: configuration.port,

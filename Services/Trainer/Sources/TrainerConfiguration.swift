@@ -2,6 +2,7 @@ import Artifacts
 import Foundation
 import HTTPClient
 import Logging
+import Registry
 import ServiceKit
 import Subprocess
 
@@ -15,10 +16,9 @@ public struct TrainerConfiguration: Sendable {
     public var port: Int
     /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
     public var server: HTTPServerSettings
-    /// Git URL or local path of the model repository.
-    public var modelRepositoryURL: String
-    /// Only PRs merged into this branch count.
-    public var modelBranch: String
+    /// The model repositories followed (`MODELS_FILE`, or `GITHUB_REPOSITORY`/`MODEL_REPO_URL`/
+    /// `MODEL_BRANCH` as one): each cloned from its URL, only merges into its branch count.
+    public var repositories: [TrackedRepository]
     /// Fallback poll period (NOTIFY is the fast path).
     public var pollInterval: Duration
     /// How long a claimed run stays claimed without a heartbeat.
@@ -43,8 +43,8 @@ public struct TrainerConfiguration: Sendable {
     public var workDirectory: URL
     /// Address-space limit of a repository's own training command, in bytes.
     public var trainMemoryLimit: Int = 8 << 30
-    /// `GITHUB_REPOSITORY`: `owner/name`, where previews are reported (and a fork is told apart).
-    public var githubRepository: String? = nil
+    /// The first repository's `owner/name` (`GITHUB_REPOSITORY` when one is followed).
+    public var githubRepository: String? { repositories.first?.repository }
     /// `GITHUB_API_URL`: GitHub's REST root, for preview reports.
     public var githubAPIURL: String = "https://api.github.com"
     /// `PREVIEWS`: train and gate open pull requests' heads (never deployed).
@@ -68,15 +68,11 @@ public struct TrainerConfiguration: Sendable {
     }
 
     public static func fromEnvironment(_ env: EnvironmentReader = .init()) throws -> TrainerConfiguration {
-        let repositoryURL: String
-        let repository = env.string("GITHUB_REPOSITORY")
-        if let url = env.string("MODEL_REPO_URL") {
-            repositoryURL = url
-        } else if let repository {
-            repositoryURL = "https://github.com/\(repository).git"
-        } else {
-            throw ConfigurationError(
-                variable: "MODEL_REPO_URL", problem: "is required when GITHUB_REPOSITORY is not set")
+        let repositories: [TrackedRepository]
+        do {
+            repositories = try TrackedRepositories.read(needsName: false) { env.string($0) }
+        } catch {
+            throw ConfigurationError(variable: error.variable, problem: error.problem)
         }
         let emailTo = (env.string("NOTIFY_EMAIL_TO") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -107,8 +103,7 @@ public struct TrainerConfiguration: Sendable {
             artifactsDirectory: artifacts.localDirectory,
             port: try env.int("PORT", default: 8001, range: 0...65535),
             server: try HTTPServerSettings.fromEnvironment(env),
-            modelRepositoryURL: repositoryURL,
-            modelBranch: env.string("MODEL_BRANCH") ?? "main",
+            repositories: repositories,
             pollInterval: try env.duration("POLL_INTERVAL", default: .seconds(15), minimum: .milliseconds(10)),
             runLease: try env.duration("RUN_LEASE", default: .seconds(60), minimum: .milliseconds(100)),
             rollbackCheckInterval: try env.duration("ROLLBACK_CHECK_INTERVAL", default: .seconds(10), minimum: .zero),
@@ -123,7 +118,6 @@ public struct TrainerConfiguration: Sendable {
             maxDataBytes: try env.int("MAX_DATA_BYTES", default: 1 << 30, range: 1...Int.max),
             workDirectory: workDirectory,
             trainMemoryLimit: try env.int("TRAIN_MEMORY_LIMIT", default: 8 << 30, range: (64 << 20)...Int.max),
-            githubRepository: repository,
             githubAPIURL: String((env.string("GITHUB_API_URL") ?? "https://api.github.com").trimmingSuffix("/")),
             previews: try env.bool("PREVIEWS", default: true),
             previewForks: try env.bool("PREVIEW_FORKS", default: false),

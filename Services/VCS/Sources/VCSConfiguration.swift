@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Registry
 import ServiceKit
 
 /// Settings of the `vcs` service, read once from the environment.
@@ -9,8 +10,11 @@ public struct VCSConfiguration: Sendable {
     public var port: Int
     /// `HOST`, `HTTP_IDLE_TIMEOUT`, `MAX_CONNECTIONS`.
     public var server: HTTPServerSettings
-    /// `owner/name` of the tracked repository.
-    public var repository: String
+    /// The repositories synced (`MODELS_FILE`, or `GITHUB_REPOSITORY` alone), each with its own
+    /// bookmark and ETag; every one has its `owner/name`.
+    public var repositories: [TrackedRepository]
+    /// `owner/name` of the first repository (what `vcs tap` reads).
+    public var repository: String { repositories[0].repository ?? "" }
     /// REST API root (GitHub, GitHub Enterprise or the sandbox).
     public var apiURL: String
     /// Optional token; sent as `Authorization: Bearer`, never logged.
@@ -30,10 +34,11 @@ public struct VCSConfiguration: Sendable {
     public static func fromEnvironment(_ env: EnvironmentReader = .init(), needsDatabase: Bool = true) throws
         -> VCSConfiguration
     {
-        let repository = try env.required("GITHUB_REPOSITORY")
-        let parts = repository.split(separator: "/")
-        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty }) else {
-            throw ConfigurationError(variable: "GITHUB_REPOSITORY", problem: "\"\(repository)\" is not owner/name")
+        let repositories: [TrackedRepository]
+        do {
+            repositories = try TrackedRepositories.read(needsName: true) { env.string($0) }
+        } catch {
+            throw ConfigurationError(variable: error.variable, problem: error.problem)
         }
         let apiURL = env.string("GITHUB_API_URL") ?? "https://api.github.com"
         guard let scheme = URL(string: apiURL)?.scheme, ["http", "https"].contains(scheme) else {
@@ -44,7 +49,7 @@ public struct VCSConfiguration: Sendable {
             databaseURL: needsDatabase ? try env.required("DATABASE_URL") : env.string("DATABASE_URL") ?? "",
             port: try env.int("PORT", default: 8080, range: 0...65535),
             server: try HTTPServerSettings.fromEnvironment(env),
-            repository: repository,
+            repositories: repositories,
             apiURL: apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL,
             token: env.string("GITHUB_TOKEN"),
             webhookSecret: env.string("GITHUB_WEBHOOK_SECRET"),

@@ -33,20 +33,24 @@ final class ServingFixture: Sendable {
     }
 
     /// Trains the model of `manifest` on `csv` and records it as deployed
-    /// (model version, deployment row and NOTIFY), as the trainer would.
+    /// (model version, deployment row and NOTIFY), as the trainer would; from `repository`
+    /// when given (each repository has one live model: without one, each deployment replaces
+    /// the last).
     @discardableResult
-    func deploy(manifest: String, csv: String, pr: Int64) async throws -> String {
+    func deploy(manifest: String, csv: String, pr: Int64, repository: String? = nil) async throws -> String {
         let repo = directory.appendingPathComponent("repo-\(pr)")
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
         try manifest.write(to: repo.appendingPathComponent("conveyor.yaml"), atomically: true, encoding: .utf8)
         try csv.write(to: repo.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
-        return try await deploy(repository: repo, pr: pr)
+        return try await deploy(repository: repo, pr: pr, from: repository)
     }
 
     /// Trains the repository at `repository` (its own conveyor.yaml; Python environments
     /// under `pythonEnvironments`) and records the model as deployed.
     @discardableResult
-    func deploy(repository repo: URL, pr: Int64, pythonEnvironments: URL? = nil) async throws -> String {
+    func deploy(repository repo: URL, pr: Int64, pythonEnvironments: URL? = nil, from tracked: String? = nil)
+        async throws -> String
+    {
         let version = "v\(pr)-\(UUID().uuidString.prefix(6).lowercased())"
         let pipeline = TrainingPipeline(repository: repo, pythonEnvironments: pythonEnvironments)
         defer { try? FileManager.default.removeItem(at: pipeline.scratch) }
@@ -62,9 +66,9 @@ final class ServingFixture: Sendable {
             try connection.query(
                 """
                 INSERT INTO model_versions (version, model_name, pr_number, pr_title, pr_author, commit_sha, metrics,
-                    gates, artifact_path, artifact_sha256)
+                    gates, artifact_path, artifact_sha256, repository)
                 VALUES (\(version), \(name), \(pr), \("PR \(pr)"), 'tess', \("c0ffee\(pr)"), \(metrics)::jsonb,
-                    \(gates)::jsonb, \(path), \(written.sha256))
+                    \(gates)::jsonb, \(path), \(written.sha256), \(tracked))
                 """)
             try Deployments.record(connection, model: name, version: version, reason: "trained", kind: .deploy)
         }

@@ -2,7 +2,8 @@ import Hummingbird
 import ServiceKit
 
 /// The access check of the prediction routes (`POST /predict`, `POST /feedback`, the v2 `infer`
-/// route): the bearer token must allow `scope` on the model serving now; the answer's caller is
+/// route, under `/models/{name}/` too): the bearer token must allow `scope` on the model the
+/// route names (or the only one served); the answer's caller is
 /// set for the prediction log. A refusal is a JSON error naming its reason (`authorization`),
 /// in the route's error shape (the v2 routes' middleware reshapes it), with `Retry-After` when
 /// rate limited.
@@ -11,16 +12,17 @@ struct PredictionAuthentication: RouterMiddleware {
 
     let access: PredictionAccess
     let scope: TokenScope
-    /// The model a request is for (the one serving now).
-    let model: @Sendable () -> String?
+    /// The models served: a request is for the one its path names, or the only one.
+    let store: ModelStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         let caller: String?
+        // The name the path gives, else the only model's (none: the route answers 409/503 itself).
+        let model = context.parameters.get("name") ?? store.model?.name ?? ""
         do {
-            caller = try access.check(
-                authorization: request.headers[.authorization], model: model() ?? "", scope: scope)
+            caller = try access.check(authorization: request.headers[.authorization], model: model, scope: scope)
         } catch {
             throw Self.apiError(error)
         }

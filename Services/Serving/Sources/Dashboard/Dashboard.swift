@@ -38,8 +38,8 @@ struct Dashboard: Sendable {
     }
 
     func home() async throws -> Response {
-        let page = try await HomePage.build(store: store, model: models.model, links: links)
-        let title = models.model.map { "\($0.artifact.name) \($0.deployment.version)" } ?? "no model yet"
+        let page = try await HomePage.build(store: store, model: models.shown, links: links)
+        let title = models.shown.map { "\($0.artifact.name) \($0.deployment.version)" } ?? "no model yet"
         return HTMLResponse.make(pages.render("home", title: title, page: page))
     }
 
@@ -49,7 +49,7 @@ struct Dashboard: Sendable {
                 .notFound, "no version \(name)", problems: [FieldProblem(field: "version", problem: "unknown")])
         }
         let page = try await VersionPage.build(
-            version, store: store, artifacts: artifacts, liveVersion: models.model?.deployment.version, links: links)
+            version, store: store, artifacts: artifacts, liveVersion: models.shown?.deployment.version, links: links)
         return HTMLResponse.make(pages.render("version", title: "version \(name)", page: page))
     }
 
@@ -74,7 +74,7 @@ struct Dashboard: Sendable {
     func runs(status: String?, before: Int64?) async throws -> Response {
         let limit = 200
         let runs = try await store.runs(limit: limit, status: status, before: before)
-        let live = models.model?.deployment.version
+        let live = models.shown?.deployment.version
         let filters =
             [RunsPage.Filter(href: "/runs", label: "all", active: status == nil)]
             + RunsPage.statuses.map { RunsPage.Filter(href: "/runs?status=\($0)", label: $0, active: $0 == status) }
@@ -88,12 +88,12 @@ struct Dashboard: Sendable {
         guard let run = try await store.run(id: id) else {
             throw APIError(.notFound, "no run \(id)", problems: [FieldProblem(field: "id", problem: "unknown")])
         }
-        let page = RunPage(run, liveVersion: models.model?.deployment.version, links: links)
+        let page = RunPage(run, liveVersion: models.shown?.deployment.version, links: links)
         return HTMLResponse.make(pages.render("run", title: "run \(id)", page: page))
     }
 
     func predict() -> Response {
-        guard let model = models.model else {
+        guard let model = models.shown else {
             return HTMLResponse.make(
                 pages.render(
                     "predict", title: "predict", page: ["modelName": "no model is deployed yet", "fields": []]))

@@ -37,6 +37,8 @@ struct FeedbackStore: Sendable {
     /// The logged request an id names.
     struct Prediction {
         let version: String
+        /// The model its version belongs to.
+        let model: String
         let loggedAt: Date
         let instances: Int
     }
@@ -51,13 +53,16 @@ struct FeedbackStore: Sendable {
         let list = try PostgresJSON(encoding: Array(ids))
         let rows = try await database.query(
             """
-            SELECT request_id, model_version, logged_at, json_array_length(outputs) AS instances FROM prediction_log
-            WHERE request_id IN (SELECT json_array_elements_text(\(list)::json))
+            SELECT p.request_id, p.model_version, coalesce(mv.model_name, '') AS model_name, p.logged_at,
+                   json_array_length(p.outputs) AS instances
+            FROM prediction_log p LEFT JOIN model_versions mv ON mv.version = p.model_version
+            WHERE p.request_id IN (SELECT json_array_elements_text(\(list)::json))
             """)
         var found: [String: Prediction] = [:]
         for row in rows {
             found[try row.decode("request_id")] = Prediction(
-                version: try row.decode("model_version"), loggedAt: try row.decode("logged_at"),
+                version: try row.decode("model_version"), model: try row.decode("model_name"),
+                loggedAt: try row.decode("logged_at"),
                 instances: try row.decode("instances"))
         }
         return found

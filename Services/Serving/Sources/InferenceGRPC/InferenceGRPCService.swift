@@ -33,7 +33,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     func serverReady(
         request: ServerRequest<Inference_ServerReadyRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ServerReadyResponse> {
-        let ready = scorer.store.model != nil
+        let ready = !scorer.store.isEmpty
         return await answer("ServerReady") { (.with { $0.ready = ready }, [:]) }
     }
 
@@ -110,7 +110,9 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
             let object = try GRPCInferTensors.request(message)
             // A forecast logs its whole request: the equivalent JSON (the log holds text).
             let inference = try await PredictionCaller.$tokenName.withValue(caller) {
-                try await ProtocolInference.answer(object, requestID: RequestID().description, scorer: scorer) {
+                try await ProtocolInference.answer(
+                    object, requestID: RequestID().description, model: model, scorer: scorer
+                ) {
                     String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
                 }
             }

@@ -12,7 +12,7 @@ import ServiceKit
 import ServiceLifecycle
 
 /// Follows the `deployments` table: on NOTIFY (or every poll interval) it
-/// loads the newest deployed artifact in the background (from the object
+/// loads each model's newest deployed artifact in the background (from the object
 /// store into a local copy first, when artifacts live in one), checks its
 /// content hash, warms it and swaps it in. A version that fails to load is
 /// logged and the current model keeps serving; while the object store is out
@@ -51,10 +51,30 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
     /// What one attempt did.
     enum Attempt { case done, storeUnreachable }
 
+    /// Loads every model whose live version is not the one serving; one model's failing load
+    /// never affects another's.
     private func refreshOnce() async -> Attempt {
+        let live: [DeploymentRecord]
         do {
-            guard let deployment = try await DeploymentRecord.latest(database) else { return .done }
-            if let current = store.model, current.deployment.deploymentID == deployment.deploymentID { return .done }
+            live = try await DeploymentRecord.live(database)
+        } catch {
+            logger.error(
+                "could not read the deployments; the loaded models keep serving", metadata: ["error": "\(error)"])
+            return .done
+        }
+        var attempt = Attempt.done
+        for deployment in live where await load(deployment) == .storeUnreachable { attempt = .storeUnreachable }
+        let dropped = store.retain(only: Set(live.map(\.modelName)))
+        if !dropped.isEmpty { logger.info("models no longer live unloaded", metadata: ["models": "\(dropped)"]) }
+        return attempt
+    }
+
+    /// Loads and swaps to `deployment` unless it is serving already.
+    private func load(_ deployment: DeploymentRecord) async -> Attempt {
+        do {
+            if store.model(named: deployment.modelName)?.deployment.deploymentID == deployment.deploymentID {
+                return .done
+            }
             let start = ContinuousClock.now
             let directory = try await artifacts.directory(deployment.artifactPath)
             ServingMetrics.artifactStoreReachable(true)
@@ -69,12 +89,11 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
                 pool = try await python.prepare(
                     artifact, model: model, directory: directory, version: deployment.version)
             }
-            if let current = store.model, current.deployment.deploymentID == deployment.deploymentID {
+            let current = store.model(named: deployment.modelName)
+            if current?.deployment.deploymentID == deployment.deploymentID {
                 pool?.close()
                 return .done
             }
-            let previous = store.model?.deployment.version
-            let previousPath = store.model?.deployment.artifactPath
             store.swap(to: LoadedModel(artifact: artifact, deployment: deployment, python: pool))
             let elapsed = ContinuousClock.now - start
             Counter(label: "conveyor_model_swaps_total").increment()
@@ -82,23 +101,24 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
             logger.info(
                 "model swapped",
                 metadata: [
-                    "version": "\(deployment.version)", "previous": "\(previous ?? "none")",
-                    "reason": "\(deployment.reason)", "load": "\(elapsed)",
+                    "model": "\(deployment.modelName)", "version": "\(deployment.version)",
+                    "previous": "\(current?.deployment.version ?? "none")", "reason": "\(deployment.reason)",
+                    "load": "\(elapsed)",
                 ])
-            // The live and the previous version stay local: a rollback needs no download.
-            let kept = Set([deployment.artifactPath] + [previousPath].compactMap { $0 })
-            _ = artifacts.evict(maxBytes: cacheBytes, keep: kept)
+            // Every model's live and previous version stay local: a rollback needs no download.
+            _ = artifacts.evict(maxBytes: cacheBytes, keep: store.keptArtifactPaths)
             return .done
         } catch let unavailable as ArtifactUnavailable where unavailable.storeUnreachable {
             ServingMetrics.artifactStoreReachable(false)
             logger.warning(
                 "the artifact store is unreachable; the current model keeps serving, retrying",
-                metadata: ["error": "\(unavailable)"])
+                metadata: ["model": "\(deployment.modelName)", "error": "\(unavailable)"])
             return .storeUnreachable
         } catch {
             Counter(label: "conveyor_model_load_failures_total").increment()
             logger.error(
-                "could not load the deployed model; the current one keeps serving", metadata: ["error": "\(error)"])
+                "could not load the deployed model; the current one keeps serving",
+                metadata: ["model": "\(deployment.modelName)", "version": "\(deployment.version)", "error": "\(error)"])
             return .done
         }
     }

@@ -10,6 +10,8 @@ public struct LoadedModel: Sendable {
     public let artifact: ModelArtifact
     public let encoder: FeatureEncoder
     public let deployment: DeploymentRecord
+    /// The model's name (its repository's `conveyor.yaml` names it): what `/models/{name}/…` routes use.
+    public var name: String { deployment.modelName }
     /// Names of numeric features: a JSON string there is a type error, not a value.
     let numericFeatures: Set<String>
     /// `conveyor_predictions_total{model_version=…}`, made once per model rather than per request.

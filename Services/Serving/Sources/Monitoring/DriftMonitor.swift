@@ -41,10 +41,20 @@ public final class DriftMonitor: Service, Sendable {
         }
     }
 
-    /// Computes and stores reports for the window ending now; with
-    /// `takeTurn`, only when no other replica is computing.
-    func compute(takeTurn: Bool = false) async throws -> [MonitoringReport] {
-        guard let live = store.model, let liveVersion = try await version(live.deployment.version) else { return [] }
+    /// Computes and stores reports for the window ending now, for every model served (or only
+    /// `model`); with `takeTurn`, only when no other replica is computing.
+    func compute(takeTurn: Bool = false, model: String? = nil) async throws -> [MonitoringReport] {
+        var reports: [MonitoringReport] = []
+        for live in store.models where model == nil || live.name == model {
+            reports += try await compute(live, takeTurn: takeTurn)
+        }
+        return reports
+    }
+
+    /// The reports of `live`'s model: its live version and the versions of it that answered in
+    /// the window.
+    private func compute(_ live: LoadedModel, takeTurn: Bool) async throws -> [MonitoringReport] {
+        guard let liveVersion = try await version(live.deployment.version) else { return [] }
         let window = MonitoringWindow(liveVersion.spec.resolvedWindow)
         let end = Date()
         let start = ContinuousClock.now
@@ -59,11 +69,12 @@ public final class DriftMonitor: Service, Sendable {
         } else {
             since = window.since(end)
         }
-        // The versions live at some point in the window (a lagging replica gets 10 minutes).
+        // The model's versions live at some point in the window (a lagging replica gets 10 minutes).
         let served = try await database.query(
             """
             SELECT DISTINCT version FROM (
-                SELECT version, deployed_at, lead(deployed_at) OVER (ORDER BY id) AS replaced_at FROM deployments) d
+                SELECT version, deployed_at, lead(deployed_at) OVER (ORDER BY id) AS replaced_at FROM deployments
+                WHERE model_name = \(live.name)) d
             WHERE deployed_at <= \(end) AND (replaced_at IS NULL OR replaced_at >= \(since.addingTimeInterval(-600)))
             """
         ).map { try $0.decode("version", as: String.self) }
@@ -114,12 +125,21 @@ public final class DriftMonitor: Service, Sendable {
         return reports
     }
 
-    /// The newest stored report of each version that has one, live version first.
-    func latest() async throws -> [MonitoringReport] {
-        let reports = try await MonitoringStore(database: database).latest()
-        let live = store.model?.deployment.version
+    /// The newest stored report of each version that has one (only `model`'s versions, when
+    /// given), live versions first.
+    func latest(model: String? = nil) async throws -> [MonitoringReport] {
+        var reports = try await MonitoringStore(database: database).latest()
+        if let model {
+            let versions = Set(
+                try await database.query("SELECT version FROM model_versions WHERE model_name = \(model)").map {
+                    try $0.decode("version", as: String.self)
+                })
+            reports = reports.filter { versions.contains($0.modelVersion) }
+        }
+        let live = Set(store.models.map(\.deployment.version))
         return reports.sorted {
-            ($0.modelVersion == live ? 0 : 1, $0.modelVersion) < ($1.modelVersion == live ? 0 : 1, $1.modelVersion)
+            (live.contains($0.modelVersion) ? 0 : 1, $0.modelVersion)
+                < (live.contains($1.modelVersion) ? 0 : 1, $1.modelVersion)
         }
     }
 
@@ -132,7 +152,7 @@ public final class DriftMonitor: Service, Sendable {
     /// them per item.
     func version(_ version: String) async throws -> MonitoredVersion? {
         if let cached = versions.withLock({ $0[version] }) { return cached }
-        if let live = store.model, live.deployment.version == version {
+        if let live = store.models.first(where: { $0.deployment.version == version }) {
             let loaded = MonitoredVersion(
                 artifact: live.artifact,
                 manifestYAML: ArtifactStore.manifestYAML(root: artifacts.local, path: live.deployment.artifactPath))

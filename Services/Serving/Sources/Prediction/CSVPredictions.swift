@@ -9,8 +9,10 @@ import ServiceKit
 struct CSVPredictions {
     let scorer: PredictionScorer
 
-    func answer(body: ByteBuffer, requestID: String, explain: Bool = false) async throws -> Response {
-        let answer = try await scorer.answer(requestID: requestID, explain: explain) { model in
+    func answer(body: ByteBuffer, requestID: String, model: LoadedModel, explain: Bool = false) async throws
+        -> Response
+    {
+        let answer = try await scorer.answer(requestID: requestID, model: model, explain: explain) { model in
             guard model.artifact.forecast == nil else {
                 throw APIError(.unsupportedMediaType, "a forecast model takes JSON {\"horizon\": N}, not CSV")
             }

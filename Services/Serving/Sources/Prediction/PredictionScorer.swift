@@ -38,10 +38,11 @@ final class PredictionScorer: Sendable {
         var classes: [String] { model.artifact.classes ?? [] }
     }
 
-    /// Starts a call on the model serving now, under `requestID`; 503 before any model is loaded.
-    private func begin(requestID: String) throws -> Call {
-        guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-        return Call(model: model, requestID: requestID, start: .now)
+    /// The model a route answers with: the `name` path parameter of a `/models/{name}/…` route,
+    /// or the only model served (see `ModelStore.resolve`). Taken once per request: the call
+    /// keeps it to the end, even across a swap.
+    func model(_ context: AppRequestContext) throws -> LoadedModel {
+        try store.resolve(context.parameters.get("name"))
     }
 
     /// What a transport decoded from its request, against the model the call answers with.
@@ -66,15 +67,15 @@ final class PredictionScorer: Sendable {
         var classes: [String] { call.classes }
     }
 
-    /// The one prediction use case every transport calls once: the model serving now (kept to
-    /// the end, even across a swap), the transport's `decode` against it, validation of every
+    /// The one prediction use case every transport calls once: `model` (the live version the
+    /// route resolved, kept to the end, even across a swap), the transport's `decode` against it, validation of every
     /// instance (a 422 listing every problem), the prediction, and the log entry. Whatever the
     /// transport still checks must be checked in `decode`: what is logged is what is answered.
     /// `explain` adds each answer's explanation (a 422 naming the format where there is none).
-    func answer(requestID: String, explain: Bool = false, _ decode: (LoadedModel) throws -> Instances) async throws
-        -> Answer
-    {
-        let call = try begin(requestID: requestID)
+    func answer(
+        requestID: String, model: LoadedModel, explain: Bool = false, _ decode: (LoadedModel) throws -> Instances
+    ) async throws -> Answer {
+        let call = Call(model: model, requestID: requestID, start: .now)
         let explainer = explain ? try Self.explainer(of: call.model) : nil
         switch try decode(call.model) {
         case .rows(let count, let countField, let field, let value):

@@ -22,7 +22,7 @@ enum ProtocolInference {
     /// - Parameter forecastRequest: the request as the log keeps it for a forecast model,
     ///   which logs its whole request rather than feature rows (made only for a forecast).
     static func answer(
-        _ request: [String: JSONValue], requestID: String, scorer: PredictionScorer,
+        _ request: [String: JSONValue], requestID: String, model: LoadedModel, scorer: PredictionScorer,
         forecastRequest: () throws -> String
     ) async throws -> Answer {
         var requested: (names: [String], binary: Set<String>) = ([], [])
@@ -31,7 +31,7 @@ enum ProtocolInference {
             request["outputs"]?.arrayValue?.contains {
                 $0["name"]?.stringValue.map(explanationOutputs.contains) ?? false
             } ?? false
-        let prediction = try await scorer.answer(requestID: requestID, explain: explain) { model in
+        let prediction = try await scorer.answer(requestID: requestID, model: model, explain: explain) { model in
             guard case .array(let rawInputs) = request["inputs"] ?? .null, !rawInputs.isEmpty else {
                 throw APIError.validation([
                     FieldProblem(field: "inputs", problem: "must be a non-empty array of tensors")
@@ -112,14 +112,10 @@ enum ProtocolInference {
         return (selected, binary)
     }
 
-    /// The loaded model when `name` names it: 503 before a deployment, 404 for another name.
+    /// The loaded model when `name` names it: 503 before any deployment, 404 (naming the models
+    /// served) for another name.
     static func served(_ name: String, store: ModelStore) throws -> LoadedModel {
-        guard let model = store.model else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-        guard name == model.artifact.name else {
-            throw APIError(
-                .notFound, "model \"\(name)\" is not served here; this server serves \"\(model.artifact.name)\"")
-        }
-        return model
+        try store.resolve(name)
     }
 
     /// An error's message as the protocol's clients show it: they show only

@@ -39,16 +39,21 @@ struct FeedbackController: APIController {
         let routes = DocumentedRoutes()
         let controller = self
         let models = monitor.store
-        routes.add(
-            middleware: PredictionAuthentication(
-                access: access, scope: .feedback, model: { models.model?.artifact.name }))
-        routes.on(
-            APIRoute(
-                .post, "/feedback",
-                "Record ground truth for logged predictions (one, a batch, or CSV); answers per item: recorded, late, duplicate or unknown.",
-                requestBody: { Self.schemas }, success: .ok, maxBodyBytes: Self.maxBody)
-        ) { request, _ in
-            try await controller.record(request)
+        routes.add(middleware: PredictionAuthentication(access: access, scope: .feedback, store: models))
+        for path in ["/feedback", "/models/:name/feedback"] {
+            let named = path != "/feedback"
+            routes.on(
+                APIRoute(
+                    .post, path,
+                    "Record ground truth for logged predictions of "
+                        + (named ? "the model named in the path" : "the only model served")
+                        + " (one, a batch, or CSV); answers per item: recorded, late, duplicate or unknown.",
+                    requestBody: { Self.schemas }, success: .ok,
+                    parameters: named ? ["name": ModelsController.nameSchema] : [:], maxBodyBytes: Self.maxBody)
+            ) { request, context in
+                let model = try models.resolve(context.parameters.get("name"))
+                return try await controller.record(request, model: model.name)
+            }
         }
         return routes
     }
@@ -84,7 +89,8 @@ struct FeedbackController: APIController {
         ]
     }
 
-    func record(_ request: Request) async throws -> Response {
+    /// Records the items about predictions of `model` (one of another model's is unknown here).
+    func record(_ request: Request, model: String) async throws -> Response {
         let body = try await request.collectBody(upTo: Self.maxBody)
         let isCSV = (request.headers[.contentType] ?? "").lowercased().hasPrefix("text/csv")
         var (items, single) = try isCSV ? (Self.csvItems(Array(body.readableBytesView)), false) : Self.jsonItems(body)
@@ -96,8 +102,10 @@ struct FeedbackController: APIController {
         var results: [[String: JSONValue]] = []
         var rows: [(Item, FeedbackStore.Prediction)] = []
         for item in items {
-            guard let prediction = found[item.requestID] else {
-                results.append(Self.result(item, status: "unknown", detail: "no logged prediction has this request id"))
+            guard let prediction = found[item.requestID], prediction.model == model else {
+                results.append(
+                    Self.result(
+                        item, status: "unknown", detail: "no logged prediction of \"\(model)\" has this request id"))
                 continue
             }
             guard item.position < prediction.instances else {

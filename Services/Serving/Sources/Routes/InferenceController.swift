@@ -31,7 +31,7 @@ struct InferenceController: APIController {
                 .get, "/v2/health/ready", "Open Inference Protocol: readiness (a model is loaded).",
                 errors: .inferenceProtocol)
         ) { _, _ in
-            try JSONResponse.make(["ready": store.model != nil], status: store.model != nil ? .ok : .serviceUnavailable)
+            try JSONResponse.make(["ready": !store.isEmpty], status: store.isEmpty ? .serviceUnavailable : .ok)
         }
         // The routes of a named model answer errors in the protocol's shape.
         routes.add(middleware: InferenceProtocolErrors())
@@ -49,7 +49,7 @@ struct InferenceController: APIController {
         }
         // The access check first: a refused caller is not a rejected prediction.
         routes.add(
-            middleware: PredictionAuthentication(access: access, scope: .predict, model: { store.model?.artifact.name })
+            middleware: PredictionAuthentication(access: access, scope: .predict, store: store)
         )
         routes.add(middleware: PredictionRejectionCounting())
         routes.on(
@@ -57,17 +57,17 @@ struct InferenceController: APIController {
                 .post, "/v2/models/:name/infer",
                 "Open Inference Protocol: infer with one tensor per feature, or one [N, F] tensor.",
                 requestBody: {
+                    // One model: its features; several: any tensors (each model's are in its metadata).
                     ["application/json": PredictSchemas.inferSchema(features: store.model?.artifact.features ?? [])]
                 },
                 errors: .inferenceProtocol)
         ) { request, context in
-            _ = try Self.served(context, store: store)
-            return try await infer(request, context: context)
+            try await infer(request, context: context, model: try Self.served(context, store: store))
         }
         return routes
     }
 
-    func infer(_ request: Request, context: AppRequestContext) async throws -> Response {
+    func infer(_ request: Request, context: AppRequestContext, model: LoadedModel) async throws -> Response {
         let body = try await scorer.body(of: request)
         // The binary tensor data extension: a JSON header, then raw input bytes (only then is the body copied).
         let headerLength = request.headers[Self.binaryHeader]
@@ -86,22 +86,24 @@ struct InferenceController: APIController {
             object["inputs"] = .array(try BinaryTensorData.attach(rawInputs, binary: binary))
         }
         // A forecast's request is logged whole; a binary one as the equivalent JSON (the log holds text).
-        let inference = try await ProtocolInference.answer(object, requestID: context.requestID, scorer: scorer) {
+        let inference = try await ProtocolInference.answer(
+            object, requestID: context.requestID, model: model, scorer: scorer
+        ) {
             headerLength == nil
                 ? String(buffer: body)
                 : String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
         }
         let answer = inference.prediction
-        let model = answer.call.model.artifact.name
+        let name = answer.call.model.artifact.name
         let id = object["id"]?.stringValue ?? answer.requestID
         guard !inference.binary.isEmpty else {
             return try JSONResponse.make(
                 InferenceMessages.Reply(
-                    modelName: model, modelVersion: answer.version, id: id, outputs: inference.outputs),
+                    modelName: name, modelVersion: answer.version, id: id, outputs: inference.outputs),
                 headers: [.xRequestID: answer.requestID])
         }
         return try Self.binaryReply(
-            inference.outputs, binary: inference.binary, model: model, version: answer.version, id: id,
+            inference.outputs, binary: inference.binary, model: name, version: answer.version, id: id,
             requestID: answer.requestID)
     }
 

@@ -85,27 +85,34 @@ struct PredictController: APIController {
         let store = scorer.store
         let maxInstances = scorer.maxInstances
         // The access check first: a refused caller is not a rejected prediction.
-        return DocumentedRoutes().add(
-            middleware: PredictionAuthentication(
-                access: access, scope: .predict, model: { store.model?.artifact.name })
-        ).add(middleware: PredictionRejectionCounting()).on(
-            APIRoute(
-                .post, "/predict",
-                "Predict one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",
-                requestBody: { PredictSchemas.predictContent(store.model?.artifact, maxInstances: maxInstances) })
-        ) { request, context in
-            try await predict(request, context: context)
+        let routes = DocumentedRoutes().add(
+            middleware: PredictionAuthentication(access: access, scope: .predict, store: store)
+        ).add(middleware: PredictionRejectionCounting())
+        for path in ["/predict", "/models/:name/predict"] {
+            let named = path != "/predict"
+            routes.on(
+                APIRoute(
+                    .post, path,
+                    (named ? "Predict with the model named in the path: " : "Predict (the only model served): ")
+                        + "one object of features, {\"instances\": [...]}, a forecast's {\"horizon\": N}, or a text/csv table (answered in CSV).",
+                    requestBody: {
+                        PredictSchemas.predictContent(named ? nil : store.model?.artifact, maxInstances: maxInstances)
+                    }, parameters: named ? ["name": ModelsController.nameSchema] : [:])
+            ) { request, context in
+                try await predict(request, context: context)
+            }
         }
+        return routes
     }
 
     func predict(_ request: Request, context: AppRequestContext) async throws -> Response {
-        // Before the body is read: without a model, the answer is 503 whatever was sent.
-        guard scorer.store.model != nil else { throw APIError(.serviceUnavailable, "no model is deployed yet") }
+        // Before the body is read: without the model, the answer is 503/404/409 whatever was sent.
+        let model = try scorer.model(context)
         let body = try await scorer.body(of: request)
         let explainQuery = try Self.explainFlag(request.uri.queryParameters["explain"].map { .string(String($0)) })
         if let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") {
             return try await CSVPredictions(scorer: scorer).answer(
-                body: body, requestID: context.requestID, explain: explainQuery)
+                body: body, requestID: context.requestID, model: model, explain: explainQuery)
         }
         let json: JSONValue
         do {
@@ -119,10 +126,10 @@ struct PredictController: APIController {
         let batch = object["instances"]
         // `explain` in the body, unless it names a feature (then it is that feature's value).
         let explainBody =
-            scorer.store.model?.artifact.features.contains { $0.name == Self.explainField } == true
+            model.artifact.features.contains { $0.name == Self.explainField }
             ? false : try Self.explainFlag(object[Self.explainField])
         let explain = explainQuery || explainBody
-        let answer = try await scorer.answer(requestID: context.requestID, explain: explain) { model in
+        let answer = try await scorer.answer(requestID: context.requestID, model: model, explain: explain) { model in
             if let forecast = model.artifact.forecast {
                 return .horizon(try Self.horizon(object, forecast: forecast), logged: String(buffer: body))
             }

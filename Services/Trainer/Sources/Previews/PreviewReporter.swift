@@ -48,7 +48,7 @@ struct PreviewReporter: Sendable {
 
     private func comment(_ report: PreviewReport) async {
         let body: JSONValue = .object(["body": .string(report.markdown(dashboardRunURL: runURL(report.run)))])
-        let existing = try? await store.previewComment(pr: report.pr)
+        let existing = try? await store.previewComment(repository: repository, pr: report.pr)
         var outcome: GitHubWriter.Outcome
         if let existing {
             outcome = await writer.send(.patch, "/repos/\(repository)/issues/comments/\(existing)", body: body)
@@ -63,7 +63,7 @@ struct PreviewReporter: Sendable {
             id != existing
         {
             do {
-                try await store.setPreviewComment(pr: report.pr, commentID: id)
+                try await store.setPreviewComment(repository: repository, pr: report.pr, commentID: id)
             } catch {
                 logger.error("could not remember the preview comment", metadata: ["error": "\(error)"])
             }

@@ -52,9 +52,13 @@ public final class RollbackMonitor: Service, Sendable {
         }
     }
 
-    /// Evaluates the newest unevaluated report of the live version, rolling back when a rule trips.
+    /// Evaluates each model's live version (one model's rollback never touches another).
     func check() async throws {
-        guard let live = try await store.deployed() else { return }
+        for live in try await DeploymentRecord.live(database) { try await check(live) }
+    }
+
+    /// Evaluates the newest unevaluated report of `live`, rolling its model back when a rule trips.
+    private func check(_ live: DeploymentRecord) async throws {
         // The manifest beside the artifact (a local copy of it first, with an object store).
         _ = try? await artifacts.directory(live.artifactPath)
         let rules = rules(of: live.version, path: live.artifactPath)
@@ -62,13 +66,13 @@ public final class RollbackMonitor: Service, Sendable {
         let announcement: RollbackAnnouncement? = try await database.transaction { connection in
             let turn = try connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS mine")
             guard try turn.first?.decode("mine", as: Bool.self) == true else { return nil }
-            let history = try LiveHistory.load(connection)
+            let history = try LiveHistory.load(connection, model: live.modelName)
             guard let current = history.live, current.version == live.version else { return nil }
             let reports = try connection.query(
                 """
                 SELECT r.id, r.report::text AS report, r.window_start, r.window_end FROM monitoring_reports r
                 WHERE r.model_version = \(live.version)
-                  AND r.computed_at >= (SELECT deployed_at FROM deployments ORDER BY id DESC LIMIT 1)
+                  AND r.computed_at >= (SELECT deployed_at FROM deployments WHERE id = \(live.deploymentID))
                   AND NOT EXISTS (SELECT 1 FROM rule_evaluations e WHERE e.report_id = r.id)
                 ORDER BY r.id DESC LIMIT 1
                 """)

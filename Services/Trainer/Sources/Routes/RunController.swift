@@ -67,14 +67,18 @@ struct RunController: APIController {
         }
         routes.on(
             APIRoute(
-                .post, "/runs", "Retrain a merged pull request.",
+                .post, "/runs",
+                "Retrain a merged pull request (of `repository`, owner/name, when several are followed).",
                 requestBody: APIRoute.json(
                     .object([
                         "type": .string("object"), "required": .array([.string("pr_number")]),
                         "properties": .object([
                             "pr_number": .object([
                                 "type": .string("integer"), "minimum": .number(1), "maximum": .number(2_147_483_647),
-                            ])
+                            ]),
+                            "repository": .object([
+                                "type": .string("string"), "enum": .array(store.repositories.map { .string($0.key) }),
+                            ]),
                         ]),
                     ])), success: .accepted, admin: true)
         ) { request, _ in
@@ -89,14 +93,16 @@ struct RunController: APIController {
                         field: "pr_number", problem: "is required and must be a whole number from 1 to 2147483647")
                 ])
             }
+            let repository = try Self.repository(json["repository"], store: store)
             let id: Int64
-            switch try await store.queueRetrain(prNumber: number) {
+            switch try await store.queueRetrain(prNumber: number, repository: repository) {
             case .queued(let queued): id = queued
             case .duplicate(let existing):
                 throw APIError(
                     .conflict, "run \(existing) of the same commit is already queued or running; cancel it first")
             case .noSuchPullRequest:
-                throw APIError(.notFound, "no pull request #\(number) merged into the tracked branch")
+                throw APIError(
+                    .notFound, "no pull request #\(number) merged into the tracked branch of \(repository.key)")
             }
             try await PullRequestsNotice(retrain: id).send(on: database)
             return try JSONResponse.make(["id": id], status: .accepted)
@@ -127,5 +133,25 @@ struct RunController: APIController {
             throw APIError.validation([FieldProblem(field: "id", problem: "must be an integer run id")])
         }
         return id
+    }
+
+    /// The followed repository `value` names (`owner/name` or its URL); without one, the only
+    /// repository followed (a 422 naming them when there are several).
+    static func repository(_ value: JSONValue?, store: TrainingStore) throws -> TrackedRepository {
+        let keys = store.repositories.map { "\"\($0.key)\"" }.joined(separator: ", ")
+        guard let value else {
+            guard store.repositories.count == 1 else {
+                throw APIError.validation([
+                    FieldProblem(field: "repository", problem: "is required: several are followed (\(keys))")
+                ])
+            }
+            return store.repositories[0]
+        }
+        guard let key = value.stringValue, let found = store.repositories.first(where: { $0.key == key }) else {
+            throw APIError.validation([
+                FieldProblem(field: "repository", problem: "must name a followed repository (\(keys))")
+            ])
+        }
+        return found
     }
 }

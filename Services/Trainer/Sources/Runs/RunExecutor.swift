@@ -11,7 +11,8 @@ import Subprocess
 /// happens ends up in `training_runs`, and is announced.
 public struct RunExecutor: Sendable {
     let store: TrainingStore
-    let checkout: SourceCheckout
+    /// Each followed repository's checkout, by its key (`TrackedRepository.key`).
+    let checkouts: [String: SourceCheckout]
     let notifier: RunNotifier?
     /// Where versions are written (and published, with an object store) and read from.
     let artifacts: ArtifactStorage
@@ -22,8 +23,8 @@ public struct RunExecutor: Sendable {
     var commandMemoryLimit = 8 << 30
     /// Where the repository's own code runs.
     var sandbox: Sandbox = .automatic
-    /// Reports previews on their pull request (nil: previews are recorded only).
-    var previewReporter: PreviewReporter? = nil
+    /// Reports previews on their pull request, per repository key (none: previews are recorded only).
+    var previewReporters: [String: PreviewReporter] = [:]
     /// `NOTIFY_PREVIEWS`: announce previews like merges.
     var notifyPreviews = false
     /// Fetches data kept outside git (nil: a manifest that needs it fails the run at stage `data`).
@@ -93,7 +94,9 @@ public struct RunExecutor: Sendable {
         }
         defer { heartbeat.cancel() }
         if run.attempts > 1 { TrainerMetrics.leaseTakeover() }
-        if isPreview { await previewReporter?.started(run: run.id, commit: pr.mergeCommitSHA, log: log) }
+        if isPreview {
+            await previewReporters[run.repository.key]?.started(run: run.id, commit: pr.mergeCommitSHA, log: log)
+        }
         let carried = Carried(
             run: run, log: log, files: KeptFiles(), timings: StageTimings(), tests: ReportedTests(),
             stopLiveLog: { liveLog.cancel() })
@@ -253,15 +256,30 @@ public struct RunExecutor: Sendable {
         let directory = workDirectory.appendingPathComponent("run-\(run.id)\(suffix)", isDirectory: true)
         RunDirectories.removeEarlierAttempts(of: run.id, before: run.attempts, in: workDirectory)
         defer { try? FileManager.default.removeItem(at: directory) }
+        guard let checkout = checkouts[run.repository.key] else {
+            throw TrainingFailure(stage: .clone, reason: "\(run.repository.key) is not a followed repository")
+        }
         let mirror = try await carried.timings.measure(.clone) {
             try await checkout.checkout(commit: run.pullRequest.mergeCommitSHA, into: directory)
         }
         log.append("checked out \(run.pullRequest.mergeCommitSHA) (mirror \(mirror))")
-        let deployed = try await store.deployed()
         // The manifest as committed, read once here for what the run needs before the pipeline.
         let yaml = FileManager.default.contents(atPath: directory.appendingPathComponent("conveyor.yaml").path)
             .map { String(decoding: $0, as: UTF8.self) }
         let manifest = yaml.flatMap { try? Manifest.parse($0) }
+        // The live version of the model this repository's manifest names (each model its own);
+        // a name another repository's model has is refused: serving answers by name.
+        var deployed: DeploymentRecord?
+        if let manifest {
+            if let owner = try await store.otherOwner(of: manifest.name, than: run.repository) {
+                throw TrainingFailure(
+                    stage: .manifest,
+                    reason:
+                        "the model name \"\(manifest.name)\" belongs to \(owner)'s model: name this repository's model another way"
+                )
+            }
+            deployed = try await store.deployed(model: manifest.name)
+        }
         let tree = try? await CommandRunner.run(["git", "-C", directory.path, "rev-parse", "HEAD^{tree}"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         if let tree {
@@ -387,12 +405,12 @@ public struct RunExecutor: Sendable {
         if let announcement {
             TrainerMetrics.run(kind: run.kind, outcome: announcement.status, timings: timings)
         }
-        if run.kind == .preview, let announcement, let previewReporter {
+        if run.kind == .preview, let announcement, let previewReporter = previewReporters[run.repository.key] {
             await previewReporter.finished(
                 PreviewReport(
                     run: run.id, pr: run.pullRequest.number, commit: run.pullRequest.mergeCommitSHA,
                     status: announcement.status, reason: announcement.reason, outcome: outcome,
-                    live: try? await store.liveComparison(), tests: tests,
+                    live: try? await store.liveComparison(model: outcome?.artifact.name), tests: tests,
                     data: (try? await store.dataLineage(run: run.id)) ?? []))
         }
         guard let announcement, let notifier, run.kind != .preview || notifyPreviews else { return }

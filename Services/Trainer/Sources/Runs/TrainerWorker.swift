@@ -2,13 +2,16 @@ import Foundation
 import Logging
 import Migrations
 import Postgres
+import Registry
 import ServiceKit
 import ServiceLifecycle
 
-/// Wakes on `vcs`'s NOTIFY (or every poll interval), queues the newest
-/// untried merge and a preview of each open pull request's new head, and
-/// runs queued runs in two lanes side by side (`RunLane`): merges and
-/// retrains one at a time in one, previews one at a time in the other.
+/// Wakes on `vcs`'s NOTIFY (or every poll interval), queues each followed
+/// repository's newest untried merge and a preview of each open pull request's
+/// new head, and runs queued runs in lanes side by side (`RunLane`): each
+/// repository's merges and retrains one at a time in its own lane (a model's
+/// long training never holds up another model's merge), and previews of every
+/// repository one at a time in one more.
 public struct TrainerWorker: Service, CustomStringConvertible {
     /// A plain name for lifecycle logs (the default would print the database URL).
     public var description: String { "TrainerWorker" }
@@ -23,9 +26,8 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     let previews: PreviewSettings?
     let logger: Logger
 
-    /// `GITHUB_REPOSITORY` (a PR whose head is elsewhere is a fork's) and `PREVIEW_FORKS`.
+    /// `PREVIEW_FORKS` (a PR whose head is not its repository's own is a fork's).
     public struct PreviewSettings: Sendable {
-        let repository: String?
         let forks: Bool
     }
 
@@ -33,13 +35,16 @@ public struct TrainerWorker: Service, CustomStringConvertible {
         await removeStaleRunDirectories()
         await removeAbandonedUploads()
         await withTaskGroup(of: Void.self) { group in
-            // Each lane drains its own queue (see `RunLane`): a merge never waits behind a preview.
-            for lane in previews == nil ? [RunLane.deployments] : RunLane.allCases {
+            // Each lane drains its own queue (see `RunLane`): a merge never waits behind a preview,
+            // nor behind another repository's merge.
+            let lanes: [(RunLane, TrackedRepository?)] =
+                store.repositories.map { (.deployments, $0) } + (previews == nil ? [] : [(.previews, nil)])
+            for (lane, repository) in lanes {
                 group.addTask {
                     await WakeLoop.run(
                         database: database, channel: Schema.pullRequestsChannel, pollInterval: pollInterval,
                         logger: logger
-                    ) { await drainQueue(lane) }
+                    ) { await drainQueue(lane, repository: repository) }
                 }
             }
             // A push lands while both lanes train: its preview is queued (and the PR's running one
@@ -65,12 +70,17 @@ public struct TrainerWorker: Service, CustomStringConvertible {
     /// Queues previews of open pull requests' new heads (superseding their older ones).
     private func queuePreviews() async throws {
         guard let previews else { return }
-        let queued = try await store.queuePreviews(repository: previews.repository, previewForks: previews.forks)
-        if !queued.queued.isEmpty { logger.info("queued previews", metadata: ["prs": "\(queued.queued)"]) }
-        if !queued.skippedForks.isEmpty {
-            logger.debug(
-                "not previewing pull requests from forks (PREVIEW_FORKS is off)",
-                metadata: ["prs": "\(queued.skippedForks)"])
+        for repository in store.repositories {
+            let queued = try await store.queuePreviews(repository, previewForks: previews.forks)
+            let named: Logger.Metadata = ["repository": "\(repository.key)"]
+            if !queued.queued.isEmpty {
+                logger.info("queued previews", metadata: named.merging(["prs": "\(queued.queued)"]) { $1 })
+            }
+            if !queued.skippedForks.isEmpty {
+                logger.debug(
+                    "not previewing pull requests from forks (PREVIEW_FORKS is off)",
+                    metadata: named.merging(["prs": "\(queued.skippedForks)"]) { $1 })
+            }
         }
     }
 
@@ -102,24 +112,26 @@ public struct TrainerWorker: Service, CustomStringConvertible {
         }
     }
 
-    /// Queues and trains `lane`'s runs until there is nothing left; errors are
-    /// logged and retried on the next wake-up.
-    private func drainQueue(_ lane: RunLane) async {
+    /// Queues and trains `lane`'s runs (of `repository`, for a deployments lane) until there is
+    /// nothing left; errors are logged and retried on the next wake-up.
+    private func drainQueue(_ lane: RunLane, repository: TrackedRepository?) async {
         do {
             while true {
-                if lane == .deployments {
-                    let queueing = try await store.queueNewestMerge()
+                if lane == .deployments, let repository {
+                    let queueing = try await store.queueNewestMerge(repository)
                     if !queueing.futureDated.isEmpty {
                         logger.warning(
                             "ignoring merges dated in the future",
-                            metadata: ["pull_requests": "\(queueing.futureDated)"])
+                            metadata: [
+                                "repository": "\(repository.key)", "pull_requests": "\(queueing.futureDated)",
+                            ])
                     }
                 }
                 // Also here, not only in the previews' own loop: queueing sends no NOTIFY, so a
                 // preview that loop queued just after a claim would otherwise wait for the poll.
                 try await queuePreviews()
                 try? await statusGauges.refresh()
-                guard let run = try await store.claimQueuedRun(lane: lane) else { return }
+                guard let run = try await store.claimQueuedRun(lane: lane, repository: repository) else { return }
                 // Let a started run finish even during shutdown: its result is recorded.
                 await Task { await executor.execute(run) }.value
                 if Task.isCancelled { return }

@@ -12,4 +12,6 @@ public struct ClaimedRun: Sendable {
     public let attempts: Int
     /// Why it was queued: a merge, or an admin's retrain request.
     public let kind: RunKind
+    /// The repository it came from (cloned from its URL; a preview reports on it).
+    public let repository: TrackedRepository
 }

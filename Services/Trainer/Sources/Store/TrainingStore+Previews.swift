@@ -37,11 +37,12 @@ public struct LiveComparison: Sendable {
 }
 
 extension TrainingStore {
-    /// Queues a preview of each open pull request into the branch whose head has none yet
+    /// Queues a preview of each open pull request into `tracked`'s branch whose head has none yet
     /// (a fork's only with `previewForks`), superseding that PR's older previews: queued ones
     /// are cancelled at once, a running one is asked to stop.
-    public func queuePreviews(repository: String?, previewForks: Bool) async throws -> PreviewQueueing {
-        let branch = branch
+    public func queuePreviews(_ tracked: TrackedRepository, previewForks: Bool) async throws -> PreviewQueueing {
+        let only = filter(tracked)
+        let (branch, repository) = (only.branch, tracked.repository)
         return try await database.transaction { connection in
             // Serialized with the merge queuer (same lock), so a push is queued once across replicas.
             try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
@@ -50,8 +51,10 @@ extension TrainingStore {
                 SELECT p.number, p.head__sha, to_jsonb(p) ->> 'head__repo__full_name' AS head_repository
                 FROM pull_requests p
                 WHERE p.state = 'open' AND p.base__ref = \(branch) AND p.head__sha IS NOT NULL AND p.number IS NOT NULL
+                  AND (\(only.onlyOne) OR to_jsonb(p) ->> 'base__repo__full_name' = \(only.fullName))
                   AND NOT EXISTS (SELECT 1 FROM training_runs t
-                                  WHERE t.kind = \(RunKind.preview) AND t.pr_number = p.number AND t.merge_commit_sha = p.head__sha)
+                                  WHERE t.kind = \(RunKind.preview) AND t.pr_number = p.number AND t.merge_commit_sha = p.head__sha
+                                    AND coalesce(t.repository, \(only.firstKey)) = \(only.key))
                 ORDER BY p.number
                 """)
             var result = PreviewQueueing()
@@ -69,18 +72,20 @@ extension TrainingStore {
                     """
                     UPDATE training_runs SET status = \(RunStatus.cancelled), reason = \(superseded), finished_at = now()
                     WHERE kind = \(RunKind.preview) AND pr_number = \(candidate.number) AND status = \(RunStatus.queued)
+                      AND coalesce(repository, \(only.firstKey)) = \(only.key)
                     """)
                 try connection.query(
                     """
                     UPDATE training_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
                         reason = \(superseded)
                     WHERE kind = \(RunKind.preview) AND pr_number = \(candidate.number) AND status = \(RunStatus.running)
+                      AND coalesce(repository, \(only.firstKey)) = \(only.key)
                     """)
                 try connection.query(
                     """
-                    INSERT INTO training_runs (pr_number, merge_commit_sha, status, reason, kind)
+                    INSERT INTO training_runs (pr_number, merge_commit_sha, status, reason, kind, repository)
                     VALUES (\(candidate.number), \(candidate.headSHA), \(RunStatus.queued), 'preview of an open pull request',
-                            \(RunKind.preview))
+                            \(RunKind.preview), \(only.key))
                     """)
                 result.queued.append(candidate.number)
             }
@@ -138,13 +143,14 @@ extension TrainingStore {
             """)
     }
 
-    /// The deployed version with the fingerprint of the data it was trained on.
-    func liveComparison() async throws -> LiveComparison? {
+    /// The live version of `model` with the fingerprint of the data it was trained on.
+    func liveComparison(model: String?) async throws -> LiveComparison? {
+        guard let model else { return nil }
         let rows = try await database.query(
             """
             SELECT mv.version, mv.metrics::text AS metrics, mv.data_sha256, mv.data_rows
             FROM deployments d JOIN model_versions mv ON mv.version = d.version
-            ORDER BY d.id DESC LIMIT 1
+            WHERE d.model_name = \(model) ORDER BY d.id DESC LIMIT 1
             """)
         guard let row = rows.first else { return nil }
         return LiveComparison(
@@ -153,18 +159,25 @@ extension TrainingStore {
             dataSHA256: try row.decodeIfPresent("data_sha256"), dataRows: try row.decodeIfPresent("data_rows"))
     }
 
-    /// The comment a PR's previews edit, if one was made.
-    func previewComment(pr: Int64) async throws -> Int64? {
-        try await database.query("SELECT comment_id FROM preview_comments WHERE pr_number = \(pr)").first?
-            .decode("comment_id", as: Int64.self)
+    /// The comment a PR's previews edit in `repository`, if one was made (comments kept while
+    /// one repository was followed are the first one's).
+    func previewComment(repository: String, pr: Int64) async throws -> Int64? {
+        let first = repositories[0].repository ?? ""
+        return try await database.query(
+            """
+            SELECT comment_id FROM preview_comments
+            WHERE pr_number = \(pr) AND (repository = \(repository) OR (repository = '' AND \(repository) = \(first)))
+            ORDER BY repository DESC LIMIT 1
+            """
+        ).first?.decode("comment_id", as: Int64.self)
     }
 
-    /// Remembers the comment a PR's previews edit.
-    func setPreviewComment(pr: Int64, commentID: Int64) async throws {
+    /// Remembers the comment a PR's previews edit in `repository`.
+    func setPreviewComment(repository: String, pr: Int64, commentID: Int64) async throws {
         try await database.query(
             """
-            INSERT INTO preview_comments (pr_number, comment_id) VALUES (\(pr), \(commentID))
-            ON CONFLICT (pr_number) DO UPDATE SET comment_id = excluded.comment_id, updated_at = now()
+            INSERT INTO preview_comments (repository, pr_number, comment_id) VALUES (\(repository), \(pr), \(commentID))
+            ON CONFLICT (repository, pr_number) DO UPDATE SET comment_id = excluded.comment_id, updated_at = now()
             """)
     }
 

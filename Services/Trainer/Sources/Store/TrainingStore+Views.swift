@@ -3,13 +3,15 @@ import Postgres
 import Registry
 
 extension TrainingStore {
-    /// `GET /runs`: the newest `limit` runs (of `kind`, when given) as a JSON array, newest first.
+    /// `GET /runs`: the newest `limit` runs (of `kind`, when given) as a JSON array, newest first;
+    /// each names its repository (runs from before several could be followed: the first one's).
     public func runsJSON(kind: RunKind?, limit: Int) async throws -> String {
+        let first = repositories[0].key
         let rows = try await database.query(
             """
             SELECT coalesce(json_agg(r ORDER BY r.id DESC), '[]'::json)::text AS runs FROM (
-                SELECT id, kind, pr_number, merge_commit_sha, status, reason, model_name, model_version, metrics,
-                       created_at, started_at, finished_at
+                SELECT id, kind, coalesce(repository, \(first)) AS repository, pr_number, merge_commit_sha, status,
+                       reason, model_name, model_version, metrics, created_at, started_at, finished_at
                 FROM training_runs WHERE \(kind)::text IS NULL OR kind = \(kind)
                 ORDER BY id DESC LIMIT \(limit)) r
             """)

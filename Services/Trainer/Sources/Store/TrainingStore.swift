@@ -7,33 +7,71 @@ import ServiceKit
 /// The trainer's reads and writes: candidates, runs, versions, deployments.
 public struct TrainingStore: Sendable {
     let database: PostgresClient
-    let branch: String
+    /// The repositories followed (`MODELS_FILE`); runs record which one they came from.
+    public let repositories: [TrackedRepository]
     /// Who holds leases taken by this process.
     let owner: String
     /// How long a claim lasts without a heartbeat, in seconds.
     let lease: Duration
 
-    public init(database: PostgresClient, branch: String, lease: Duration = .seconds(60), owner: String? = nil) {
+    public init(
+        database: PostgresClient, repositories: [TrackedRepository], lease: Duration = .seconds(60),
+        owner: String? = nil
+    ) {
+        precondition(!repositories.isEmpty, "a trainer follows at least one repository")
         self.database = database
-        self.branch = branch
+        self.repositories = repositories
         self.lease = lease
         self.owner = owner ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// The live version (the newest deployment), if any: the one record serving reads too.
-    public func deployed() async throws -> DeploymentRecord? {
-        try await DeploymentRecord.latest(database)
+    /// The live version of `model` (its newest deployment), if any: the one record serving reads too.
+    public func deployed(model: String) async throws -> DeploymentRecord? {
+        try await DeploymentRecord.latest(database, model: model)
     }
 
-    /// Queues a run for the newest untried PR merged into the branch after
-    /// the deployed one (merges dated in the future are ignored, and named in
-    /// the answer).
+    /// The repository a run recorded (`training_runs.repository`; NULL on runs from before
+    /// several were possible: the first one). Nil for one no longer followed.
+    public func repository(key: String?) -> TrackedRepository? {
+        guard let key else { return repositories[0] }
+        return repositories.first { $0.key == key }
+    }
+
+    /// The parameters that select `repository`'s rows: pull requests into it (every row while
+    /// one repository is followed: rows loaded before the stream named theirs have none) and
+    /// its runs (a NULL repository is the first one's).
+    struct RepositoryFilter {
+        let key: String
+        let fullName: String?
+        let branch: String
+        let onlyOne: Bool
+        let firstKey: String
+    }
+
+    func filter(_ repository: TrackedRepository) -> RepositoryFilter {
+        RepositoryFilter(
+            key: repository.key, fullName: repository.repository, branch: repository.branch,
+            onlyOne: repositories.count == 1, firstKey: repositories[0].key)
+    }
+
+    /// Queues a run for the newest untried PR merged into `repository`'s branch (the first one
+    /// followed when nil) after the one its live model came from (merges dated in the future
+    /// are ignored, and named in the answer).
     @discardableResult
-    public func queueNewestMerge() async throws -> MergeQueueing {
-        let deployed = try await deployed()
-        let since = deployed?.mergedAt ?? Date(timeIntervalSince1970: 0)
-        let sinceNumber = deployed?.prNumber ?? -1
-        let branch = branch
+    public func queueNewestMerge(_ repository: TrackedRepository? = nil) async throws -> MergeQueueing {
+        let only = filter(repository ?? repositories[0])
+        // The merge behind the newest deployment of a version this repository's runs trained.
+        let deployed = try await database.query(
+            """
+            SELECT mv.merged_at, mv.pr_number FROM deployments d JOIN model_versions mv ON mv.version = d.version
+            LEFT JOIN training_runs t ON t.id = mv.run_id
+            WHERE \(only.onlyOne) OR coalesce(t.repository, \(only.firstKey)) = \(only.key)
+            ORDER BY d.id DESC LIMIT 1
+            """
+        ).first
+        let since = try deployed?.decodeIfPresent("merged_at", as: Date.self) ?? Date(timeIntervalSince1970: 0)
+        let sinceNumber = try deployed?.decode("pr_number", as: Int64.self) ?? -1
+        let branch = only.branch
         return try await database.transaction { connection in
             // One queuer at a time across replicas; released at commit.
             try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
@@ -42,7 +80,8 @@ public struct TrainingStore: Sendable {
             let future = try connection.query(
                 """
                 SELECT p.number FROM pull_requests p
-                WHERE p.base__ref = \(branch) AND p.merged_at > now() + interval '5 minutes' ORDER BY p.number
+                WHERE p.base__ref = \(branch) AND p.merged_at > now() + interval '5 minutes'
+                  AND (\(only.onlyOne) OR to_jsonb(p) ->> 'base__repo__full_name' = \(only.fullName)) ORDER BY p.number
                 """
             ).map { try $0.decode("number", as: Int64.self) }
             // The newest merge after the deployed one that has not been tried: one that
@@ -52,6 +91,7 @@ public struct TrainingStore: Sendable {
                 SELECT p.number, p.merge_commit_sha, p.merged_at FROM pull_requests p
                 WHERE p.base__ref = \(branch) AND p.merged_at IS NOT NULL AND p.merge_commit_sha IS NOT NULL
                   AND p.merged_at <= now() + interval '5 minutes'
+                  AND (\(only.onlyOne) OR to_jsonb(p) ->> 'base__repo__full_name' = \(only.fullName))
                   AND (p.merged_at > \(since) OR (p.merged_at = \(since) AND p.number > \(sinceNumber)))
                   AND NOT EXISTS (SELECT 1 FROM training_runs t
                                   WHERE t.merge_commit_sha = p.merge_commit_sha AND t.kind <> \(RunKind.preview))
@@ -61,17 +101,19 @@ public struct TrainingStore: Sendable {
             let number: Int64 = try row.decode("number")
             try connection.query(
                 """
-                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason)
+                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, repository)
                 VALUES (\(number), \(try row.decode("merge_commit_sha", as: String.self)),
-                        \(try row.decode("merged_at", as: Date.self)), \(RunStatus.queued), 'merged')
+                        \(try row.decode("merged_at", as: Date.self)), \(RunStatus.queued), 'merged', \(only.key))
                 """)
             return MergeQueueing(queued: number, futureDated: future)
         }
     }
 
-    /// Queues a retrain of a given PR (admin). Returns the run id.
-    public func queueRetrain(prNumber: Int64) async throws -> RetrainRequest {
-        let branch = branch
+    /// Queues a retrain of a given PR of `repository` (the first followed when nil) (admin).
+    /// Returns the run id.
+    public func queueRetrain(prNumber: Int64, repository: TrackedRepository? = nil) async throws -> RetrainRequest {
+        let only = filter(repository ?? repositories[0])
+        let branch = only.branch
         return try await database.transaction { connection in
             // Serialized with the merge queuer, so two requests cannot both pass the check below.
             try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x7472_6169_6E65_72)))")
@@ -79,6 +121,7 @@ public struct TrainingStore: Sendable {
                 """
                 SELECT merge_commit_sha, merged_at FROM pull_requests
                 WHERE number = \(prNumber) AND base__ref = \(branch) AND merged_at IS NOT NULL
+                  AND (\(only.onlyOne) OR to_jsonb(pull_requests) ->> 'base__repo__full_name' = \(only.fullName))
                 """)
             guard let row = rows.first else { return .noSuchPullRequest }
             let sha: String = try row.decode("merge_commit_sha")
@@ -90,9 +133,9 @@ public struct TrainingStore: Sendable {
             if let existing = try active.first?.decode("id", as: Int64.self) { return .duplicate(of: existing) }
             let inserted = try connection.query(
                 """
-                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, kind)
+                INSERT INTO training_runs (pr_number, merge_commit_sha, merged_at, status, reason, kind, repository)
                 VALUES (\(prNumber), \(sha), \(try row.decode("merged_at", as: Date.self)), \(RunStatus.queued), 'retrain requested',
-                        \(RunKind.retrain))
+                        \(RunKind.retrain), \(only.key))
                 RETURNING id
                 """)
             return .queued(try inserted.first!.decode("id", as: Int64.self))
@@ -102,9 +145,16 @@ public struct TrainingStore: Sendable {
     /// Takes the oldest queued run, or a running one whose trainer stopped
     /// renewing its lease (crashed), skipping rows another trainer is claiming,
     /// in `lane`: merges and retrains, or previews (each lane has its own worker,
-    /// so a merge never waits behind a preview).
-    public func claimQueuedRun(lane: RunLane = .deployments) async throws -> ClaimedRun? {
+    /// so a merge never waits behind a preview); with `repository`, only its runs (each
+    /// repository's merges have their own worker, so one model's long training never holds up
+    /// another's merge).
+    public func claimQueuedRun(lane: RunLane = .deployments, repository: TrackedRepository? = nil) async throws
+        -> ClaimedRun?
+    {
         let owner = owner
+        let only = repository.map(filter)
+        let followed = repositories.map(\.key)
+        let firstKey = repositories[0].key
         let previews = lane == .previews
         let lease = lease.inSeconds
         return try await database.transaction { connection in
@@ -121,8 +171,11 @@ public struct TrainingStore: Sendable {
                 WHERE id = (SELECT id FROM training_runs
                             WHERE (status = \(RunStatus.queued) OR (status = \(RunStatus.running) AND lease_expires_at < now()))
                               AND (kind = \(RunKind.preview)) = \(previews)
+                              AND coalesce(repository, \(firstKey)) = ANY(\(followed))
+                              AND (\(only?.key)::text IS NULL OR coalesce(repository, \(firstKey)) = \(only?.key))
                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, pr_number, merge_commit_sha, coalesce(merged_at, created_at) AS merged_at, attempts, kind
+                RETURNING id, pr_number, merge_commit_sha, coalesce(merged_at, created_at) AS merged_at, attempts, kind,
+                          repository
                 """)
             guard let row = rows.first else { return nil }
             let sha: String = try row.decode("merge_commit_sha")
@@ -133,6 +186,8 @@ public struct TrainingStore: Sendable {
                 WHERE merge_commit_sha = \(sha) OR (number = \(number) AND head__sha = \(sha)) LIMIT 1
                 """
             ).first
+            // Claimed only among followed repositories: it is one of them.
+            let repository = self.repository(key: try row.decodeIfPresent("repository")) ?? repositories[0]
             return ClaimedRun(
                 id: try row.decode("id"),
                 pullRequest: MergedPullRequest(
@@ -140,7 +195,7 @@ public struct TrainingStore: Sendable {
                     author: try pull?.decodeIfPresent("user__login"), mergeCommitSHA: sha,
                     mergedAt: try row.decode("merged_at")),
                 attempts: try row.decode("attempts"),
-                kind: RunKind(rawValue: try row.decode("kind", as: String.self)) ?? .merge)
+                kind: RunKind(rawValue: try row.decode("kind", as: String.self)) ?? .merge, repository: repository)
         }
     }
 
@@ -218,6 +273,17 @@ public struct TrainingStore: Sendable {
         if updated.affectedRows != 1 { throw LeaseLost(run: run) }
     }
 
+    /// The repository another model version named `model` came from, when one other than
+    /// `repository` trained it: a model name belongs to one repository (serving answers by name).
+    public func otherOwner(of model: String, than repository: TrackedRepository) async throws -> String? {
+        try await database.query(
+            """
+            SELECT repository FROM model_versions
+            WHERE model_name = \(model) AND repository IS NOT NULL AND repository <> \(repository.key) LIMIT 1
+            """
+        ).first?.decode("repository", as: String.self)
+    }
+
     /// Records the model version, the deployment and the run's success in one
     /// transaction, and notifies `serving` (delivered at commit).
     public func deploy(
@@ -247,10 +313,11 @@ public struct TrainingStore: Sendable {
             try connection.query(
                 """
                 INSERT INTO model_versions (version, model_name, run_id, pr_number, pr_title, pr_author, commit_sha,
-                    merged_at, data_sha256, data_rows, params, metrics, gates, artifact_path, artifact_sha256)
+                    merged_at, data_sha256, data_rows, params, metrics, gates, artifact_path, artifact_sha256, repository)
                 VALUES (\(artifact.version), \(artifact.name), \(run.id), \(pr.number), \(pr.title), \(pr.author),
                     \(pr.mergeCommitSHA), \(pr.mergedAt), \(outcome.fingerprint.sha256), \(outcome.fingerprint.rows),
-                    \(params)::jsonb, \(metrics)::jsonb, \(gates)::jsonb, \(artifactPath), \(artifactSHA256))
+                    \(params)::jsonb, \(metrics)::jsonb, \(gates)::jsonb, \(artifactPath), \(artifactSHA256),
+                    \(run.repository.key))
                 """)
             try Deployments.record(
                 connection, model: artifact.name, version: artifact.version, reason: "trained", kind: .deploy)

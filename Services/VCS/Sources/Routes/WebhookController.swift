@@ -17,6 +17,8 @@ struct WebhookController: APIController {
     let database: PostgresClient
     let signature: WebhookSignature?
     let loader: SingerPostgresLoader
+    /// The followed repositories' `owner/name`: an event about another one is ignored.
+    let repositories: [String]
     /// GitHub caps payloads at 25 MB.
     static let maxBody = 25 << 20
     /// The longest `X-GitHub-Delivery` stored.
@@ -90,6 +92,15 @@ struct WebhookController: APIController {
             throw APIError.validation([
                 FieldProblem(field: "pull_request", problem: "is required for a pull_request event")
             ])
+        }
+        // Routed by the repository it names (the payload's, else its pull request's base).
+        let repository = (payload["repository"]?["full_name"] ?? pull["base"]?["repo"]?["full_name"])?.stringValue
+        if let repository, !repositories.contains(repository) {
+            VCSMetrics.webhook(event: event, result: "ignored")
+            return try JSONResponse.make(
+                Reply(
+                    status: "ignored", delivery: delivery, detail: "repository \"\(repository)\" is not followed here"),
+                status: .accepted)
         }
         let layout = PullRequestsStream.layout
         let staged: FlatRecord
