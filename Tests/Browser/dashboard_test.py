@@ -296,6 +296,30 @@ def forecast(pages, expect):
     pages.shot("predict-forecast")
 
 
+def models(pages, expect):
+    """Several models: the models page lists each with its version; each one's predict form
+    posts to its own route and is answered by that model."""
+    pages.open("/models", "models")
+    rows = {row.get_attribute("data-model"): row for row in pages.css("#models tr.model")}
+    check(set(rows) == set(expect["versions"]), f"a row per live model: {sorted(rows)}")
+    for name, version in expect["versions"].items():
+        check(version in rows[name].text, f"{name}'s row shows {version}: {rows[name].text}")
+        check("serving" in rows[name].text, f"{name} is served by this replica: {rows[name].text}")
+    for name, expected in expect["answers"].items():
+        pages.open(f"/predict?model={name}", f"predict ({name})")
+        check(pages.css("#predict-form")[0].get_attribute("data-endpoint") == f"/models/{name}/predict",
+              f"{name}'s form posts to its own route")
+        pages.css("#predict-submit")[0].click()
+        WebDriverWait(pages.driver, 10).until(lambda d: d.find_element(By.ID, "result").is_displayed())
+        check(pages.text("#version") == expect["versions"][name], f"{name}'s form names its version")
+        if expected == "number":
+            answer = pages.text("#result-value")
+            check(answer.replace(".", "", 1).lstrip("-").isdigit() or "e" in answer, f"{name} answers a number: {answer}")
+        else:
+            check(pages.text("#result-value") in expected, f"{name} answers one of {expected}")
+        pages.shot(f"predict-{name}")
+
+
 def main():
     mode, base, expectations, shots = sys.argv[1:5]
     os.makedirs(shots, exist_ok=True)
@@ -303,7 +327,7 @@ def main():
         expect = json.load(file)
     driver = browser()
     try:
-        {"trio": trio, "classifier": classifier, "forecast": forecast}[mode](Pages(driver, base, shots), expect)
+        {"trio": trio, "classifier": classifier, "forecast": forecast, "models": models}[mode](Pages(driver, base, shots), expect)
     except Exception as error:  # a timeout or a missing element is a failure too
         failures.append(f"{type(error).__name__}: {error}")
         driver.save_screenshot(os.path.join(shots, f"failure-{mode}.png"))

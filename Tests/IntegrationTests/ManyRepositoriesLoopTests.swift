@@ -161,7 +161,7 @@ struct ManyRepositoriesLoopTests {
         }
         _ = try await http.json("GET", "\(vcsURL)/checkout")
         let second = try await eventually(timeout: 120, "sides's PR #2 served") {
-            let versions = try await loadedVersions(http, servingURL)
+            let versions = try await loadedModelVersions(http, servingURL)
             return versions["sides"] != sidesV1 && versions["sides"] != nil ? versions : nil
         }
         #expect(second["seattle-temp-max"] == weatherV1, "weather is untouched by sides's merge")
@@ -174,7 +174,7 @@ struct ManyRepositoriesLoopTests {
         #expect(rolled == 202, "\(rollback)")
         #expect(rollback["rolled_back_to"]?.stringValue == sidesV1)
         let third = try await eventually(timeout: 30, "sides rolled back") {
-            let versions = try await loadedVersions(http, servingURL)
+            let versions = try await loadedModelVersions(http, servingURL)
             return versions["sides"] == sidesV1 ? versions : nil
         }
         #expect(third["seattle-temp-max"] == weatherV1, "weather is untouched by sides's rollback")
@@ -185,25 +185,13 @@ struct ManyRepositoriesLoopTests {
         #expect(weatherStill["version"]?.stringValue == weatherV1)
     }
 
-    /// The version of each model this replica has loaded.
-    private func loadedVersions(_ http: CurlHTTPClient, _ url: String) async throws -> [String: String] {
-        let (_, listed) = try await http.json("GET", "\(url)/models")
-        var versions: [String: String] = [:]
-        for entry in listed["models"]?.arrayValue ?? [] {
-            if let name = entry["name"]?.stringValue, let loaded = entry["loaded_version"]?.stringValue {
-                versions[name] = loaded
-            }
-        }
-        return versions
-    }
-
     /// Waits until every one of `models` is loaded; returns the loaded versions.
     private func served(_ http: CurlHTTPClient, _ url: String, models: Set<String>, logs: () -> String) async throws
         -> [String: String]
     {
         do {
             return try await eventually(timeout: 120, "\(models) served") {
-                let versions = try await loadedVersions(http, url)
+                let versions = try await loadedModelVersions(http, url)
                 return Set(versions.keys) == models ? versions : nil
             }
         } catch {

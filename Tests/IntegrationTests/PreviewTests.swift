@@ -113,7 +113,9 @@ struct PreviewTests {
             _ = try await trio.get("\(trio.vcsURL)/checkout")
             _ = try await trio.waitForServedPR(3, timeout: 30)
             let served = ContinuousClock.now - merged
-            #expect(served < .seconds(15), "merge → served took \(served)")
+            // The preview sleeps 120 s: served well before it could end shows the merge did not
+            // wait behind it (a tighter bound only measured the machine: 16.1 s in a full run).
+            #expect(served < .seconds(60), "merge → served took \(served)")
             print("merge to serving with a slow preview training: \(served)")
             // The preview was neither waited for nor cancelled.
             #expect(try await trio.previewRuns(2).first?["status"]?.stringValue == "running")

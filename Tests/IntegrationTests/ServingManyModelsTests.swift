@@ -66,6 +66,18 @@ struct ServingManyModelsTests {
         let (wrong, problems) = try await fixture.json("POST", "\(url)/models/sides/predict", body: Self.shapesRow)
         #expect(wrong == 422, "\(problems)")
 
+        // In a real browser: the models page lists both; each predict form posts to its model's route.
+        try await DashboardBrowserTests.browse(
+            "models", base: url,
+            expectations: [
+                "versions": ["shapes": shapes1, "sides": sides1],
+                "answers": ["shapes": "number", "sides": ["high", "low"]],
+            ])
+
+        // With PREDICT_AUTH=token (a second replica): a token for one model is refused on the other
+        // (403 naming it), and an unprefixed route answers its 409 before any token check.
+        try await Self.tokensPerModel(fixture)
+
         // Feedback about a prediction of the other model is unknown under this model's name.
         let requestID = try #require(sided["request_id"]?.stringValue)
         let feedback = #"{"request_id": "\#(requestID)", "actual": "high"}"#
@@ -142,6 +154,114 @@ struct ServingManyModelsTests {
         }
         #expect(counts.0 == 1000, "answered with 200")
         #expect(counts.1 == 1000, "answered by the model named")
+    }
+
+    @Test("MAX_LOADED_MODELS=1: a model loads on its first request and the least recently used one is unloaded")
+    func lazyLoading() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let shapes = try await fixture.deploy(
+            manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 1, repository: "acme/shapes")
+        let sides = try await fixture.deploy(
+            manifest: ServingData.classificationManifest, csv: ServingData.classificationCSV, pr: 2,
+            repository: "acme/sides")
+        let (serving, url) = try await fixture.launchServing("serving-lazy", settings: ["MAX_LOADED_MODELS": "1"])
+        defer { serving.terminate() }
+        // One model is loaded at start; the other is live but waits for a request.
+        let first = try await eventually(timeout: 30, "one model loaded") {
+            let loaded = try await loadedModelVersions(fixture.http, url)
+            return loaded.count == 1 ? loaded : nil
+        }
+        let rssOne = Self.residentKilobytes(serving.pid)
+        let (names, listed) = try await fixture.json("GET", "\(url)/models")
+        #expect(names == 200 && listed["models"]?.arrayValue?.count == 2, "both live: \(listed)")
+        let waiting = try #require(["shapes", "sides"].first { first[$0] == nil })
+        let resident = try #require(first.keys.first)
+        // The waiting model answers its first request (loaded for it), and the other is unloaded.
+        let (status, answer) = try await fixture.json(
+            "POST", "\(url)/models/\(waiting)/predict", body: waiting == "shapes" ? Self.shapesRow : Self.sidesRow)
+        #expect(status == 200, "\(answer)")
+        #expect(answer["model_version"]?.stringValue == (waiting == "shapes" ? shapes : sides))
+        let after = try await loadedModelVersions(fixture.http, url)
+        #expect(Set(after.keys) == [waiting], "the least recently used model was unloaded: \(after)")
+        let metrics = String(decoding: try await fixture.request("GET", "\(url)/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("conveyor_model_evictions_total 1"), "one eviction counted")
+        // Concurrent first requests for the unloaded one share one load, and all are answered.
+        let codes = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await fixture.json(
+                        "POST", "\(url)/models/\(resident)/predict",
+                        body: resident == "shapes" ? Self.shapesRow : Self.sidesRow
+                    ).0
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(codes.allSatisfy { $0 == 200 }, "\(codes)")
+        let swapsBack = String(decoding: try await fixture.request("GET", "\(url)/metrics").body, as: UTF8.self)
+        #expect(swapsBack.contains("conveyor_model_evictions_total 2"), "one load for 20 requests, one more eviction")
+        let rssAfter = Self.residentKilobytes(serving.pid)
+        print(
+            "serving RSS with one small model loaded: \(rssOne) kB; after two on-demand loads and evictions: \(rssAfter) kB"
+        )
+    }
+
+    @Test("what a loaded model costs: serving's resident set before any model, with the example model, with a second")
+    func residentMemoryPerModel() async throws {
+        let fixture = try await ServingFixture()
+        defer { Task { await fixture.shutdown() } }
+        let (serving, url) = try await fixture.launchServing("serving-memory")
+        defer { serving.terminate() }
+        let (before, _) = try await fixture.json("GET", "\(url)/models")
+        #expect(before == 200)
+        let empty = Self.residentKilobytes(serving.pid)
+        let example = try await fixture.deploy(
+            repository: Trio.repositoryRoot.appendingPathComponent("deploy/example-model"), pr: 1,
+            from: "conveyor/example-model")
+        try await waitFor(fixture, url, model: "seattle-temp-max", version: example)
+        let one = Self.residentKilobytes(serving.pid)
+        let shapes = try await fixture.deploy(
+            manifest: ServingData.regressionManifest, csv: ServingData.regressionCSV, pr: 2, repository: "acme/shapes")
+        try await waitFor(fixture, url, model: "shapes", version: shapes)
+        let two = Self.residentKilobytes(serving.pid)
+        print("serving RSS: \(empty) kB with no model, \(one) kB with the example model, \(two) kB with a second model")
+        #expect(empty > 0 && one > 0 && two > 0, "read from /proc/\(serving.pid)/status")
+        // A loaded built-in model is its artifact, encoder and explainer: far below a process's size.
+        #expect(one - empty < 64 * 1024, "the example model costs \(one - empty) kB")
+    }
+
+    /// A token for `sides` only, on a replica with `PREDICT_AUTH=token`.
+    static func tokensPerModel(_ fixture: ServingFixture) async throws {
+        let (replica, url) = try await fixture.launchServing(
+            "serving-many-tokens", settings: ["PREDICT_AUTH": "token"])
+        defer { replica.terminate() }
+        let (created, token) = try await fixture.json(
+            "POST", "\(url)/tokens", body: #"{"name": "sides-only", "models": ["sides"], "scopes": ["predict"]}"#,
+            headers: admin)
+        #expect(created == 201, "\(token)")
+        let bearer = [(name: "Authorization", value: "Bearer \(token["token"]?.stringValue ?? "")")]
+        let allowed = try await eventually(timeout: 10, "the token known to the replica") {
+            let (code, answer) = try await fixture.json(
+                "POST", "\(url)/models/sides/predict", body: sidesRow, headers: bearer)
+            return code == 200 ? answer : nil
+        }
+        #expect(allowed["prediction"]?["label"]?.stringValue == "high")
+        let (other, refusal) = try await fixture.json(
+            "POST", "\(url)/models/shapes/predict", body: shapesRow, headers: bearer)
+        #expect(other == 403, "\(refusal)")
+        #expect(refusal["error"]?["problems"]?.arrayValue?.first?["problem"]?.stringValue == "model", "\(refusal)")
+        let (unnamed, conflict) = try await fixture.json("POST", "\(url)/predict", body: sidesRow, headers: bearer)
+        #expect(unnamed == 409, "\(conflict)")
+        let (missing, _) = try await fixture.json("POST", "\(url)/models/sides/predict", body: sidesRow)
+        #expect(missing == 401)
+    }
+
+    /// The resident set of process `pid`, in kB (from /proc).
+    static func residentKilobytes(_ pid: pid_t) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
     /// Waits until `url` answers `model` with `version`.

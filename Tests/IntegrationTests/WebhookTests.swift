@@ -94,6 +94,28 @@ struct WebhookTests {
         #expect(try await Self.storedCount(database) == 1)
     }
 
+    @Test("an event about a repository not followed is ignored (202), one about a followed one applied")
+    func routedByRepository() async throws {
+        let (server, database, _) = try await Self.start(secret: Self.secret)
+        defer { server.task.cancel() }
+        for (repository, delivery, expected) in [("x/other", "d-r1", "ignored"), ("o/r", "d-r2", "applied")] {
+            var text = String(decoding: Self.payload(), as: UTF8.self)
+            text.insert(
+                contentsOf: #""repository": {"full_name": "\#(repository)"}, "#, at: text.index(after: text.startIndex))
+            let body = Array(text.utf8)
+            let (status, reply) = try await Self.send(
+                server, event: "pull_request", delivery: delivery, body: body,
+                signature: WebhookSignature(secret: Self.secret).header(for: body))
+            #expect(reply["status"]?.stringValue == expected, "\(repository): \(reply)")
+            #expect(status == (expected == "ignored" ? 202 : 200))
+            if expected == "ignored" {
+                #expect(reply["detail"]?.stringValue?.contains("x/other") == true)
+                #expect(try await Self.storedCount(database) == 0, "nothing stored for another repository")
+            }
+        }
+        #expect(try await Self.storedCount(database) == 1)
+    }
+
     @Test("a missing or wrong signature is refused with 401 and nothing is stored")
     func badSignaturesRefused() async throws {
         let (server, database, _) = try await Self.start(secret: Self.secret)

@@ -84,7 +84,11 @@ public enum ServingApp {
                 logger: logger)
             watcher = DeploymentWatcher(
                 database: database, store: store, artifacts: artifacts, cacheBytes: settings.cacheBytes,
-                pollInterval: configuration.pollInterval, python: python, logger: logger)
+                pollInterval: configuration.pollInterval, python: python, maxLoaded: configuration.maxLoadedModels,
+                logger: logger)
+            if configuration.maxLoadedModels > 0 {
+                store.setLoader { [watcher] name in try await watcher.loadOnDemand(name) }
+            }
             monitor = DriftMonitor(
                 database: database, store: store, artifacts: artifacts, interval: configuration.monitoringInterval,
                 logger: logger)
@@ -126,7 +130,7 @@ public enum ServingApp {
                 DeploymentController(
                     database: database, store: store, admin: AdminToken(configuration.adminToken), dashboard: dashboard),
                 DashboardController(dashboard: dashboard),
-                ModelsController(database: database, store: store),
+                ModelsController(database: database, store: store, dashboard: dashboard),
                 PredictController(scorer: scorer, access: access),
                 InferenceController(scorer: scorer, access: access),
                 TokenController(store: TokenStore(database: database), admin: AdminToken(configuration.adminToken)),

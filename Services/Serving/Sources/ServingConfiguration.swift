@@ -52,6 +52,9 @@ public struct ServingConfiguration: Sendable {
     public var pythonPredictTimeout: Duration = .seconds(30)
     /// `PYTHON_MAX_BATCH`: most rows one call to a Python worker coalesces from queued requests (1: off).
     public var pythonMaxBatch: Int = 64
+    /// `MAX_LOADED_MODELS`: most models loaded at once; past it a model loads on its first request
+    /// and the least recently used is unloaded (0: every live model stays loaded).
+    public var maxLoadedModels: Int = 0
     /// `PYTHON_ENVIRONMENTS`: where Python models' environments are built and kept.
     public var pythonEnvironments: URL = FileManager.default.temporaryDirectory.appendingPathComponent(
         "conveyor-python-environments")
@@ -98,6 +101,7 @@ public struct ServingConfiguration: Sendable {
             pythonPredictTimeout: try env.duration(
                 "PYTHON_PREDICT_TIMEOUT", default: .seconds(30), minimum: .milliseconds(10)),
             pythonMaxBatch: try env.int("PYTHON_MAX_BATCH", default: 64, range: 1...100_000),
+            maxLoadedModels: try env.int("MAX_LOADED_MODELS", default: 0, range: 0...100_000),
             pythonEnvironments: URL(
                 fileURLWithPath: env.string("PYTHON_ENVIRONMENTS")
                     ?? FileManager.default.temporaryDirectory.appendingPathComponent("conveyor-python-environments")

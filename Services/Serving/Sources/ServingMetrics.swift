@@ -6,7 +6,8 @@ enum ServingMetrics {
     static func declare() {
         PredictionRejections.declare()
         for label in [
-            "conveyor_model_swaps_total", "conveyor_model_load_failures_total", "conveyor_prediction_log_dropped_total",
+            "conveyor_model_swaps_total", "conveyor_model_load_failures_total", "conveyor_model_evictions_total",
+            "conveyor_prediction_log_dropped_total",
             "conveyor_prediction_log_written_total", "conveyor_prediction_log_spilled_batches_total",
             "conveyor_prediction_log_replayed_batches_total",
         ] {

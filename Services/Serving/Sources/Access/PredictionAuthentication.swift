@@ -19,8 +19,11 @@ struct PredictionAuthentication: RouterMiddleware {
         async throws -> Response
     {
         let caller: String?
-        // The name the path gives, else the only model's (none: the route answers 409/503 itself).
-        let model = context.parameters.get("name") ?? store.model?.name ?? ""
+        // The name the path gives, else the only model's. An unprefixed route with several models
+        // live has no model to check a token against: its 409 naming them comes first.
+        let named = context.parameters.get("name") ?? store.onlyLiveName
+        if named == nil, store.liveCount > 1 { _ = try await store.resolve(nil) }
+        let model = named ?? ""
         do {
             caller = try access.check(authorization: request.headers[.authorization], model: model, scope: scope)
         } catch {

@@ -2,6 +2,7 @@ import Artifacts
 import Foundation
 import Hummingbird
 import Postgres
+import Registry
 import ServiceKit
 
 /// The pages serving shows a person in a browser, rendered from Postgres and
@@ -17,7 +18,8 @@ struct Dashboard: Sendable {
     var tokenRequired = false
 
     static let nav = [
-        PageRenderer.NavLink("Home", "/"), PageRenderer.NavLink("Runs", "/runs"),
+        PageRenderer.NavLink("Home", "/"), PageRenderer.NavLink("Models", "/models"),
+        PageRenderer.NavLink("Runs", "/runs"),
         PageRenderer.NavLink("Predict", "/predict"), PageRenderer.NavLink("API", "/docs"),
     ]
 
@@ -34,12 +36,25 @@ struct Dashboard: Sendable {
                 "runs": RunsPage.template, "compare": ComparePage.template, "predict": PredictPage.template,
                 "chart": SVGChart.template, "heatmap": VersionDetails.heatMapTemplate,
                 "features": VersionDetails.featuresTemplate, "pullRequest": PullRequestReference.template,
+                "models": ModelsPage.template,
             ])
     }
 
-    func home() async throws -> Response {
-        let page = try await HomePage.build(store: store, model: models.shown, links: links)
-        let title = models.shown.map { "\($0.artifact.name) \($0.deployment.version)" } ?? "no model yet"
+    /// The home page of `model` (from `?model=`), or of the only (first) model.
+    func home(model name: String? = nil) async throws -> Response {
+        let shown =
+            try name.map { name in
+                guard let model = models.model(named: name) else {
+                    throw APIError(
+                        .notFound, "no model named \"\(name)\" is served here",
+                        problems: [FieldProblem(field: "model", problem: "unknown")])
+                }
+                return model
+            } ?? models.shown
+        // One model's page when asked for by name or when several are served; otherwise everything.
+        let scope = name != nil || models.loadedCount > 1 ? shown?.name : nil
+        let page = try await HomePage.build(store: store, model: shown, links: links, scope: scope)
+        let title = shown.map { "\($0.artifact.name) \($0.deployment.version)" } ?? "no model yet"
         return HTMLResponse.make(pages.render("home", title: title, page: page))
     }
 
@@ -71,13 +86,17 @@ struct Dashboard: Sendable {
         return HTMLResponse.make(pages.render("compare", title: "\(a) vs \(b)", page: page))
     }
 
-    func runs(status: String?, before: Int64?) async throws -> Response {
+    func runs(status: String?, before: Int64?, model: String? = nil) async throws -> Response {
         let limit = 200
-        let runs = try await store.runs(limit: limit, status: status, before: before)
-        let live = models.shown?.deployment.version
+        let runs = try await store.runs(limit: limit, status: status, before: before, model: model)
+        let live = (model.flatMap(models.model(named:)) ?? models.shown)?.deployment.version
+        let scoped = model.map { "model=" + ModelsPage.queryValue($0) }
         let filters =
-            [RunsPage.Filter(href: "/runs", label: "all", active: status == nil)]
-            + RunsPage.statuses.map { RunsPage.Filter(href: "/runs?status=\($0)", label: $0, active: $0 == status) }
+            [RunsPage.Filter(href: "/runs" + (scoped.map { "?" + $0 } ?? ""), label: "all", active: status == nil)]
+            + RunsPage.statuses.map {
+                RunsPage.Filter(
+                    href: "/runs?status=\($0)" + (scoped.map { "&" + $0 } ?? ""), label: $0, active: $0 == status)
+            }
         let page = RunsPage(
             runs: runs.map { TimelineEntry($0, liveVersion: live, repository: links) }, filters: filters,
             status: status, nextBefore: runs.count == limit ? runs.last?.id : nil)
@@ -92,8 +111,20 @@ struct Dashboard: Sendable {
         return HTMLResponse.make(pages.render("run", title: "run \(id)", page: page))
     }
 
-    func predict() -> Response {
-        guard let model = models.shown else {
+    /// Every live model, as `GET /models` lists them.
+    func modelList() async throws -> Response {
+        let page = ModelsPage(live: try await DeploymentRecord.live(store.database), store: models, links: links)
+        return HTMLResponse.make(pages.render("models", title: "models", page: page))
+    }
+
+    /// The predict form of `model` (from `?model=`), or of the only (first) model.
+    func predict(model name: String? = nil) throws -> Response {
+        if let name, models.model(named: name) == nil {
+            throw APIError(
+                .notFound, "no model named \"\(name)\" is served here",
+                problems: [FieldProblem(field: "model", problem: "unknown")])
+        }
+        guard let model = name.flatMap(models.model(named:)) ?? models.shown else {
             return HTMLResponse.make(
                 pages.render(
                     "predict", title: "predict", page: ["modelName": "no model is deployed yet", "fields": []]))

@@ -34,12 +34,14 @@ struct DashboardController: APIController {
         }
         routes.on(
             APIRoute(
-                .get, "/runs", "Every training run, newest first, filterable by status (HTML; JSON is the trainer's).",
+                .get, "/runs",
+                "Every training run (of `model`, when given), newest first, filterable by status (HTML; JSON is the trainer's).",
                 query: [
                     "status": .object([
                         "type": .string("string"), "enum": .array(RunsPage.statuses.map(JSONValue.string)),
                     ]),
                     "before": APIRoute.positiveID,
+                    "model": ModelsController.nameSchema,
                 ])
         ) { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init)
@@ -58,7 +60,7 @@ struct DashboardController: APIController {
                 }
                 before = value
             }
-            return try await dashboard.runs(status: status, before: before)
+            return try await dashboard.runs(status: status, before: before, model: try Self.model(request))
         }
         routes.on(
             APIRoute(
@@ -71,9 +73,12 @@ struct DashboardController: APIController {
             return try await dashboard.run(id)
         }
         routes.on(
-            APIRoute(.get, "/predict", "A form built from the live model's features that calls POST /predict (HTML).")
-        ) { _, _ in
-            dashboard.predict()
+            APIRoute(
+                .get, "/predict",
+                "A form built from a live model's features (`model`, or the only one) that calls its predict route (HTML).",
+                query: ["model": ModelsController.nameSchema])
+        ) { request, _ in
+            try dashboard.predict(model: try Self.model(request))
         }
         routes.on(APIRoute(.get, "/static/dashboard.js", "The dashboard's script (compare picking, the predict form)."))
         {
@@ -81,5 +86,15 @@ struct DashboardController: APIController {
             StaticAsset.response(DashboardScript.source, type: "text/javascript; charset=utf-8")
         }
         return routes
+    }
+
+    /// The `model` query parameter: absent, or a non-empty name (a 422 naming it otherwise).
+    static func model(_ request: Request) throws -> String? {
+        guard let value = request.uri.queryParameters["model"].map(String.init) else { return nil }
+        guard !value.isEmpty, value.utf8.count <= 200 else {
+            throw APIError.validation([FieldProblem(field: "model", problem: "must be a model's name (1 to 200 bytes)")]
+            )
+        }
+        return value
     }
 }

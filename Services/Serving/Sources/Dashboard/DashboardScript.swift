@@ -177,7 +177,8 @@ enum DashboardScript {
               const headers = { "Content-Type": "application/json", "Accept": "application/json" };
               const token = document.getElementById("prediction-token");
               if (token && token.value) headers["Authorization"] = "Bearer " + token.value;
-              const response = await fetch(explain && explain.checked ? "/predict?explain=true" : "/predict", {
+              const endpoint = form.dataset.endpoint || "/predict";
+              const response = await fetch(explain && explain.checked ? endpoint + "?explain=true" : endpoint, {
                 method: "POST", headers: headers,
                 body: JSON.stringify(body())
               });

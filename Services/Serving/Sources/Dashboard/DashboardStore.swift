@@ -98,15 +98,17 @@ struct DashboardStore: Sendable {
                            WHERE t.kind = '\(RunKind.preview.rawValue)' AND number = t.pr_number LIMIT 1) p ON true
         """
 
-    /// The newest runs (`status` filters; `before` pages back by id).
-    func runs(limit: Int, status: String? = nil, before: Int64? = nil) async throws -> [Run] {
+    /// The newest runs (`status` filters; `before` pages back by id; `model`: only runs that
+    /// trained that model).
+    func runs(limit: Int, status: String? = nil, before: Int64? = nil, model: String? = nil) async throws -> [Run] {
         let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(Self.runColumns(details: false)) \(Self.runJoins)
                     WHERE ($1::text IS NULL OR t.status = $1) AND ($2::bigint IS NULL OR t.id < $2)
+                      AND ($4::text IS NULL OR t.model_name = $4)
                     ORDER BY t.id DESC LIMIT $3
-                    """, parameters: [status, before.map(String.init), String(limit)]))
+                    """, parameters: [status, before.map(String.init), String(limit), model]))
         return try rows.map { try Self.run($0, log: nil) }
     }
 
@@ -121,14 +123,15 @@ struct DashboardStore: Sendable {
 
     /// Every deployed version, oldest first (at most `limit`, the newest ones), without
     /// parameters and gates (the charts need metrics; `version(_:)` has the rest).
-    func versions(limit: Int = 200) async throws -> [Version] {
+    func versions(limit: Int = 200, model: String? = nil) async throws -> [Version] {
         let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT * FROM (SELECT \(Self.versionColumns(details: false)) FROM model_versions
+                                   WHERE $2::text IS NULL OR model_name = $2
                                    ORDER BY created_at DESC, version DESC LIMIT $1) v
                     ORDER BY created_at, version
-                    """, parameters: [String(limit)]))
+                    """, parameters: [String(limit), model]))
         return try rows.map(Self.version)
     }
 
@@ -143,13 +146,14 @@ struct DashboardStore: Sendable {
     }
 
     /// The newest deployments (rollbacks included).
-    func deployments(limit: Int, version: String? = nil) async throws -> [Deployment] {
+    func deployments(limit: Int, version: String? = nil, model: String? = nil) async throws -> [Deployment] {
         let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT id, version, kind, reason, deployed_at FROM deployments
-                    WHERE ($1::text IS NULL OR version = $1) ORDER BY id DESC LIMIT $2
-                    """, parameters: [version, String(limit)]))
+                    WHERE ($1::text IS NULL OR version = $1) AND ($3::text IS NULL OR model_name = $3)
+                    ORDER BY id DESC LIMIT $2
+                    """, parameters: [version, String(limit), model]))
         return try rows.map { row in
             Deployment(
                 id: try row.decode("id"), version: try row.decode("version"), kind: try row.decode("kind"),
@@ -165,23 +169,26 @@ struct DashboardStore: Sendable {
         let requests: Int
     }
 
-    func traffic(minutes: Int) async throws -> Traffic {
+    /// `model`: only that model's predictions.
+    func traffic(minutes: Int, model: String? = nil) async throws -> Traffic {
         let window = String(minutes)
+        let ofModel =
+            "($2::text IS NULL OR model_version IN (SELECT version FROM model_versions WHERE model_name = $2))"
         let buckets = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT date_trunc('minute', logged_at) AS minute, sum(instances)::bigint AS n
-                    FROM prediction_log WHERE logged_at > now() - make_interval(mins => $1::int)
+                    FROM prediction_log WHERE logged_at > now() - make_interval(mins => $1::int) AND \(ofModel)
                     GROUP BY 1 ORDER BY 1
-                    """, parameters: [window]))
+                    """, parameters: [window, model]))
         let quantiles = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT count(*)::bigint AS requests,
                            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_us) / 1000.0 AS p50,
                            percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_us) / 1000.0 AS p99
-                    FROM prediction_log WHERE logged_at > now() - make_interval(mins => $1::int)
-                    """, parameters: [window]))
+                    FROM prediction_log WHERE logged_at > now() - make_interval(mins => $1::int) AND \(ofModel)
+                    """, parameters: [window, model]))
         let summary = quantiles.first
         return Traffic(
             perMinute: try buckets.map { (try $0.decode("minute"), Int(try $0.decode("n", as: Int64.self))) },

@@ -80,13 +80,14 @@ struct HomePage {
     let deployments: [DeploymentLine]
     let versionCount: Int
 
+    /// The page of `model`; with `scope`, only that model's runs, versions, deployments and traffic.
     static func build(
-        store: DashboardStore, model: LoadedModel?, links: GitHubLinks
+        store: DashboardStore, model: LoadedModel?, links: GitHubLinks, scope: String? = nil
     ) async throws -> HomePage {
-        async let runs = store.runs(limit: 100)
-        async let versions = store.versions()
-        async let deployments = store.deployments(limit: 10)
-        async let traffic = store.traffic(minutes: 180)
+        async let runs = store.runs(limit: 100, model: scope)
+        async let versions = store.versions(model: scope)
+        async let deployments = store.deployments(limit: 10, model: scope)
+        async let traffic = store.traffic(minutes: 180, model: scope)
         let liveVersion = model?.deployment.version
         async let report = liveVersion.asyncMap { try await store.latestReport(version: $0) }
         async let liveRecord = liveVersion.asyncMap { try await store.version($0) }

@@ -29,6 +29,8 @@ struct PredictPage {
     }
 
     let modelName: String
+    /// The route the form posts to: the model's own (`/models/{name}/predict`).
+    let endpoint: String
     let version: String
     let task: String
     let isForecast: Bool
@@ -47,6 +49,7 @@ struct PredictPage {
         self.tokenRequired = tokenRequired
         let artifact = model.artifact
         modelName = artifact.name
+        endpoint = "/models/\(ModelsPage.queryValue(model.name))/predict"
         version = model.deployment.version
         task = artifact.task.rawValue
         isForecast = artifact.forecast != nil
@@ -111,8 +114,8 @@ struct PredictPage {
         {{#page}}
         <h1>Predict with {{modelName}} <code id="version">{{version}}</code></h1>
         <p class="muted">A {{task}} model. The form is built from its feature schema and filled with typical values
-        from its training data; it calls <code>POST /predict</code> like any client.</p>
-        <form class="predict" id="predict-form" data-forecast="{{isForecast}}" novalidate>
+        from its training data; it calls <code>POST {{endpoint}}</code> like any client.</p>
+        <form class="predict" id="predict-form" data-forecast="{{isForecast}}" data-endpoint="{{endpoint}}" novalidate>
         {{#isForecast}}<label for="horizon">horizon (steps, 1 to {{maxHorizon}})</label>
         <input id="horizon" name="horizon" type="number" min="1" max="{{maxHorizon}}" step="1" value="7" data-kind="number">
         <span class="field-error" data-field="horizon"></span>

@@ -41,7 +41,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
         request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelReadyResponse> {
         await answer("ModelReady") {
-            _ = try served(request.message.name, version: request.message.version)
+            _ = try await served(request.message.name, version: request.message.version)
             return (.with { $0.ready = true }, [:])
         }
     }
@@ -64,7 +64,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
     ) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
         await answer("ModelMetadata") {
             let metadata = InferenceMessages.ModelMetadata(
-                try served(request.message.name, version: request.message.version))
+                try await served(request.message.name, version: request.message.version))
             let tensor = { (tensor: InferenceMessages.TensorMetadata) in
                 Inference_ModelMetadataResponse.TensorMetadata.with {
                     $0.name = tensor.name
@@ -95,7 +95,7 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
                 throw APIError(
                     .contentTooLarge, "the message is \(size) bytes; the limit is \(maxMessageBytes) (MAX_BODY_BYTES)")
             }
-            let model = try served(message.modelName, version: message.modelVersion)
+            let model = try await served(message.modelName, version: message.modelVersion)
             var authorization: String?
             for value in request.metadata[stringValues: "authorization"] {
                 authorization = value
@@ -141,8 +141,8 @@ struct InferenceGRPCService: Inference_GRPCInferenceService.ServiceProtocol {
         message: "models are loaded from deployments (merge a pull request, or POST /deployments), not by the client")
 
     /// The loaded model when `name` (and `version`, when given) name it.
-    private func served(_ name: String, version: String) throws -> LoadedModel {
-        let model = try ProtocolInference.served(name, store: scorer.store)
+    private func served(_ name: String, version: String) async throws -> LoadedModel {
+        let model = try await ProtocolInference.served(name, store: scorer.store)
         guard version.isEmpty || version == model.deployment.version else {
             throw APIError(
                 .notFound,

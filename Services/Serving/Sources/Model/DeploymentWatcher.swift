@@ -30,6 +30,11 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
     let pollInterval: Duration
     /// Runs Python models' workers (builds their environments first where this host has none).
     let python: PythonRuntime
+    /// `MAX_LOADED_MODELS`: past this many, a live model is loaded when a request first asks for
+    /// it, and the least recently used one is unloaded to make room (0: every live model loaded).
+    var maxLoaded = 0
+    /// Loads asked for by requests, one at a time per model (concurrent requests share it).
+    let onDemand = OnDemandLoads()
     let logger: Logger
 
     public func run() async throws {
@@ -62,11 +67,35 @@ public struct DeploymentWatcher: Service, CustomStringConvertible {
                 "could not read the deployments; the loaded models keep serving", metadata: ["error": "\(error)"])
             return .done
         }
-        var attempt = Attempt.done
-        for deployment in live where await load(deployment) == .storeUnreachable { attempt = .storeUnreachable }
-        let dropped = store.retain(only: Set(live.map(\.modelName)))
+        let dropped = store.setLive(Set(live.map(\.modelName)))
         if !dropped.isEmpty { logger.info("models no longer live unloaded", metadata: ["models": "\(dropped)"]) }
+        var attempt = Attempt.done
+        for deployment in live {
+            // Past MAX_LOADED_MODELS a model not loaded waits for a request (new versions of loaded ones swap in).
+            if maxLoaded > 0, store.model(named: deployment.modelName) == nil, store.loadedCount >= maxLoaded {
+                continue
+            }
+            if await load(deployment) == .storeUnreachable { attempt = .storeUnreachable }
+        }
         return attempt
+    }
+
+    /// Loads live model `name` for a request (`MAX_LOADED_MODELS`), first unloading the least
+    /// recently used models while the limit is reached; nil when it is not live (or its load
+    /// failed: logged and counted). Concurrent requests for one model share one load.
+    func loadOnDemand(_ name: String) async throws -> LoadedModel? {
+        try await onDemand.run(name) {
+            if let loaded = store.model(named: name) { return loaded }
+            guard let deployment = try await DeploymentRecord.live(database).first(where: { $0.modelName == name })
+            else { return nil }
+            while maxLoaded > 0, store.loadedCount >= maxLoaded, let victim = store.leastRecentlyUsed(keeping: name) {
+                store.unload(victim)
+                Counter(label: "conveyor_model_evictions_total").increment()
+                logger.info("model unloaded to make room", metadata: ["model": "\(victim)", "for": "\(name)"])
+            }
+            _ = await load(deployment)
+            return store.model(named: name)
+        }
     }
 
     /// Loads and swaps to `deployment` unless it is serving already.

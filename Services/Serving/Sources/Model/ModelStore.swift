@@ -7,11 +7,26 @@ import Synchronization
 
 /// The models serving now, one live version per model name. A swap replaces
 /// one model's reference atomically: requests that already took the old
-/// version finish on it, and the other models are untouched.
+/// version finish on it, and the other models are untouched. With
+/// `MAX_LOADED_MODELS`, a live model that is not loaded is loaded when a
+/// request first asks for it, and the least recently used one is unloaded to
+/// make room.
 public final class ModelStore: Sendable {
-    private let loaded = Mutex<[String: LoadedModel]>([:])
-    /// The artifact path of the version each model answered with before its last swap.
-    private let previousPaths = Mutex<[String: String]>([:])
+    private struct State {
+        var loaded: [String: LoadedModel] = [:]
+        /// The live models' names as the watcher last read them (nil before its first read).
+        var live: Set<String>?
+        /// When each loaded model was last asked for (a counter, not a clock).
+        var lastUse: [String: UInt64] = [:]
+        var tick: UInt64 = 0
+        /// The artifact path of the version each model answered with before its last swap.
+        var previousPaths: [String: String] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// Loads a live model that is not loaded (set when `MAX_LOADED_MODELS` is); nil: a model is
+    /// loaded only by the deployment watcher.
+    private let loader = Mutex<(@Sendable (String) async throws -> LoadedModel?)?>(nil)
     /// `conveyor_live_model_info{model,version} 1`, one series per model: which version this
     /// replica answers each model with.
     private let liveInfo = Mutex<[String: InfoGauge]>([:])
@@ -19,66 +34,132 @@ public final class ModelStore: Sendable {
     public init() {}
 
     /// Every loaded model, by name.
-    public var models: [LoadedModel] { loaded.withLock { $0.values.sorted { $0.name < $1.name } } }
+    public var models: [LoadedModel] { state.withLock { $0.loaded.values.sorted { $0.name < $1.name } } }
 
     /// The names of the loaded models, sorted.
-    public var names: [String] { loaded.withLock { $0.keys.sorted() } }
+    public var names: [String] { state.withLock { $0.loaded.keys.sorted() } }
 
-    /// Whether at least one model is loaded.
-    public var isEmpty: Bool { loaded.withLock { $0.isEmpty } }
+    /// How many models are loaded.
+    public var loadedCount: Int { state.withLock { $0.loaded.count } }
+
+    /// Whether no model is loaded.
+    public var isEmpty: Bool { state.withLock { $0.loaded.isEmpty } }
 
     /// The loaded model named `name`, if any.
-    public func model(named name: String) -> LoadedModel? { loaded.withLock { $0[name] } }
+    public func model(named name: String) -> LoadedModel? { state.withLock { $0.loaded[name] } }
 
     /// The only model, when exactly one is loaded (what the unprefixed routes answer with).
     public var model: LoadedModel? {
-        loaded.withLock { $0.count == 1 ? $0.first?.value : nil }
+        state.withLock { $0.loaded.count == 1 ? $0.loaded.first?.value : nil }
     }
 
-    /// The model a request is for: `name` (from a `/models/{name}/…` route), or the only one.
-    /// 503 while none is loaded; 404 naming the loaded ones for an unknown name; 409 naming them
-    /// when the route names none and several are served.
-    public func resolve(_ name: String?) throws -> LoadedModel {
-        let models = loaded.withLock { $0 }
-        let choices = models.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-        if let name {
-            if let model = models[name] { return model }
-            if models.isEmpty { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-            throw APIError(.notFound, "no model named \"\(name)\" is served; the models are \(choices)")
+    /// The only live model's name (what the unprefixed routes answer with), loaded or not.
+    public var onlyLiveName: String? {
+        state.withLock { state in
+            let live = state.live ?? Set(state.loaded.keys)
+            return live.count == 1 ? live.first : nil
         }
-        if models.count == 1, let only = models.first?.value { return only }
-        if models.isEmpty { throw APIError(.serviceUnavailable, "no model is deployed yet") }
-        throw APIError(
-            .conflict,
-            "several models are served (\(choices)): name one in the path, /models/{name}/…")
     }
 
-    /// Stops answering for models not in `names` (no longer live: their repository's model was
-    /// renamed); requests that already took one finish on it. Returns the names dropped.
+    /// How many models are live (as the watcher last read; before that, how many are loaded).
+    public var liveCount: Int { state.withLock { ($0.live ?? Set($0.loaded.keys)).count } }
+
+    /// Lets requests load live models that are not loaded (`MAX_LOADED_MODELS`).
+    func setLoader(_ load: @escaping @Sendable (String) async throws -> LoadedModel?) {
+        loader.withLock { $0 = load }
+    }
+
+    /// What a lookup found.
+    private enum Lookup {
+        case found(LoadedModel)
+        case notLoaded(String)
+        case refused(APIError)
+    }
+
+    /// The model a request is for: `name` (from a `/models/{name}/…` route), or the only live
+    /// one, loaded first when it is live but not loaded and requests may load models. 503 while
+    /// none is deployed (or the one asked for is not loaded yet); 404 naming the live models for
+    /// an unknown name; 409 naming them when the route names none and several are live.
+    public func resolve(_ name: String?) async throws -> LoadedModel {
+        switch lookup(name) {
+        case .found(let model): return model
+        case .refused(let error): throw error
+        case .notLoaded(let name):
+            if let load = loader.withLock({ $0 }), let model = try await load(name) { return model }
+            throw APIError(
+                .serviceUnavailable, "the model \"\(name)\" is not loaded yet (loading, or its last load failed)")
+        }
+    }
+
+    private func lookup(_ name: String?) -> Lookup {
+        state.withLock { state in
+            let live = state.live ?? Set(state.loaded.keys)
+            let choices = live.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            guard let wanted = name ?? (live.count == 1 ? live.first : nil) else {
+                if live.isEmpty { return .refused(APIError(.serviceUnavailable, "no model is deployed yet")) }
+                return .refused(
+                    APIError(
+                        .conflict, "several models are served (\(choices)): name one in the path, /models/{name}/…"))
+            }
+            if let model = state.loaded[wanted] {
+                state.tick &+= 1
+                state.lastUse[wanted] = state.tick
+                return .found(model)
+            }
+            if live.contains(wanted) { return .notLoaded(wanted) }
+            if live.isEmpty { return .refused(APIError(.serviceUnavailable, "no model is deployed yet")) }
+            return .refused(
+                APIError(.notFound, "no model named \"\(wanted)\" is served; the models are \(choices)"))
+        }
+    }
+
+    /// Records the live models' names; stops answering for loaded ones no longer among them
+    /// (their repository's model was renamed). Requests that already took one finish on it.
+    /// Returns the names dropped.
     @discardableResult
-    public func retain(only names: Set<String>) -> [String] {
-        let dropped = loaded.withLock { loaded in
-            let gone = loaded.keys.filter { !names.contains($0) }
-            for name in gone { loaded.removeValue(forKey: name) }
-            return gone.sorted()
+    public func setLive(_ names: Set<String>) -> [String] {
+        let dropped = state.withLock { state in
+            state.live = names
+            return state.loaded.keys.filter { !names.contains($0) }.sorted()
         }
-        for name in dropped {
-            previousPaths.withLock { _ = $0.removeValue(forKey: name) }
-            liveInfo.withLock { $0.removeValue(forKey: name) }?.set(nil)
-        }
+        for name in dropped { unload(name) }
         return dropped
+    }
+
+    /// Unloads `name` (requests that took it finish on it).
+    func unload(_ name: String) {
+        state.withLock { state in
+            state.loaded.removeValue(forKey: name)
+            state.lastUse.removeValue(forKey: name)
+            state.previousPaths.removeValue(forKey: name)
+        }
+        liveInfo.withLock { $0.removeValue(forKey: name) }?.set(nil)
+    }
+
+    /// The loaded model asked for longest ago, other than `keeping`.
+    func leastRecentlyUsed(keeping: String) -> String? {
+        state.withLock { state in
+            state.loaded.keys.filter { $0 != keeping }.min { (state.lastUse[$0] ?? 0) < (state.lastUse[$1] ?? 0) }
+        }
     }
 
     /// The artifact paths whose local copies stay: each model's live and previous version (a
     /// rollback needs no download).
     public var keptArtifactPaths: Set<String> {
-        Set(models.map(\.deployment.artifactPath)).union(previousPaths.withLock { $0.values })
+        state.withLock { state in
+            Set(state.loaded.values.map(\.deployment.artifactPath)).union(state.previousPaths.values)
+        }
     }
 
     /// Makes `model` the version new requests for its name use.
     public func swap(to model: LoadedModel) {
-        let previous = loaded.withLock { $0.updateValue(model, forKey: model.name) }
-        if let previous { previousPaths.withLock { $0[model.name] = previous.deployment.artifactPath } }
+        state.withLock { state in
+            if let previous = state.loaded.updateValue(model, forKey: model.name) {
+                state.previousPaths[model.name] = previous.deployment.artifactPath
+            }
+            state.tick &+= 1
+            state.lastUse[model.name] = state.lastUse[model.name] ?? state.tick
+        }
         let gauge = liveInfo.withLock { gauges in
             if let gauge = gauges[model.name] { return gauge }
             let gauge = InfoGauge(label: "conveyor_live_model_info")

@@ -41,8 +41,8 @@ final class PredictionScorer: Sendable {
     /// The model a route answers with: the `name` path parameter of a `/models/{name}/…` route,
     /// or the only model served (see `ModelStore.resolve`). Taken once per request: the call
     /// keeps it to the end, even across a swap.
-    func model(_ context: AppRequestContext) throws -> LoadedModel {
-        try store.resolve(context.parameters.get("name"))
+    func model(_ context: AppRequestContext) async throws -> LoadedModel {
+        try await store.resolve(context.parameters.get("name"))
     }
 
     /// What a transport decoded from its request, against the model the call answers with.

@@ -114,8 +114,8 @@ enum ProtocolInference {
 
     /// The loaded model when `name` names it: 503 before any deployment, 404 (naming the models
     /// served) for another name.
-    static func served(_ name: String, store: ModelStore) throws -> LoadedModel {
-        try store.resolve(name)
+    static func served(_ name: String, store: ModelStore) async throws -> LoadedModel {
+        try await store.resolve(name)
     }
 
     /// An error's message as the protocol's clients show it: they show only

@@ -25,8 +25,10 @@ struct DeploymentController: APIController {
             )
         ) { request, _ in
             // Browsers get the dashboard (also before the first deployment); API clients the JSON.
-            if (request.headers[.accept] ?? "").contains("text/html") { return try await dashboard.home() }
-            return try JSONResponse.make(ModelDescription(try store.resolve(nil)))
+            if (request.headers[.accept] ?? "").contains("text/html") {
+                return try await dashboard.home(model: try DashboardController.model(request))
+            }
+            return try JSONResponse.make(ModelDescription(try await store.resolve(nil)))
         }
         for prefix in ["", "/models/:name"] {
             let parameters = prefix.isEmpty ? [:] : ["name": ModelsController.nameSchema]
@@ -61,7 +63,10 @@ struct DeploymentController: APIController {
                         .object([
                             "type": .string("object"), "required": .array([.string("version")]),
                             "properties": .object([
-                                "version": .object(["type": .string("string"), "minLength": .number(1)])
+                                "version": .object([
+                                    "type": .string("string"), "minLength": .number(1),
+                                    "pattern": .string("^[^\\u0000]+$"),
+                                ])
                             ]),
                         ])), success: .accepted, otherSuccesses: [.ok], parameters: parameters, admin: true)
             ) { request, context in

@@ -51,7 +51,7 @@ struct FeedbackController: APIController {
                     requestBody: { Self.schemas }, success: .ok,
                     parameters: named ? ["name": ModelsController.nameSchema] : [:], maxBodyBytes: Self.maxBody)
             ) { request, context in
-                let model = try models.resolve(context.parameters.get("name"))
+                let model = try await models.resolve(context.parameters.get("name"))
                 return try await controller.record(request, model: model.name)
             }
         }

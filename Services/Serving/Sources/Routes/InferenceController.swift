@@ -38,13 +38,13 @@ struct InferenceController: APIController {
         routes.on(
             APIRoute(.get, "/v2/models/:name", "Open Inference Protocol: model metadata.", errors: .inferenceProtocol)
         ) { _, context in
-            try JSONResponse.make(InferenceMessages.ModelMetadata(try Self.served(context, store: store)))
+            try JSONResponse.make(InferenceMessages.ModelMetadata(try await Self.served(context, store: store)))
         }
         routes.on(
             APIRoute(
                 .get, "/v2/models/:name/ready", "Open Inference Protocol: model readiness.", errors: .inferenceProtocol)
         ) { _, context in
-            let model = try Self.served(context, store: store)
+            let model = try await Self.served(context, store: store)
             return try JSONResponse.make(InferenceMessages.ModelReady(name: model.artifact.name, ready: true))
         }
         // The access check first: a refused caller is not a rejected prediction.
@@ -62,7 +62,7 @@ struct InferenceController: APIController {
                 },
                 errors: .inferenceProtocol)
         ) { request, context in
-            try await infer(request, context: context, model: try Self.served(context, store: store))
+            try await infer(request, context: context, model: try await Self.served(context, store: store))
         }
         return routes
     }
@@ -139,7 +139,7 @@ struct InferenceController: APIController {
     }
 
     /// The loaded model when `{name}` names it; 404 otherwise.
-    private static func served(_ context: AppRequestContext, store: ModelStore) throws -> LoadedModel {
-        try ProtocolInference.served(context.parameters.get("name") ?? "", store: store)
+    private static func served(_ context: AppRequestContext, store: ModelStore) async throws -> LoadedModel {
+        try await ProtocolInference.served(context.parameters.get("name") ?? "", store: store)
     }
 }

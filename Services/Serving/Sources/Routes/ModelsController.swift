@@ -11,6 +11,8 @@ import ServiceKit
 struct ModelsController: APIController {
     let database: PostgresClient
     let store: ModelStore
+    /// Renders `GET /models` for browsers.
+    let dashboard: Dashboard
 
     /// The schema of a model name in a path.
     static let nameSchema = JSONValue.object([
@@ -36,11 +38,14 @@ struct ModelsController: APIController {
 
     var endpoints: DocumentedRoutes {
         let routes = DocumentedRoutes()
-        let (database, store) = (database, store)
+        let (database, store, dashboard) = (database, store, dashboard)
         routes.on(
             APIRoute(
-                .get, "/models", "Every deployed model: its live version, and the version this replica has loaded.")
-        ) { _, _ in
+                .get, "/models",
+                "Every deployed model: its live version, and the version this replica has loaded (for browsers: the models page)."
+            )
+        ) { request, _ in
+            if (request.headers[.accept] ?? "").contains("text/html") { return try await dashboard.modelList() }
             let live = try await DeploymentRecord.live(database)
             return try JSONResponse.make([
                 "models": live.map { deployment in
@@ -57,7 +62,7 @@ struct ModelsController: APIController {
                 "One model: version, pull request, commit, metrics, gates, features (what GET / says of the only one).",
                 parameters: ["name": Self.nameSchema])
         ) { _, context in
-            try JSONResponse.make(ModelDescription(try store.resolve(context.parameters.get("name"))))
+            try JSONResponse.make(ModelDescription(try await store.resolve(context.parameters.get("name"))))
         }
         return routes
     }

@@ -107,7 +107,7 @@ struct PredictController: APIController {
 
     func predict(_ request: Request, context: AppRequestContext) async throws -> Response {
         // Before the body is read: without the model, the answer is 503/404/409 whatever was sent.
-        let model = try scorer.model(context)
+        let model = try await scorer.model(context)
         let body = try await scorer.body(of: request)
         let explainQuery = try Self.explainFlag(request.uri.queryParameters["explain"].map { .string(String($0)) })
         if let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") {
