@@ -46,6 +46,20 @@ struct ManyRepositoriesLoopTests {
             return repository
         }
 
+        /// Opens pull request `number` (its head at `refs/pull/N/head`, as GitHub keeps it) making
+        /// `change`, without merging it; returns its head commit.
+        func open(number: Int, title: String, change: () throws -> Void) throws -> String {
+            let branch = "open-\(number)"
+            _ = try git(["checkout", "-q", "-b", branch, "main"])
+            try change()
+            _ = try git(["add", "-A"])
+            _ = try git(["commit", "-q", "--allow-empty", "-m", title])
+            let head = try git(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try git(["update-ref", "refs/pull/\(number)/head", head])
+            _ = try git(["checkout", "-q", "main"])
+            return head
+        }
+
         /// Merges a branch making `change` as pull request `number`.
         func merge(number: Int, title: String, change: () throws -> Void) throws {
             let branch = "change-\(number)"
@@ -112,7 +126,8 @@ struct ManyRepositoriesLoopTests {
             "trainer", directory: directory, client: http
         ) {
             common.merging([
-                "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": "60s", "PREVIEWS": "off",
+                "PORT": "\($0)", "ARTIFACTS_DIR": artifacts, "POLL_INTERVAL": "60s",
+                "GITHUB_TOKEN": "test-github-token",
                 "WORK_DIR": directory.appendingPathComponent("work").path,
             ]) { $1 }
         }
@@ -183,6 +198,28 @@ struct ManyRepositoriesLoopTests {
         #expect(again["repositories"]?.arrayValue?.count == 2, "\(again)")
         let (_, weatherStill) = try await http.json("GET", "\(servingURL)/models/seattle-temp-max")
         #expect(weatherStill["version"]?.stringValue == weatherV1)
+
+        // A pull request opened in sides is previewed and reported on sides's GitHub, not weather's.
+        let head = try sides.open(number: 3, title: "a preview") {
+            try (ServingData.classificationCSV + "0.5,0.6,high\n").write(
+                to: sides.path.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
+        }
+        _ = try await http.json("GET", "\(vcsURL)/checkout")
+        let statuses = try await eventually(timeout: 120, "sides's preview reported on its pull request") {
+            () async throws -> [JSONValue]? in
+            let (_, listed) = try await http.json("GET", "\(sandboxes[1])/repos/acme/sides/commits/\(head)/statuses")
+            guard let newest = listed.arrayValue?.first?["state"]?.stringValue, newest != "pending" else { return nil }
+            return listed.arrayValue ?? []
+        }
+        #expect(statuses.first?["state"]?.stringValue == "success", "\(statuses)")
+        let (_, onWeather) = try await http.json(
+            "GET", "\(sandboxes[0])/repos/acme/weather/commits/\(head)/statuses")
+        #expect(onWeather.arrayValue?.isEmpty == true, "nothing reported on weather's repository: \(onWeather)")
+        let (_, previewed) = try await http.json("GET", "\(trainerURL)/runs?kind=preview")
+        #expect(
+            previewed.arrayValue?.map { $0["repository"]?.stringValue } == ["acme/sides"],
+            "one preview, of sides: \(previewed)")
+        #expect(try await loadedModelVersions(http, servingURL)["sides"] == sidesV1, "a preview deploys nothing")
     }
 
     /// Waits until every one of `models` is loaded; returns the loaded versions.
