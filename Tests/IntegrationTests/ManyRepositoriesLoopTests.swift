@@ -160,6 +160,15 @@ struct ManyRepositoriesLoopTests {
         let (_, sidesAnswer) = try await http.json(
             "POST", "\(servingURL)/models/sides/predict", body: #"{"x": 0.9, "y": 0.8}"#)
         #expect(sidesAnswer["prediction"]?["label"]?.stringValue == "high", "\(sidesAnswer)")
+        // The trainer's gauges show each model's live version.
+        _ = try await eventually(timeout: 30, "conveyor_deployed_model_info for both models") {
+            let metrics = String(decoding: try await http.request("GET", "\(trainerURL)/metrics").body, as: UTF8.self)
+            let series = metrics.split(separator: "\n").filter { $0.hasPrefix("conveyor_deployed_model_info{") }
+            let named = ["seattle-temp-max": weatherV1, "sides": sidesV1].allSatisfy { model, version in
+                series.contains { $0.contains("model=\"\(model)\"") && $0.contains("version=\"\(version)\"") }
+            }
+            return named ? true : nil
+        }
         // The runs record their repositories.
         let (_, runs) = try await http.json("GET", "\(trainerURL)/runs")
         let repositories = Set(

@@ -8,15 +8,15 @@ import ServiceLifecycle
 /// The gauges that describe the fleet rather than this process, read from
 /// Postgres every `interval` (so every replica reports the same, and a run
 /// that blocks the worker does not freeze them): queue depth and the oldest
-/// queued run's wait, failed runs in a row, and the deployed version as an
-/// info metric.
+/// queued run's wait, failed runs in a row, and each model's live version as
+/// an info metric (one series per model).
 struct TrainerStatusGauges: Service, CustomStringConvertible {
     var description: String { "TrainerStatusGauges" }
 
     let store: TrainingStore
     let interval: Duration
     let logger: Logger
-    private let deployedInfo = InfoGauge(label: "conveyor_deployed_model_info")
+    private let deployedInfo = DeployedModelGauges()
 
     /// `runTimeout` is published as `conveyor_run_timeout_seconds`, so an alert can
     /// compare the queue's oldest wait with it.
@@ -40,6 +40,6 @@ struct TrainerStatusGauges: Service, CustomStringConvertible {
         Gauge(label: "conveyor_run_queue_depth").record(status.queueDepth)
         Gauge(label: "conveyor_run_queue_oldest_seconds").record(status.oldestQueuedSeconds)
         Gauge(label: "conveyor_runs_failed_in_a_row").record(status.failedInARow)
-        deployedInfo.set(status.deployed.map { [("model", $0.model), ("version", $0.version)] })
+        deployedInfo.set(status.deployed)
     }
 }

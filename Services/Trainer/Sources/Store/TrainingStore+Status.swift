@@ -9,12 +9,12 @@ public struct TrainerStatus: Sendable {
     public let oldestQueuedSeconds: Double
     /// Failed runs since the last run that produced a model (succeeded or rejected).
     public let failedInARow: Int
-    /// The version serving answers with, if any.
-    public let deployed: (model: String, version: String)?
+    /// The live version of each model (serving answers with these), by model name.
+    public let deployed: [(model: String, version: String)]
 }
 
 extension TrainingStore {
-    /// Reads the queue, the newest run outcomes and the deployed version in one statement.
+    /// Reads the queue and the newest run outcomes in one statement, then each model's live version.
     public func status() async throws -> TrainerStatus {
         let rows = try await database.query(
             """
@@ -25,18 +25,15 @@ extension TrainingStore {
               (SELECT count(*)::int FROM training_runs
                  WHERE status = \(RunStatus.failed)
                    AND id > coalesce((SELECT max(id) FROM training_runs WHERE status = ANY(\([RunStatus.succeeded, .rejected]))), 0)
-              ) AS failed_in_a_row,
-              (SELECT d.model_name FROM deployments d ORDER BY d.id DESC LIMIT 1) AS model,
-              (SELECT d.version FROM deployments d ORDER BY d.id DESC LIMIT 1) AS version
+              ) AS failed_in_a_row
             """)
         guard let row = rows.first else {
-            return TrainerStatus(queueDepth: 0, oldestQueuedSeconds: 0, failedInARow: 0, deployed: nil)
+            return TrainerStatus(queueDepth: 0, oldestQueuedSeconds: 0, failedInARow: 0, deployed: [])
         }
-        let model: String? = try row.decodeIfPresent("model")
-        let version: String? = try row.decodeIfPresent("version")
+        let live = try await DeploymentRecord.live(database)
         return TrainerStatus(
             queueDepth: try row.decode("depth"), oldestQueuedSeconds: try row.decode("oldest"),
             failedInARow: try row.decode("failed_in_a_row"),
-            deployed: version.map { (model ?? "", $0) })
+            deployed: live.map { ($0.modelName, $0.version) })
     }
 }
