@@ -78,7 +78,24 @@ public enum ChildProcess {
     /// Spawns `arguments` in a process group of its own with `descriptors` as its 0, 1
     /// and 2 and no other descriptor of ours (whatever their close-on-exec flags);
     /// `inheritEnvironment: false` gives it `environment` alone.
+    /// Spawned from `SpawnThread`, so a parent-death signal a child arms (bubblewrap's
+    /// `--die-with-parent`) follows the process, never the calling thread's life.
     static func spawn(
+        _ arguments: [String], environment: [String: String], inheritEnvironment: Bool,
+        descriptors: (input: Int32, output: Int32, error: Int32)
+    ) throws -> pid_t {
+        let (input, output, error) = descriptors
+        return try SpawnThread.run {
+            Result {
+                try spawnHere(
+                    arguments, environment: environment, inheritEnvironment: inheritEnvironment,
+                    descriptors: (input, output, error))
+            }
+        }.get()
+    }
+
+    /// `spawn` on the calling thread.
+    private static func spawnHere(
         _ arguments: [String], environment: [String: String], inheritEnvironment: Bool,
         descriptors: (input: Int32, output: Int32, error: Int32)
     ) throws -> pid_t {

@@ -36,7 +36,13 @@ struct FramedProcessTests {
     @Test("a child started from a thread that then exits keeps answering")
     func outlivesTheSpawningThread() async throws {
         let started = Mutex<Result<FramedProcess, any Error>?>(nil)
-        let thread = Thread { started.withLock { $0 = Result { try Self.start() } } }
+        // The thread outlives the spawn by half a second, time for bubblewrap to arm its
+        // parent-death signal: armed against this thread, the child died when it ended (see
+        // `SpawnThread`; under load this happened by itself and failed CI at 3d373de).
+        let thread = Thread {
+            started.withLock { $0 = Result { try Self.start() } }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
         thread.start()
         let process = try await eventually(timeout: 30, "the child to start") {
             try started.withLock { try $0?.get() }
