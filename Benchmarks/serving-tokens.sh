@@ -5,7 +5,8 @@
 # PREDICT_AUTH=token (requests carry a token allowed for the model: SHA-256 of the secret, a
 # table lookup, a constant-time compare, the use recorded for last_used_at). Loaded in turn
 # with  wrk -t2 -c32 --latency  (one Friedman row a request, ../shared/peers/post.lua), ROUNDS
-# rounds alternating which goes first; the median requests/s of each and their ratio. The
+# rounds, each on both processes started afresh in alternating order (and loaded in that
+# order); the median requests/s of each and their ratio. The
 # answers are checked first: equal with and without a token, and a request without one refused.
 # Usage: Benchmarks/serving-tokens.sh [DATA_DIR]   (default /tmp/cdata; DURATION=10s ROUNDS=3; SWIFT_SCRATCH_PATH)
 set -euo pipefail
@@ -78,11 +79,30 @@ load() { # label url [header]
   errors=$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk.txt" | tr '\n' ' ')
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" "${errors:-none}" >>"$results"
 }
+# Two processes on two cores shared with wrk are not equal: an A/A run of this script (both
+# servers off, no header) gave the second one -6.9%. So every round starts both afresh, in
+# alternating order, and loads them in that order: whatever favours a process's place is
+# spread over both settings, and the medians compare the setting alone.
+relaunch() { # FIRST SECOND (each off or token)
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+  launch "$1" "$1"
+  launch "$2" "$2"
+  wait_http "$url_off/health/ready" && wait_http "$url_token/health/ready" || { cat "$work"/serving-*.log >&2; exit 1; }
+  for _ in $(seq 1 100); do  # the fresh token server has read the tokens
+    curl -fsS -o /dev/null -XPOST -H "authorization: Bearer $token" -H 'content-type: application/json' \
+      --data "$body" "$url_token/predict" && break
+    sleep 0.1
+  done
+}
 for round in $(seq 1 "$rounds"); do
   if ((round % 2)); then
+    relaunch off token
     load off "$url_off/predict"
     load token "$url_token/predict" "Authorization: Bearer $token"
   else
+    relaunch token off
     load token "$url_token/predict" "Authorization: Bearer $token"
     load off "$url_off/predict"
   fi
