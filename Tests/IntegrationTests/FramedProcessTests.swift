@@ -36,12 +36,17 @@ struct FramedProcessTests {
     @Test("a child started from a thread that then exits keeps answering")
     func outlivesTheSpawningThread() async throws {
         let started = Mutex<Result<FramedProcess, any Error>?>(nil)
-        // The thread outlives the spawn by half a second, time for bubblewrap to arm its
-        // parent-death signal: armed against this thread, the child died when it ended (see
-        // `SpawnThread`; under load this happened by itself and failed CI at 3d373de).
+        // The thread ends only after the child has answered once: by then bubblewrap has armed
+        // its parent-death signal, which, armed against this thread, killed the child when the
+        // thread ended (see `SpawnThread`; under load this happened by itself, CI at 3d373de).
         let thread = Thread {
-            started.withLock { $0 = Result { try Self.start() } }
-            Thread.sleep(forTimeInterval: 0.5)
+            started.withLock {
+                $0 = Result {
+                    let process = try Self.start()
+                    _ = try process.exchange(Array("ready".utf8), timeout: .seconds(30))
+                    return process
+                }
+            }
         }
         thread.start()
         let process = try await eventually(timeout: 30, "the child to start") {

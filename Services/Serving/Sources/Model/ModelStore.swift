@@ -94,7 +94,8 @@ public final class ModelStore: Sendable {
     private func lookup(_ name: String?) -> Lookup {
         state.withLock { state in
             let live = state.live ?? Set(state.loaded.keys)
-            let choices = live.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            // Only an error names the models: not built for the requests that find theirs.
+            var choices: String { live.sorted().map { "\"\($0)\"" }.joined(separator: ", ") }
             guard let wanted = name ?? (live.count == 1 ? live.first : nil) else {
                 if live.isEmpty { return .refused(APIError(.serviceUnavailable, "no model is deployed yet")) }
                 return .refused(
